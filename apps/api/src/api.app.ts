@@ -1,0 +1,19 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { jsonLogger, type TimelineConfig } from '@timeline/config';
+import { ApiModule } from './api.module';
+
+/** Builds the api application; `main.ts` listens with it, end-to-end tests too. */
+export async function createApiApp(config: TimelineConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    // Request ids travel in logs and problem details; a caller's own id is kept.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => crypto.randomUUID(),
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
+    logger: jsonLogger(config, 'api'),
+  });
+  app.enableShutdownHooks();
+  return app;
+}

@@ -1,0 +1,38 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { CommandLogModule } from '@timeline/command-log';
+import { ConfigModule, type TimelineConfig } from '@timeline/config';
+import { DatabaseModule } from '@timeline/database';
+import { HealthModule } from '@timeline/health';
+import { CommandSubmissionService } from './commands/command-submission.service';
+import { CommandsController, GetCommandStatusHandler } from './commands/command-status';
+import { DecisionWaiters } from './commands/decision-waiters';
+import { SubmitTimelineCommandHandler } from './commands/submit-command';
+import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './events/event.queries';
+import { EventsController } from './events/events.controller';
+import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { GetTimelineHandler, ListTimelineEventsHandler } from './timelines/timeline.queries';
+import { TimelinesController } from './timelines/timelines.controller';
+
+@Module({
+  imports: [CqrsModule.forRoot(), DatabaseModule, CommandLogModule, HealthModule.forRoot()],
+  controllers: [TimelinesController, EventsController, CommandsController],
+  providers: [
+    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    DecisionWaiters,
+    CommandSubmissionService,
+    SubmitTimelineCommandHandler,
+    GetTimelineHandler,
+    ListTimelineEventsHandler,
+    GetEventHandler,
+    GetEventRevisionsHandler,
+    FindEventTimelineHandler,
+    GetCommandStatusHandler,
+  ],
+})
+export class ApiModule {
+  static forRoot(config: TimelineConfig): DynamicModule {
+    return { module: ApiModule, imports: [ConfigModule.forRoot(config)] };
+  }
+}

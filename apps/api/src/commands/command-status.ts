@@ -1,0 +1,46 @@
+import { Controller, Get, Param } from '@nestjs/common';
+import { Query, QueryBus, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { DecisionRepository } from '@timeline/database';
+import { parseCommandId } from '../http/path-params';
+
+export interface CommandStatus {
+  commandId: string;
+  status: 'pending' | 'accepted' | 'rejected';
+  commandType?: string;
+  timelineId?: string | null;
+  eventId?: string | null;
+  reason?: string | null;
+  detail?: string | null;
+  version?: number | null;
+  revision?: number | null;
+  knownAt?: string;
+}
+
+export class GetCommandStatus extends Query<CommandStatus> {
+  constructor(readonly commandId: string) {
+    super();
+  }
+}
+
+@QueryHandler(GetCommandStatus)
+export class GetCommandStatusHandler implements IQueryHandler<GetCommandStatus, CommandStatus> {
+  constructor(private readonly decisions: DecisionRepository) {}
+
+  /** A command with no decision yet is pending: the API cannot tell "not yet decided" from "never sent". */
+  async execute({ commandId }: GetCommandStatus): Promise<CommandStatus> {
+    const [decision] = await this.decisions.findByCommandIds([commandId]);
+    if (!decision) return { commandId, status: 'pending' };
+    const { outcome, commandType, timelineId, eventId, reason, detail, version, revision, knownAt } = decision;
+    return { commandId, status: outcome, commandType, timelineId, eventId, reason, detail, version, revision, knownAt };
+  }
+}
+
+@Controller('v1/commands')
+export class CommandsController {
+  constructor(private readonly queryBus: QueryBus) {}
+
+  @Get(':commandId')
+  getStatus(@Param('commandId') commandId: string) {
+    return this.queryBus.execute(new GetCommandStatus(parseCommandId(commandId)));
+  }
+}

@@ -1,0 +1,107 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { COMMAND_HEADERS, CommandLog, type RecordAppender } from '@timeline/command-log';
+import { TimelineConfig } from '@timeline/config';
+import { DecisionRepository, type DecisionRecord } from '@timeline/database';
+import { COMMAND_SCHEMA_VERSION, nameBasedUuid, type TimelineCommand } from '@timeline/domain';
+import { Problem } from '../http/problem';
+import { DecisionWaiters } from './decision-waiters';
+
+/** A command as a request describes it; the submission gives it its id and fingerprint. */
+export type CommandDraft = TimelineCommand extends infer C ? (C extends TimelineCommand ? Omit<C, 'commandId' | 'fingerprint'> : never) : never;
+
+export interface SubmissionRequest {
+  /** Builds the command once its id is known (a new event's id may derive from it). */
+  draft: (commandId: string) => CommandDraft;
+  timelineId: string;
+  idempotencyKey?: string;
+  /** What identifies the request for idempotency: method, path, body and preconditions. */
+  request: unknown;
+  traceparent?: string;
+}
+
+export type Submission =
+  | { state: 'decided'; decision: DecisionRecord }
+  | { state: 'pending'; commandId: string };
+
+/**
+ * Appends commands to timeline.commands and waits, within a bound, for the
+ * projector's decision. A retry with the same Idempotency-Key maps to the same
+ * command id, so it is decided once and gets the first answer.
+ */
+@Injectable()
+export class CommandSubmissionService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(CommandSubmissionService.name);
+  private appender!: RecordAppender;
+
+  constructor(
+    private readonly config: TimelineConfig,
+    private readonly log: CommandLog,
+    private readonly decisions: DecisionRepository,
+    private readonly waiters: DecisionWaiters,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.appender = await this.log.appender(this.config.kafka.commandsTopic, this.config.producer);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.appender?.close();
+  }
+
+  async submit(submission: SubmissionRequest): Promise<Submission> {
+    const fingerprint = fingerprintOf(submission.request);
+    const commandId = submission.idempotencyKey
+      ? nameBasedUuid(`idempotency:${submission.timelineId}:${submission.idempotencyKey}`)
+      : randomUUID();
+    if (submission.idempotencyKey) {
+      const [earlier] = await this.decisions.findByCommandIds([commandId]);
+      if (earlier) return answered(earlier, fingerprint);
+    }
+    const command = { ...submission.draft(commandId), commandId, fingerprint } as TimelineCommand;
+    const decided = this.waiters.wait(commandId, this.config.decisionTimeoutMs);
+    try {
+      await this.appender.append({
+        key: command.timelineId,
+        value: JSON.stringify(command),
+        headers: {
+          [COMMAND_HEADERS.commandId]: commandId,
+          [COMMAND_HEADERS.commandType]: command.type,
+          [COMMAND_HEADERS.schemaVersion]: String(COMMAND_SCHEMA_VERSION),
+          ...(submission.traceparent ? { [COMMAND_HEADERS.traceparent]: submission.traceparent } : {}),
+        },
+      });
+    } catch (error) {
+      this.waiters.cancel(commandId);
+      this.logger.error(`append of ${command.type} ${commandId} failed: ${(error as Error).message}`);
+      throw new Problem('log-unavailable', 503, 'the command was not recorded; it is safe to retry', { retryable: true });
+    }
+    const decision = (await decided) ?? (await this.decisions.findByCommandIds([commandId]))[0];
+    return decision ? answered(decision, fingerprint) : { state: 'pending', commandId };
+  }
+}
+
+function answered(decision: DecisionRecord, fingerprint: string): Submission {
+  if (decision.fingerprint !== null && decision.fingerprint !== fingerprint) {
+    throw new Problem('idempotency-key-reused', 422, 'this Idempotency-Key was first used with another request', {
+      commandId: decision.commandId,
+    });
+  }
+  return { state: 'decided', decision };
+}
+
+export function fingerprintOf(request: unknown): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('base64url');
+}
+
+/** JSON with object keys sorted, so that key order does not change a fingerprint. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, inner]) => inner !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

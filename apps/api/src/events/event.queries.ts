@@ -1,0 +1,58 @@
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { TimelineReadRepository, type EventRevisionRecord } from '@timeline/database';
+import type { EventState } from '@timeline/domain';
+import { Problem } from '../http/problem';
+
+const eventNotFound = (eventId: string) => new Problem('event-not-found', 404, `event ${eventId} does not exist`);
+
+export class GetEvent extends Query<EventState> {
+  constructor(readonly eventId: string) {
+    super();
+  }
+}
+
+@QueryHandler(GetEvent)
+export class GetEventHandler implements IQueryHandler<GetEvent, EventState> {
+  constructor(private readonly timelines: TimelineReadRepository) {}
+
+  async execute({ eventId }: GetEvent): Promise<EventState> {
+    const event = await this.timelines.findEvent(eventId);
+    if (!event) throw eventNotFound(eventId);
+    return event;
+  }
+}
+
+export class GetEventRevisions extends Query<{ eventId: string; revisions: EventRevisionRecord[] }> {
+  constructor(readonly eventId: string) {
+    super();
+  }
+}
+
+@QueryHandler(GetEventRevisions)
+export class GetEventRevisionsHandler implements IQueryHandler<GetEventRevisions> {
+  constructor(private readonly timelines: TimelineReadRepository) {}
+
+  async execute({ eventId }: GetEventRevisions) {
+    const revisions = await this.timelines.listRevisions(eventId);
+    if (revisions.length === 0) throw eventNotFound(eventId);
+    return { eventId, revisions };
+  }
+}
+
+/** The timeline an event lives in: its revisions are appended under that key. */
+export class FindEventTimeline extends Query<string> {
+  constructor(readonly eventId: string) {
+    super();
+  }
+}
+
+@QueryHandler(FindEventTimeline)
+export class FindEventTimelineHandler implements IQueryHandler<FindEventTimeline, string> {
+  constructor(private readonly timelines: TimelineReadRepository) {}
+
+  async execute({ eventId }: FindEventTimeline): Promise<string> {
+    const timelineId = await this.timelines.findEventTimeline(eventId);
+    if (!timelineId) throw eventNotFound(eventId);
+    return timelineId;
+  }
+}

@@ -1,0 +1,67 @@
+import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_TITLES, Problem, type ProblemCode } from './problem';
+
+/**
+ * The one exception filter: every error leaves as RFC 9457 problem details,
+ * with the request id so a caller's report can be found in our logs. Nothing
+ * internal (stack, SQL, broker messages) reaches the caller.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const problem = toProblem(error);
+    if (problem.status >= 500) {
+      this.logger.error(`${request.method} ${request.url} failed [${request.id}]: ${(error as Error)?.stack ?? error}`);
+    }
+    void reply
+      .status(problem.status)
+      .header('content-type', 'application/problem+json')
+      .send({
+        type: `/problems/${problem.code}`,
+        title: PROBLEM_TITLES[problem.code],
+        status: problem.status,
+        detail: problem.detail,
+        instance: request.url,
+        requestId: request.id,
+        ...problem.extensions,
+      });
+  }
+}
+
+/** Maps what can be thrown to a problem: ours as they are, the framework's by status. */
+export function toProblem(error: unknown): Problem {
+  if (error instanceof Problem) return error;
+  const status = statusOf(error);
+  if (status === 413) return new Problem('payload-too-large', 413, 'the request body is over the size limit');
+  if (status === 415) return new Problem('unsupported-media-type', 415, 'send the body as application/json');
+  if (status === 404) return new Problem('not-found', 404, 'no such resource');
+  if (status === 503 && error instanceof HttpException) {
+    return new Problem('not-ready', 503, 'a dependency is not ready', { checks: error.getResponse() });
+  }
+  if (status !== undefined && status >= 400 && status < 500) {
+    const code: ProblemCode = 'invalid-request';
+    return new Problem(code, status, frameworkMessage(error));
+  }
+  return new Problem('internal', 500, 'an internal error occurred; quote the requestId when reporting it');
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (error instanceof HttpException) return error.getStatus();
+  const status = (error as { statusCode?: unknown })?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+function frameworkMessage(error: unknown): string {
+  if (error instanceof HttpException) {
+    const response = error.getResponse();
+    if (typeof response === 'object' && response && 'message' in response) return String((response as { message: unknown }).message);
+    return error.message;
+  }
+  return (error as Error)?.message ?? 'bad request';
+}

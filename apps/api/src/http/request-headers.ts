@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { parseOrThrow } from './problem';
+
+const preconditionsSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters')
+    .optional(),
+  'if-match': z
+    .string()
+    .regex(/^(W\/)?"?\d+"?$/, 'must be the timeline version as an ETag, e.g. "3"')
+    .transform((value) => Number(value.replace(/^W\//, '').replace(/"/g, '')))
+    .optional(),
+});
+
+export interface WritePreconditions {
+  idempotencyKey?: string;
+  /** The timeline version from `If-Match`. */
+  expectedVersion?: number;
+}
+
+/** Reads `Idempotency-Key` and `If-Match`; a bad value is a 400 naming the header. */
+export function writePreconditions(headers: Record<string, string | string[] | undefined>): WritePreconditions {
+  const parsed = parseOrThrow(
+    preconditionsSchema,
+    { 'idempotency-key': headers['idempotency-key'], 'if-match': headers['if-match'] },
+    'header',
+  );
+  return { idempotencyKey: parsed['idempotency-key'], expectedVersion: parsed['if-match'] };
+}

@@ -1,0 +1,16 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CommandLogModule } from '@timeline/command-log';
+import { ConfigModule, type TimelineConfig } from '@timeline/config';
+import { DatabaseModule } from '@timeline/database';
+import { HealthModule } from '@timeline/health';
+import { ProjectorService } from './projection/projector.service';
+
+@Module({
+  imports: [DatabaseModule, CommandLogModule, HealthModule.forRoot()],
+  providers: [ProjectorService],
+})
+export class ProjectorModule {
+  static forRoot(config: TimelineConfig): DynamicModule {
+    return { module: ProjectorModule, imports: [ConfigModule.forRoot(config)] };
+  }
+}

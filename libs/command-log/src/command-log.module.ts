@@ -1,0 +1,34 @@
+import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { TimelineConfig } from '@timeline/config';
+import { CommandLog, commandsTopicSpec } from './command-log';
+import { KafkaCommandLog } from './kafka-command-log';
+
+/** The Kafka log, with timeline.commands created on start-up if it is missing. */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: CommandLog,
+      inject: [TimelineConfig],
+      useFactory: async (config: TimelineConfig): Promise<CommandLog> => {
+        const logger = new Logger('Kafka');
+        const log = new KafkaCommandLog({
+          brokers: config.kafka.brokers,
+          clientId: config.kafka.clientId,
+          log: (level, message, extra) => logger[level](`${message} ${JSON.stringify(extra)}`),
+        });
+        const { commandsTopic, partitions, replicationFactor } = config.kafka;
+        await log.ensureTopics([commandsTopicSpec(commandsTopic, partitions, replicationFactor)]);
+        return log;
+      },
+    },
+  ],
+  exports: [CommandLog],
+})
+export class CommandLogModule implements OnApplicationShutdown {
+  constructor(@Inject(CommandLog) private readonly log: CommandLog) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.log.close();
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Our narrow view of the Kafka log. Only the kafkajs adapter beside this file
+ * knows the client library; the rest of the service sees these types.
+ */
+
+/** Header names carried by every record of timeline.commands. */
+export const COMMAND_HEADERS = {
+  commandId: 'command-id',
+  commandType: 'command-type',
+  schemaVersion: 'schema-version',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+} as const;
+
+export interface OutgoingRecord {
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export interface LogRecord {
+  partition: number;
+  offset: number;
+  /** Broker append time in milliseconds (the topic uses LogAppendTime). */
+  timestamp: number;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string | undefined>;
+}
+
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  records: LogRecord[];
+}
+
+export interface BatchControl {
+  /** False once the consumer is stopping or the partition was taken away: stop retrying. */
+  isActive(): boolean;
+  /** Re-reads the partition from `offset`; the current batch must be dropped. */
+  seek(offset: number): void;
+  heartbeat(): Promise<void>;
+}
+
+export type PartitionBatchHandler = (batch: PartitionBatch, control: BatchControl) => Promise<void>;
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  replicationFactor: number;
+  configEntries: Record<string, string>;
+}
+
+export interface Subscription {
+  stop(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  topic: string;
+  groupId: string;
+  /** Where each newly assigned partition starts: the offsets stored beside the read models. */
+  startOffsets(partitions: number[]): Promise<Map<number, number>>;
+  handler: PartitionBatchHandler;
+}
+
+/** Appends records, several per produce call when they arrive together. */
+export interface RecordAppender {
+  append(record: OutgoingRecord): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Abstract so that it can be the injection token; KafkaCommandLog is the implementation. */
+export abstract class CommandLog {
+  abstract ensureTopics(specs: TopicSpec[]): Promise<void>;
+  /** True when the cluster answers a metadata request. */
+  abstract isReachable(): Promise<boolean>;
+  /** The offset after the last record of each partition. */
+  abstract endOffsets(topic: string): Promise<Map<number, number>>;
+  abstract appender(topic: string, options: { lingerMs: number; maxBatch: number }): Promise<RecordAppender>;
+  abstract subscribe(options: SubscribeOptions): Promise<Subscription>;
+  abstract close(): Promise<void>;
+}
+
+/** Settings of timeline.commands: the log is the system of record, so it is kept forever. */
+export function commandsTopicSpec(topic: string, partitions: number, replicationFactor: number): TopicSpec {
+  return {
+    topic,
+    partitions,
+    replicationFactor,
+    configEntries: {
+      'retention.ms': '-1',
+      'retention.bytes': '-1',
+      'cleanup.policy': 'delete',
+      'message.timestamp.type': 'LogAppendTime',
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { describe, expect, test } from '@jest/globals';
+import { GroupCommit } from './group-commit';
+
+function recordingSender(delayMs = 5) {
+  const calls: number[][] = [];
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  const send = async (items: number[]) => {
+    concurrent += 1;
+    maxConcurrent = Math.max(maxConcurrent, concurrent);
+    calls.push(items);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    concurrent -= 1;
+  };
+  return { send, calls, maxConcurrent: () => maxConcurrent };
+}
+
+describe('GroupCommit', () => {
+  test('appends arriving together go out in one send', async () => {
+    const sender = recordingSender();
+    const group = new GroupCommit(sender.send, { lingerMs: 2, maxBatch: 100 });
+    await Promise.all([1, 2, 3, 4, 5].map((n) => group.add(n)));
+    expect(sender.calls).toEqual([[1, 2, 3, 4, 5]]);
+  });
+
+  test('a full batch leaves at once and batches never exceed the bound', async () => {
+    const sender = recordingSender();
+    const group = new GroupCommit(sender.send, { lingerMs: 1_000, maxBatch: 3 });
+    const started = Date.now();
+    await Promise.all([1, 2, 3, 4, 5, 6].map((n) => group.add(n)));
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(sender.calls).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+  });
+
+  test('one send in flight at a time; what arrives meanwhile shares the next send, in order', async () => {
+    const sender = recordingSender(20);
+    const group = new GroupCommit(sender.send, { lingerMs: 0, maxBatch: 100 });
+    const first = group.add(1);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const rest = [2, 3, 4].map((n) => group.add(n));
+    await Promise.all([first, ...rest]);
+    expect(sender.maxConcurrent()).toBe(1);
+    expect(sender.calls).toEqual([[1], [2, 3, 4]]);
+  });
+
+  test('a failed send rejects every append in its batch', async () => {
+    const group = new GroupCommit<number>(async () => Promise.reject(new Error('broker down')), { lingerMs: 1, maxBatch: 10 });
+    const results = await Promise.allSettled([group.add(1), group.add(2)]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  test('drain waits for everything added', async () => {
+    const sender = recordingSender();
+    const group = new GroupCommit(sender.send, { lingerMs: 50, maxBatch: 10 });
+    void group.add(1);
+    void group.add(2);
+    await group.drain();
+    expect(sender.calls.flat()).toEqual([1, 2]);
+  });
+});

@@ -1,0 +1,4 @@
+export * from './command-log';
+export * from './group-commit';
+export * from './kafka-command-log';
+export * from './command-log.module';

@@ -1,0 +1,191 @@
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import {
+  CommandLog,
+  type LogRecord,
+  type OutgoingRecord,
+  type RecordAppender,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicSpec,
+} from './command-log';
+import { GroupCommit } from './group-commit';
+
+export interface KafkaSettings {
+  brokers: string[];
+  clientId: string;
+  /** Called with kafkajs's own log lines at warn and above. */
+  log?: (level: 'error' | 'warn', message: string, extra: Record<string, unknown>) => void;
+}
+
+/** The kafkajs implementation of our CommandLog. */
+export class KafkaCommandLog extends CommandLog {
+  private readonly kafka: Kafka;
+  private admin: Admin | null = null;
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  constructor(settings: KafkaSettings) {
+    super();
+    this.kafka = new Kafka({
+      clientId: settings.clientId,
+      brokers: settings.brokers,
+      connectionTimeout: 3_000,
+      requestTimeout: 30_000,
+      retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => {
+        const level = entry.level === logLevel.ERROR || entry.level === logLevel.NOTHING ? 'error' : 'warn';
+        const { message, ...extra } = entry.log;
+        settings.log?.(level, `kafkajs ${entry.namespace}: ${message}`, extra);
+      },
+    });
+  }
+
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const admin = await this.connectedAdmin();
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((spec) => !existing.has(spec.topic));
+    if (missing.length === 0) return;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((spec) => ({
+        topic: spec.topic,
+        numPartitions: spec.partitions,
+        replicationFactor: spec.replicationFactor,
+        configEntries: Object.entries(spec.configEntries).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  }
+
+  async isReachable(): Promise<boolean> {
+    try {
+      const admin = await this.connectedAdmin();
+      const cluster = await withTimeout(admin.describeCluster(), 3_000);
+      return cluster.brokers.length > 0;
+    } catch {
+      return false;
+    }
+  }
+
+  async endOffsets(topic: string): Promise<Map<number, number>> {
+    const admin = await this.connectedAdmin();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((entry) => [entry.partition, Number(entry.high)]));
+  }
+
+  async appender(topic: string, options: { lingerMs: number; maxBatch: number }): Promise<RecordAppender> {
+    const producer: Producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await producer.connect();
+    const group = new GroupCommit<OutgoingRecord>(async (records) => {
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers })),
+      });
+    }, options);
+    const close = async () => {
+      await group.drain();
+      await producer.disconnect();
+    };
+    this.closers.push(close);
+    return { append: (record) => group.add(record), close };
+  }
+
+  async subscribe({ topic, groupId, startOffsets, handler }: SubscribeOptions): Promise<Subscription> {
+    const consumer: Consumer = this.kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    const seekTo = (partition: number, offset: number) => consumer.seek({ topic, partition, offset: String(offset) });
+
+    // On every assignment, start each partition at the offset stored beside the read models.
+    consumer.on(consumer.events.GROUP_JOIN, async (event) => {
+      const partitions = event.payload.memberAssignment[topic] ?? [];
+      const offsets = await startOffsets(partitions);
+      for (const partition of partitions) seekTo(partition, offsets.get(partition) ?? 0);
+    });
+
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 4,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
+        let sought = false;
+        await handler(
+          { topic: batch.topic, partition: batch.partition, records: batch.messages.map(toLogRecord(batch.partition)) },
+          {
+            isActive: () => isRunning() && !isStale(),
+            seek: (offset) => {
+              sought = true;
+              seekTo(batch.partition, offset);
+            },
+            heartbeat,
+          },
+        );
+        if (!sought && batch.messages.length > 0) resolveOffset(batch.lastOffset());
+      },
+    });
+    const stop = () => consumer.disconnect();
+    this.closers.push(stop);
+    return { stop };
+  }
+
+  async close(): Promise<void> {
+    for (const close of this.closers.splice(0).reverse()) await close().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    this.admin = null;
+  }
+
+  private async connectedAdmin(): Promise<Admin> {
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      this.admin = admin;
+    }
+    return this.admin;
+  }
+}
+
+const toLogRecord =
+  (partition: number) =>
+  (message: { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null; headers?: IHeaders }): LogRecord => ({
+    partition,
+    offset: Number(message.offset),
+    timestamp: Number(message.timestamp),
+    key: message.key ? message.key.toString() : null,
+    value: message.value,
+    headers: Object.fromEntries(
+      Object.entries(message.headers ?? {}).map(([name, value]) => [name, headerText(value)]),
+    ),
+  });
+
+function headerText(value: IHeaders[string]): string | undefined {
+  if (value === undefined) return undefined;
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,3 @@
+export * from './timeline-config';
+export * from './config.module';
+export * from './logger';

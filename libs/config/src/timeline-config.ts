@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every setting, read from the environment once at start-up. README's table lists the same names. */
+const environmentSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).default('postgres://postgres@127.0.0.1:5432/timeline'),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase SQL identifier').default('timeline'),
+  DATABASE_POOL_SIZE: positiveInt.max(100).default(10),
+  KAFKA_BROKERS: z
+    .string()
+    .default('127.0.0.1:9092')
+    .transform((list) => list.split(',').map((broker) => broker.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1)),
+  KAFKA_CLIENT_ID: z.string().min(1).default('timeline-service'),
+  KAFKA_COMMANDS_TOPIC: z.string().min(1).default('timeline.commands'),
+  KAFKA_TOPIC_PARTITIONS: positiveInt.max(1000).default(3),
+  KAFKA_REPLICATION_FACTOR: positiveInt.max(10).default(1),
+  KAFKA_CONSUMER_GROUP: z.string().min(1).default('timeline-projector'),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: port.default(3000),
+  PROJECTOR_HTTP_PORT: port.default(3001),
+  HTTP_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  DECISION_TIMEOUT_MS: positiveInt.max(60_000).default(5_000),
+  PRODUCER_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+  PRODUCER_MAX_BATCH: positiveInt.max(10_000).default(500),
+  PROJECTOR_MAX_BATCH: positiveInt.max(10_000).default(1_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type TimelineEnvironment = z.infer<typeof environmentSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+/** The validated settings. Injected by class, so a provider needs no token. */
+export class TimelineConfig {
+  readonly database: { url: string; schema: string; poolSize: number };
+  readonly kafka: {
+    brokers: string[];
+    clientId: string;
+    commandsTopic: string;
+    partitions: number;
+    replicationFactor: number;
+    consumerGroup: string;
+  };
+  readonly http: { host: string; port: number; projectorPort: number; bodyLimitBytes: number };
+  readonly decisionTimeoutMs: number;
+  readonly producer: { lingerMs: number; maxBatch: number };
+  readonly projector: { maxBatch: number };
+  readonly logLevel: TimelineEnvironment['LOG_LEVEL'];
+
+  constructor(env: TimelineEnvironment) {
+    this.database = { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE };
+    this.kafka = {
+      brokers: env.KAFKA_BROKERS,
+      clientId: env.KAFKA_CLIENT_ID,
+      commandsTopic: env.KAFKA_COMMANDS_TOPIC,
+      partitions: env.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+      consumerGroup: env.KAFKA_CONSUMER_GROUP,
+    };
+    this.http = {
+      host: env.HTTP_HOST,
+      port: env.HTTP_PORT,
+      projectorPort: env.PROJECTOR_HTTP_PORT,
+      bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+    };
+    this.decisionTimeoutMs = env.DECISION_TIMEOUT_MS;
+    this.producer = { lingerMs: env.PRODUCER_LINGER_MS, maxBatch: env.PRODUCER_MAX_BATCH };
+    this.projector = { maxBatch: env.PROJECTOR_MAX_BATCH };
+    this.logLevel = env.LOG_LEVEL;
+  }
+
+  /** Reads and validates the environment; every problem is reported at once. */
+  static fromEnvironment(env: Record<string, string | undefined> = process.env): TimelineConfig {
+    const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+    const parsed = environmentSchema.safeParse(blankAsUnset);
+    if (!parsed.success) {
+      throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    }
+    return new TimelineConfig(parsed.data);
+  }
+}
+
+/** For a process's entry point: the configuration, or a clear message and exit code 78 (EX_CONFIG). */
+export function configFromEnvironmentOrExit(): TimelineConfig {
+  try {
+    return TimelineConfig.fromEnvironment();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(78);
+  }
+}

@@ -1,0 +1,59 @@
+import type { EventState } from '@timeline/domain';
+import type { Pool } from 'pg';
+
+export interface DecisionRecord {
+  commandId: string;
+  commandType: string;
+  timelineId: string | null;
+  eventId: string | null;
+  outcome: 'accepted' | 'rejected';
+  reason: string | null;
+  detail: string | null;
+  fingerprint: string | null;
+  version: number | null;
+  revision: number | null;
+  changed: boolean;
+  knownAt: string;
+  /** The event as this decision left it (accepted event commands). */
+  event: EventState | null;
+  /** The timeline it created or found (accepted CreateTimeline). */
+  timeline: { title: string; description: string; defaultLanguage: string; createdAt: string } | null;
+}
+
+export class DecisionRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Decisions with what a caller's answer needs: the event at the decided revision, or the timeline. */
+  async findByCommandIds(commandIds: string[]): Promise<DecisionRecord[]> {
+    if (commandIds.length === 0) return [];
+    const { rows } = await this.pool.query(
+      `select d.command_id, d.command_type, d.timeline_id, d.event_id, d.outcome, d.reason, d.detail,
+              d.fingerprint, d.version, d.revision, d.changed, d.known_at,
+              r.state as event_state,
+              t.title, t.description, t.default_language, t.created_at
+       from decisions d
+       left join event_revisions r on r.event_id = d.event_id and r.revision = d.revision
+       left join timelines t on t.timeline_id = d.timeline_id and d.command_type = 'CreateTimeline' and d.outcome = 'accepted'
+       where d.command_id = any($1::uuid[])`,
+      [commandIds],
+    );
+    return rows.map((row) => ({
+      commandId: row.command_id,
+      commandType: row.command_type,
+      timelineId: row.timeline_id,
+      eventId: row.event_id,
+      outcome: row.outcome,
+      reason: row.reason,
+      detail: row.detail,
+      fingerprint: row.fingerprint,
+      version: row.version,
+      revision: row.revision,
+      changed: row.changed,
+      knownAt: row.known_at.toISOString(),
+      event: row.event_state,
+      timeline: row.title === null
+        ? null
+        : { title: row.title, description: row.description, defaultLanguage: row.default_language, createdAt: row.created_at.toISOString() },
+    }));
+  }
+}

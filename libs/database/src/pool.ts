@@ -1,0 +1,25 @@
+import { Pool, types } from 'pg';
+import { quoteIdentifier } from './migrations';
+
+// bigint (int8) comes back as a string by default; offsets and counts fit in a double.
+types.setTypeParser(types.builtins.INT8, (value) => Number(value));
+// Keep dates as the text PostgreSQL gives ('2023-07-12'), not local-midnight Date objects.
+types.setTypeParser(types.builtins.DATE, (value) => value);
+
+export interface PoolSettings {
+  url: string;
+  schema: string;
+  poolSize: number;
+  applicationName: string;
+}
+
+/** A pool whose connections all work in the service's schema. */
+export function createPool({ url, schema, poolSize, applicationName }: PoolSettings): Pool {
+  return new Pool({
+    connectionString: url,
+    max: poolSize,
+    application_name: applicationName,
+    options: `-c search_path=${quoteIdentifier(schema)}`,
+    connectionTimeoutMillis: 5_000,
+  });
+}

@@ -1,0 +1,117 @@
+import type { EventState } from '@timeline/domain';
+import type { Pool } from 'pg';
+
+export interface TimelineSummary {
+  timelineId: string;
+  title: string;
+  description: string;
+  defaultLanguage: string;
+  version: number;
+  eventCount: number;
+  /** First day covered by a current event, and the last; null while the timeline has none. */
+  validTime: { earliest: string; latest: string } | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface EventRevisionRecord {
+  revision: number;
+  changeType: string;
+  commandId: string;
+  reason: string | null;
+  changed: Record<string, unknown>;
+  previous: Record<string, unknown>;
+  knownFrom: string;
+  knownTo: string | null;
+  state: EventState;
+}
+
+/** Keyset position in a timeline's valid-time order. */
+export interface EventPosition {
+  validLower: string;
+  eventId: string;
+}
+
+export class TimelineReadRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async findTimeline(timelineId: string): Promise<TimelineSummary | null> {
+    const { rows } = await this.pool.query(
+      `select t.timeline_id, t.title, t.description, t.default_language, t.version, t.event_count,
+              t.created_at, t.updated_at,
+              (select min(e.valid_lower) from events e where e.timeline_id = t.timeline_id and not e.retracted) as earliest,
+              (select max(e.valid_upper) - 1 from events e where e.timeline_id = t.timeline_id and not e.retracted) as latest
+       from timelines t
+       where t.timeline_id = $1`,
+      [timelineId],
+    );
+    if (rows.length === 0) return null;
+    const row = rows[0];
+    return {
+      timelineId: row.timeline_id,
+      title: row.title,
+      description: row.description,
+      defaultLanguage: row.default_language,
+      version: row.version,
+      eventCount: row.event_count,
+      validTime: row.earliest === null ? null : { earliest: row.earliest, latest: row.latest },
+      createdAt: row.created_at.toISOString(),
+      updatedAt: row.updated_at.toISOString(),
+    };
+  }
+
+  /** The timeline an event belongs to: the key its revisions and retraction are appended under. */
+  async findEventTimeline(eventId: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ timeline_id: string }>(
+      'select timeline_id from events where event_id = $1',
+      [eventId],
+    );
+    return rows[0]?.timeline_id ?? null;
+  }
+
+  async findEvent(eventId: string): Promise<EventState | null> {
+    const { rows } = await this.pool.query<{ state: EventState }>('select state from events where event_id = $1', [eventId]);
+    return rows[0]?.state ?? null;
+  }
+
+  async listRevisions(eventId: string): Promise<EventRevisionRecord[]> {
+    const { rows } = await this.pool.query(
+      `select revision, change_type, command_id, reason, changed, previous, known_from, known_to, state
+       from event_revisions
+       where event_id = $1
+       order by revision`,
+      [eventId],
+    );
+    return rows.map((row) => ({
+      revision: row.revision,
+      changeType: row.change_type,
+      commandId: row.command_id,
+      reason: row.reason,
+      changed: row.changed,
+      previous: row.previous,
+      knownFrom: row.known_from.toISOString(),
+      knownTo: row.known_to ? row.known_to.toISOString() : null,
+      state: row.state,
+    }));
+  }
+
+  /** A page of a timeline's current events in valid-time order, after `after` when given. */
+  async listTimelineEvents(timelineId: string, limit: number, after: EventPosition | null) {
+    const { rows } = after
+      ? await this.pool.query<{ state: EventState; valid_lower: string }>(
+          `select state, valid_lower from events
+           where timeline_id = $1 and not retracted and (valid_lower, event_id) > ($2::date, $3::uuid)
+           order by valid_lower, event_id
+           limit $4`,
+          [timelineId, after.validLower, after.eventId, limit],
+        )
+      : await this.pool.query<{ state: EventState; valid_lower: string }>(
+          `select state, valid_lower from events
+           where timeline_id = $1 and not retracted
+           order by valid_lower, event_id
+           limit $2`,
+          [timelineId, limit],
+        );
+    return rows.map((row) => ({ event: row.state, position: { validLower: row.valid_lower, eventId: row.state.eventId } }));
+  }
+}

@@ -1,0 +1,6 @@
+export * from './valid-time';
+export * from './event-data';
+export * from './commands';
+export * from './timeline';
+export * from './decide';
+export * from './stable-id';

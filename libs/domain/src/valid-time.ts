@@ -1,0 +1,70 @@
+/**
+ * Valid time: when something happened in the world. Historical dates are
+ * often partial, so we keep the text, its precision and the half-open
+ * `[lower, upper)` range of days it covers (EDTF level 0: `2022`, `2023-07`,
+ * `2023-07-12`, or an interval of those, `2022-06-28/2022-06-30`).
+ */
+export type DatePrecision = 'year' | 'month' | 'day';
+
+export interface ValidTime {
+  /** The text as given, e.g. `2023-07` or `2022-06-28/2022-06-30`. */
+  readonly text: string;
+  /** Precision of the coarsest end: a range `2022/2023-07` is `year`. */
+  readonly precision: DatePrecision;
+  /** First day covered, `YYYY-MM-DD`. */
+  readonly lower: string;
+  /** First day no longer covered, `YYYY-MM-DD` (exclusive). */
+  readonly upper: string;
+}
+
+const PARTIAL_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+const PRECISION_RANK: Record<DatePrecision, number> = { year: 0, month: 1, day: 2 };
+
+interface PartialDate {
+  precision: DatePrecision;
+  lower: string;
+  upper: string;
+}
+
+export function parseValidTime(text: string): ValidTime | undefined {
+  const parts = text.split('/');
+  if (parts.length > 2) return undefined;
+  const start = parsePartialDate(parts[0]);
+  const end = parts.length === 2 ? parsePartialDate(parts[1]) : start;
+  if (!start || !end) return undefined;
+  if (end.upper <= start.lower) return undefined;
+  const precision = PRECISION_RANK[start.precision] <= PRECISION_RANK[end.precision] ? start.precision : end.precision;
+  return { text, precision, lower: start.lower, upper: end.upper };
+}
+
+/** Parses `YYYY`, `YYYY-MM` or `YYYY-MM-DD` into the days it covers. */
+export function parsePartialDate(text: string): PartialDate | undefined {
+  const match = PARTIAL_DATE.exec(text);
+  if (!match) return undefined;
+  const [, yearText, monthText, dayText] = match;
+  const year = Number(yearText);
+  if (monthText === undefined) {
+    return { precision: 'year', lower: isoDay(year, 1, 1), upper: isoDay(year + 1, 1, 1) };
+  }
+  const month = Number(monthText);
+  if (month < 1 || month > 12) return undefined;
+  if (dayText === undefined) {
+    return { precision: 'month', lower: isoDay(year, month, 1), upper: firstOfNextMonth(year, month) };
+  }
+  const day = Number(dayText);
+  if (day < 1 || day > daysInMonth(year, month)) return undefined;
+  const next = new Date(Date.UTC(year, month - 1, day + 1));
+  return { precision: 'day', lower: isoDay(year, month, day), upper: next.toISOString().slice(0, 10) };
+}
+
+function firstOfNextMonth(year: number, month: number): string {
+  return month === 12 ? isoDay(year + 1, 1, 1) : isoDay(year, month + 1, 1);
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function isoDay(year: number, month: number, day: number): string {
+  return `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}`;
+}
