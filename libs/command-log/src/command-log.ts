@@ -58,6 +58,8 @@ export interface Subscription {
 export interface SubscribeOptions {
   topic: string;
   groupId: string;
+  /** A member silent this long loses its partitions (after a crash, the wait before another takes over). */
+  sessionTimeoutMs: number;
   /** Where each newly assigned partition starts: the offsets stored beside the read models. */
   startOffsets(partitions: number[]): Promise<Map<number, number>>;
   handler: PartitionBatchHandler;

@@ -33,8 +33,13 @@ export class KafkaCommandLog extends CommandLog {
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => {
-        const level = entry.level === logLevel.ERROR || entry.level === logLevel.NOTHING ? 'error' : 'warn';
         const { message, ...extra } = entry.log;
+        // We bound the producer's retries on purpose: a write must fail (503) rather than hang.
+        // Duplicates that a retry past the bound could cause are dropped by command id.
+        if (message.startsWith('Limiting retries for the idempotent producer')) return;
+        // kafkajs logs every error response at error level, also the retriable ones it retries itself.
+        const retriedByKafkajs = entry.namespace === 'Connection' && extra.error !== undefined;
+        const level = entry.level === logLevel.ERROR && !retriedByKafkajs ? 'error' : 'warn';
         settings.log?.(level, `kafkajs ${entry.namespace}: ${message}`, extra);
       },
     });
@@ -95,12 +100,12 @@ export class KafkaCommandLog extends CommandLog {
     return { append: (record) => group.add(record), close };
   }
 
-  async subscribe({ topic, groupId, startOffsets, handler }: SubscribeOptions): Promise<Subscription> {
+  async subscribe({ topic, groupId, sessionTimeoutMs, startOffsets, handler }: SubscribeOptions): Promise<Subscription> {
     const consumer: Consumer = this.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: Math.floor(sessionTimeoutMs / 5),
       maxBytesPerPartition: 4 * 1024 * 1024,
     });
     await consumer.connect();

@@ -18,6 +18,7 @@ const environmentSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: positiveInt.max(1000).default(3),
   KAFKA_REPLICATION_FACTOR: positiveInt.max(10).default(1),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('timeline-projector'),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
   PROJECTOR_HTTP_PORT: port.default(3001),
@@ -47,6 +48,7 @@ export class TimelineConfig {
     partitions: number;
     replicationFactor: number;
     consumerGroup: string;
+    sessionTimeoutMs: number;
   };
   readonly http: { host: string; port: number; projectorPort: number; bodyLimitBytes: number };
   readonly decisionTimeoutMs: number;
@@ -63,6 +65,7 @@ export class TimelineConfig {
       partitions: env.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
       consumerGroup: env.KAFKA_CONSUMER_GROUP,
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     };
     this.http = {
       host: env.HTTP_HOST,

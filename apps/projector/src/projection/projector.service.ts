@@ -33,6 +33,7 @@ export class ProjectorService implements OnApplicationShutdown {
     this.subscription = await this.log.subscribe({
       topic,
       groupId: this.config.kafka.consumerGroup,
+      sessionTimeoutMs: this.config.kafka.sessionTimeoutMs,
       startOffsets: async (partitions) => {
         const stored = await this.projection.storedOffsets(topic);
         this.logger.log(`assigned partitions ${partitions.join(', ') || '(none)'}; starting at stored offsets`);

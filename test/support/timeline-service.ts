@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApiApp } from '../../apps/api/src/api.app';
+import { createProjectorApp } from '../../apps/projector/src/projector.app';
+import { KafkaCommandLog } from '@timeline/command-log';
+import { TimelineConfig } from '@timeline/config';
+import { createPool } from '@timeline/database';
+import type { Pool } from 'pg';
+import { expectEventually } from './eventually';
+import { HttpClient } from './http-client';
+import { createTestDatabase, type TestDatabase } from './test-database';
+
+const REPO_ROOT = path.resolve(__dirname, '../..');
+
+export interface TestServiceOptions {
+  /** `process`: the projector runs as a child process that a test can SIGKILL. */
+  projector?: 'in-process' | 'process' | 'none';
+  env?: Record<string, string>;
+}
+
+/**
+ * The api and the projector against the run's Kafka broker and a database of
+ * this test file's own, with topics and a consumer group no other file uses.
+ */
+export class TestTimelineService {
+  readonly http: HttpClient;
+  private projectorApp: NestFastifyApplication | null = null;
+  private projectorProcess: ChildProcess | null = null;
+
+  private constructor(
+    readonly env: Record<string, string>,
+    readonly config: TimelineConfig,
+    readonly database: TestDatabase,
+    private readonly api: NestFastifyApplication,
+    baseUrl: string,
+    /** Read-model assertions run through this pool (search_path = the service's schema). */
+    readonly pool: Pool,
+    /** Our own Kafka interface, for what a test must write to the log directly. */
+    readonly log: KafkaCommandLog,
+  ) {
+    this.http = new HttpClient(baseUrl);
+  }
+
+  static async start(options: TestServiceOptions = {}): Promise<TestTimelineService> {
+    const brokers = process.env.TEST_KAFKA_BROKERS;
+    if (!brokers) throw new Error('TEST_KAFKA_BROKERS is not set: run through jest, whose global setup starts a broker');
+    const database = await createTestDatabase();
+    const suffix = randomBytes(4).toString('hex');
+    const env: Record<string, string> = {
+      DATABASE_URL: database.url,
+      KAFKA_BROKERS: brokers,
+      KAFKA_COMMANDS_TOPIC: `timeline.commands.${suffix}`,
+      KAFKA_CONSUMER_GROUP: `timeline-projector-${suffix}`,
+      KAFKA_CLIENT_ID: `test-${suffix}`,
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      HTTP_PORT: '0',
+      PROJECTOR_HTTP_PORT: '0',
+      LOG_LEVEL: 'error',
+      ...options.env,
+    };
+    const config = TimelineConfig.fromEnvironment(env);
+    const api = await createApiApp(config);
+    await api.listen(0, '127.0.0.1');
+    const pool = createPool({ ...config.database, poolSize: 4, applicationName: 'test-assertions' });
+    const log = new KafkaCommandLog({ brokers: config.kafka.brokers, clientId: `test-writer-${suffix}` });
+    const service = new TestTimelineService(env, config, database, api, await api.getUrl(), pool, log);
+    const mode = options.projector ?? 'in-process';
+    if (mode === 'in-process') await service.startProjectorInProcess();
+    if (mode === 'process') await service.startProjectorProcess();
+    return service;
+  }
+
+  async startProjectorInProcess(overrides: Record<string, string> = {}): Promise<NestFastifyApplication> {
+    const app = await createProjectorApp(TimelineConfig.fromEnvironment({ ...this.env, ...overrides }));
+    if (Object.keys(overrides).length === 0) this.projectorApp = app;
+    return app;
+  }
+
+  /** Starts the projector as its own process, as in production, and waits for its health endpoint. */
+  async startProjectorProcess(): Promise<void> {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/projector/src/main.ts'], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...this.env, PROJECTOR_HTTP_PORT: String(port), SWC_NODE_PROJECT: 'tsconfig.json' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    this.projectorProcess = child;
+    await expectEventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`projector exited with ${child.exitCode}`);
+        const response = await fetch(`http://127.0.0.1:${port}/health/live`);
+        if (!response.ok) throw new Error(`projector health ${response.status}`);
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+  }
+
+  /** SIGKILL: no shutdown hook runs, no transaction in flight commits. */
+  async killProjectorProcess(): Promise<void> {
+    const child = this.projectorProcess;
+    if (!child || child.exitCode !== null) throw new Error('no projector process is running');
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    this.projectorProcess = null;
+  }
+
+  /** Waits until the projector has decided everything appended so far. */
+  async waitForProjection(timeoutMs = 30_000): Promise<void> {
+    const ends = await this.log.endOffsets(this.config.kafka.commandsTopic);
+    await expectEventually(
+      async () => {
+        const { rows } = await this.pool.query<{ partition: number; next_offset: number }>(
+          'select partition, next_offset from consumer_offsets where topic = $1',
+          [this.config.kafka.commandsTopic],
+        );
+        const stored = new Map(rows.map((row) => [row.partition, row.next_offset]));
+        for (const [partition, end] of ends) {
+          if ((stored.get(partition) ?? 0) < end) throw new Error(`partition ${partition} at ${stored.get(partition) ?? 0} of ${end}`);
+        }
+      },
+      { timeoutMs },
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.projectorProcess?.kill('SIGKILL');
+    await this.projectorApp?.close();
+    await this.api.close();
+    await this.log.close();
+    await this.pool.end();
+    await this.database.drop();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
