@@ -29,7 +29,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [name]);
     if (rowCount === 0) {
       await client.query(`create database ${quoteIdentifier(name)}`).catch((error: { code?: string }) => {
-        if (error.code !== '42P04') throw error; // created meanwhile by another process
+        // Created meanwhile by another process: 42P04 (exists) or 23505 (lost the race on pg_database).
+        if (error.code !== '42P04' && error.code !== '23505') throw error;
       });
     }
   } finally {
