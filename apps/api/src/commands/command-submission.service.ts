@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { COMMAND_HEADERS, CommandLog, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
@@ -68,7 +68,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
           [COMMAND_HEADERS.commandId]: commandId,
           [COMMAND_HEADERS.commandType]: command.type,
           [COMMAND_HEADERS.schemaVersion]: String(COMMAND_SCHEMA_VERSION),
-          ...(submission.traceparent ? { [COMMAND_HEADERS.traceparent]: submission.traceparent } : {}),
+          [COMMAND_HEADERS.traceparent]: traceparentFor(submission.traceparent),
         },
       });
     } catch (error) {
@@ -88,6 +88,14 @@ function answered(decision: DecisionRecord, fingerprint: string): Submission {
     });
   }
   return { state: 'decided', decision };
+}
+
+const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** W3C trace context: the caller's `traceparent` when valid, else the start of a new trace. */
+function traceparentFor(incoming: string | undefined): string {
+  if (incoming && TRACEPARENT.test(incoming)) return incoming;
+  return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
 }
 
 export function fingerprintOf(request: unknown): string {
