@@ -158,7 +158,10 @@ probe_kafkajs() {
     const { Kafka, logLevel } = kafkajs;
     const pid = Number(process.env.KAFKA_PROBE_PID);
     const deadline = Date.now() + Number(process.env.KAFKA_PROBE_SECONDS) * 1000;
-    const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    const alive = () => {
+      try { process.kill(pid, 0); } catch { return false; }
+      try { const st = require("fs").readFileSync("/proc/" + pid + "/stat", "utf8"); return !/^[ZX]/.test(st.slice(st.lastIndexOf(")") + 2)); } catch { return true; }
+    };
     const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     (async () => {
       let last = "";
@@ -263,7 +266,7 @@ write_config() {
 java_opts() {
   # shellcheck disable=SC2206
   JAVA_OPTS=(
-    "-Xmx$HEAP" "-Xms128m"
+    "-Xmx$HEAP"
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
     -XX:+ExplicitGCInvokesConcurrent
     -Djava.awt.headless=true

@@ -61,11 +61,7 @@ function installExitHandler(): void {
   exitHandlerInstalled = true;
   process.on('exit', () => {
     for (const { pid, dataDir } of live.values()) {
-      try {
-        process.kill(pid(), 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
+      killBroker(pid(), dataDir);
       try {
         rmSync(dataDir, { recursive: true, force: true });
       } catch {
@@ -152,6 +148,22 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** SIGKILL, but only if the pid still is the broker of this data dir (guards against pid reuse). */
+function killBroker(pid: number, dataDir: string): void {
+  if (!pid || !isAlive(pid)) return;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!cmdline.includes(dataDir)) return;
+  } catch {
+    /* no /proc: trust the pid */
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
+
 function readLogTail(dataDir: string, lines = 40): string {
   try {
     const text = readFileSync(path.join(dataDir, 'kafka.log'), 'utf8');
@@ -195,13 +207,33 @@ async function waitForListTopics(bootstrap: string, pid: number, dataDir: string
 
 export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Promise<RunningKafkaBroker> {
   const script = findKafkaScript();
-  const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
 
   // Jars cached once per machine (no-op when complete; kafka.sh serialises concurrent installs).
   await runScript(script, ['install'], process.env, INSTALL_TIMEOUT_MS);
 
-  const [port, controllerPort] = await freePorts(2);
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'timeline-kafka-'));
+  // Free ports are released before Kafka binds them, so a parallel test worker can grab one in between:
+  // retry with fresh ports when that happens.
+  for (let attempt = 1; ; attempt++) {
+    const [port, controllerPort] = await freePorts(2);
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'timeline-kafka-'));
+    try {
+      return await launch(script, port, controllerPort, dataDir, opts);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      if (attempt < 3 && /already in use|BindException/.test(message)) continue;
+      throw e;
+    }
+  }
+}
+
+async function launch(
+  script: string,
+  port: number,
+  controllerPort: number,
+  dataDir: string,
+  opts: StartKafkaBrokerOptions,
+): Promise<RunningKafkaBroker> {
+  const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const bootstrap = `127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -238,14 +270,7 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
     await waitForListTopics(bootstrap, pid, dataDir, Math.max(5_000, deadline - Date.now()));
   };
 
-  const kill = (): void => {
-    if (!pid) return;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  };
+  const kill = (): void => killBroker(pid, dataDir);
 
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -275,7 +300,9 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
     const tail = readLogTail(dataDir);
     await rm(dataDir, { recursive: true, force: true });
     const message = e instanceof Error ? e.message : String(e);
-    throw new Error(message.includes('last lines of') || message.includes('log tail') ? message : `${message}\nlog tail:\n${tail}`);
+    throw new Error(
+      message.includes('last lines of') || message.includes('log tail') ? message : `${message}\nlog tail:\n${tail}`,
+    );
   }
 
   return {
