@@ -12,19 +12,23 @@ import { SubmitTimelineCommandHandler } from './commands/submit-command';
 import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './events/event.queries';
 import { EventsController } from './events/events.controller';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
-import { GetTimelineHandler, ListTimelineEventsHandler } from './timelines/timeline.queries';
+import { EventSearchController } from './event-search/event-search.controller';
+import { SearchEventsHandler, TimelineHistogramHandler } from './event-search/event-search.queries';
+import { GetTimelineHandler, ListTimelinesHandler } from './timelines/timeline.queries';
 import { TimelinesController } from './timelines/timelines.controller';
 
 @Module({
   imports: [CqrsModule.forRoot(), DatabaseModule, CommandLogModule, HealthModule.forRoot()],
-  controllers: [TimelinesController, EventsController, CommandsController],
+  controllers: [TimelinesController, EventsController, CommandsController, EventSearchController],
   providers: [
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
     DecisionWaiters,
     CommandSubmissionService,
     SubmitTimelineCommandHandler,
     GetTimelineHandler,
-    ListTimelineEventsHandler,
+    ListTimelinesHandler,
+    SearchEventsHandler,
+    TimelineHistogramHandler,
     GetEventHandler,
     GetEventRevisionsHandler,
     FindEventTimelineHandler,

@@ -4,9 +4,10 @@ import { ConfigModule, type TimelineConfig } from '@timeline/config';
 import { DatabaseModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ProjectorService } from './projection/projector.service';
+import { RelayModule } from './relay/relay.module';
 
 @Module({
-  imports: [DatabaseModule, CommandLogModule, HealthModule.forRoot()],
+  imports: [DatabaseModule, CommandLogModule, HealthModule.forRoot(), RelayModule],
   providers: [ProjectorService],
 })
 export class ProjectorModule {

@@ -1,9 +1,9 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
-import { CommandLog, commandsTopicSpec } from './command-log';
+import { CommandLog, commandsTopicSpec, eventsTopicSpec } from './command-log';
 import { KafkaCommandLog } from './kafka-command-log';
 
-/** The Kafka log, with timeline.commands created on start-up if it is missing. */
+/** The Kafka log, with timeline.commands and timeline.events created on start-up if they are missing. */
 @Global()
 @Module({
   providers: [
@@ -17,8 +17,11 @@ import { KafkaCommandLog } from './kafka-command-log';
           clientId: config.kafka.clientId,
           log: (level, message, extra) => logger[level](`${message} ${JSON.stringify(extra)}`),
         });
-        const { commandsTopic, partitions, replicationFactor } = config.kafka;
-        await log.ensureTopics([commandsTopicSpec(commandsTopic, partitions, replicationFactor)]);
+        const { commandsTopic, eventsTopic, partitions, replicationFactor } = config.kafka;
+        await log.ensureTopics([
+          commandsTopicSpec(commandsTopic, partitions, replicationFactor),
+          eventsTopicSpec(eventsTopic, partitions, replicationFactor),
+        ]);
         return log;
       },
     },

@@ -97,3 +97,23 @@ export function commandsTopicSpec(topic: string, partitions: number, replication
     },
   };
 }
+
+/** Settings of timeline.events: subscribers may start from the first change at any time, so nothing expires or is compacted away. */
+export function eventsTopicSpec(topic: string, partitions: number, replicationFactor: number): TopicSpec {
+  return {
+    topic,
+    partitions,
+    replicationFactor,
+    configEntries: {
+      'retention.ms': '-1',
+      'retention.bytes': '-1',
+      'cleanup.policy': 'delete',
+      // A revision carries the new state, the changed fields and their previous values:
+      // up to about three times a command, whose request body is capped at 1 MiB.
+      'max.message.bytes': String(EVENTS_MAX_MESSAGE_BYTES),
+    },
+  };
+}
+
+/** The largest record timeline.events takes; also the bound on one produce call of the relay. */
+export const EVENTS_MAX_MESSAGE_BYTES = 8 * 1_048_576;

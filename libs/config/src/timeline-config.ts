@@ -15,6 +15,7 @@ const environmentSchema = z.object({
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1)),
   KAFKA_CLIENT_ID: z.string().min(1).default('timeline-service'),
   KAFKA_COMMANDS_TOPIC: z.string().min(1).default('timeline.commands'),
+  KAFKA_EVENTS_TOPIC: z.string().min(1).default('timeline.events'),
   KAFKA_TOPIC_PARTITIONS: positiveInt.max(1000).default(3),
   KAFKA_REPLICATION_FACTOR: positiveInt.max(10).default(1),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('timeline-projector'),
@@ -27,6 +28,16 @@ const environmentSchema = z.object({
   PRODUCER_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
   PRODUCER_MAX_BATCH: positiveInt.max(10_000).default(500),
   PROJECTOR_MAX_BATCH: positiveInt.max(10_000).default(1_000),
+  /** Where callers reach the api; CloudEvents name their source and data schema under it. */
+  PUBLIC_BASE_URL: z
+    .url({ protocol: /^https?$/ })
+    .default('http://127.0.0.1:3000')
+    .transform((url) => url.replace(/\/+$/, '')),
+  RELAY_BATCH_SIZE: positiveInt.max(10_000).default(500),
+  RELAY_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  STREAM_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  STREAM_CLIENT_BUFFER_BYTES: z.coerce.number().int().min(1_024).max(256 * 1_048_576).default(1_048_576),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -45,6 +56,7 @@ export class TimelineConfig {
     brokers: string[];
     clientId: string;
     commandsTopic: string;
+    eventsTopic: string;
     partitions: number;
     replicationFactor: number;
     consumerGroup: string;
@@ -54,6 +66,9 @@ export class TimelineConfig {
   readonly decisionTimeoutMs: number;
   readonly producer: { lingerMs: number; maxBatch: number };
   readonly projector: { maxBatch: number };
+  readonly publicBaseUrl: string;
+  readonly relay: { batchSize: number; pollIntervalMs: number };
+  readonly stream: { pollIntervalMs: number; heartbeatMs: number; clientBufferBytes: number };
   readonly logLevel: TimelineEnvironment['LOG_LEVEL'];
 
   constructor(env: TimelineEnvironment) {
@@ -62,6 +77,7 @@ export class TimelineConfig {
       brokers: env.KAFKA_BROKERS,
       clientId: env.KAFKA_CLIENT_ID,
       commandsTopic: env.KAFKA_COMMANDS_TOPIC,
+      eventsTopic: env.KAFKA_EVENTS_TOPIC,
       partitions: env.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
       consumerGroup: env.KAFKA_CONSUMER_GROUP,
@@ -76,6 +92,13 @@ export class TimelineConfig {
     this.decisionTimeoutMs = env.DECISION_TIMEOUT_MS;
     this.producer = { lingerMs: env.PRODUCER_LINGER_MS, maxBatch: env.PRODUCER_MAX_BATCH };
     this.projector = { maxBatch: env.PROJECTOR_MAX_BATCH };
+    this.publicBaseUrl = env.PUBLIC_BASE_URL;
+    this.relay = { batchSize: env.RELAY_BATCH_SIZE, pollIntervalMs: env.RELAY_POLL_INTERVAL_MS };
+    this.stream = {
+      pollIntervalMs: env.STREAM_POLL_INTERVAL_MS,
+      heartbeatMs: env.STREAM_HEARTBEAT_MS,
+      clientBufferBytes: env.STREAM_CLIENT_BUFFER_BYTES,
+    };
     this.logLevel = env.LOG_LEVEL;
   }
 

@@ -2,6 +2,7 @@ import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nes
 import { TimelineConfig } from '@timeline/config';
 import { Pool } from 'pg';
 import { DecisionRepository } from './decision.repository';
+import { EventQueryRepository } from './event-query.repository';
 import { ensureDatabase, runMigrations } from './migrations';
 import { createPool } from './pool';
 import { ProjectionRepository } from './projection.repository';
@@ -25,8 +26,9 @@ import { TimelineReadRepository } from './timeline-read.repository';
     { provide: ProjectionRepository, inject: [Pool], useFactory: (pool: Pool) => new ProjectionRepository(pool) },
     { provide: DecisionRepository, inject: [Pool], useFactory: (pool: Pool) => new DecisionRepository(pool) },
     { provide: TimelineReadRepository, inject: [Pool], useFactory: (pool: Pool) => new TimelineReadRepository(pool) },
+    { provide: EventQueryRepository, inject: [Pool], useFactory: (pool: Pool) => new EventQueryRepository(pool) },
   ],
-  exports: [Pool, ProjectionRepository, DecisionRepository, TimelineReadRepository],
+  exports: [Pool, ProjectionRepository, DecisionRepository, TimelineReadRepository, EventQueryRepository],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(Pool) private readonly pool: Pool) {}

@@ -4,4 +4,7 @@ export * from './projection.repository';
 export * from './decision.repository';
 export * from './timeline-read.repository';
 export * from './decision-notifications';
+export * from './outbox.repository';
 export * from './database.module';
+export * from './query-keys';
+export * from './event-query.repository';

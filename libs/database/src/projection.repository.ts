@@ -1,4 +1,5 @@
-import type { EventState, TimelineChange, TimelineState, ValidTime } from '@timeline/domain';
+import { validTimeOf, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
+import { actorKeys, placeKeys } from './query-keys';
 import type { Pool, PoolClient } from 'pg';
 
 export const DECISIONS_CHANNEL = 'timeline_decisions';
@@ -244,6 +245,8 @@ export class ProjectionRepository {
   private async insertRevisions(client: PoolClient, changes: ProjectedChange[]): Promise<void> {
     const rows = changes.flatMap(({ change }) => {
       if (change.type === 'TimelineCreated') return [];
+      const { event } = change;
+      const validTime = validTimeOf(event);
       return [
         {
           event_id: change.eventId,
@@ -254,19 +257,33 @@ export class ProjectionRepository {
           reason: change.type === 'EventRecorded' ? null : change.reason,
           changed: change.type === 'EventRevised' ? change.changed : {},
           previous: change.type === 'EventRevised' ? change.previous : {},
-          state: change.event,
+          state: event,
           known_from: change.knownAt,
+          kind: event.kind,
+          factuality: event.factuality,
+          language: event.language,
+          valid_lower: validTime.lower,
+          valid_upper: validTime.upper,
+          retracted: event.retracted,
+          actor_keys: actorKeys(event),
+          place_keys: placeKeys(event),
+          topics: event.topics,
         },
       ];
     });
     if (rows.length === 0) return;
     await client.query(
-      `insert into event_revisions (event_id, revision, timeline_id, change_type, command_id, reason,
-                                    changed, previous, state, known_from)
-       select event_id, revision, timeline_id, change_type, command_id, reason, changed, previous, state, known_from
+      `insert into event_revisions (event_id, revision, timeline_id, change_type, command_id, reason, changed, previous,
+                                    state, known_from, kind, factuality, language, valid_lower, valid_upper, retracted,
+                                    actor_keys, place_keys, topics)
+       select event_id, revision, timeline_id, change_type, command_id, reason, changed, previous,
+              state, known_from, kind, factuality, language, valid_lower, valid_upper, retracted,
+              actor_keys, place_keys, topics
        from jsonb_to_recordset($1::jsonb) as r(
          event_id uuid, revision integer, timeline_id text, change_type text, command_id uuid, reason text,
-         changed jsonb, previous jsonb, state jsonb, known_from timestamptz)`,
+         changed jsonb, previous jsonb, state jsonb, known_from timestamptz, kind text, factuality text,
+         language text, valid_lower date, valid_upper date, retracted boolean, actor_keys text[],
+         place_keys text[], topics text[])`,
       [JSON.stringify(rows)],
     );
     await client.query(

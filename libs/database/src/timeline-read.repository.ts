@@ -26,28 +26,31 @@ export interface EventRevisionRecord {
   state: EventState;
 }
 
-/** Keyset position in a timeline's valid-time order. */
-export interface EventPosition {
-  validLower: string;
-  eventId: string;
-}
-
 export class TimelineReadRepository {
   constructor(private readonly pool: Pool) {}
 
   async findTimeline(timelineId: string): Promise<TimelineSummary | null> {
+    const [timeline] = await this.listTimelines({ timelineId, limit: 1 });
+    return timeline ?? null;
+  }
+
+  /**
+   * Timelines in id order with counts and valid-time bounds. The bounds are
+   * two index probes per timeline (first and last day covered by a current event).
+   */
+  async listTimelines({ timelineId, after, limit }: { timelineId?: string; after?: string; limit: number }): Promise<TimelineSummary[]> {
     const { rows } = await this.pool.query(
       `select t.timeline_id, t.title, t.description, t.default_language, t.version, t.event_count,
               t.created_at, t.updated_at,
               (select min(e.valid_lower) from events e where e.timeline_id = t.timeline_id and not e.retracted) as earliest,
               (select max(e.valid_upper) - 1 from events e where e.timeline_id = t.timeline_id and not e.retracted) as latest
        from timelines t
-       where t.timeline_id = $1`,
-      [timelineId],
+       where ($1::text is null or t.timeline_id = $1) and ($2::text is null or t.timeline_id > $2)
+       order by t.timeline_id
+       limit $3`,
+      [timelineId ?? null, after ?? null, limit],
     );
-    if (rows.length === 0) return null;
-    const row = rows[0];
-    return {
+    return rows.map((row) => ({
       timelineId: row.timeline_id,
       title: row.title,
       description: row.description,
@@ -57,7 +60,7 @@ export class TimelineReadRepository {
       validTime: row.earliest === null ? null : { earliest: row.earliest, latest: row.latest },
       createdAt: row.created_at.toISOString(),
       updatedAt: row.updated_at.toISOString(),
-    };
+    }));
   }
 
   /** The timeline an event belongs to: the key its revisions and retraction are appended under. */
@@ -93,25 +96,5 @@ export class TimelineReadRepository {
       knownTo: row.known_to ? row.known_to.toISOString() : null,
       state: row.state,
     }));
-  }
-
-  /** A page of a timeline's current events in valid-time order, after `after` when given. */
-  async listTimelineEvents(timelineId: string, limit: number, after: EventPosition | null) {
-    const { rows } = after
-      ? await this.pool.query<{ state: EventState; valid_lower: string }>(
-          `select state, valid_lower from events
-           where timeline_id = $1 and not retracted and (valid_lower, event_id) > ($2::date, $3::uuid)
-           order by valid_lower, event_id
-           limit $4`,
-          [timelineId, after.validLower, after.eventId, limit],
-        )
-      : await this.pool.query<{ state: EventState; valid_lower: string }>(
-          `select state, valid_lower from events
-           where timeline_id = $1 and not retracted
-           order by valid_lower, event_id
-           limit $2`,
-          [timelineId, limit],
-        );
-    return rows.map((row) => ({ event: row.state, position: { validLower: row.valid_lower, eventId: row.state.eventId } }));
   }
 }

@@ -4,3 +4,5 @@ export * from './commands';
 export * from './timeline';
 export * from './decide';
 export * from './stable-id';
+export * from './change-events';
+export * from './upcasters';

@@ -1,6 +1,5 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { TimelineReadRepository, type EventPosition, type TimelineSummary } from '@timeline/database';
-import type { EventState } from '@timeline/domain';
+import { TimelineReadRepository, type TimelineSummary } from '@timeline/database';
 import { Problem } from '../http/problem';
 
 export class GetTimeline extends Query<TimelineSummary> {
@@ -20,14 +19,13 @@ export class GetTimelineHandler implements IQueryHandler<GetTimeline, TimelineSu
   }
 }
 
-export interface EventPage {
-  events: EventState[];
+export interface TimelinePage {
+  timelines: TimelineSummary[];
   nextCursor: string | null;
 }
 
-export class ListTimelineEvents extends Query<EventPage> {
+export class ListTimelines extends Query<TimelinePage> {
   constructor(
-    readonly timelineId: string,
     readonly limit: number,
     readonly cursor: string | undefined,
   ) {
@@ -35,42 +33,21 @@ export class ListTimelineEvents extends Query<EventPage> {
   }
 }
 
-@QueryHandler(ListTimelineEvents)
-export class ListTimelineEventsHandler implements IQueryHandler<ListTimelineEvents, EventPage> {
+@QueryHandler(ListTimelines)
+export class ListTimelinesHandler implements IQueryHandler<ListTimelines, TimelinePage> {
   constructor(private readonly timelines: TimelineReadRepository) {}
 
-  async execute({ timelineId, limit, cursor }: ListTimelineEvents): Promise<EventPage> {
-    const after = cursor === undefined ? null : decodeCursor(cursor, timelineId);
-    if (!(await this.timelines.findTimeline(timelineId))) {
-      throw new Problem('timeline-not-found', 404, `timeline ${timelineId} does not exist`);
+  async execute({ limit, cursor }: ListTimelines): Promise<TimelinePage> {
+    const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
+    if (after !== undefined && !/^[a-z0-9-]{1,100}$/.test(after)) {
+      throw Problem.invalid([{ field: 'query.cursor', message: 'is not a cursor this service gave out' }]);
     }
-    // One row more than asked tells whether there is a next page.
-    const rows = await this.timelines.listTimelineEvents(timelineId, limit + 1, after);
-    const page = rows.slice(0, limit);
+    const found = await this.timelines.listTimelines({ after, limit: limit + 1 });
+    const page = found.slice(0, limit);
     const last = page.at(-1);
     return {
-      events: page.map((row) => row.event),
-      nextCursor: rows.length > limit && last ? encodeCursor(timelineId, last.position) : null,
+      timelines: page,
+      nextCursor: found.length > limit && last ? Buffer.from(last.timelineId).toString('base64url') : null,
     };
   }
-}
-
-/** Cursors are opaque to callers: base64url JSON of the keyset position and the timeline it belongs to. */
-export function encodeCursor(timelineId: string, position: EventPosition): string {
-  return Buffer.from(JSON.stringify({ t: timelineId, l: position.validLower, e: position.eventId })).toString('base64url');
-}
-
-export function decodeCursor(cursor: string, timelineId: string): EventPosition {
-  const invalid = () => Problem.invalid([{ field: 'query.cursor', message: 'is not a cursor of this timeline\'s events' }]);
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  const { t, l, e } = (decoded ?? {}) as Record<string, unknown>;
-  const isDay = typeof l === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(l);
-  const isUuid = typeof e === 'string' && /^[0-9a-f-]{36}$/.test(e);
-  if (t !== timelineId || !isDay || !isUuid) throw invalid();
-  return { validLower: l, eventId: e };
 }

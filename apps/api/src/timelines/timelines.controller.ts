@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, Param, Put, Query, Res, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { eventDataSchema, nameBasedUuid, timelineDataSchema } from '@timeline/domain';
 import type { FastifyReply } from 'fastify';
@@ -8,15 +8,15 @@ import { SubmitTimelineCommand } from '../commands/submit-command';
 import { parseTimelineId } from '../http/path-params';
 import { parseOrThrow } from '../http/problem';
 import { writePreconditions } from '../http/request-headers';
-import { GetTimeline, ListTimelineEvents } from './timeline.queries';
+import { GetTimeline, ListTimelines } from './timeline.queries';
 
 type RequestHeaders = Record<string, string | undefined>;
 
-const recordEventBodySchema = eventDataSchema.extend({ eventId: z.uuid().optional() });
-const pageQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().min(1).max(500).optional(),
+const listQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().min(1).max(200).optional(),
 });
+const recordEventBodySchema = eventDataSchema.extend({ eventId: z.uuid().optional() });
 
 @Controller('v1/timelines')
 export class TimelinesController {
@@ -24,6 +24,12 @@ export class TimelinesController {
     private readonly commandBus: CommandBus,
     private readonly queryBus: QueryBus,
   ) {}
+
+  @Get()
+  listTimelines(@Query() query: unknown) {
+    const { limit, cursor } = parseOrThrow(listQuerySchema, query, 'query');
+    return this.queryBus.execute(new ListTimelines(limit, cursor));
+  }
 
   @Put(':timelineId')
   async createTimeline(
@@ -88,11 +94,5 @@ export class TimelinesController {
       }),
     );
     return send(reply, answerFor(submission, eventAnswer(201)));
-  }
-
-  @Get(':timelineId/events')
-  async listEvents(@Param('timelineId') rawTimelineId: string, @Query() query: unknown) {
-    const { limit, cursor } = parseOrThrow(pageQuerySchema, query, 'query');
-    return this.queryBus.execute(new ListTimelineEvents(parseTimelineId(rawTimelineId), limit, cursor));
   }
 }

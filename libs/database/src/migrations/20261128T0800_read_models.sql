@@ -34,7 +34,26 @@ create index events_by_timeline_valid_time on events (timeline_id, valid_lower, 
 -- max(valid_upper) of a timeline.
 create index events_by_timeline_valid_upper on events (timeline_id, valid_upper) where not retracted;
 
+-- PostgreSQL's text search configuration for an ISO 639-1 language; `simple` where it has none.
+create function text_search_config(language text) returns regconfig
+language sql immutable parallel safe
+return case language
+  when 'ar' then 'pg_catalog.arabic' when 'hy' then 'pg_catalog.armenian' when 'eu' then 'pg_catalog.basque'
+  when 'ca' then 'pg_catalog.catalan' when 'da' then 'pg_catalog.danish' when 'nl' then 'pg_catalog.dutch'
+  when 'en' then 'pg_catalog.english' when 'fi' then 'pg_catalog.finnish' when 'fr' then 'pg_catalog.french'
+  when 'de' then 'pg_catalog.german' when 'el' then 'pg_catalog.greek' when 'hi' then 'pg_catalog.hindi'
+  when 'hu' then 'pg_catalog.hungarian' when 'id' then 'pg_catalog.indonesian' when 'ga' then 'pg_catalog.irish'
+  when 'it' then 'pg_catalog.italian' when 'lt' then 'pg_catalog.lithuanian' when 'ne' then 'pg_catalog.nepali'
+  when 'no' then 'pg_catalog.norwegian' when 'nb' then 'pg_catalog.norwegian' when 'pt' then 'pg_catalog.portuguese'
+  when 'ro' then 'pg_catalog.romanian' when 'ru' then 'pg_catalog.russian' when 'sr' then 'pg_catalog.serbian'
+  when 'es' then 'pg_catalog.spanish' when 'sv' then 'pg_catalog.swedish' when 'ta' then 'pg_catalog.tamil'
+  when 'tr' then 'pg_catalog.turkish' when 'yi' then 'pg_catalog.yiddish'
+  else 'pg_catalog.simple'
+end::regconfig;
+
 -- Every revision with the known-time range [known_from, known_to) in which it was current.
+-- Timeline queries read this table: "current" is the revision whose range holds the
+-- moment asked for, so one query answers both "now" and "as known at".
 create table event_revisions (
   event_id      uuid not null,
   revision      integer not null,
@@ -47,8 +66,29 @@ create table event_revisions (
   state         jsonb not null,
   known_from    timestamptz not null,
   known_to      timestamptz,
+  -- Query columns, taken from `state` when the revision is written.
+  kind          text not null,
+  factuality    text not null,
+  language      text not null,
+  valid_lower   date not null,
+  valid_upper   date not null,
+  retracted     boolean not null,
+  -- `<actor id>` and `<actor id>#<role>`; lowercase place names and `country:<code>`.
+  actor_keys    text[] not null,
+  place_keys    text[] not null,
+  topics        text[] not null,
+  search        tsvector generated always as (
+                  to_tsvector(text_search_config(language), (state->>'title') || ' ' || (state->>'summary'))
+                ) stored,
   primary key (event_id, revision)
 );
+-- Pages of one timeline, and of all, in valid-time order at any known time.
+create index event_revisions_by_timeline_valid_time on event_revisions (timeline_id, valid_lower, event_id);
+create index event_revisions_by_valid_time on event_revisions (valid_lower, event_id);
+create index event_revisions_by_actor on event_revisions using gin (actor_keys);
+create index event_revisions_by_place on event_revisions using gin (place_keys);
+create index event_revisions_by_topic on event_revisions using gin (topics);
+create index event_revisions_by_text on event_revisions using gin (search);
 
 -- One row for every command read from timeline.commands.
 create table decisions (

@@ -1,0 +1,76 @@
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { EventQueryRepository, TimelineReadRepository, type HistogramBucket } from '@timeline/database';
+import type { EventState } from '@timeline/domain';
+import { Problem } from '../http/problem';
+import { filterOf, type EventSearchParams } from './event-search.params';
+import { decodeSearchCursor, encodeSearchCursor, queryHash } from './search-cursor';
+
+export interface EventSearchPage {
+  events: EventState[];
+  /** The known time this answer (and every page after it) reflects. */
+  knownAt: string;
+  nextCursor: string | null;
+}
+
+export class SearchEvents extends Query<EventSearchPage> {
+  constructor(
+    readonly params: EventSearchParams,
+    readonly timelineId?: string,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(SearchEvents)
+export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSearchPage> {
+  constructor(
+    private readonly events: EventQueryRepository,
+    private readonly timelines: TimelineReadRepository,
+  ) {}
+
+  async execute({ params, timelineId }: SearchEvents): Promise<EventSearchPage> {
+    const filter = filterOf(params, timelineId);
+    const hash = queryHash({ filter, order: params.order, knownAt: params.knownAt ?? null });
+    const cursor = params.cursor ? decodeSearchCursor(params.cursor, hash) : null;
+    if (timelineId && !cursor) await assertTimelineExists(this.timelines, timelineId);
+    const knownAt = cursor?.knownAt ?? params.knownAt ?? (await this.events.now());
+    // One more than asked tells whether there is a next page.
+    const found = await this.events.findEvents({ ...filter, knownAt, order: params.order, limit: params.limit + 1, after: cursor?.after });
+    const page = found.slice(0, params.limit);
+    const last = page.at(-1);
+    return {
+      events: page.map((row) => row.event),
+      knownAt,
+      nextCursor: found.length > params.limit && last ? encodeSearchCursor({ knownAt, after: last.keyset }, hash) : null,
+    };
+  }
+}
+
+export class TimelineHistogram extends Query<{ timelineId: string; by: 'year' | 'month'; knownAt: string; buckets: HistogramBucket[] }> {
+  constructor(
+    readonly timelineId: string,
+    readonly by: 'year' | 'month',
+    readonly params: EventSearchParams,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(TimelineHistogram)
+export class TimelineHistogramHandler implements IQueryHandler<TimelineHistogram> {
+  constructor(
+    private readonly events: EventQueryRepository,
+    private readonly timelines: TimelineReadRepository,
+  ) {}
+
+  async execute({ timelineId, by, params }: TimelineHistogram) {
+    await assertTimelineExists(this.timelines, timelineId);
+    const knownAt = params.knownAt ?? (await this.events.now());
+    const buckets = await this.events.histogram({ ...filterOf(params, timelineId), knownAt }, by);
+    return { timelineId, by, knownAt, buckets };
+  }
+}
+
+async function assertTimelineExists(timelines: TimelineReadRepository, timelineId: string): Promise<void> {
+  if (!(await timelines.findTimeline(timelineId))) throw new Problem('timeline-not-found', 404, `timeline ${timelineId} does not exist`);
+}

@@ -1,0 +1,152 @@
+import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { CommandLog, type RecordAppender } from '@timeline/command-log';
+import { TimelineConfig } from '@timeline/config';
+import { DecisionNotifications, OutboxRepository, type OutboxRow, type RelayLease } from '@timeline/database';
+import { chunkByBytes, toEventRecord } from './kafka-binary';
+
+// One produce call carries at most this much; a single larger record goes alone (the topic takes up to 8 MiB).
+const PRODUCE_CALL_BYTES = 1_048_576;
+const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+
+/**
+ * Publishes outbox rows to timeline.events and then marks them sent: at least
+ * once, since a crash between the two re-sends the rows, which subscribers drop
+ * by CloudEvents id. One relay at a time holds the lease (an advisory lock);
+ * the others wait to take over, so a timeline's changes leave in decision order.
+ * Wakes on each committed projector batch (LISTEN) and polls as a fallback:
+ * a row behind a still-running transaction becomes readable only later.
+ */
+@Injectable()
+export class OutboxRelay implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private appender: RecordAppender | null = null;
+  private lease: RelayLease | null = null;
+  private notifications: DecisionNotifications | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private wakeUp: (() => void) | null = null;
+  /** A wake-up that came while no sleep was waiting: the next sleep returns at once. */
+  private wokenEarly = false;
+  private lastError: string | null = null;
+  private published = 0;
+
+  constructor(
+    private readonly config: TimelineConfig,
+    private readonly log: CommandLog,
+    private readonly outbox: OutboxRepository,
+  ) {}
+
+  /** Runs the relay loop until shutdown. Call after the projector has started. */
+  async start(): Promise<void> {
+    await this.open();
+    this.notifications = new DecisionNotifications(
+      this.config.database.url,
+      () => this.wake(),
+      () => this.wake(),
+      (error) => this.logger.warn(`outbox listener: ${error.message}`),
+    );
+    await this.notifications.start();
+    this.running = this.loop();
+  }
+
+  /** Connects the producer; enough for a relay driven step by step. */
+  async open(): Promise<void> {
+    // Every record of a batch is appended at once with no linger, so each produce call carries a whole chunk.
+    this.appender ??= await this.log.appender(this.config.kafka.eventsTopic, {
+      lingerMs: 0,
+      maxBatch: this.config.relay.batchSize,
+    });
+  }
+
+  status() {
+    return { leading: this.lease?.held ?? false, published: this.published, lastError: this.lastError };
+  }
+
+  /** Holds the lease, taking it if it is free. False while another relay holds it. */
+  async lead(): Promise<boolean> {
+    if (this.lease?.held) return true;
+    await this.lease?.release();
+    this.lease = await this.outbox.tryRelayLease();
+    if (this.lease) this.logger.log('relaying the outbox to ' + this.config.kafka.eventsTopic);
+    return this.lease !== null;
+  }
+
+  nextBatch(): Promise<OutboxRow[]> {
+    return this.outbox.unsent(this.config.relay.batchSize);
+  }
+
+  /** Produces the rows in order, chunk after chunk; a failure leaves the rest unsent, to be retried in order. */
+  async publish(rows: OutboxRow[]): Promise<void> {
+    const appender = this.appender;
+    if (!appender) throw new Error('relay is not open');
+    const records = rows.map((row) => toEventRecord(row, this.config.publicBaseUrl));
+    for (const chunk of chunkByBytes(records, PRODUCE_CALL_BYTES)) {
+      await Promise.all(chunk.map((record) => appender.append(record)));
+    }
+  }
+
+  markSent(rows: OutboxRow[]): Promise<void> {
+    return this.outbox.markSent(rows.map((row) => row.position));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake();
+    await this.running;
+    await this.lease?.release();
+    this.lease = null;
+    await this.notifications?.stop();
+    await this.appender?.close();
+    this.appender = null;
+  }
+
+  /** Before the pool and the Kafka client close, which the loop still uses. */
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
+
+  private async loop(): Promise<void> {
+    for (let failures = 0; !this.stopped; ) {
+      try {
+        const rows = (await this.lead()) ? await this.nextBatch() : [];
+        if (rows.length > 0) {
+          await this.publish(rows);
+          await this.markSent(rows);
+          this.published += rows.length;
+        }
+        failures = 0;
+        this.lastError = null;
+        // A full batch means more is waiting: go on at once.
+        if (rows.length < this.config.relay.batchSize) await this.sleep(this.config.relay.pollIntervalMs);
+      } catch (error) {
+        this.lastError = (error as Error).message;
+        const delay = RETRY_DELAYS_MS[Math.min(failures++, RETRY_DELAYS_MS.length - 1)];
+        this.logger.error(`relay failed, retrying in ${delay} ms: ${this.lastError}`);
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private wake(): void {
+    if (this.wakeUp) this.wakeUp();
+    else this.wokenEarly = true;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.stopped || this.wokenEarly) {
+      this.wokenEarly = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = null;
+        done();
+      };
+    });
+  }
+}

@@ -1,0 +1,167 @@
+import type { EventState } from '@timeline/domain';
+import type { Pool } from 'pg';
+import { actorRoleKey, placeFilterKeys } from './query-keys';
+
+/** Languages whose stemmers a search runs through; see text_search_config() in the migrations. */
+const SEARCH_LANGUAGES = ['ar', 'hy', 'eu', 'ca', 'da', 'nl', 'en', 'fi', 'fr', 'de', 'el', 'hi', 'hu', 'id', 'ga', 'it', 'lt', 'ne', 'no', 'pt', 'ro', 'ru', 'sr', 'es', 'sv', 'ta', 'tr', 'yi', 'simple'];
+
+export interface EventFilter {
+  timelineId?: string;
+  /** Valid-time window `[lower, upper)`, days. */
+  window?: { lower: string; upper: string; match: 'overlaps' | 'within' };
+  /** The moment the answer is as known at; revisions current then are used. */
+  knownAt: string;
+  actors?: string[];
+  role?: string;
+  places?: string[];
+  topics?: string[];
+  kinds?: string[];
+  factualities?: string[];
+  includeRetracted?: boolean;
+  text?: string;
+}
+
+export type EventKeyset = { validLower: string; eventId: string } | { rank: number; eventId: string };
+
+export interface EventQuery extends EventFilter {
+  order: 'asc' | 'desc';
+  limit: number;
+  after?: EventKeyset;
+}
+
+export interface FoundEvent {
+  event: EventState;
+  keyset: EventKeyset;
+}
+
+export interface HistogramBucket {
+  period: string;
+  count: number;
+}
+
+/**
+ * Timeline queries. Every query reads the revisions current at `knownAt`
+ * (now, or a moment asked for), so "as known at" combines with every filter.
+ */
+export class EventQueryRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async findEvents(query: EventQuery): Promise<FoundEvent[]> {
+    const { text, values, ranked } = findEventsSql(query);
+    const { rows } = await this.pool.query(text, values);
+    return rows.map((row) => ({
+      event: row.state,
+      keyset: ranked ? { rank: row.rank, eventId: row.state.eventId } : { validLower: row.valid_lower, eventId: row.state.eventId },
+    }));
+  }
+
+  /** Events per year or month of their valid-time start, under the same filters. */
+  async histogram(filter: EventFilter, by: 'year' | 'month'): Promise<HistogramBucket[]> {
+    const sql = new SqlConditions();
+    addFilter(sql, filter);
+    if (filter.text) sql.add(`r.search @@ ${searchQuery(sql, filter.text)}`);
+    const format = by === 'year' ? 'YYYY' : 'YYYY-MM';
+    const { rows } = await this.pool.query<{ period: string; count: number }>(
+      `select to_char(r.valid_lower, '${format}') as period, count(*)::int as count
+       from event_revisions r
+       where ${sql.where()}
+       group by period
+       order by period`,
+      sql.values,
+    );
+    return rows;
+  }
+
+  /** The database's clock: what "now" is for a first page, pinned in its cursor. */
+  async now(): Promise<string> {
+    const { rows } = await this.pool.query<{ now: Date }>('select now() as now');
+    return rows[0].now.toISOString();
+  }
+}
+
+/** The SQL of a page of events; exported so that a test can EXPLAIN exactly what runs. */
+export function findEventsSql(query: EventQuery): { text: string; values: unknown[]; ranked: boolean } {
+  const sql = new SqlConditions();
+  addFilter(sql, query);
+  const direction = query.order === 'desc' ? 'desc' : 'asc';
+  if (query.text) {
+    // Ranked: best first, ties by id; the keyset is (rank, id).
+    const tsquery = searchQuery(sql, query.text);
+    sql.add(`r.search @@ ${tsquery}`);
+    if (query.after && 'rank' in query.after) {
+      sql.add(`(ts_rank(r.search, ${tsquery}), r.event_id) < (${sql.param(query.after.rank)}::real, ${sql.param(query.after.eventId)}::uuid)`);
+    }
+    const text = `select r.state, ts_rank(r.search, ${tsquery}) as rank
+       from event_revisions r
+       where ${sql.where()}
+       order by rank desc, r.event_id desc
+       limit ${sql.param(query.limit)}`;
+    return { text, values: sql.values, ranked: true };
+  }
+  if (query.after && 'validLower' in query.after) {
+    const comparison = direction === 'asc' ? '>' : '<';
+    sql.add(`(r.valid_lower, r.event_id) ${comparison} (${sql.param(query.after.validLower)}::date, ${sql.param(query.after.eventId)}::uuid)`);
+  }
+  const text = `select r.state, r.valid_lower
+       from event_revisions r
+       where ${sql.where()}
+       order by r.valid_lower ${direction}, r.event_id ${direction}
+       limit ${sql.param(query.limit)}`;
+  return { text, values: sql.values, ranked: false };
+}
+
+function addFilter(sql: SqlConditions, filter: EventFilter): void {
+  const knownAt = sql.param(filter.knownAt);
+  sql.add(`r.known_from <= ${knownAt}::timestamptz and (r.known_to is null or r.known_to > ${knownAt}::timestamptz)`);
+  if (!filter.includeRetracted) sql.add('not r.retracted');
+  if (filter.timelineId) sql.add(`r.timeline_id = ${sql.param(filter.timelineId)}`);
+  if (filter.window) {
+    const lower = `${sql.param(filter.window.lower)}::date`;
+    const upper = `${sql.param(filter.window.upper)}::date`;
+    // Both ranges are half-open days [lower, upper).
+    sql.add(
+      filter.window.match === 'within'
+        ? `r.valid_lower >= ${lower} and r.valid_upper <= ${upper}`
+        : `r.valid_lower < ${upper} and r.valid_upper > ${lower}`,
+    );
+  }
+  if (filter.actors?.length) {
+    const keys = filter.role ? filter.actors.map((actor) => actorRoleKey(actor, filter.role!)) : filter.actors;
+    sql.add(`r.actor_keys && ${sql.param(keys)}::text[]`);
+  } else if (filter.role) {
+    sql.add(`exists (select 1 from jsonb_array_elements(r.state->'actors') a where lower(a->>'role') = ${sql.param(filter.role.toLowerCase())})`);
+  }
+  if (filter.places?.length) sql.add(`r.place_keys && ${sql.param(filter.places.flatMap(placeFilterKeys))}::text[]`);
+  if (filter.topics?.length) sql.add(`r.topics && ${sql.param(filter.topics)}::text[]`);
+  if (filter.kinds?.length) sql.add(`r.kind = any(${sql.param(filter.kinds)}::text[])`);
+  if (filter.factualities?.length) sql.add(`r.factuality = any(${sql.param(filter.factualities)}::text[])`);
+}
+
+/**
+ * The search text in every language's stemming at once: an Italian event
+ * matches the Italian stems ("collegamento" ~ "collegamenti"), an English one
+ * the English stems, and the query stays a constant the GIN index can use.
+ */
+function searchQuery(sql: SqlConditions, text: string): string {
+  const param = sql.param(text);
+  return `(${SEARCH_LANGUAGES.map((language) => `websearch_to_tsquery(text_search_config('${language}'), ${param})`).join(' || ')})`;
+}
+
+/** Collects `and`-ed conditions and their numbered parameters. */
+class SqlConditions {
+  readonly values: unknown[] = [];
+  private readonly conditions: string[] = [];
+
+  param(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+
+  add(condition: string): void {
+    this.conditions.push(condition);
+  }
+
+  where(): string {
+    return this.conditions.join('\n         and ');
+  }
+}

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { eventDataSchema, timelineDataSchema, timelineIdSchema } from './event-data';
+import { nameBasedUuid } from './stable-id';
+import type { ChangeType, TimelineChange } from './timeline';
+
+/**
+ * Accepted changes as subscribers see them: CloudEvents 1.0 whose `data` is
+ * the change's full new state plus what changed. This is a published
+ * contract: add optional fields freely; anything else is a new `.vN` type.
+ */
+
+/** CloudEvents `type` of each change, versioned. */
+export const CHANGE_EVENT_TYPES = {
+  TimelineCreated: 'timeline.timeline.created.v1',
+  EventRecorded: 'timeline.event.recorded.v1',
+  EventRevised: 'timeline.event.revised.v1',
+  EventRetracted: 'timeline.event.retracted.v1',
+} as const satisfies Record<ChangeType, string>;
+export type ChangeEventType = (typeof CHANGE_EVENT_TYPES)[ChangeType];
+export const CHANGE_EVENT_TYPE_LIST = Object.values(CHANGE_EVENT_TYPES) as ChangeEventType[];
+
+const knownTime = z.iso.datetime({ offset: true });
+const changeBase = {
+  commandId: z.uuid().describe('The command that caused the change'),
+  timelineId: timelineIdSchema,
+  version: z.number().int().positive().describe("The timeline's version after this change"),
+  knownAt: knownTime.describe('Known time: when the service accepted the change'),
+};
+
+export const eventStateSchema = eventDataSchema.extend({
+  eventId: z.uuid(),
+  timelineId: timelineIdSchema,
+  revision: z.number().int().positive(),
+  retracted: z.boolean(),
+  retractionReason: z.string().nullable(),
+  recordedAt: knownTime.describe('Known time of the first revision'),
+  revisedAt: knownTime.describe('Known time of the current revision'),
+});
+
+const eventFields = eventDataSchema.partial();
+
+/** The `data` of each change type, keyed by CloudEvents type. */
+export const CHANGE_DATA_SCHEMAS = {
+  'timeline.timeline.created.v1': z.object({ ...changeBase, timeline: timelineDataSchema }).describe('A timeline was created'),
+  'timeline.event.recorded.v1': z
+    .object({ ...changeBase, eventId: z.uuid(), revision: z.literal(1), event: eventStateSchema })
+    .describe('An event was recorded on a timeline'),
+  'timeline.event.revised.v1': z
+    .object({
+      ...changeBase,
+      eventId: z.uuid(),
+      revision: z.number().int().min(2),
+      reason: z.string(),
+      changed: eventFields.describe('The fields this revision changed, with their new values'),
+      previous: eventFields.describe('The same fields with the values they had before'),
+      event: eventStateSchema,
+    })
+    .describe('An event was revised'),
+  'timeline.event.retracted.v1': z
+    .object({ ...changeBase, eventId: z.uuid(), revision: z.number().int().min(2), reason: z.string(), event: eventStateSchema })
+    .describe('An event was retracted; `event` is its state as retracted'),
+} as const satisfies Record<ChangeEventType, z.ZodType>;
+
+/** A change as a structured-mode CloudEvent (the JSON of `application/cloudevents+json`). */
+export interface ChangeCloudEvent {
+  specversion: '1.0';
+  id: string;
+  source: string;
+  type: ChangeEventType;
+  subject: string;
+  time: string;
+  datacontenttype: 'application/json';
+  dataschema: string;
+  /** W3C trace context of the request that caused the change (distributed tracing extension). */
+  traceparent?: string;
+  data: Record<string, unknown>;
+}
+
+/** Stable across re-sends: the same change always has the same id. */
+export function changeEventId(commandId: string, changeIndex: number): string {
+  return nameBasedUuid(`change:${commandId}/${changeIndex}`);
+}
+
+export function dataSchemaUrl(baseUrl: string, type: ChangeEventType): string {
+  return `${baseUrl}/schemas/${type}.json`;
+}
+
+export interface ChangeEventInput {
+  change: TimelineChange;
+  /** Position of the change among its command's changes. */
+  changeIndex: number;
+  traceparent: string | null;
+}
+
+/** Pure: the CloudEvent of an accepted change. `baseUrl` is where the api is reached (source, dataschema). */
+export function changeCloudEvent({ change, changeIndex, traceparent }: ChangeEventInput, baseUrl: string): ChangeCloudEvent {
+  const { type: changeType, ...data } = change;
+  const type = CHANGE_EVENT_TYPES[changeType];
+  return {
+    specversion: '1.0',
+    id: changeEventId(change.commandId, changeIndex),
+    source: `${baseUrl}/v1/timelines/${change.timelineId}`,
+    type,
+    subject: change.type === 'TimelineCreated' ? change.timelineId : change.eventId,
+    time: change.knownAt,
+    datacontenttype: 'application/json',
+    dataschema: dataSchemaUrl(baseUrl, type),
+    ...(traceparent ? { traceparent } : {}),
+    data,
+  };
+}

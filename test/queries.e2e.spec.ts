@@ -1,0 +1,270 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { findEventsSql } from '@timeline/database';
+import { loadSeed } from '../scripts/seed/load-seed';
+import { TestTimelineService } from './support/timeline-service';
+
+const SEED = {
+  ukraine: '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1001',
+  madrid: '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1002',
+  itpp: '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1003',
+  ap4: '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1004',
+  liaison: '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1005',
+  sweden: '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1006',
+};
+const plusMs = (instant: string, ms: number) => new Date(Date.parse(instant) + ms).toISOString();
+
+describe('timeline queries on the read models, fed through the projector', () => {
+  let service: TestTimelineService;
+  const ids = (body: { events: { eventId: string }[] }) => body.events.map((event) => event.eventId);
+  const search = async (query: string, timeline = 'japan-nato') => {
+    const response = await service.http.get(`/v1/timelines/${timeline}/events?${query}`);
+    expect(response.status).toBe(200);
+    return response.body;
+  };
+
+  // Known times of the history built below.
+  let itppRecordedAt: string;
+  let itppConfirmedAt: string;
+  let liaisonRetractedAt: string;
+
+  beforeAll(async () => {
+    service = await TestTimelineService.start();
+    await loadSeed(service.http.baseUrl);
+    const itpp = (await service.http.get(`/v1/events/${SEED.itpp}/revisions`)).body.revisions;
+    itppRecordedAt = itpp[0].knownFrom;
+    itppConfirmedAt = itpp[1].knownFrom;
+    const retraction = await service.http.post(`/v1/events/${SEED.liaison}/retraction`, { reason: 'Weak secondary sources only' });
+    expect(retraction.status).toBe(200);
+    liaisonRetractedAt = retraction.body.event.revisedAt;
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  describe('valid time with partial dates', () => {
+    test('"2023-07" overlaps 10–20 July 2023 but does not lie within it', async () => {
+      const window = 'from=2023-07-10&to=2023-07-20&includeRetracted=true';
+      // Valid-time order; the two events of 12 July by id.
+      expect(ids(await search(window))).toEqual([SEED.liaison, SEED.itpp, SEED.ap4]);
+      expect(ids(await search(`${window}&match=within`)).sort()).toEqual([SEED.itpp, SEED.ap4].sort());
+    });
+
+    test('a partial `to` takes in its whole period: to=2022 includes the Madrid summit', async () => {
+      expect(ids(await search('to=2022'))).toEqual([SEED.ukraine, SEED.madrid]);
+      expect(ids(await search('from=2023-08'))).toEqual([SEED.sweden]);
+    });
+
+    test('the edges are half-open: a range ending 30 June does not overlap 1 July', async () => {
+      expect(ids(await search('from=2022-06-30&to=2022-06-30'))).toEqual([SEED.madrid]);
+      expect(ids(await search('from=2022-07-01&to=2022-07-31'))).toEqual([]);
+      expect(ids(await search('from=2022-06-28&to=2022-06-30&match=within'))).toEqual([SEED.madrid]);
+      expect(ids(await search('from=2022-06-29&to=2022-06-30&match=within'))).toEqual([]);
+    });
+
+    test('validAt gives the events whose valid time covers that day', async () => {
+      expect(ids(await search('validAt=2023-07-12&includeRetracted=true')).sort()).toEqual([SEED.itpp, SEED.ap4, SEED.liaison].sort());
+      expect(ids(await search('validAt=2022-06-29'))).toEqual([SEED.madrid]);
+    });
+
+    test('order=desc walks valid time backwards', async () => {
+      expect(ids(await search('order=desc&limit=2'))).toEqual([SEED.sweden, ids(await search('validAt=2023-07-12&order=desc'))[0]]);
+    });
+  });
+
+  describe('knownAt: the timeline as the service knew it', () => {
+    test('before the ITPP was recorded it is left out; between recording and confirmation it is `expected`', async () => {
+      expect(ids(await search(`knownAt=${plusMs(itppRecordedAt, -1)}`))).not.toContain(SEED.itpp);
+      const before = await search(`knownAt=${itppRecordedAt}&validAt=2023-07-12`);
+      expect(before.events.find((event: any) => event.eventId === SEED.itpp)).toMatchObject({ factuality: 'expected', revision: 1 });
+      const after = await search(`knownAt=${itppConfirmedAt}&validAt=2023-07-12`);
+      expect(after.events.find((event: any) => event.eventId === SEED.itpp)).toMatchObject({ factuality: 'confirmed', revision: 2 });
+    });
+
+    test('an event retracted later is still shown as known before its retraction', async () => {
+      expect(ids(await search(''))).not.toContain(SEED.liaison);
+      expect(ids(await search(`knownAt=${plusMs(liaisonRetractedAt, -1)}`))).toContain(SEED.liaison);
+      expect(ids(await search(`knownAt=${liaisonRetractedAt}`))).not.toContain(SEED.liaison);
+    });
+
+    // Each filter alone, now and as known before the ITPP was confirmed (it was `expected` then).
+    const beforeConfirmation = () => plusMs(itppConfirmedAt, -1);
+    test.each([
+      ['factuality=expected', [], [SEED.itpp, SEED.sweden]],
+      ['factuality=confirmed', [SEED.ukraine, SEED.madrid, SEED.itpp, SEED.ap4, SEED.sweden], [SEED.ukraine, SEED.madrid, SEED.ap4]],
+      ['actor=fumio-kishida', [SEED.madrid, SEED.itpp], [SEED.madrid, SEED.itpp]],
+      ['actor=fumio-kishida&role=signatory', [SEED.itpp], [SEED.itpp]],
+      ['actor=fr&actor=se', [SEED.sweden], [SEED.liaison, SEED.sweden]],
+      ['place=Vilnius', [SEED.itpp, SEED.ap4], [SEED.itpp, SEED.ap4]],
+      ['place=LT', [SEED.itpp, SEED.ap4], [SEED.itpp, SEED.ap4]],
+      ['topic=nato-summit', [SEED.madrid, SEED.ap4], [SEED.madrid, SEED.ap4]],
+      ['kind=programme.adopted', [SEED.itpp], [SEED.itpp]],
+      ['kind=proposal.shelved&includeRetracted=true', [SEED.liaison], [SEED.liaison]],
+    ])('%s', async (filter, now, known) => {
+      const order = (list: string[]) => [...list].sort();
+      expect(order(ids(await search(filter)))).toEqual(order(now));
+      expect(order(ids(await search(`${filter}&knownAt=${beforeConfirmation()}`)))).toEqual(order(known));
+    });
+  });
+
+  describe('full-text search in each event\'s own language', () => {
+    test('Italian stemming: "collegamento" finds the "ufficio di collegamento", and so does the plural', async () => {
+      expect(ids(await search('q=collegamento&includeRetracted=true'))).toEqual([SEED.liaison]);
+      expect(ids(await search('q=collegamenti&includeRetracted=true'))).toEqual([SEED.liaison]);
+      expect(ids(await search('q=collegamento'))).toEqual([]);
+      expect(ids(await search(`q=collegamento&knownAt=${plusMs(liaisonRetractedAt, -1)}`))).toEqual([SEED.liaison]);
+    });
+
+    test('results are ranked when q is given', async () => {
+      const found = await search('q=vertice NATO');
+      expect(ids(found)[0]).toBe(SEED.madrid);
+    });
+
+    test('English text uses English stemming', async () => {
+      const recorded = await service.http.post('/v1/timelines/japan-nato/events', {
+        kind: 'statement.made',
+        title: 'Stoltenberg says security challenges are global',
+        language: 'en',
+        validTime: '2023',
+        factuality: 'reported',
+      });
+      expect(ids(await search('q=challenge'))).toEqual([recorded.body.event.eventId]);
+      await service.http.post(`/v1/events/${recorded.body.event.eventId}/retraction`, { reason: 'test event' });
+    });
+  });
+
+  describe('pagination', () => {
+    test('keyset pages neither skip nor repeat an event while writes arrive', async () => {
+      const timelineId = `paging-${randomUUID().slice(0, 8)}`;
+      await service.http.put(`/v1/timelines/${timelineId}`, { title: 'Paging', defaultLanguage: 'it' });
+      const body = (n: number) => ({ kind: 'x.y', title: `E${n}`, language: 'it', validTime: `20${10 + (n % 10)}-0${1 + (n % 9)}`, factuality: 'reported' });
+      const existing: string[] = [];
+      for (let n = 0; n < 30; n++) existing.push((await service.http.post(`/v1/timelines/${timelineId}/events`, body(n))).body.event.eventId);
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let n = 100;
+      do {
+        const page: any = await search(`limit=7${cursor ? `&cursor=${cursor}` : ''}`, timelineId);
+        seen.push(...ids(page));
+        cursor = page.nextCursor;
+        // Between pages: new events everywhere in valid time, and an existing event moved to the start.
+        await service.http.post(`/v1/timelines/${timelineId}/events`, body(n++));
+        await service.http.post(`/v1/events/${existing[seen.length % 30]}/revisions`, { changes: { validTime: '1999' }, reason: 'moved' });
+      } while (cursor);
+      expect(seen).toHaveLength(30);
+      expect(new Set(seen)).toEqual(new Set(existing));
+    });
+
+    test('a cursor of another query is a 400 naming the cursor', async () => {
+      const first = await search('limit=2');
+      const response = await service.http.get(`/v1/timelines/japan-nato/events?limit=2&factuality=confirmed&cursor=${first.nextCursor}`);
+      expect(response.status).toBe(400);
+      expect(response.body.errors[0].field).toBe('query.cursor');
+    });
+  });
+
+  describe('bad parameters are 400 problems naming the parameter', () => {
+    test.each([
+      ['from=2023-07-20&to=2023-07-10', 'query.to'],
+      ['from=last-year', 'query.from'],
+      ['knownAt=yesterday', 'query.knownAt'],
+      ['match=touches', 'query.match'],
+      ['limit=0', 'query.limit'],
+      ['cursor=bm9wZQ', 'query.cursor'],
+      ['validAt=2023-07-12&from=2023', 'query.validAt'],
+      ['colour=blue', 'query.colour'],
+    ])('%s', async (query, field) => {
+      const response = await service.http.get(`/v1/timelines/japan-nato/events?${query}`);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(response.body.errors.map((error: any) => error.field)).toContain(field);
+    });
+  });
+
+  describe('more views', () => {
+    test('GET /v1/events searches across timelines', async () => {
+      const other = `other-${randomUUID().slice(0, 8)}`;
+      await service.http.put(`/v1/timelines/${other}`, { title: 'Other', defaultLanguage: 'en' });
+      await service.http.post(`/v1/timelines/${other}/events`, { kind: 'programme.adopted', title: 'Another programme', language: 'en', validTime: '2024', factuality: 'confirmed' });
+      const found = (await service.http.get('/v1/events?kind=programme.adopted')).body;
+      expect(found.events.map((event: any) => event.timelineId).sort()).toEqual(['japan-nato', other].sort());
+    });
+
+    test('Accept-Language gives titles in the best available language and keeps the original', async () => {
+      const response = await service.http.get('/v1/timelines/japan-nato/events?validAt=2022-06-29', { 'accept-language': 'en-GB, it;q=0.5' });
+      expect(response.body.events[0]).toMatchObject({
+        title: 'Kishida attends the NATO Madrid summit, the first Japanese leader to do so',
+        displayLanguage: 'en',
+        original: { language: 'it', title: 'Kishida partecipa al vertice NATO di Madrid, primo leader giapponese a farlo' },
+      });
+      const italian = await service.http.get('/v1/timelines/japan-nato/events?validAt=2022-06-29', { 'accept-language': 'it' });
+      expect(italian.body.events[0]).toMatchObject({ displayLanguage: 'it', title: expect.stringMatching(/^Kishida partecipa/) });
+      expect(italian.body.events[0].original).toBeUndefined();
+    });
+
+    test('GET /v1/timelines lists every timeline with counts and valid-time bounds', async () => {
+      const { body } = await service.http.get('/v1/timelines');
+      expect(body.timelines.find((timeline: any) => timeline.timelineId === 'japan-nato')).toMatchObject({
+        eventCount: 5,
+        validTime: { earliest: '2022-02-24', latest: '2024-03-07' },
+      });
+    });
+
+    test('the histogram counts current events per year and per month', async () => {
+      const byYear = (await service.http.get('/v1/timelines/japan-nato/histogram?by=year')).body;
+      expect(byYear.buckets).toEqual([
+        { period: '2022', count: 2 },
+        { period: '2023', count: 2 },
+        { period: '2024', count: 1 },
+      ]);
+      const byMonth = (await service.http.get(`/v1/timelines/japan-nato/histogram?by=month&knownAt=${plusMs(liaisonRetractedAt, -1)}`)).body;
+      expect(byMonth.buckets).toContainEqual({ period: '2023-07', count: 3 });
+    });
+
+    test('the TimelineJS export parses back with partial dates in its year/month/day fields', async () => {
+      const response = await service.http.get('/v1/timelines/japan-nato/events?includeRetracted=true', { accept: 'application/vnd.timelinejs+json' });
+      expect(response.headers.get('content-type')).toMatch(/^application\/vnd\.timelinejs\+json/);
+      const document = JSON.parse(typeof response.body === 'string' ? response.body : JSON.stringify(response.body));
+      expect(document.title.text.headline).toBe('Giappone e NATO');
+      const byId = new Map(document.events.map((event: any) => [event.unique_id, event]));
+      expect(byId.get(SEED.madrid)).toMatchObject({ start_date: { year: 2022, month: 6, day: 28 }, end_date: { year: 2022, month: 6, day: 30 } });
+      expect(byId.get(SEED.liaison)).toMatchObject({ start_date: { year: 2023, month: 7 }, display_date: '2023-07' });
+      expect((byId.get(SEED.liaison) as any).start_date.day).toBeUndefined();
+      expect((byId.get(SEED.liaison) as any).end_date).toBeUndefined();
+      const viaParam = await service.http.get('/v1/timelines/japan-nato/events?format=timelinejs');
+      expect(viaParam.headers.get('content-type')).toMatch(/timelinejs/);
+    });
+  });
+
+  describe('indexes serve the queries', () => {
+    const plan = async (query: Parameters<typeof findEventsSql>[0]) => {
+      const { text, values } = findEventsSql(query);
+      const client = await service.pool.connect();
+      try {
+        // Tiny test tables make sequential scans cheapest; forbid them to see which index the query can use.
+        await client.query('set enable_seqscan = off');
+        const { rows } = await client.query(`explain (format json) ${text}`, values);
+        return JSON.stringify(rows[0]['QUERY PLAN']);
+      } finally {
+        await client.query('reset enable_seqscan');
+        client.release();
+      }
+    };
+    const knownAt = new Date().toISOString();
+
+    test('a timeline page walks the (timeline, valid time) index in order, with no sort', async () => {
+      const explained = await plan({ timelineId: 'japan-nato', knownAt, order: 'asc', limit: 51 });
+      expect(explained).toContain('event_revisions_by_timeline_valid_time');
+      expect(explained).not.toContain('"Sort"');
+    });
+
+    test('an actor filter uses the GIN index on actor keys', async () => {
+      expect(await plan({ actors: ['jp'], knownAt, order: 'asc', limit: 51 })).toContain('event_revisions_by_actor');
+    });
+
+    test('a text search uses the GIN index on the search vector', async () => {
+      expect(await plan({ text: 'collegamento', knownAt, order: 'asc', limit: 51 })).toContain('event_revisions_by_text');
+    });
+  });
+});
