@@ -239,7 +239,7 @@ describe('timeline queries on the read models, fed through the projector', () =>
 
   describe('indexes serve the queries', () => {
     const plan = async (query: Parameters<typeof findEventsSql>[0]) => {
-      const { text, values } = findEventsSql(query);
+      const { text, values } = findEventsSql(query, query.text === undefined ? undefined : `'${query.text}'`);
       const client = await service.pool.connect();
       try {
         // Tiny test tables make sequential scans cheapest; forbid them to see which index the query can use.
@@ -263,8 +263,8 @@ describe('timeline queries on the read models, fed through the projector', () =>
       expect(await plan({ actors: ['jp'], knownAt, order: 'asc', limit: 51 })).toContain('event_revisions_by_actor');
     });
 
-    test('a text search uses the GIN index on the search vector', async () => {
-      expect(await plan({ text: 'collegamento', knownAt, order: 'asc', limit: 51 })).toContain('event_revisions_by_text');
+    test('a text search uses a GIN index on the search vector', async () => {
+      expect(await plan({ text: 'collegamento', knownAt, order: 'asc', limit: 51 })).toMatch(/event_revisions_by(_timeline)?_text/);
     });
   });
 });

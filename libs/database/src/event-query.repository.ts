@@ -46,8 +46,12 @@ export interface HistogramBucket {
 export class EventQueryRepository {
   constructor(private readonly pool: Pool) {}
 
+  private readonly searchQueries = new Map<string, string>();
+
   async findEvents(query: EventQuery): Promise<FoundEvent[]> {
-    const { text, values, ranked } = findEventsSql(query);
+    const tsquery = query.text === undefined ? undefined : await this.searchQuery(query.text);
+    if (tsquery === '') return []; // nothing but stop words
+    const { text, values, ranked } = findEventsSql(query, tsquery);
     const { rows } = await this.pool.query(text, values);
     return rows.map((row) => ({
       event: row.state,
@@ -59,7 +63,7 @@ export class EventQueryRepository {
   async histogram(filter: EventFilter, by: 'year' | 'month'): Promise<HistogramBucket[]> {
     const sql = new SqlConditions();
     addFilter(sql, filter);
-    if (filter.text) sql.add(`r.search @@ ${searchQuery(sql, filter.text)}`);
+    if (filter.text) sql.add(`r.search @@ ${sql.param(await this.searchQuery(filter.text))}::tsquery`);
     const format = by === 'year' ? 'YYYY' : 'YYYY-MM';
     const { rows } = await this.pool.query<{ period: string; count: number }>(
       `select to_char(r.valid_lower, '${format}') as period, count(*)::int as count
@@ -72,6 +76,28 @@ export class EventQueryRepository {
     return rows;
   }
 
+  /**
+   * The search text through every language's stemming, duplicates removed:
+   * an Italian event matches the Italian stems ("collegamento" ~ "collegamenti"),
+   * an English one the English stems, and the query stays one constant the GIN
+   * index can use. Cached: the same text always gives the same query.
+   */
+  async searchQuery(text: string): Promise<string> {
+    const cached = this.searchQueries.get(text);
+    if (cached !== undefined) return cached;
+    const { rows } = await this.pool.query<{ query: string | null }>(
+      `select string_agg(distinct '(' || stemmed::text || ')', ' | ') as query
+       from unnest($2::text[]) as language,
+            websearch_to_tsquery(text_search_config(language), $1) as stemmed
+       where numnode(stemmed) > 0`,
+      [text, SEARCH_LANGUAGES],
+    );
+    const query = rows[0].query ?? '';
+    if (this.searchQueries.size >= 1_000) this.searchQueries.clear();
+    this.searchQueries.set(text, query);
+    return query;
+  }
+
   /** The database's clock: what "now" is for a first page, pinned in its cursor. */
   async now(): Promise<string> {
     const { rows } = await this.pool.query<{ now: Date }>('select now() as now');
@@ -80,13 +106,13 @@ export class EventQueryRepository {
 }
 
 /** The SQL of a page of events; exported so that a test can EXPLAIN exactly what runs. */
-export function findEventsSql(query: EventQuery): { text: string; values: unknown[]; ranked: boolean } {
+export function findEventsSql(query: EventQuery, searchTsquery?: string): { text: string; values: unknown[]; ranked: boolean } {
   const sql = new SqlConditions();
   addFilter(sql, query);
   const direction = query.order === 'desc' ? 'desc' : 'asc';
-  if (query.text) {
+  if (query.text !== undefined && searchTsquery !== undefined) {
     // Ranked: best first, ties by id; the keyset is (rank, id).
-    const tsquery = searchQuery(sql, query.text);
+    const tsquery = `${sql.param(searchTsquery)}::tsquery`;
     sql.add(`r.search @@ ${tsquery}`);
     if (query.after && 'rank' in query.after) {
       sql.add(`(ts_rank(r.search, ${tsquery}), r.event_id) < (${sql.param(query.after.rank)}::real, ${sql.param(query.after.eventId)}::uuid)`);
@@ -135,16 +161,6 @@ function addFilter(sql: SqlConditions, filter: EventFilter): void {
   if (filter.topics?.length) sql.add(`r.topics && ${sql.param(filter.topics)}::text[]`);
   if (filter.kinds?.length) sql.add(`r.kind = any(${sql.param(filter.kinds)}::text[])`);
   if (filter.factualities?.length) sql.add(`r.factuality = any(${sql.param(filter.factualities)}::text[])`);
-}
-
-/**
- * The search text in every language's stemming at once: an Italian event
- * matches the Italian stems ("collegamento" ~ "collegamenti"), an English one
- * the English stems, and the query stays a constant the GIN index can use.
- */
-function searchQuery(sql: SqlConditions, text: string): string {
-  const param = sql.param(text);
-  return `(${SEARCH_LANGUAGES.map((language) => `websearch_to_tsquery(text_search_config('${language}'), ${param})`).join(' || ')})`;
 }
 
 /** Collects `and`-ed conditions and their numbered parameters. */

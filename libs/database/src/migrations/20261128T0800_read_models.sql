@@ -1,5 +1,9 @@
 -- Read models of the timeline service. Frozen once merged: change the schema in a new file.
 
+-- GIN over (timeline, text): a search inside one timeline reads only that timeline's entries.
+-- btree_gin is a trusted extension: the database owner may create it.
+create extension if not exists btree_gin schema public;
+
 create table timelines (
   timeline_id      text primary key,
   title            text not null,
@@ -89,6 +93,7 @@ create index event_revisions_by_actor on event_revisions using gin (actor_keys);
 create index event_revisions_by_place on event_revisions using gin (place_keys);
 create index event_revisions_by_topic on event_revisions using gin (topics);
 create index event_revisions_by_text on event_revisions using gin (search);
+create index event_revisions_by_timeline_text on event_revisions using gin (timeline_id, search);
 
 -- One row for every command read from timeline.commands.
 create table decisions (
