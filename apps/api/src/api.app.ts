@@ -1,6 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { jsonLogger, type TimelineConfig } from '@timeline/config';
+import type { TimelineConfig } from '@timeline/config';
+import { setupTracing } from '@timeline/observability';
+import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
 
 /** Builds the api application; `main.ts` listens with it, end-to-end tests too. */
@@ -11,9 +13,10 @@ export async function createApiApp(config: TimelineConfig): Promise<NestFastifyA
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
   });
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, {
-    logger: jsonLogger(config, 'api'),
-  });
+  await setupTracing({ exporter: config.tracing.exporter, serviceName: config.tracing.serviceName ?? 'timeline-api' });
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, { bufferLogs: true });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
   app.enableShutdownHooks();
   return app;
 }

@@ -5,6 +5,7 @@ import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
 import { DatabaseModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
+import { ObservabilityModule } from '@timeline/observability';
 import { CommandSubmissionService } from './commands/command-submission.service';
 import { CommandsController, GetCommandStatusHandler } from './commands/command-status';
 import { DecisionWaiters } from './commands/decision-waiters';
@@ -37,6 +38,6 @@ import { TimelinesController } from './timelines/timelines.controller';
 })
 export class ApiModule {
   static forRoot(config: TimelineConfig): DynamicModule {
-    return { module: ApiModule, imports: [ConfigModule.forRoot(config)] };
+    return { module: ApiModule, imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(config, 'api')] };
   }
 }

@@ -3,15 +3,18 @@ import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
 import { DatabaseModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
+import { ObservabilityModule } from '@timeline/observability';
+import { ProjectionLagReadiness } from './observability/projection-lag.readiness';
+import { ProjectorObservabilityModule } from './observability/projector-observability.module';
 import { ProjectorService } from './projection/projector.service';
 import { RelayModule } from './relay/relay.module';
 
 @Module({
-  imports: [DatabaseModule, CommandLogModule, HealthModule.forRoot(), RelayModule],
+  imports: [DatabaseModule, CommandLogModule, ProjectorObservabilityModule, HealthModule.forRoot([ProjectionLagReadiness]), RelayModule],
   providers: [ProjectorService],
 })
 export class ProjectorModule {
   static forRoot(config: TimelineConfig): DynamicModule {
-    return { module: ProjectorModule, imports: [ConfigModule.forRoot(config)] };
+    return { module: ProjectorModule, imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(config, 'projector')] };
   }
 }

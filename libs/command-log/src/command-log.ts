@@ -65,6 +65,14 @@ export interface SubscribeOptions {
   handler: PartitionBatchHandler;
 }
 
+/** What a producer is doing, for metrics: connected, and records waiting or in flight. */
+export interface ProducerState {
+  topic: string;
+  connected: boolean;
+  queued: number;
+  inFlight: number;
+}
+
 /** Appends records, several per produce call when they arrive together. */
 export interface RecordAppender {
   append(record: OutgoingRecord): Promise<void>;
@@ -81,6 +89,10 @@ export abstract class CommandLog {
   abstract appender(topic: string, options: { lingerMs: number; maxBatch: number }): Promise<RecordAppender>;
   abstract subscribe(options: SubscribeOptions): Promise<Subscription>;
   abstract close(): Promise<void>;
+  /** The state of every appender this log has opened and not closed. */
+  producerStates(): ProducerState[] {
+    return [];
+  }
 }
 
 /** Settings of timeline.commands: the log is the system of record, so it is kept forever. */

@@ -8,6 +8,7 @@ export class GroupCommit<T> {
   private pending: { item: T; resolve: () => void; reject: (error: unknown) => void }[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
+  private inFlightCount = 0;
 
   constructor(
     private readonly send: (items: T[]) => Promise<void>,
@@ -19,6 +20,11 @@ export class GroupCommit<T> {
       this.pending.push({ item, resolve, reject });
       this.schedule();
     });
+  }
+
+  /** Records waiting for the next send, and records of the send in flight. */
+  get state(): { queued: number; inFlight: number } {
+    return { queued: this.pending.length, inFlight: this.inFlightCount };
   }
 
   /** Resolves when everything added so far has been sent (or has failed). */
@@ -50,12 +56,14 @@ export class GroupCommit<T> {
   private flush(): void {
     const batch = this.pending.splice(0, this.options.maxBatch);
     if (batch.length === 0) return;
+    this.inFlightCount = batch.length;
     this.inFlight = this.send(batch.map((entry) => entry.item)).then(
       () => batch.forEach((entry) => entry.resolve()),
       (error) => batch.forEach((entry) => entry.reject(error)),
     );
     void this.inFlight.finally(() => {
       this.inFlight = null;
+      this.inFlightCount = 0;
       // What arrived during the flight has waited long enough: send it now.
       if (this.pending.length > 0) this.flush();
     });

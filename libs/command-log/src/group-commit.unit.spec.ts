@@ -61,3 +61,19 @@ describe('GroupCommit', () => {
     expect(sender.calls.flat()).toEqual([1, 2]);
   });
 });
+
+describe('GroupCommit state', () => {
+  test('counts records queued and in flight', async () => {
+    let release: () => void = () => undefined;
+    const group = new GroupCommit<number>(() => new Promise<void>((resolve) => (release = resolve)), { lingerMs: 0, maxBatch: 2 });
+    const sent = [1, 2, 3].map((n) => group.add(n));
+    expect(group.state).toEqual({ queued: 1, inFlight: 2 });
+    release();
+    await Promise.all(sent.slice(0, 2));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(group.state).toEqual({ queued: 0, inFlight: 1 });
+    release();
+    await Promise.all(sent);
+    expect(group.state).toEqual({ queued: 0, inFlight: 0 });
+  });
+});

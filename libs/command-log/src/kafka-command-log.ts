@@ -3,6 +3,7 @@ import {
   CommandLog,
   type LogRecord,
   type OutgoingRecord,
+  type ProducerState,
   type RecordAppender,
   type SubscribeOptions,
   type Subscription,
@@ -22,6 +23,7 @@ export class KafkaCommandLog extends CommandLog {
   private readonly kafka: Kafka;
   private admin: Admin | null = null;
   private readonly closers: (() => Promise<void>)[] = [];
+  private readonly producers = new Set<() => ProducerState>();
 
   constructor(settings: KafkaSettings) {
     super();
@@ -84,6 +86,9 @@ export class KafkaCommandLog extends CommandLog {
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
     });
+    let connected = false;
+    producer.on(producer.events.CONNECT, () => (connected = true));
+    producer.on(producer.events.DISCONNECT, () => (connected = false));
     await producer.connect();
     const group = new GroupCommit<OutgoingRecord>(async (records) => {
       await producer.send({
@@ -92,7 +97,10 @@ export class KafkaCommandLog extends CommandLog {
         messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers })),
       });
     }, options);
+    const state = (): ProducerState => ({ topic, connected, ...group.state });
+    this.producers.add(state);
     const close = async () => {
+      this.producers.delete(state);
       await group.drain();
       await producer.disconnect();
     };
@@ -142,6 +150,10 @@ export class KafkaCommandLog extends CommandLog {
     const stop = () => consumer.disconnect();
     this.closers.push(stop);
     return { stop };
+  }
+
+  override producerStates(): ProducerState[] {
+    return [...this.producers].map((state) => state());
   }
 
   async close(): Promise<void> {

@@ -38,6 +38,13 @@ const environmentSchema = z.object({
   STREAM_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   STREAM_CLIENT_BUFFER_BYTES: z.coerce.number().int().min(1_024).max(256 * 1_048_576).default(1_048_576),
+  /** The projector is ready only while no partition has more undecided records than this. */
+  PROJECTOR_READY_MAX_LAG_RECORDS: z.coerce.number().int().min(0).max(1_000_000_000).default(10_000),
+  /** Spans are exported only when this names an exporter; trace context is propagated either way. */
+  OTEL_TRACES_EXPORTER: z.enum(['none', 'otlp', 'console']).default('none'),
+  /** Read by the OTLP exporter itself (default http://localhost:4318); checked here so a typo stops the start. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -65,11 +72,13 @@ export class TimelineConfig {
   readonly http: { host: string; port: number; projectorPort: number; bodyLimitBytes: number };
   readonly decisionTimeoutMs: number;
   readonly producer: { lingerMs: number; maxBatch: number };
-  readonly projector: { maxBatch: number };
+  readonly projector: { maxBatch: number; readyMaxLagRecords: number };
   readonly publicBaseUrl: string;
   readonly relay: { batchSize: number; pollIntervalMs: number };
   readonly stream: { pollIntervalMs: number; heartbeatMs: number; clientBufferBytes: number };
   readonly logLevel: TimelineEnvironment['LOG_LEVEL'];
+  /** `serviceName` is OTEL_SERVICE_NAME, else `timeline-<app>`. */
+  readonly tracing: { exporter: TimelineEnvironment['OTEL_TRACES_EXPORTER']; serviceName?: string };
 
   constructor(env: TimelineEnvironment) {
     this.database = { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE };
@@ -91,7 +100,7 @@ export class TimelineConfig {
     };
     this.decisionTimeoutMs = env.DECISION_TIMEOUT_MS;
     this.producer = { lingerMs: env.PRODUCER_LINGER_MS, maxBatch: env.PRODUCER_MAX_BATCH };
-    this.projector = { maxBatch: env.PROJECTOR_MAX_BATCH };
+    this.projector = { maxBatch: env.PROJECTOR_MAX_BATCH, readyMaxLagRecords: env.PROJECTOR_READY_MAX_LAG_RECORDS };
     this.publicBaseUrl = env.PUBLIC_BASE_URL;
     this.relay = { batchSize: env.RELAY_BATCH_SIZE, pollIntervalMs: env.RELAY_POLL_INTERVAL_MS };
     this.stream = {
@@ -100,6 +109,7 @@ export class TimelineConfig {
       clientBufferBytes: env.STREAM_CLIENT_BUFFER_BYTES,
     };
     this.logLevel = env.LOG_LEVEL;
+    this.tracing = { exporter: env.OTEL_TRACES_EXPORTER, serviceName: env.OTEL_SERVICE_NAME };
   }
 
   /** Reads and validates the environment; every problem is reported at once. */

@@ -27,4 +27,13 @@ describe('TimelineConfig.fromEnvironment', () => {
       expect(message).toMatch(/DATABASE_URL/);
     }
   });
+
+  test('observability settings: readiness lag bound and trace exporter, off by default', () => {
+    const defaults = TimelineConfig.fromEnvironment({});
+    expect(defaults.projector.readyMaxLagRecords).toBe(10_000);
+    expect(defaults.tracing.exporter).toBe('none');
+    expect(() => TimelineConfig.fromEnvironment({ OTEL_TRACES_EXPORTER: 'jaeger', PROJECTOR_READY_MAX_LAG_RECORDS: '-1' })).toThrow(
+      /OTEL_TRACES_EXPORTER[\s\S]*PROJECTOR_READY_MAX_LAG_RECORDS|PROJECTOR_READY_MAX_LAG_RECORDS[\s\S]*OTEL_TRACES_EXPORTER/,
+    );
+  });
 });

@@ -5,6 +5,7 @@ export * from './decision.repository';
 export * from './timeline-read.repository';
 export * from './decision-notifications';
 export * from './outbox.repository';
+export * from './operations.repository';
 export * from './database.module';
 export * from './query-keys';
 export * from './event-query.repository';

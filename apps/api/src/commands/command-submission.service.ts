@@ -4,6 +4,7 @@ import { COMMAND_HEADERS, CommandLog, type RecordAppender } from '@timeline/comm
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { COMMAND_SCHEMA_VERSION, nameBasedUuid, type TimelineCommand } from '@timeline/domain';
+import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/observability';
 import { Problem } from '../http/problem';
 import { DecisionWaiters } from './decision-waiters';
 
@@ -39,6 +40,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     private readonly log: CommandLog,
     private readonly decisions: DecisionRepository,
     private readonly waiters: DecisionWaiters,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -49,7 +51,29 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     await this.appender?.close();
   }
 
+  /** Submits and counts the answer by command type and outcome. */
   async submit(submission: SubmissionRequest): Promise<Submission> {
+    let commandType = 'unknown';
+    const typed = {
+      ...submission,
+      draft: (commandId: string) => {
+        const draft = submission.draft(commandId);
+        commandType = draft.type;
+        return draft;
+      },
+    };
+    try {
+      const result = await this.appendAndWait(typed);
+      if (result.state === 'pending') this.metrics.commandAnswered(commandType, 'pending');
+      else this.metrics.commandAnswered(result.decision.commandType, result.decision.outcome);
+      return result;
+    } catch (error) {
+      this.metrics.commandAnswered(commandType, answerOutcomeOf(error));
+      throw error;
+    }
+  }
+
+  private async appendAndWait(submission: SubmissionRequest): Promise<Submission> {
     const fingerprint = fingerprintOf(submission.request);
     const commandId = submission.idempotencyKey
       ? nameBasedUuid(`idempotency:${submission.timelineId}:${submission.idempotencyKey}`)
@@ -69,8 +93,11 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
           [COMMAND_HEADERS.commandType]: command.type,
           [COMMAND_HEADERS.schemaVersion]: String(COMMAND_SCHEMA_VERSION),
           [COMMAND_HEADERS.traceparent]: traceparentFor(submission.traceparent),
+          // The request's span, child of the caller's traceparent (see HttpInstrumentation), when there is one.
+          ...activeTraceHeaders(),
         },
       });
+      this.metrics.commandAppended(command.type);
     } catch (error) {
       this.waiters.cancel(commandId);
       this.logger.error(`append of ${command.type} ${commandId} failed: ${(error as Error).message}`);
@@ -79,6 +106,12 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     const decision = (await decided) ?? (await this.decisions.findByCommandIds([commandId]))[0];
     return decision ? answered(decision, fingerprint) : { state: 'pending', commandId };
   }
+}
+
+function answerOutcomeOf(error: unknown): AnswerOutcome {
+  if (!(error instanceof Problem)) return 'failed';
+  if (error.code === 'idempotency-key-reused') return 'idempotency_conflict';
+  return error.code === 'log-unavailable' ? 'append_failed' : 'failed';
 }
 
 function answered(decision: DecisionRecord, fingerprint: string): Submission {

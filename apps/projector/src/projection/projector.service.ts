@@ -2,7 +2,8 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandLog, type BatchControl, type LogRecord, type PartitionBatch, type Subscription } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { ProjectionRepository } from '@timeline/database';
-import { decideBatch, parseRecord, referencedIds } from './decide-batch';
+import { ProjectorTelemetry } from '../observability/projector-telemetry';
+import { decideBatch, parseRecord, referencedIds, type DecidedBatch } from './decide-batch';
 
 type ChunkOutcome = { kind: 'applied' | 'already-applied' } | { kind: 'seek'; offset: number };
 
@@ -26,6 +27,7 @@ export class ProjectorService implements OnApplicationShutdown {
     private readonly config: TimelineConfig,
     private readonly log: CommandLog,
     private readonly projection: ProjectionRepository,
+    private readonly telemetry: ProjectorTelemetry,
   ) {}
 
   async start(): Promise<void> {
@@ -83,8 +85,11 @@ export class ProjectorService implements OnApplicationShutdown {
     return null;
   }
 
-  private applyChunk(topic: string, partition: number, chunk: LogRecord[]): Promise<ChunkOutcome> {
-    return this.projection.inTransaction(async (client) => {
+  private async applyChunk(topic: string, partition: number, chunk: LogRecord[]): Promise<ChunkOutcome> {
+    const startedAt = Date.now();
+    const started = performance.now();
+    const committed: { batch?: DecidedBatch } = {};
+    const outcome = await this.projection.inTransaction(async (client): Promise<ChunkOutcome> => {
       const stored = await this.projection.lockOffset(client, topic, partition);
       const last = chunk[chunk.length - 1].offset;
       if (stored > last) return { kind: 'already-applied' };
@@ -99,7 +104,13 @@ export class ProjectorService implements OnApplicationShutdown {
       if (!saved) throw new Error(`offset of partition ${partition} moved under us; retrying from the stored offset`);
       this.soughtTo.delete(partition);
       this.lastAppliedAt = Date.now();
+      committed.batch = decided;
       return { kind: 'applied' };
     });
+    if (committed.batch) {
+      const seconds = (performance.now() - started) / 1_000;
+      this.telemetry.batchCommitted({ topic, partition, records: chunk, decisions: committed.batch.decisions, startedAt, seconds });
+    }
+    return outcome;
   }
 }

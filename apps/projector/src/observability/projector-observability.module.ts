@@ -1,0 +1,46 @@
+import { Global, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
+import { OperationsRepository } from '@timeline/database';
+import { ProjectorMetrics } from '@timeline/observability';
+import { Pool } from 'pg';
+import { OutboxRelay } from '../relay/outbox-relay';
+import { RelayModule } from '../relay/relay.module';
+import { ProjectionLag } from './projection-lag';
+import { ProjectorTelemetry } from './projector-telemetry';
+
+/** Points the projector's scrape-time metrics at their sources. */
+@Injectable()
+class ProjectorMetricSources implements OnModuleInit {
+  private readonly logger = new Logger('Metrics');
+
+  constructor(
+    private readonly metrics: ProjectorMetrics,
+    private readonly lag: ProjectionLag,
+    private readonly operations: OperationsRepository,
+    private readonly relay: OutboxRelay,
+  ) {}
+
+  onModuleInit(): void {
+    this.metrics.readFrom(
+      {
+        projectionLag: () => this.lag.partitions(),
+        relayBacklog: () => this.operations.relayBacklog(),
+        relayStatus: () => this.relay.status(),
+      },
+      (what, error) => this.logger.warn(`${what} not read for this scrape: ${error.message}`),
+    );
+  }
+}
+
+/** Projection lag (for metrics, readiness and the ops status) and the projector's telemetry. */
+@Global()
+@Module({
+  imports: [RelayModule],
+  providers: [
+    { provide: OperationsRepository, inject: [Pool], useFactory: (pool: Pool) => new OperationsRepository(pool) },
+    ProjectionLag,
+    ProjectorTelemetry,
+    ProjectorMetricSources,
+  ],
+  exports: [OperationsRepository, ProjectionLag, ProjectorTelemetry],
+})
+export class ProjectorObservabilityModule {}

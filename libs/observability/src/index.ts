@@ -1,0 +1,4 @@
+export * from './metrics';
+export * from './tracing';
+export * from './logging';
+export * from './observability.module';
