@@ -27,6 +27,8 @@ export interface TestServiceOptions {
  */
 export class TestTimelineService {
   readonly http: HttpClient;
+  /** Every route the api registered, as Fastify saw it (`GET /v1/events/:eventId`); HEAD routes left out. */
+  readonly apiRoutes: { method: string; url: string }[] = [];
   private projectorApp: NestFastifyApplication | null = null;
   private projectorProcess: ChildProcess | null = null;
 
@@ -63,10 +65,16 @@ export class TestTimelineService {
     };
     const config = TimelineConfig.fromEnvironment(env);
     const api = await createApiApp(config);
+    const apiRoutes: { method: string; url: string }[] = [];
+    // Routes are added when the app initialises (in listen), after this hook.
+    api.getHttpAdapter().getInstance().addHook('onRoute', (route) => {
+      for (const method of [route.method].flat()) if (method !== 'HEAD') apiRoutes.push({ method, url: route.url });
+    });
     await api.listen(0, '127.0.0.1');
     const pool = createPool({ ...config.database, poolSize: 4, applicationName: 'test-assertions' });
     const log = new KafkaCommandLog({ brokers: config.kafka.brokers, clientId: `test-writer-${suffix}` });
     const service = new TestTimelineService(env, config, database, api, await api.getUrl(), pool, log);
+    service.apiRoutes.push(...apiRoutes);
     const mode = options.projector ?? 'in-process';
     if (mode === 'in-process') await service.startProjectorInProcess();
     if (mode === 'process') await service.startProjectorProcess();

@@ -17,10 +17,11 @@ import { EventSearchController } from './event-search/event-search.controller';
 import { SearchEventsHandler, TimelineHistogramHandler } from './event-search/event-search.queries';
 import { GetTimelineHandler, ListTimelinesHandler } from './timelines/timeline.queries';
 import { TimelinesController } from './timelines/timelines.controller';
+import { OpenApiController } from './contract/openapi.controller';
 
 @Module({
   imports: [CqrsModule.forRoot(), DatabaseModule, CommandLogModule, HealthModule.forRoot()],
-  controllers: [TimelinesController, EventsController, CommandsController, EventSearchController],
+  controllers: [TimelinesController, EventsController, CommandsController, EventSearchController, OpenApiController],
   providers: [
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
     DecisionWaiters,

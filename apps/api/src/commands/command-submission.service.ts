@@ -123,7 +123,7 @@ function answered(decision: DecisionRecord, fingerprint: string): Submission {
   return { state: 'decided', decision };
 }
 
-const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+export const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** W3C trace context: the caller's `traceparent` when valid, else the start of a new trace. */
 function traceparentFor(incoming: string | undefined): string {

@@ -13,7 +13,7 @@ import { toTimelineJs } from './timelinejs';
 export const TIMELINEJS_MEDIA_TYPE = 'application/vnd.timelinejs+json';
 type RequestHeaders = Record<string, string | undefined>;
 
-const histogramParamsSchema = z.strictObject({ by: z.enum(['year', 'month']).default('year') });
+export const histogramParamsSchema = z.strictObject({ by: z.enum(['year', 'month']).default('year') });
 
 @Controller('v1')
 export class EventSearchController {

@@ -14,8 +14,8 @@ type RequestHeaders = Record<string, string | undefined>;
 
 const reason = z.string().trim().min(1).max(2000);
 const expectedRevision = z.number().int().positive().optional();
-const reviseBodySchema = z.strictObject({ changes: eventChangesSchema, reason, expectedRevision });
-const retractBodySchema = z.strictObject({ reason, expectedRevision });
+export const reviseBodySchema = z.strictObject({ changes: eventChangesSchema, reason, expectedRevision });
+export const retractBodySchema = z.strictObject({ reason, expectedRevision });
 
 @Controller('v1/events')
 export class EventsController {

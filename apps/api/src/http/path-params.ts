@@ -2,11 +2,19 @@ import { timelineIdSchema } from '@timeline/domain';
 import { z } from 'zod';
 import { parseOrThrow } from './problem';
 
+/** The path parameters of the api and what each must look like. */
+export const pathParamSchemas = {
+  timelineId: timelineIdSchema,
+  eventId: z.uuid(),
+  commandId: z.uuid(),
+};
+export type PathParamName = keyof typeof pathParamSchemas;
+
 export const parseTimelineId = (timelineId: string): string =>
-  parseOrThrow(z.object({ timelineId: timelineIdSchema }), { timelineId }, 'path').timelineId;
+  parseOrThrow(z.object({ timelineId: pathParamSchemas.timelineId }), { timelineId }, 'path').timelineId;
 
 export const parseEventId = (eventId: string): string =>
-  parseOrThrow(z.object({ eventId: z.uuid() }), { eventId }, 'path').eventId;
+  parseOrThrow(z.object({ eventId: pathParamSchemas.eventId }), { eventId }, 'path').eventId;
 
 export const parseCommandId = (commandId: string): string =>
-  parseOrThrow(z.object({ commandId: z.uuid() }), { commandId }, 'path').commandId;
+  parseOrThrow(z.object({ commandId: pathParamSchemas.commandId }), { commandId }, 'path').commandId;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseOrThrow } from './problem';
 
-const preconditionsSchema = z.object({
+export const preconditionsSchema = z.object({
   'idempotency-key': z
     .string()
     .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1-255 visible ASCII characters')

@@ -12,11 +12,11 @@ import { GetTimeline, ListTimelines } from './timeline.queries';
 
 type RequestHeaders = Record<string, string | undefined>;
 
-const listQuerySchema = z.strictObject({
+export const listQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().min(1).max(200).optional(),
 });
-const recordEventBodySchema = eventDataSchema.extend({ eventId: z.uuid().optional() });
+export const recordEventBodySchema = eventDataSchema.extend({ eventId: z.uuid().optional() });
 
 @Controller('v1/timelines')
 export class TimelinesController {
