@@ -37,7 +37,6 @@ export function buildOpenApiDocument(operations: ApiOperation[] = API_OPERATIONS
   }
   return {
     openapi: '3.1.1',
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     info: {
       title: 'Timeline service',
       version: '1.0.0',
@@ -80,7 +79,7 @@ const INFO_DESCRIPTION = [
   '| --- | --- | --- |',
   ...PROBLEM_CODES.map((code) => `| \`${problemType(code)}\` | ${PROBLEM_STATUS[code]} | ${PROBLEM_TITLES[code]} |`),
   '',
-  'A path the api does not serve is a `404` `/problems/not-found`.',
+  'A path the api does not serve is a `404` `/problems/not-found`. A caller\'s `X-Request-Id` header is kept as the request id.',
 ].join('\n');
 
 function operationObject(operation: ApiOperation, requestBodies: RequestBodies): Record<string, unknown> {
