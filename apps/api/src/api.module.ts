@@ -18,9 +18,10 @@ import { SearchEventsHandler, TimelineHistogramHandler } from './event-search/ev
 import { GetTimelineHandler, ListTimelinesHandler } from './timelines/timeline.queries';
 import { TimelinesController } from './timelines/timelines.controller';
 import { OpenApiController } from './contract/openapi.controller';
+import { OpsModule } from './ops/ops.module';
 
 @Module({
-  imports: [CqrsModule.forRoot(), DatabaseModule, CommandLogModule, HealthModule.forRoot()],
+  imports: [CqrsModule.forRoot(), DatabaseModule, CommandLogModule, HealthModule.forRoot(), OpsModule],
   controllers: [TimelinesController, EventsController, CommandsController, EventSearchController, OpenApiController],
   providers: [
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -9,3 +9,4 @@ export * from './operations.repository';
 export * from './database.module';
 export * from './query-keys';
 export * from './event-query.repository';
+export * from './ops-status.repository';

@@ -7,6 +7,7 @@ import type { LocalizedEvent } from '../event-search/localization';
 import type { TimelineJsDocument } from '../event-search/timelinejs';
 import { PROBLEM_TITLES, type ProblemCode } from '../http/problem';
 import type { TimelinePage } from '../timelines/timeline.queries';
+import type { OpsStatus } from '../ops/ops-status';
 
 /**
  * The bodies the api answers with, as zod schemas: the one place the OpenAPI
@@ -204,6 +205,64 @@ export const healthSchema = named(
   'Terminus health check: each dependency `up` or `down`',
 );
 
+const seconds = z.number().nonnegative();
+const count = z.number().int().nonnegative();
+export const opsStatusSchema = named(
+  z.strictObject({
+    generatedAt: instant,
+    projection: z.strictObject({
+      topic: z.string().describe('The command topic the projector reads'),
+      partitions: z
+        .array(
+          z.strictObject({
+            partition: count,
+            endOffset: count.describe('The offset after the last record of the partition in Kafka'),
+            storedOffset: count.describe('The next offset to decide, stored with the read models'),
+            records: count.describe('Projection lag in records: endOffset − storedOffset'),
+            seconds: seconds
+              .nullable()
+              .describe('Projection lag in seconds: now − Kafka time of the last decided record while records wait, 0 when none does; null while none was decided yet'),
+          }),
+        )
+        .nullable()
+        .describe('Null when the lag could not be read'),
+      error: z.string().nullable().describe('Why the lag could not be read'),
+    }),
+    throughput: z.strictObject({
+      windowSeconds: count,
+      decisions: count.describe('Decisions of commands appended within the window'),
+      perSecond: seconds,
+    }),
+    decisions: z.strictObject({
+      windowSeconds: count,
+      accepted: count,
+      rejected: count,
+      rejectedByReason: z.array(z.strictObject({ reason: z.string(), count })),
+    }),
+    recentRejections: z.array(
+      z.strictObject({
+        commandId: z.uuid(),
+        commandType: z.string(),
+        timelineId: z.string().nullable(),
+        eventId: z.uuid().nullable(),
+        reason: z.string().nullable(),
+        detail: z.string().nullable(),
+        knownAt: instant,
+        partition: count,
+        offset: count,
+      }),
+    ).describe('The latest rejections, newest first'),
+    relay: z.strictObject({
+      unsentRecords: count.describe('Accepted changes not yet published to timeline.events'),
+      oldestUnsentSeconds: seconds.describe('Age of the oldest of them; 0 when none waits'),
+    }),
+    stream: z.strictObject({ connectedClients: count.nullable().describe('Clients of /v1/stream on this api instance') }),
+    timelines: z.array(z.strictObject({ timelineId: timelineIdSchema, title: z.string(), eventCount: count })),
+  }),
+  'OpsStatus',
+  'What the ops page shows: projection lag per partition, throughput, decisions by outcome, recent rejections, relay and stream',
+);
+
 export const PROBLEM_CODES = Object.keys(PROBLEM_TITLES) as ProblemCode[];
 export const problemType = (code: ProblemCode) => `/problems/${code}`;
 
@@ -241,5 +300,6 @@ const typeChecks: [
   Returns<{ timelineId: string; by: 'year' | 'month'; knownAt: string; buckets: HistogramBucket[] }, typeof histogramSchema>,
   Returns<CommandStatus, typeof commandStatusSchema>,
   Returns<TimelineJsDocument, typeof timelineJsSchema>,
-] = [true, true, true, true, true, true, true];
+  Returns<OpsStatus, typeof opsStatusSchema>,
+] = [true, true, true, true, true, true, true, true];
 void typeChecks;

@@ -1,0 +1,121 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { TimelineConfig } from '@timeline/config';
+import { OperationsRepository, OpsStatusRepository, TimelineReadRepository, type RecentRejection } from '@timeline/database';
+import { ProjectionLag } from '../../../projector/src/observability/projection-lag';
+
+/** Throughput is counted over this window; decisions by outcome over the longer one. */
+export const THROUGHPUT_WINDOW_SECONDS = 60;
+export const OUTCOME_WINDOW_SECONDS = 3_600;
+const RECENT_REJECTIONS = 10;
+const TIMELINES_LISTED = 100;
+/** Pages poll every second or two: one status read serves every poll of this long. */
+const STATUS_TTL_MS = 500;
+
+export interface OpsStatus {
+  generatedAt: string;
+  projection: {
+    topic: string;
+    /** Null when Kafka or PostgreSQL did not answer; `error` says which. */
+    partitions: {
+      partition: number;
+      endOffset: number;
+      storedOffset: number;
+      records: number;
+      /** Null while records wait and none of the partition was decided yet. */
+      seconds: number | null;
+    }[] | null;
+    error: string | null;
+  };
+  throughput: { windowSeconds: number; decisions: number; perSecond: number };
+  decisions: {
+    windowSeconds: number;
+    accepted: number;
+    rejected: number;
+    rejectedByReason: { reason: string; count: number }[];
+  };
+  recentRejections: RecentRejection[];
+  relay: { unsentRecords: number; oldestUnsentSeconds: number };
+  stream: { connectedClients: number | null };
+  timelines: { timelineId: string; title: string; eventCount: number }[];
+}
+
+/**
+ * Everything the ops page shows, read from Kafka (end offsets) and PostgreSQL
+ * (stored offsets, decisions, outbox), so it is right whichever projector
+ * instance owns a partition. Projection lag is that of `ProjectionLag`, the one
+ * the projector's metrics and readiness read.
+ */
+@Injectable()
+export class OpsStatusService {
+  private readonly logger = new Logger(OpsStatusService.name);
+  private cached: { at: number; status: Promise<OpsStatus> } | null = null;
+
+  constructor(
+    private readonly config: TimelineConfig,
+    private readonly lag: ProjectionLag,
+    private readonly operations: OperationsRepository,
+    private readonly opsStatus: OpsStatusRepository,
+    private readonly timelines: TimelineReadRepository,
+  ) {}
+
+  status(now = Date.now()): Promise<OpsStatus> {
+    if (!this.cached || now - this.cached.at > STATUS_TTL_MS) {
+      const status = this.read(now);
+      this.cached = { at: now, status };
+      // A failed read is not served to the next poll.
+      status.catch(() => (this.cached = null));
+    }
+    return this.cached.status;
+  }
+
+  private async read(now: number): Promise<OpsStatus> {
+    const [projection, inLastMinute, counts, recentRejections, relay, timelines] = await Promise.all([
+      this.projection(now),
+      this.opsStatus.decisionsInLast(THROUGHPUT_WINDOW_SECONDS),
+      this.opsStatus.decisionCounts(OUTCOME_WINDOW_SECONDS),
+      this.opsStatus.recentRejections(RECENT_REJECTIONS),
+      this.operations.relayBacklog(),
+      this.timelines.listTimelines({ limit: TIMELINES_LISTED }),
+    ]);
+    const rejections = counts.filter((count) => count.outcome === 'rejected');
+    return {
+      generatedAt: new Date(now).toISOString(),
+      projection,
+      throughput: {
+        windowSeconds: THROUGHPUT_WINDOW_SECONDS,
+        decisions: inLastMinute,
+        perSecond: round(inLastMinute / THROUGHPUT_WINDOW_SECONDS, 2),
+      },
+      decisions: {
+        windowSeconds: OUTCOME_WINDOW_SECONDS,
+        accepted: sum(counts.filter((count) => count.outcome === 'accepted')),
+        rejected: sum(rejections),
+        rejectedByReason: rejections.map((count) => ({ reason: count.reason ?? 'unknown', count: count.count })),
+      },
+      recentRejections,
+      relay: { unsentRecords: relay.records, oldestUnsentSeconds: round(relay.oldestSeconds, 1) },
+      // Null until the stream tells how many clients it has.
+      stream: { connectedClients: null },
+      timelines: timelines.map(({ timelineId, title, eventCount }) => ({ timelineId, title, eventCount })),
+    };
+  }
+
+  /** Lag needs Kafka: while it does not answer, the rest of the page still does. */
+  private async projection(now: number): Promise<OpsStatus['projection']> {
+    const topic = this.config.kafka.commandsTopic;
+    try {
+      const partitions = await this.lag.partitions(now);
+      return {
+        topic,
+        partitions: partitions.map((entry) => ({ ...entry, seconds: Number.isNaN(entry.seconds) ? null : round(entry.seconds, 1) })),
+        error: null,
+      };
+    } catch (error) {
+      this.logger.warn(`projection lag not read: ${(error as Error).message}`);
+      return { topic, partitions: null, error: 'lag unknown: Kafka or PostgreSQL did not answer' };
+    }
+  }
+}
+
+const sum = (counts: { count: number }[]) => counts.reduce((total, entry) => total + entry.count, 0);
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;

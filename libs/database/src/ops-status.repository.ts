@@ -1,0 +1,77 @@
+import type { Pool } from 'pg';
+
+/** Decisions of a recent window, counted by outcome and (for rejections) reason. */
+export interface DecisionCount {
+  outcome: 'accepted' | 'rejected';
+  /** Null for accepted decisions. */
+  reason: string | null;
+  count: number;
+}
+
+export interface RecentRejection {
+  commandId: string;
+  commandType: string;
+  timelineId: string | null;
+  eventId: string | null;
+  reason: string | null;
+  detail: string | null;
+  knownAt: string;
+  partition: number;
+  offset: number;
+}
+
+/**
+ * What the ops page shows about decisions. Every query is a range scan of an
+ * index on decisions.known_at (migration 20261202T1000), bounded by a window
+ * or a limit, so the page can poll it every second or two.
+ */
+export class OpsStatusRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Decisions whose command was appended in the last `seconds` (decisions_by_known_at). */
+  async decisionsInLast(seconds: number): Promise<number> {
+    const { rows } = await this.pool.query<{ count: number }>(
+      `select count(*)::int as count
+         from decisions
+        where known_at > now() - make_interval(secs => $1)`,
+      [seconds],
+    );
+    return rows[0].count;
+  }
+
+  /** Decisions of the last `seconds` by outcome and reason (decisions_by_known_at). */
+  async decisionCounts(seconds: number): Promise<DecisionCount[]> {
+    const { rows } = await this.pool.query<DecisionCount>(
+      `select outcome, reason, count(*)::int as count
+         from decisions
+        where known_at > now() - make_interval(secs => $1)
+        group by outcome, reason
+        order by count desc, outcome, reason`,
+      [seconds],
+    );
+    return rows;
+  }
+
+  /** The latest rejections, newest first (decisions_rejected_by_known_at). */
+  async recentRejections(limit: number): Promise<RecentRejection[]> {
+    const { rows } = await this.pool.query(
+      `select command_id, command_type, timeline_id, event_id, reason, detail, known_at, topic_partition, topic_offset
+         from decisions
+        where outcome = 'rejected'
+        order by known_at desc
+        limit $1`,
+      [limit],
+    );
+    return rows.map((row) => ({
+      commandId: row.command_id,
+      commandType: row.command_type,
+      timelineId: row.timeline_id,
+      eventId: row.event_id,
+      reason: row.reason,
+      detail: row.detail,
+      knownAt: (row.known_at as Date).toISOString(),
+      partition: row.topic_partition,
+      offset: row.topic_offset,
+    }));
+  }
+}

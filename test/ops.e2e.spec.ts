@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { existsSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { loadSeed } from '../scripts/seed/load-seed';
+import { expectEventually } from './support/eventually';
+import { OpenApiContract } from './support/openapi-contract';
+import { TestTimelineService } from './support/timeline-service';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts');
+const BURST = 40;
+
+/** Reads a figure of the page, `1,234` → 1234. */
+async function figure(page: Page, testId: string): Promise<number> {
+  const text = await page.getByTestId(testId).textContent();
+  const value = Number((text ?? '').replace(/,/g, ''));
+  if (Number.isNaN(value)) throw new Error(`${testId} shows ${text}`);
+  return value;
+}
+
+/**
+ * The ops page in headless Chromium against a running api and projector:
+ * it draws the seed timeline with vis-timeline, and its lag figures follow
+ * the projector as it stops and catches up.
+ */
+describe('the ops page', () => {
+  let service: TestTimelineService;
+  let browser: Browser;
+  let page: Page;
+  let seedTitles: string[];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install -y --no-install-recommends chromium; .ci/run does) or set CHROMIUM_PATH`,
+      );
+    }
+    mkdirSync(ARTIFACTS, { recursive: true });
+    service = await TestTimelineService.start({ projector: 'process', env: { DECISION_TIMEOUT_MS: '500' } });
+    const seed = await loadSeed(service.http.baseUrl);
+    // A stale revision, so that there is a rejection to show.
+    const stale = await service.http.post('/v1/events/0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1001/revisions', {
+      changes: { factuality: 'disputed' },
+      reason: 'an edit made on an old copy',
+      expectedRevision: 99,
+    });
+    expect(stale.status).toBe(409);
+    await service.waitForProjection();
+    const events = await service.http.get(`/v1/timelines/${seed.timelineId}/events?limit=500`, { 'accept-language': 'en' });
+    seedTitles = events.body.events.map((event: { title: string }) => event.title);
+    expect(seedTitles.length).toBeGreaterThan(0);
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1440, height: 1100 }, locale: 'en-GB', colorScheme: 'light' });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await service?.stop();
+  });
+
+  test('the status it polls is the one documented in the OpenAPI document', async () => {
+    const contract = new OpenApiContract((await service.http.get('/openapi.json')).body);
+    const status = await service.http.get('/ops/status');
+    expect(contract.check('GET', '/ops/status', status)).toEqual([]);
+    expect(status.body.decisions).toMatchObject({ rejected: 1, rejectedByReason: [{ reason: 'revision_conflict', count: 1 }] });
+    expect(status.body.timelines).toEqual([expect.objectContaining({ timelineId: 'japan-nato', eventCount: seedTitles.length })]);
+  });
+
+  test('loads, shows the seed timeline drawn with vis-timeline, and the rejection with its reason', async () => {
+    const failures: string[] = [];
+    page.on('pageerror', (error) => failures.push(error.message));
+    page.on('requestfailed', (request) => failures.push(`${request.url()}: ${request.failure()?.errorText}`));
+    await page.goto(`${service.http.baseUrl}/ops?timeline=japan-nato`);
+
+    await page.locator(`#timeline[data-event-count="${seedTitles.length}"]`).waitFor({ timeout: 15_000 });
+    const drawn = await page.locator('#timeline .vis-item-content').allTextContents();
+    expect(drawn.sort()).toEqual([...seedTitles].sort());
+    await expect(page.getByTestId('rejection-row').first().textContent()).resolves.toContain('revision_conflict');
+    await expectEventually(async () => expect(await figure(page, 'lag-records')).toBe(0));
+    expect(await figure(page, 'accepted')).toBeGreaterThanOrEqual(seedTitles.length + 1);
+    expect(failures).toEqual([]);
+  });
+
+  test('its lag figures rise while the projector is stopped and fall back to 0 once it catches up', async () => {
+    const acceptedBefore = await figure(page, 'accepted');
+    await service.killProjectorProcess();
+    const writes = await Promise.all(
+      Array.from({ length: BURST }, (_, n) =>
+        service.http.post('/v1/timelines/japan-nato/events', {
+          kind: 'statement.reported',
+          title: `Statement ${n + 1}`,
+          language: 'en',
+          validTime: `2024-0${(n % 9) + 1}`,
+          factuality: 'reported',
+          eventId: randomUUID(),
+        }),
+      ),
+    );
+    // No projector: every write waited out the decision bound.
+    expect(new Set(writes.map((write) => write.status))).toEqual(new Set([202]));
+
+    await expectEventually(async () => expect(await figure(page, 'lag-records')).toBe(BURST), { timeoutMs: 10_000 });
+    const rows = await page.getByTestId('partition-row').all();
+    const lagByPartition = await Promise.all(rows.map(async (row) => Number(await row.getAttribute('data-lag'))));
+    expect(lagByPartition.reduce((sum, lag) => sum + lag, 0)).toBe(BURST);
+    // How long the partition has waited since its last decided record.
+    await expectEventually(async () => expect(await page.getByTestId('lag-seconds').textContent()).toMatch(/^\d+(\.\d)? s behind$/), { timeoutMs: 10_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-page-lagging.png'), fullPage: true });
+
+    await service.startProjectorProcess();
+    await expectEventually(async () => expect(await figure(page, 'lag-records')).toBe(0), { timeoutMs: 30_000, intervalMs: 200 });
+    await expectEventually(async () => expect(await figure(page, 'accepted')).toBe(acceptedBefore + BURST), { timeoutMs: 10_000 });
+    expect(await figure(page, 'throughput')).toBeGreaterThan(0);
+    // The timeline is drawn again with the new events.
+    await page.locator(`#timeline[data-event-count="${seedTitles.length + BURST}"]`).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'ops-page.png'), fullPage: true });
+  });
+
+  test('reads as well in a dark colour scheme', async () => {
+    const dark = await browser.newPage({ viewport: { width: 1440, height: 1100 }, locale: 'en-GB', colorScheme: 'dark' });
+    try {
+      await dark.goto(`${service.http.baseUrl}/ops?timeline=japan-nato`);
+      await dark.locator('#timeline[data-event-count]').waitFor({ timeout: 15_000 });
+      await dark.locator('#freshness[data-state="live"]').waitFor({ timeout: 5_000 });
+      await dark.screenshot({ path: path.join(ARTIFACTS, 'ops-page-dark.png'), fullPage: true });
+    } finally {
+      await dark.close();
+    }
+  });
+});
