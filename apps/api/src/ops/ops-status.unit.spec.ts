@@ -1,0 +1,76 @@
+import { describe, expect, test } from '@jest/globals';
+import { TimelineConfig } from '@timeline/config';
+import type { DecisionCount, OperationsRepository, OpsStatusRepository, TimelineReadRepository } from '@timeline/database';
+import type { PartitionLag } from '@timeline/observability';
+import type { ProjectionLag } from '../../../projector/src/observability/projection-lag';
+import { OpsStatusService } from './ops-status';
+
+const config = TimelineConfig.fromEnvironment({ KAFKA_COMMANDS_TOPIC: 'timeline.commands' });
+
+function serviceWith({
+  lag = async (): Promise<PartitionLag[]> => [],
+  counts = [] as DecisionCount[],
+  inLastMinute = 0,
+} = {}) {
+  const reads = { lag: 0 };
+  const service = new OpsStatusService(
+    config,
+    { partitions: () => (reads.lag++, lag()) } as unknown as ProjectionLag,
+    { relayBacklog: async () => ({ records: 3, oldestSeconds: 1.234 }) } as unknown as OperationsRepository,
+    {
+      decisionsInLast: async () => inLastMinute,
+      decisionCounts: async () => counts,
+      recentRejections: async () => [],
+    } as unknown as OpsStatusRepository,
+    { listTimelines: async () => [] } as unknown as TimelineReadRepository,
+  );
+  return { service, reads };
+}
+
+describe('the ops status', () => {
+  test('counts decisions by outcome, rejections by reason, and throughput over the last minute', async () => {
+    const { service } = serviceWith({
+      inLastMinute: 90,
+      counts: [
+        { outcome: 'accepted', reason: null, count: 40 },
+        { outcome: 'rejected', reason: 'version_conflict', count: 5 },
+        { outcome: 'rejected', reason: 'malformed', count: 2 },
+      ],
+    });
+    const status = await service.status();
+    expect(status.throughput).toEqual({ windowSeconds: 60, decisions: 90, perSecond: 1.5 });
+    expect(status.decisions).toEqual({
+      windowSeconds: 3_600,
+      accepted: 40,
+      rejected: 7,
+      rejectedByReason: [
+        { reason: 'version_conflict', count: 5 },
+        { reason: 'malformed', count: 2 },
+      ],
+    });
+    expect(status.relay).toEqual({ unsentRecords: 3, oldestUnsentSeconds: 1.2 });
+  });
+
+  test('a partition waiting with nothing decided yet has no seconds behind: null, not NaN', async () => {
+    const { service } = serviceWith({
+      lag: async () => [{ partition: 0, endOffset: 4, storedOffset: 0, records: 4, seconds: Number.NaN }],
+    });
+    const status = await service.status();
+    expect(status.projection.partitions).toEqual([{ partition: 0, endOffset: 4, storedOffset: 0, records: 4, seconds: null }]);
+  });
+
+  test('when the lag cannot be read, the rest of the status is still answered', async () => {
+    const { service } = serviceWith({ lag: async () => Promise.reject(new Error('There is no leader for this topic-partition')), inLastMinute: 6 });
+    const status = await service.status();
+    expect(status.projection).toEqual({ topic: 'timeline.commands', partitions: null, error: 'lag unknown: Kafka or PostgreSQL did not answer' });
+    expect(status.throughput.decisions).toBe(6);
+  });
+
+  test('polls within half a second share one read', async () => {
+    const { service, reads } = serviceWith();
+    await Promise.all([service.status(1_000), service.status(1_200), service.status(1_500)]);
+    expect(reads.lag).toBe(1);
+    await service.status(1_501);
+    expect(reads.lag).toBe(2);
+  });
+});
