@@ -30,6 +30,12 @@ export class TestTimelineService {
   /** Every route the api registered, as Fastify saw it (`GET /v1/events/:eventId`); HEAD routes left out. */
   readonly apiRoutes: { method: string; url: string }[] = [];
   private projectorApp: NestFastifyApplication | null = null;
+
+  /** The in-process projector, for what a test asks of it directly (its admin endpoints, through `inject`). */
+  get projector(): NestFastifyApplication {
+    if (!this.projectorApp) throw new Error('no in-process projector is running');
+    return this.projectorApp;
+  }
   private projectorProcess: ChildProcess | null = null;
 
   private constructor(
@@ -55,6 +61,7 @@ export class TestTimelineService {
       DATABASE_URL: database.url,
       KAFKA_BROKERS: brokers,
       KAFKA_COMMANDS_TOPIC: `timeline.commands.${suffix}`,
+      KAFKA_EVENTS_TOPIC: `timeline.events.${suffix}`,
       KAFKA_CONSUMER_GROUP: `timeline-projector-${suffix}`,
       KAFKA_CLIENT_ID: `test-${suffix}`,
       KAFKA_SESSION_TIMEOUT_MS: '6000',

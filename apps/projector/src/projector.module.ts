@@ -7,10 +7,11 @@ import { ObservabilityModule } from '@timeline/observability';
 import { ProjectionLagReadiness } from './observability/projection-lag.readiness';
 import { ProjectorObservabilityModule } from './observability/projector-observability.module';
 import { ProjectorService } from './projection/projector.service';
+import { RebuildModule } from './rebuild/rebuild.module';
 import { RelayModule } from './relay/relay.module';
 
 @Module({
-  imports: [DatabaseModule, CommandLogModule, ProjectorObservabilityModule, HealthModule.forRoot([ProjectionLagReadiness]), RelayModule],
+  imports: [DatabaseModule, CommandLogModule, ProjectorObservabilityModule, HealthModule.forRoot([ProjectionLagReadiness]), RelayModule, RebuildModule],
   providers: [ProjectorService],
 })
 export class ProjectorModule {

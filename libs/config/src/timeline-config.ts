@@ -112,6 +112,15 @@ export class TimelineConfig {
     this.tracing = { exporter: env.OTEL_TRACES_EXPORTER, serviceName: env.OTEL_SERVICE_NAME };
   }
 
+  /** The same settings on another schema and consumer group: how a rebuild runs a second projector. */
+  forReadModel(schema: string, consumerGroup: string): TimelineConfig {
+    const copy = Object.create(TimelineConfig.prototype) as TimelineConfig;
+    return Object.assign(copy, this, {
+      database: { ...this.database, schema },
+      kafka: { ...this.kafka, consumerGroup },
+    });
+  }
+
   /** Reads and validates the environment; every problem is reported at once. */
   static fromEnvironment(env: Record<string, string | undefined> = process.env): TimelineConfig {
     const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));

@@ -10,3 +10,4 @@ export * from './database.module';
 export * from './query-keys';
 export * from './event-query.repository';
 export * from './ops-status.repository';
+export * from './read-model-switch.repository';

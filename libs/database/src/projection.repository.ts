@@ -1,5 +1,6 @@
 import { validTimeOf, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
+import { batchLockSql } from './read-model-switch.repository';
 import type { Pool, PoolClient } from 'pg';
 
 export const DECISIONS_CHANNEL = 'timeline_decisions';
@@ -79,8 +80,13 @@ export class ProjectionRepository {
     return new Map(rows.map((row) => [row.partition, row.next_offset]));
   }
 
-  /** Locks the partition's offset row for this transaction and returns the next offset to apply. */
+  /**
+   * Locks the partition's offset row for this transaction and returns the next
+   * offset to apply. The shared advisory lock lets a read-model switch wait for
+   * batches in flight and hold new ones back while it swaps schemas.
+   */
   async lockOffset(client: PoolClient, topic: string, partition: number): Promise<number> {
+    await client.query(batchLockSql);
     await client.query(
       `insert into consumer_offsets (topic, partition, next_offset) values ($1, $2, 0)
        on conflict (topic, partition) do nothing`,

@@ -22,6 +22,7 @@ export class ProjectorService implements OnApplicationShutdown {
   private readonly soughtTo = new Map<number, number>();
   private lastAppliedAt = 0;
   private lastError: string | null = null;
+  private ceiling: ReadonlyMap<number, number> | null = null;
 
   constructor(
     private readonly config: TimelineConfig,
@@ -53,10 +54,20 @@ export class ProjectorService implements OnApplicationShutdown {
     await this.subscription?.stop();
   }
 
+  /**
+   * Offsets per partition this projector must not pass: a read-model switch
+   * holds a rebuilding projector at the live one's offsets. null: no limit.
+   */
+  holdBelow(ceiling: ReadonlyMap<number, number> | null): void {
+    this.ceiling = ceiling;
+  }
+
   private async handleBatch(batch: PartitionBatch, control: BatchControl): Promise<void> {
     const size = this.config.projector.maxBatch;
     for (let start = 0; start < batch.records.length; start += size) {
-      const chunk = batch.records.slice(start, start + size);
+      const fetched = batch.records.slice(start, start + size);
+      const chunk = await this.belowCeiling(batch.partition, fetched, control);
+      if (chunk.length === 0) return;
       const outcome = await this.applyWithRetry(batch.topic, batch.partition, chunk, control);
       if (!outcome) return; // lost the partition or stopping: the next owner starts from the stored offset
       if (outcome.kind === 'seek') {
@@ -64,7 +75,23 @@ export class ProjectorService implements OnApplicationShutdown {
         control.seek(outcome.offset);
         return;
       }
+      if (chunk.length < fetched.length) {
+        // Held at the ceiling: read on from there later rather than step over the rest.
+        control.seek(chunk[chunk.length - 1].offset + 1);
+        return;
+      }
       await control.heartbeat();
+    }
+  }
+
+  /** The part of `chunk` below the ceiling; waits while the ceiling leaves none of it. */
+  private async belowCeiling(partition: number, chunk: LogRecord[], control: BatchControl): Promise<LogRecord[]> {
+    for (;;) {
+      const limit = this.ceiling?.get(partition) ?? (this.ceiling ? 0 : Infinity);
+      const allowed = chunk.filter((record) => record.offset < limit);
+      if (allowed.length > 0 || !control.isActive()) return control.isActive() ? allowed : [];
+      await control.heartbeat();
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 

@@ -1,0 +1,25 @@
+import { BadRequestException, Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { z } from 'zod';
+import { ReadModelRebuild, type RebuildStatus } from './read-model-rebuild';
+
+const startSchema = z.strictObject({ dropRetired: z.boolean().default(false) });
+
+/** Admin endpoints on the projector's own port (keep it off public networks). */
+@Controller('admin/rebuild')
+export class RebuildController {
+  constructor(private readonly rebuild: ReadModelRebuild) {}
+
+  /** Starts a rebuild (202); if one runs already, answers with its status. */
+  @Post()
+  @HttpCode(202)
+  start(@Body() body: unknown): RebuildStatus {
+    const parsed = startSchema.safeParse(body ?? {});
+    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    return this.rebuild.start(parsed.data);
+  }
+
+  @Get()
+  status(): RebuildStatus {
+    return this.rebuild.status();
+  }
+}

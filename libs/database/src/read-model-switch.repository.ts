@@ -1,0 +1,126 @@
+import type { Pool, PoolClient } from 'pg';
+import { quoteIdentifier } from './migrations';
+
+/**
+ * What a read-model checksum covers: every table the projector writes, each
+ * row as JSON of the columns both schemas have (a rebuild for a schema change
+ * adds columns; everything the two share must be equal), summed as 60-bit
+ * hashes (order-independent, no huge strings). Outbox positions, transaction
+ * ids and send state differ by design between a live schema and a rebuilt one.
+ */
+const CHECKSUMMED_TABLES = ['timelines', 'events', 'event_revisions', 'decisions', 'outbox', 'consumer_offsets'];
+const UNCOMPARED_COLUMNS: Record<string, string[]> = { outbox: ['position', 'transaction_id', 'sent_at'] };
+
+export interface TableChecksum {
+  rows: number;
+  sum: string;
+}
+export type ReadModelChecksum = Record<string, TableChecksum>;
+
+export interface SwitchOutcome {
+  switched: boolean;
+  liveChecksum: ReadModelChecksum;
+  rebuiltChecksum: ReadModelChecksum;
+  retiredSchema: string;
+}
+
+/** Held, shared, by every projector batch of a schema; taken exclusively to switch that schema. */
+export const batchLockSql = 'select pg_advisory_xact_lock_shared(hashtext(current_schema()))';
+
+/**
+ * Switches reads from a live read-model schema to a rebuilt one: renames are
+ * transactional, so every reader sees either the old schema or the new one.
+ */
+export class ReadModelSwitchRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Checksums of `schemas`, each over the columns all of them have. */
+  async checksums(schemas: string[], client: Pool | PoolClient = this.pool): Promise<ReadModelChecksum[]> {
+    const results: ReadModelChecksum[] = schemas.map(() => ({}));
+    for (const table of CHECKSUMMED_TABLES) {
+      const columns = await this.sharedColumns(schemas, table, client);
+      const row = `jsonb_build_object(${columns.map((column) => `'${column}', t.${quoteIdentifier(column)}`).join(', ')})`;
+      for (const [index, schema] of schemas.entries()) {
+        const { rows } = await client.query<{ rows: number; sum: string | null }>(
+          `select count(*)::int as rows,
+                  sum(('x' || left(md5(${row}::text), 15))::bit(60)::bigint)::text as sum
+           from ${quoteIdentifier(schema)}.${table} t`,
+        );
+        results[index][table] = { rows: rows[0].rows, sum: rows[0].sum ?? '0' };
+      }
+    }
+    return results;
+  }
+
+  private async sharedColumns(schemas: string[], table: string, client: Pool | PoolClient): Promise<string[]> {
+    const { rows } = await client.query<{ column_name: string }>(
+      `select column_name from information_schema.columns
+       where table_schema = any($1::text[]) and table_name = $2
+       group by column_name having count(*) = $3
+       order by column_name`,
+      [schemas, table, schemas.length],
+    );
+    const skipped = UNCOMPARED_COLUMNS[table] ?? [];
+    return rows.map((row) => row.column_name).filter((column) => !skipped.includes(column));
+  }
+
+  async offsets(schema: string, client: Pool | PoolClient = this.pool): Promise<Map<number, number>> {
+    const { rows } = await client.query<{ partition: number; next_offset: number }>(
+      `select partition, next_offset from ${quoteIdentifier(schema)}.consumer_offsets`,
+    );
+    return new Map(rows.map((row) => [row.partition, row.next_offset]));
+  }
+
+  /**
+   * Freezes the live schema's projector (it waits for the lock at its next
+   * batch), then calls `catchUp(liveOffsets)`, which must bring the rebuilt
+   * schema to exactly those offsets. If both checksums are then equal, the
+   * rebuilt schema takes the live one's name and outbox (positions and send
+   * state, so the relay and stream go on where they were); the live one is
+   * kept as `retiredSchema`. Otherwise nothing changes.
+   */
+  async switchTo(
+    liveSchema: string,
+    rebuiltSchema: string,
+    retiredSchema: string,
+    catchUp: (liveOffsets: Map<number, number>) => Promise<void>,
+  ): Promise<SwitchOutcome> {
+    const client = await this.pool.connect();
+    const live = quoteIdentifier(liveSchema);
+    const rebuilt = quoteIdentifier(rebuiltSchema);
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock(hashtext($1))', [liveSchema]);
+      await catchUp(await this.offsets(liveSchema, client));
+      const [liveChecksum, rebuiltChecksum] = await this.checksums([liveSchema, rebuiltSchema], client);
+      if (JSON.stringify(liveChecksum) !== JSON.stringify(rebuiltChecksum)) {
+        await client.query('rollback');
+        return { switched: false, liveChecksum, rebuiltChecksum, retiredSchema };
+      }
+      await client.query(`delete from ${rebuilt}.outbox`);
+      const outboxColumns = (await this.sharedColumns([liveSchema, rebuiltSchema], 'outbox', client).then((shared) => [...shared, ...UNCOMPARED_COLUMNS.outbox]))
+        .map(quoteIdentifier)
+        .join(', ');
+      await client.query(
+        `insert into ${rebuilt}.outbox (${outboxColumns}) overriding system value select ${outboxColumns} from ${live}.outbox`,
+      );
+      await client.query(
+        `select setval(pg_get_serial_sequence($1, 'position'), coalesce((select max(position) from ${rebuilt}.outbox), 0) + 1, false)`,
+        [`${rebuilt}.outbox`],
+      );
+      await client.query(`alter schema ${live} rename to ${quoteIdentifier(retiredSchema)}`);
+      await client.query(`alter schema ${rebuilt} rename to ${live}`);
+      await client.query('commit');
+      return { switched: true, liveChecksum, rebuiltChecksum, retiredSchema };
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async dropSchema(schema: string): Promise<void> {
+    await this.pool.query(`drop schema ${quoteIdentifier(schema)} cascade`);
+  }
+}
