@@ -17,11 +17,13 @@ import { EventSearchController } from './event-search/event-search.controller';
 import { SearchEventsHandler, TimelineHistogramHandler } from './event-search/event-search.queries';
 import { GetTimelineHandler, ListTimelinesHandler } from './timelines/timeline.queries';
 import { TimelinesController } from './timelines/timelines.controller';
+import { ContractModule } from './contract/contract.module';
 import { OpenApiController } from './contract/openapi.controller';
+import { StreamModule } from './stream/stream.module';
 import { OpsModule } from './ops/ops.module';
 
 @Module({
-  imports: [CqrsModule.forRoot(), DatabaseModule, CommandLogModule, HealthModule.forRoot(), OpsModule],
+  imports: [CqrsModule.forRoot(), DatabaseModule, CommandLogModule, HealthModule.forRoot(), StreamModule, ContractModule, OpsModule],
   controllers: [TimelinesController, EventsController, CommandsController, EventSearchController, OpenApiController],
   providers: [
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },

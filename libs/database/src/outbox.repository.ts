@@ -103,10 +103,11 @@ export class OutboxRepository {
     return rows.length ? toStreamKey(rows[0]) : STREAM_START;
   }
 
-  /** The key of the row at `position`, or null when there is no such committed row. */
+  /** The key of the row at `position`, or null when readers cannot see such a row (yet). */
   async keyAt(position: number): Promise<StreamKey | null> {
     const { rows } = await this.pool.query(
-      'select transaction_id::text as transaction_id, position from outbox where position = $1',
+      `select transaction_id::text as transaction_id, position from outbox
+       where position = $1 and transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
       [position],
     );
     return rows.length ? toStreamKey(rows[0]) : null;

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { CommandLog, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
-import { DecisionNotifications, OutboxRepository, type OutboxRow, type RelayLease } from '@timeline/database';
+import { OutboxRepository, OutboxSignal, type OutboxRow, type RelayLease } from '@timeline/database';
 import { chunkByBytes, toEventRecord } from './kafka-binary';
 
 // One produce call carries at most this much; a single larger record goes alone (the topic takes up to 8 MiB).
@@ -21,12 +21,9 @@ export class OutboxRelay implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private appender: RecordAppender | null = null;
   private lease: RelayLease | null = null;
-  private notifications: DecisionNotifications | null = null;
+  private signal: OutboxSignal | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
-  private wakeUp: (() => void) | null = null;
-  /** A wake-up that came while no sleep was waiting: the next sleep returns at once. */
-  private wokenEarly = false;
   private lastError: string | null = null;
   private published = 0;
 
@@ -39,13 +36,8 @@ export class OutboxRelay implements BeforeApplicationShutdown {
   /** Runs the relay loop until shutdown. Call after the projector has started. */
   async start(): Promise<void> {
     await this.open();
-    this.notifications = new DecisionNotifications(
-      this.config.database.url,
-      () => this.wake(),
-      () => this.wake(),
-      (error) => this.logger.warn(`outbox listener: ${error.message}`),
-    );
-    await this.notifications.start();
+    this.signal = new OutboxSignal(this.config.database.url, (error) => this.logger.warn(`outbox listener: ${error.message}`));
+    await this.signal.start();
     this.running = this.loop();
   }
 
@@ -91,11 +83,11 @@ export class OutboxRelay implements BeforeApplicationShutdown {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake();
+    this.signal?.wake();
     await this.running;
     await this.lease?.release();
     this.lease = null;
-    await this.notifications?.stop();
+    await this.signal?.stop();
     await this.appender?.close();
     this.appender = null;
   }
@@ -117,36 +109,14 @@ export class OutboxRelay implements BeforeApplicationShutdown {
         failures = 0;
         this.lastError = null;
         // A full batch means more is waiting: go on at once.
-        if (rows.length < this.config.relay.batchSize) await this.sleep(this.config.relay.pollIntervalMs);
+        if (rows.length < this.config.relay.batchSize) await this.signal?.wait(this.config.relay.pollIntervalMs);
       } catch (error) {
         this.lastError = (error as Error).message;
         const delay = RETRY_DELAYS_MS[Math.min(failures++, RETRY_DELAYS_MS.length - 1)];
         this.logger.error(`relay failed, retrying in ${delay} ms: ${this.lastError}`);
-        await this.sleep(delay);
+        // Not woken early by notifications: a failing broker or database gets the whole pause.
+        await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
-  }
-
-  private wake(): void {
-    if (this.wakeUp) this.wakeUp();
-    else this.wokenEarly = true;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.stopped || this.wokenEarly) {
-      this.wokenEarly = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = null;
-        done();
-      };
-    });
   }
 }

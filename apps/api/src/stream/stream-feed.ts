@@ -1,0 +1,132 @@
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { TimelineConfig } from '@timeline/config';
+import {
+  compareStreamKeys,
+  OutboxRepository,
+  OutboxSignal,
+  STREAM_START,
+  type StreamFilter,
+  type StreamKey,
+} from '@timeline/database';
+import { Problem } from '../http/problem';
+import { SseClient, type SseSink } from './sse-client';
+
+const PAGE_SIZE = 500;
+
+/**
+ * The one reader of the outbox for every SSE client of this api instance. It
+ * polls (woken early by each committed projector batch) and hands each page to
+ * the live clients, which never block it. A client that resumes from an older
+ * position catches up with reads of its own, paced by its socket, and joins the
+ * live feed once it has reached the feed's head: no gap, no duplicate at the seam.
+ */
+@Injectable()
+export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(StreamFeed.name);
+  /** Every row up to here has been handed to the live clients. */
+  private head: StreamKey = STREAM_START;
+  private readonly live = new Set<SseClient>();
+  private readonly clients = new Set<SseClient>();
+  private readonly signal: OutboxSignal;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly config: TimelineConfig,
+    private readonly outbox: OutboxRepository,
+  ) {
+    this.signal = new OutboxSignal(config.database.url, (error) => this.logger.warn(`outbox listener: ${error.message}`));
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.head = await this.outbox.head();
+    await this.signal.start();
+    this.running = this.loop();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.signal.wake();
+    await this.running;
+    for (const client of [...this.clients]) client.close();
+    await this.signal.stop();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /**
+   * Where a client starts: after `position` (0: the beginning), or after the
+   * last change visible now when there is none. A position that names no row
+   * readers can see is a 400.
+   */
+  async startAfter(position: number | undefined, field = 'query.after'): Promise<StreamKey> {
+    if (position === undefined) return this.outbox.head();
+    if (position === 0) return STREAM_START;
+    const key = await this.outbox.keyAt(position);
+    if (!key) throw Problem.invalid([{ field, message: `no change at stream position ${position}` }]);
+    return key;
+  }
+
+  /** Streams to `sink` until it closes: catch-up first when `start` is behind the feed, then live. */
+  async serve(sink: SseSink, start: StreamKey, filter: StreamFilter): Promise<void> {
+    const client: SseClient = new SseClient(sink, {
+      cursor: start,
+      filter,
+      baseUrl: this.config.publicBaseUrl,
+      maxQueuedBytes: this.config.stream.clientBufferBytes,
+      heartbeatMs: this.config.stream.heartbeatMs,
+      onClose: () => {
+        this.live.delete(client);
+        this.clients.delete(client);
+      },
+    });
+    this.clients.add(client);
+    client.open();
+    try {
+      while (!client.closed && !this.stopped) {
+        const upTo = this.head;
+        // No await between this check and joining: the feed cannot move in between.
+        if (compareStreamKeys(client.cursor, upTo) >= 0) {
+          this.live.add(client);
+          return;
+        }
+        const rows = await this.outbox.readAfter(client.cursor, PAGE_SIZE, filter, upTo);
+        client.sendPage(rows, rows.length < PAGE_SIZE ? upTo : undefined);
+        await client.drained();
+      }
+    } catch (error) {
+      this.logger.warn(`stream client closed in catch-up: ${(error as Error).message}`);
+      client.close();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.advance();
+      } catch (error) {
+        this.logger.warn(`stream feed could not read the outbox: ${(error as Error).message}`);
+      }
+      await this.signal.wait(this.config.stream.pollIntervalMs);
+    }
+  }
+
+  private async advance(): Promise<void> {
+    if (this.live.size === 0) {
+      // Nobody to hand rows to: just move the head, unless a client joined meanwhile.
+      const head = await this.outbox.head();
+      if (this.live.size === 0 && compareStreamKeys(head, this.head) > 0) this.head = head;
+      if (this.live.size === 0) return;
+    }
+    for (let rows = [] as Awaited<ReturnType<OutboxRepository['readAfter']>>; !this.stopped; ) {
+      rows = await this.outbox.readAfter(this.head, PAGE_SIZE);
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1];
+      this.head = { transactionId: last.transactionId, position: last.position };
+      for (const client of this.live) client.deliver(rows);
+      if (rows.length < PAGE_SIZE) return;
+    }
+  }
+}

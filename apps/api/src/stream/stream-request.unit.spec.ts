@@ -1,0 +1,20 @@
+import { describe, expect, test } from '@jest/globals';
+import { Problem } from '../http/problem';
+import { parseStreamRequest } from './stream-request';
+
+describe('parseStreamRequest', () => {
+  test('no position means from now; ?after= and Last-Event-ID name one, the header winning', () => {
+    expect(parseStreamRequest({}, {})).toEqual({ after: undefined, afterField: 'query.after', filter: {} });
+    expect(parseStreamRequest({ after: '0' }, {}).after).toBe(0);
+    expect(parseStreamRequest({ after: '5' }, { 'last-event-id': '9' })).toMatchObject({ after: 9, afterField: 'header.last-event-id' });
+  });
+
+  test('filters by timeline and by CloudEvents type', () => {
+    const { filter } = parseStreamRequest({ timelineId: 'japan-nato', type: 'timeline.event.revised.v1, timeline.event.retracted.v1' }, {});
+    expect(filter).toEqual({ timelineId: 'japan-nato', changeTypes: ['EventRevised', 'EventRetracted'] });
+  });
+
+  test.each([[{ after: '-1' }], [{ after: '1e3' }], [{ type: 'EventRecorded' }], [{ timelineId: 'A' }], [{ from: '1' }]])('%j is a 400', (query) => {
+    expect(() => parseStreamRequest(query, {})).toThrow(Problem);
+  });
+});

@@ -1,0 +1,35 @@
+import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { parseStreamRequest } from './stream-request';
+import { StreamFeed } from './stream-feed';
+
+@Controller('v1/stream')
+export class StreamController {
+  constructor(private readonly feed: StreamFeed) {}
+
+  /**
+   * Server-Sent Events: every accepted change as a structured-mode CloudEvent,
+   * `id:` its stream position. Bad parameters are a 400 before the stream opens.
+   */
+  @Get()
+  async stream(
+    @Query() query: unknown,
+    @Headers() headers: Record<string, string | undefined>,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const { after, afterField, filter } = parseStreamRequest(query, headers);
+    const start = await this.feed.startAfter(after, afterField);
+    // From here on we write the response ourselves; Fastify must not send one.
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      // The connection ends with the stream (an overflow, a shutdown); EventSource reconnects with Last-Event-ID.
+      connection: 'close',
+      'x-accel-buffering': 'no',
+      'x-request-id': String(request.id),
+    });
+    void this.feed.serve(reply.raw, start, filter);
+  }
+}
