@@ -121,6 +121,16 @@ describe('the ops page', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'ops-page.png'), fullPage: true });
   });
 
+  test('counts the clients of the change stream', async () => {
+    expect(await figure(page, 'stream-clients')).toBe(0);
+    const leave = new AbortController();
+    const stream = await fetch(`${service.http.baseUrl}/v1/stream`, { signal: leave.signal });
+    expect(stream.status).toBe(200);
+    await expectEventually(async () => expect(await figure(page, 'stream-clients')).toBe(1), { timeoutMs: 10_000 });
+    leave.abort();
+    await expectEventually(async () => expect(await figure(page, 'stream-clients')).toBe(0), { timeoutMs: 10_000 });
+  });
+
   test('reads as well in a dark colour scheme', async () => {
     const dark = await browser.newPage({ viewport: { width: 1440, height: 1100 }, locale: 'en-GB', colorScheme: 'dark' });
     try {

@@ -1,7 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 import { OperationsRepository, OpsStatusRepository, TimelineReadRepository, type RecentRejection } from '@timeline/database';
 import { ProjectionLag } from '../../../projector/src/observability/projection-lag';
+import { StreamFeed } from '../stream/stream-feed';
 
 /** Throughput is counted over this window; decisions by outcome over the longer one. */
 export const THROUGHPUT_WINDOW_SECONDS = 60;
@@ -56,6 +57,7 @@ export class OpsStatusService {
     private readonly operations: OperationsRepository,
     private readonly opsStatus: OpsStatusRepository,
     private readonly timelines: TimelineReadRepository,
+    @Optional() private readonly stream?: StreamFeed,
   ) {}
 
   status(now = Date.now()): Promise<OpsStatus> {
@@ -94,8 +96,7 @@ export class OpsStatusService {
       },
       recentRejections,
       relay: { unsentRecords: relay.records, oldestUnsentSeconds: round(relay.oldestSeconds, 1) },
-      // Null until the stream tells how many clients it has.
-      stream: { connectedClients: null },
+      stream: { connectedClients: this.stream?.clientCount ?? null },
       timelines: timelines.map(({ timelineId, title, eventCount }) => ({ timelineId, title, eventCount })),
     };
   }
