@@ -15,11 +15,15 @@ export interface PoolSettings {
 
 /** A pool whose connections all work in the service's schema. */
 export function createPool({ url, schema, poolSize, applicationName }: PoolSettings): Pool {
-  return new Pool({
+  const pool = new Pool({
     connectionString: url,
     max: poolSize,
     application_name: applicationName,
     options: `-c search_path=${quoteIdentifier(schema)}`,
     connectionTimeoutMillis: 5_000,
   });
+  // An idle connection that the server ends (restart, failover) is dropped by the pool and
+  // replaced on the next checkout; without a listener the 'error' event would end the process.
+  pool.on('error', (error) => console.warn(JSON.stringify({ level: 'warn', context: 'Database', message: `idle connection lost: ${error.message}` })));
+  return pool;
 }
