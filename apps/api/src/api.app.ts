@@ -12,6 +12,9 @@ export async function createApiApp(config: TimelineConfig): Promise<NestFastifyA
     // Request ids travel in logs and problem details; a caller's own id is kept.
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
+    // By the time the server closes, shutdown hooks have ended streams and answered waiting writes;
+    // a socket still open then belongs to a client that stopped reading: don't wait for it.
+    forceCloseConnections: true,
   });
   await setupTracing({ exporter: config.tracing.exporter, serviceName: config.tracing.serviceName ?? 'timeline-api' });
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule.forRoot(config), adapter, { bufferLogs: true });
