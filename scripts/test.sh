@@ -3,6 +3,20 @@
 # their own Kafka broker (free ports, throw-away data) and create their own databases.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Tools the e2e tests use, from Debian's packages: promtool checks /metrics, chromium drives the ops page.
+missing=()
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v chromium >/dev/null || missing+=(chromium)
+if (( ${#missing[@]} )); then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "test: install ${missing[*]} (Debian: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+
 npm run --silent typecheck
 npx jest --selectProjects unit
 npx jest --selectProjects e2e --runInBand
