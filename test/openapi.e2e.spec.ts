@@ -223,6 +223,22 @@ describe('the OpenAPI document matches what the api does', () => {
       await expectProblem('GET', '/ops/assets/ops.html', 404, 'not-found');
     });
 
+    test('the change stream opens as text/event-stream, and its bad parameters are 400 before it opens', async () => {
+      const aborted = new AbortController();
+      const response = await fetch(`${service.http.baseUrl}/v1/stream?after=0&type=timeline.event.recorded.v1`, { signal: aborted.signal });
+      const opened = { status: response.status, headers: response.headers, body: '' };
+      aborted.abort();
+      expect(contract.check('GET', '/v1/stream', opened)).toEqual([]);
+      await expectProblem('GET', '/v1/stream?after=x', 400, 'invalid-request');
+      await expectProblem('GET', '/v1/stream?type=timeline.unknown.v1', 400, 'invalid-request');
+      await expectProblem('GET', '/v1/stream', 400, 'invalid-request', undefined, { 'last-event-id': '999999999' });
+    });
+
+    test('the published event contract: AsyncAPI document and data schemas', async () => {
+      await call('GET', '/asyncapi.json');
+      await expectProblem('GET', '/schemas/timeline.no-such.v1.json', 404, 'not-found');
+    });
+
     test('every documented GET whose path parameters are enumerated answers as documented, for each value', async () => {
       const enumerated = Object.entries<any>(contract.document.paths).filter(
         ([, item]) => item.get && !item.get.responses['200']?.content?.['text/event-stream'],

@@ -1,4 +1,4 @@
-import { timelineDataSchema } from '@timeline/domain';
+import { CHANGE_EVENT_TYPE_LIST, timelineDataSchema } from '@timeline/domain';
 import { z } from 'zod';
 import { TRACEPARENT } from '../commands/command-submission.service';
 import { histogramParamsSchema, TIMELINEJS_MEDIA_TYPE } from '../event-search/event-search.controller';
@@ -7,6 +7,7 @@ import { retractBodySchema, reviseBodySchema } from '../events/events.controller
 import type { ProblemCode } from '../http/problem';
 import type { PathParamName } from '../http/path-params';
 import { preconditionsSchema } from '../http/request-headers';
+import { headersSchema as streamHeadersSchema, querySchema as streamQuerySchema } from '../stream/stream-request';
 import { listQuerySchema, recordEventBodySchema } from '../timelines/timelines.controller';
 import { DOCS_ASSET_NAMES } from './docs-page';
 import { OPS_ASSET_NAMES } from '../ops/ops-assets';
@@ -39,6 +40,7 @@ export const TAGS = [
   { name: 'Events', description: 'Record, revise and retract events; read them and their revisions' },
   { name: 'Queries', description: 'Search events by valid time, known time, actor, place, topic and text' },
   { name: 'Commands', description: 'The decision on a command that was answered 202' },
+  { name: 'Changes', description: 'Accepted changes, live, as CloudEvents over Server-Sent Events' },
   { name: 'Health', description: 'Liveness and readiness probes, and metrics' },
   { name: 'Contract', description: 'This document, its interactive page, and the published event contract' },
   { name: 'Operations', description: 'The ops page and the status it shows: projection lag, throughput, decisions, relay, stream' },
@@ -70,6 +72,11 @@ export const HEADER_PARAMETERS = {
     name: 'traceparent',
     schema: z.string().regex(TRACEPARENT),
     description: 'W3C trace context. Carried with the command into the log and onto the published changes; a new trace is started without it.',
+  },
+  LastEventId: {
+    name: 'Last-Event-ID',
+    schema: streamHeadersSchema.shape['last-event-id'],
+    description: 'The stream position to resume after, as a reconnecting EventSource sends it; wins over `after`.',
   },
 } satisfies Record<string, { name: string; schema: z.ZodType; description: string }>;
 export type HeaderParameter = keyof typeof HEADER_PARAMETERS;
@@ -157,6 +164,9 @@ export const QUERY_PARAMETER_DESCRIPTIONS: Record<string, string> = {
   format: '`timelinejs`: the Knight Lab TimelineJS JSON of the page (as with `Accept: application/vnd.timelinejs+json`).',
   lang: 'Give titles and summaries in this language (ISO 639-1) where a translation exists; wins over `Accept-Language`.',
   by: 'The period to count per: `year` or `month` of each event\'s valid-time start.',
+  after: 'Resume after this stream position (the `id:` of a message); `0` starts at the beginning; without it the stream starts now.',
+  timelineId: 'Only changes of this timeline.',
+  type: `Only these CloudEvents types, comma-separated: ${CHANGE_EVENT_TYPE_LIST.join(', ')}.`,
 };
 
 const READ: ProblemCode[] = ['invalid-request', 'internal'];
@@ -385,6 +395,42 @@ export const API_OPERATIONS: ApiOperation[] = [
     description: 'Ready when PostgreSQL answers with every migration applied and Kafka answers.',
     responses: { 200: { description: 'Ready', content: { [MEDIA.json]: healthSchema } } },
     problems: ['not-ready', 'internal'],
+  },
+  {
+    method: 'get',
+    path: '/v1/stream',
+    operationId: 'streamChanges',
+    tag: 'Changes',
+    summary: 'Stream accepted changes',
+    description:
+      'Server-Sent Events: each accepted change is a message with `id:` its stream position and `data:` a structured-mode CloudEvent ' +
+      '(the AsyncAPI document at /asyncapi.json describes it). Comment lines are heartbeats; a client that cannot keep up gets ' +
+      '`event: overflow` and the stream ends. Bad parameters are a 400 before the stream opens.',
+    query: streamQuerySchema,
+    headers: ['LastEventId'],
+    responses: { 200: { description: 'The event stream (open until the client leaves)', content: { 'text/event-stream': z.string() } } },
+    problems: READ,
+  },
+  {
+    method: 'get',
+    path: '/asyncapi.json',
+    operationId: 'asyncApiDocument',
+    tag: 'Contract',
+    summary: 'The AsyncAPI document',
+    description: 'AsyncAPI 3 document of the Kafka topics (commands, accepted changes) and of the change stream.',
+    responses: { 200: { description: 'The document', content: { [MEDIA.json]: z.looseObject({ asyncapi: z.string(), channels: z.record(z.string(), z.unknown()) }) } } },
+    problems: ['internal'],
+  },
+  {
+    method: 'get',
+    path: '/schemas/{file}',
+    operationId: 'changeDataSchema',
+    tag: 'Contract',
+    summary: 'The JSON Schema of a change type',
+    description: 'The schema of the `data` of one CloudEvents type: the URL its `dataschema` attribute names.',
+    pathParams: { file: { schema: z.enum(CHANGE_EVENT_TYPE_LIST.map((type) => `${type}.json`) as [string, ...string[]]), description: 'The CloudEvents type, then `.json`' } },
+    responses: { 200: { description: 'The JSON Schema (draft-07)', content: { 'application/schema+json': z.looseObject({ $schema: z.string(), $id: z.string() }) } } },
+    problems: ['not-found', 'internal'],
   },
   {
     method: 'get',
