@@ -131,6 +131,22 @@ describe('the ops page', () => {
     await expectEventually(async () => expect(await figure(page, 'stream-clients')).toBe(0), { timeoutMs: 10_000 });
   });
 
+  test('shows a read-model rebuild replaying into its own schema, until it has caught up', async () => {
+    expect(await page.getByTestId('rebuild-progress').textContent()).toBe('idle');
+    // A projector on a schema named as the rebuild names its own: what a rebuild's replay looks like from PostgreSQL.
+    const schema = `${service.config.database.schema}_rebuild_20261128000000`;
+    const rebuilder = await service.startProjectorInProcess({ DATABASE_SCHEMA: schema, KAFKA_CONSUMER_GROUP: `ops-rebuild-${randomUUID()}` });
+    try {
+      await expectEventually(async () => expect(await page.getByTestId('rebuild-detail').textContent()).toContain('caught up'), { timeoutMs: 30_000 });
+      expect(await figure(page, 'rebuild-progress')).toBe(100);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'ops-page-rebuild.png') });
+    } finally {
+      await rebuilder.close();
+      await service.pool.query(`drop schema "${schema}" cascade`);
+    }
+    await expectEventually(async () => expect(await page.getByTestId('rebuild-progress').textContent()).toBe('idle'), { timeoutMs: 10_000 });
+  });
+
   test('reads as well in a dark colour scheme', async () => {
     const dark = await browser.newPage({ viewport: { width: 1440, height: 1100 }, locale: 'en-GB', colorScheme: 'dark' });
     try {

@@ -1,4 +1,5 @@
 import type { Pool } from 'pg';
+import { quoteIdentifier } from './migrations';
 
 /** Decisions of a recent window, counted by outcome and (for rejections) reason. */
 export interface DecisionCount {
@@ -18,6 +19,13 @@ export interface RecentRejection {
   knownAt: string;
   partition: number;
   offset: number;
+}
+
+/** A schema a read-model rebuild replays into, and how far it has got in each partition. */
+export interface RebuildPosition {
+  schema: string;
+  /** Partition → next offset to replay; empty while its tables are being created. */
+  offsets: Map<number, number>;
 }
 
 /**
@@ -73,5 +81,36 @@ export class OpsStatusRepository {
       partition: row.topic_partition,
       offset: row.topic_offset,
     }));
+  }
+
+  /**
+   * Schemas named `<live schema>_rebuild_<stamp>`, as the rebuild names the one it
+   * replays into, with their stored offsets: the rebuild's progress, read from
+   * PostgreSQL whichever projector runs it. A failed rebuild leaves its schema,
+   * which then shows here without advancing.
+   */
+  async rebuildPositions(liveSchema: string, topic: string): Promise<RebuildPosition[]> {
+    const { rows } = await this.pool.query<{ schema: string }>(
+      `select nspname as schema
+         from pg_namespace
+        where nspname like $1 escape '\\'
+        order by nspname`,
+      [`${liveSchema.replace(/[\\%_]/g, '\\$&')}\\_rebuild\\_%`],
+    );
+    return Promise.all(rows.map(async ({ schema }) => ({ schema, offsets: await this.storedOffsets(schema, topic) })));
+  }
+
+  private async storedOffsets(schema: string, topic: string): Promise<Map<number, number>> {
+    try {
+      const { rows } = await this.pool.query<{ partition: number; next_offset: number }>(
+        `select partition, next_offset from ${quoteIdentifier(schema)}.consumer_offsets where topic = $1`,
+        [topic],
+      );
+      return new Map(rows.map((row) => [row.partition, row.next_offset]));
+    } catch (error) {
+      // 42P01: the rebuild has created its schema but not yet its tables.
+      if ((error as { code?: string }).code === '42P01') return new Map();
+      throw error;
+    }
   }
 }

@@ -257,6 +257,15 @@ export const opsStatusSchema = named(
       oldestUnsentSeconds: seconds.describe('Age of the oldest of them; 0 when none waits'),
     }),
     stream: z.strictObject({ connectedClients: count.nullable().describe('Clients of /v1/stream on this api instance') }),
+    rebuilds: z
+      .array(
+        z.strictObject({
+          schema: z.string().describe('The schema the rebuild replays into'),
+          applied: count.describe('Records replayed, summed over the partitions'),
+          end: count.nullable().describe('End offsets of the topic summed: what the rebuild catches up to; null when unknown'),
+        }),
+      )
+      .describe('Read-model rebuilds replaying now, or left behind by a failed one (their schema does not advance)'),
     timelines: z.array(z.strictObject({ timelineId: timelineIdSchema, title: z.string(), eventCount: count })),
   }),
   'OpsStatus',

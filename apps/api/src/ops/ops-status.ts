@@ -37,6 +37,14 @@ export interface OpsStatus {
   recentRejections: RecentRejection[];
   relay: { unsentRecords: number; oldestUnsentSeconds: number };
   stream: { connectedClients: number | null };
+  /** Read-model rebuilds replaying now (or left behind by a failed one), from their schemas' stored offsets. */
+  rebuilds: {
+    schema: string;
+    /** Records replayed, summed over the partitions. */
+    applied: number;
+    /** The topic's end offsets summed, the live end the rebuild catches up to; null when Kafka did not answer. */
+    end: number | null;
+  }[];
   timelines: { timelineId: string; title: string; eventCount: number }[];
 }
 
@@ -71,13 +79,14 @@ export class OpsStatusService {
   }
 
   private async read(now: number): Promise<OpsStatus> {
-    const [projection, inLastMinute, counts, recentRejections, relay, timelines] = await Promise.all([
+    const [projection, inLastMinute, counts, recentRejections, relay, timelines, rebuilds] = await Promise.all([
       this.projection(now),
       this.opsStatus.decisionsInLast(THROUGHPUT_WINDOW_SECONDS),
       this.opsStatus.decisionCounts(OUTCOME_WINDOW_SECONDS),
       this.opsStatus.recentRejections(RECENT_REJECTIONS),
       this.operations.relayBacklog(),
       this.timelines.listTimelines({ limit: TIMELINES_LISTED }),
+      this.opsStatus.rebuildPositions(this.config.database.schema, this.config.kafka.commandsTopic),
     ]);
     const rejections = counts.filter((count) => count.outcome === 'rejected');
     return {
@@ -97,6 +106,11 @@ export class OpsStatusService {
       recentRejections,
       relay: { unsentRecords: relay.records, oldestUnsentSeconds: round(relay.oldestSeconds, 1) },
       stream: { connectedClients: this.stream?.clientCount ?? null },
+      rebuilds: rebuilds.map(({ schema, offsets }) => ({
+        schema,
+        applied: [...offsets.values()].reduce((total, offset) => total + offset, 0),
+        end: projection.partitions?.reduce((total, partition) => total + partition.endOffset, 0) ?? null,
+      })),
       timelines: timelines.map(({ timelineId, title, eventCount }) => ({ timelineId, title, eventCount })),
     };
   }

@@ -21,6 +21,7 @@ function serviceWith({
       decisionsInLast: async () => inLastMinute,
       decisionCounts: async () => counts,
       recentRejections: async () => [],
+      rebuildPositions: async () => [],
     } as unknown as OpsStatusRepository,
     { listTimelines: async () => [] } as unknown as TimelineReadRepository,
   );

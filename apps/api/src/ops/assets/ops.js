@@ -10,7 +10,9 @@
   const SHORT_RANGE_MS = 45 * 24 * 3600 * 1000;
 
   const $ = (id) => document.getElementById(id);
-  const trend = { lag: [], throughput: [], relay: [], stream: [], partitions: new Map() };
+  const trend = { lag: [], throughput: [], relay: [], stream: [], rebuild: [], partitions: new Map() };
+  /** Per rebuild schema: [time, records applied] of the recent polls, for its rate and ETA. */
+  const rebuildSamples = new Map();
   let lastUpdate = 0;
 
   const push = (series, value) => {
@@ -84,10 +86,46 @@
     $('stream-clients').textContent = formatCount(status.stream.connectedClients);
     $('spark-stream').innerHTML = sparkline(trend.stream, 'var(--muted)');
 
+    renderRebuild(status.rebuilds);
     renderPartitions(status.projection);
     renderDecisions(status.decisions);
     renderRejections(status.recentRejections);
     renderTimelineChoices(status.timelines);
+  }
+
+  /** Progress of a read-model rebuild; rate and ETA from how fast `applied` grew over the last polls. */
+  function renderRebuild(rebuilds) {
+    const rebuild = rebuilds[rebuilds.length - 1];
+    const card = $('card-rebuild');
+    if (!rebuild) {
+      card.dataset.state = 'idle';
+      $('rebuild-progress').textContent = 'idle';
+      $('rebuild-unit').textContent = '';
+      $('rebuild-detail').textContent = 'no rebuild running';
+      push(trend.rebuild, 0);
+      $('spark-rebuild').innerHTML = sparkline(trend.rebuild, 'var(--muted)');
+      return;
+    }
+    card.dataset.state = 'running';
+    const samples = rebuildSamples.get(rebuild.schema) ?? [];
+    samples.push([Date.now(), rebuild.applied]);
+    while (samples.length > 8) samples.shift();
+    rebuildSamples.set(rebuild.schema, samples);
+    const [[firstAt, firstApplied], [lastAt, lastApplied]] = [samples[0], samples[samples.length - 1]];
+    const rate = lastAt > firstAt ? ((lastApplied - firstApplied) * 1000) / (lastAt - firstAt) : null;
+    const percent = rebuild.end ? Math.min(100, (100 * rebuild.applied) / rebuild.end) : null;
+    const remaining = rebuild.end === null ? null : Math.max(0, rebuild.end - rebuild.applied);
+    $('rebuild-progress').textContent = percent === null ? '–' : `${percent.toFixed(percent < 10 ? 1 : 0)}`;
+    $('rebuild-unit').textContent = percent === null ? '' : '% replayed';
+    const parts = [`${formatCount(rebuild.applied)} of ${formatCount(rebuild.end)} records`];
+    if (rate !== null) parts.push(`${formatCount(Math.round(rate))} rec/s`);
+    if (remaining === 0) parts.push('caught up');
+    else if (rate) parts.push(`ETA ${formatSeconds(remaining / rate)}`);
+    else if (rate === 0) parts.push('not advancing');
+    $('rebuild-detail').textContent = parts.join(' · ');
+    $('rebuild-detail').title = rebuild.schema;
+    push(trend.rebuild, percent ?? 0);
+    $('spark-rebuild').innerHTML = sparkline(trend.rebuild, 'var(--accent)');
   }
 
   function renderPartitions(projection) {
