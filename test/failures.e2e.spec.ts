@@ -4,16 +4,10 @@ import { COMMAND_HEADERS } from '@timeline/command-log';
 import type { Pool } from 'pg';
 import { createPool } from '@timeline/database';
 import { expectEventually } from './support/eventually';
+import { reportedStatement } from './support/sample-events';
 import { TestTimelineService } from './support/timeline-service';
 
-const event = (n: number) => ({
-  eventId: randomUUID(),
-  kind: 'statement.reported',
-  title: `Dichiarazione ${n}`,
-  language: 'it',
-  validTime: `2023-07-${String((n % 28) + 1).padStart(2, '0')}`,
-  factuality: 'reported',
-});
+const event = reportedStatement;
 
 /** Dumps of every read model, without what differs by design between two runs (outbox positions, send state). */
 async function dumpReadModels(pool: Pool) {

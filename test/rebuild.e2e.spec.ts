@@ -1,17 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
 import { loadSeed } from '../scripts/seed/load-seed';
 import { expectEventually } from './support/eventually';
+import { reportedStatement } from './support/sample-events';
 import { TestTimelineService } from './support/timeline-service';
 
-const event = (n: number) => ({
-  eventId: randomUUID(),
-  kind: 'statement.reported',
-  title: `Dichiarazione ${n}`,
-  language: 'it',
-  validTime: `2023-07-${String((n % 28) + 1).padStart(2, '0')}`,
-  factuality: 'reported',
-});
+const event = reportedStatement;
 
 describe('rebuilding the read models without downtime', () => {
   let service: TestTimelineService;

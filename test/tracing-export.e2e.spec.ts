@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { expectEventually } from './support/eventually';
 import { HttpClient } from './support/http-client';
+import { freePort } from './support/free-ports';
 import { TestTimelineService } from './support/timeline-service';
 
 interface ExportedSpan {
@@ -32,14 +33,6 @@ async function startCollector(): Promise<{ server: Server; url: string; spans: E
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -21,6 +21,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { freePorts } from './free-ports';
 
 export interface RunningKafkaBroker {
   /** `127.0.0.1:<port>`, for `new Kafka({ brokers: [bootstrap] })`. */
@@ -109,26 +110,6 @@ function runScript(
       },
     );
   });
-}
-
-/** Two distinct free loopback ports: bind port 0, read it, release (both held until both are known). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers: net.Server[] = [];
-  try {
-    const ports: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const server = net.createServer();
-      servers.push(server);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => resolve());
-      });
-      ports.push((server.address() as net.AddressInfo).port);
-    }
-    return ports;
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-  }
 }
 
 function isAlive(pid: number): boolean {

@@ -10,6 +10,7 @@ import { TimelineConfig } from '@timeline/config';
 import { createPool } from '@timeline/database';
 import type { Pool } from 'pg';
 import { expectEventually } from './eventually';
+import { freePort } from './free-ports';
 import { HttpClient } from './http-client';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
@@ -149,15 +150,4 @@ export class TestTimelineService {
     await this.pool.end();
     await this.database.drop();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

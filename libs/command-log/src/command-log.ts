@@ -95,35 +95,28 @@ export abstract class CommandLog {
   }
 }
 
-/** Settings of timeline.commands: the log is the system of record, so it is kept forever. */
+/** Kept forever, never compacted: the log is the system of record, and subscribers may start from the first record. */
+const RETAINED_FOREVER = { 'retention.ms': '-1', 'retention.bytes': '-1', 'cleanup.policy': 'delete' };
+
+/** Settings of timeline.commands; known time is the broker's append time. */
 export function commandsTopicSpec(topic: string, partitions: number, replicationFactor: number): TopicSpec {
   return {
     topic,
     partitions,
     replicationFactor,
-    configEntries: {
-      'retention.ms': '-1',
-      'retention.bytes': '-1',
-      'cleanup.policy': 'delete',
-      'message.timestamp.type': 'LogAppendTime',
-    },
+    configEntries: { ...RETAINED_FOREVER, 'message.timestamp.type': 'LogAppendTime' },
   };
 }
 
-/** Settings of timeline.events: subscribers may start from the first change at any time, so nothing expires or is compacted away. */
+/** Settings of timeline.events. */
 export function eventsTopicSpec(topic: string, partitions: number, replicationFactor: number): TopicSpec {
   return {
     topic,
     partitions,
     replicationFactor,
-    configEntries: {
-      'retention.ms': '-1',
-      'retention.bytes': '-1',
-      'cleanup.policy': 'delete',
-      // A revision carries the new state, the changed fields and their previous values:
-      // up to about three times a command, whose request body is capped at 1 MiB.
-      'max.message.bytes': String(EVENTS_MAX_MESSAGE_BYTES),
-    },
+    // A revision carries the new state, the changed fields and their previous values:
+    // up to about three times a command, whose request body is capped at 1 MiB.
+    configEntries: { ...RETAINED_FOREVER, 'max.message.bytes': String(EVENTS_MAX_MESSAGE_BYTES) },
   };
 }
 
