@@ -205,6 +205,11 @@ async function main(): Promise<void> {
   current.projector = [replayProjector.pid];
   const replay: ReplayResult = await timeReplay(replayProjector, spawnedAt, pool, replaySchema, replayTopic, fill.endOffsets, REPLAY_TIMEOUT_MS);
   const replayCpu = CpuMeter.between(cpuBefore, await meter.snapshot());
+  // The outbox relay runs in the projector process too: how far behind it was when the projection finished.
+  const relay = await pool
+    .query<{ unsent: string; total: string }>(`select count(*) filter (where sent_at is null) as unsent, count(*) as total from "${replaySchema}".outbox`)
+    .then(({ rows }) => ({ outboxRows: Number(rows[0].total), unsentAtCompletion: Number(rows[0].unsent) }))
+    .catch(() => null);
   step(`section 3: ${replay.completed ? 'done' : 'TIMED OUT'} after ${replay.totalSeconds} s`);
   await replayProjector.stop();
   const decisions = await pool.query<{ outcome: string; count: string }>(
@@ -234,7 +239,7 @@ async function main(): Promise<void> {
       on,
       ratio: round(on.requestsPerSecond / off.requestsPerSecond, 2),
     },
-    replay: { fill, ...replay, outcomes, cpu: replayCpu },
+    replay: { fill, ...replay, outcomes, cpu: replayCpu, relay },
     benchSeconds: 0,
   };
   keepLogs = [...http, off, on].some((result) => result.errors > 0 || Object.keys(result.otherStatuses).length > 0) || !replay.completed;
@@ -253,7 +258,12 @@ function report(r: {
   apiRss: { peakKb: number | null; hwmKb: number | null };
   projectorRssDuringHttp: { peakKb: number | null; hwmKb: number | null };
   groupCommit: { connections: number; off: LoadResult; on: LoadResult; ratio: number };
-  replay: ReplayResult & { fill: FillResult; outcomes: Record<string, number>; cpu: CpuUse };
+  replay: ReplayResult & {
+    fill: FillResult;
+    outcomes: Record<string, number>;
+    cpu: CpuUse;
+    relay: { outboxRows: number; unsentAtCompletion: number } | null;
+  };
   benchSeconds: number;
 }): string {
   const other = (result: LoadResult) => {
@@ -311,6 +321,12 @@ function report(r: {
         ['projector RSS, peak of 250 ms samples', `${mib(replay.rss.peakKb)} (VmHWM ${mib(replay.rss.hwmKb)}, ${replay.rss.samples} samples)`],
         ['projector RSS at progress', milestones],
         ['CPU (cores)', formatCpu(replay.cpu, ['projector', 'postgres', 'kafka', 'loadgen', 'other'])],
+        [
+          'outbox relay (same process) at the end',
+          replay.relay
+            ? `${(replay.relay.outboxRows - replay.relay.unsentAtCompletion).toLocaleString('en')} of ${replay.relay.outboxRows.toLocaleString('en')} changes published to timeline.events`
+            : 'n/a',
+        ],
       ],
     ),
     `   => replay ${replay.steadyCommandsPerSecond.toLocaleString('en')} commands/s steady, ${replay.commandsPerSecond.toLocaleString('en')}/s including start-up; ` +
