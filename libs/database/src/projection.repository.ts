@@ -86,39 +86,35 @@ export class ProjectionRepository {
    * batches in flight and hold new ones back while it swaps schemas.
    */
   async lockOffset(client: PoolClient, topic: string, partition: number): Promise<number> {
-    await client.query(batchLockSql);
-    await client.query(
-      `insert into consumer_offsets (topic, partition, next_offset) values ($1, $2, 0)
-       on conflict (topic, partition) do nothing`,
-      [topic, partition],
-    );
     const { rows } = await client.query<{ next_offset: number }>(
-      'select next_offset from consumer_offsets where topic = $1 and partition = $2 for update',
+      `with batch_lock as (${batchLockSql})
+       insert into consumer_offsets (topic, partition, next_offset)
+       select $1, $2, 0 from batch_lock
+       on conflict (topic, partition) do update set next_offset = consumer_offsets.next_offset
+       returning next_offset`,
       [topic, partition],
     );
     return rows[0].next_offset;
   }
 
-  async decidedCommandIds(client: PoolClient, commandIds: string[]): Promise<Set<string>> {
-    if (commandIds.length === 0) return new Set();
-    const { rows } = await client.query<{ command_id: string }>(
-      'select command_id from decisions where command_id = any($1::uuid[])',
-      [commandIds],
+  /** In one round trip: which commands are decided already, and the timelines and events the batch refers to. */
+  async loadBatchState(
+    client: PoolClient,
+    ids: { commandIds: string[]; timelineIds: string[]; eventIds: string[] },
+  ): Promise<LoadedState & { alreadyDecided: Set<string> }> {
+    const { rows } = await client.query<{ decided: string[]; timelines: TimelineRow[]; events: EventState[] }>(
+      `select
+         (select coalesce(json_agg(command_id), '[]') from decisions where command_id = any($1::uuid[])) as decided,
+         (select coalesce(json_agg(t), '[]')
+          from (select timeline_id, title, description, default_language, version, event_count, created_at, updated_at
+                from timelines where timeline_id = any($2::text[])) t) as timelines,
+         (select coalesce(json_agg(state), '[]') from events where event_id = any($3::uuid[])) as events`,
+      [ids.commandIds, ids.timelineIds, ids.eventIds],
     );
-    return new Set(rows.map((row) => row.command_id));
-  }
-
-  async loadState(client: PoolClient, timelineIds: string[], eventIds: string[]): Promise<LoadedState> {
-    const timelines = await client.query(
-      `select timeline_id, title, description, default_language, version, event_count, created_at, updated_at
-       from timelines where timeline_id = any($1::text[])`,
-      [timelineIds],
-    );
-    const events = eventIds.length
-      ? await client.query<{ state: EventState }>('select state from events where event_id = any($1::uuid[])', [eventIds])
-      : { rows: [] };
+    const [loaded] = rows;
     return {
-      timelines: timelines.rows.map(
+      alreadyDecided: new Set(loaded.decided),
+      timelines: loaded.timelines.map(
         (row): TimelineState => ({
           timelineId: row.timeline_id,
           title: row.title,
@@ -126,206 +122,234 @@ export class ProjectionRepository {
           defaultLanguage: row.default_language,
           version: row.version,
           eventCount: row.event_count,
-          createdAt: row.created_at.toISOString(),
-          updatedAt: row.updated_at.toISOString(),
+          createdAt: new Date(row.created_at).toISOString(),
+          updatedAt: new Date(row.updated_at).toISOString(),
         }),
       ),
-      events: events.rows.map((row) => row.state),
+      events: loaded.events,
     };
   }
 
   /**
    * Writes a decided batch and moves the partition's offset from `firstOffset`
-   * to `nextOffset`. Returns false, writing nothing, when the stored offset is
-   * not `firstOffset` (another owner got there first); the caller rolls back.
+   * to `nextOffset`, in one statement (one round trip: the fixed cost of a
+   * batch matters when commands trickle in). Returns false when the stored
+   * offset is not `firstOffset` (another owner got there first); the caller
+   * must then roll back.
    */
   async saveBatch(client: PoolClient, batch: ProjectedBatch): Promise<boolean> {
-    const moved = await client.query(
-      `update consumer_offsets set next_offset = $4
-       where topic = $1 and partition = $2 and next_offset = $3`,
-      [batch.topic, batch.partition, batch.firstOffset, batch.nextOffset],
+    const revisions = revisionRows(batch.changes);
+    const { rows } = await client.query<{ moved: number }>(
+      `with moved as (
+         update consumer_offsets set next_offset = $4
+         where topic = $1 and partition = $2 and next_offset = $3
+         returning 1
+       ),
+       new_decisions as (
+         insert into decisions (command_id, command_type, timeline_id, event_id, outcome, reason, detail,
+                                fingerprint, version, revision, changed, topic_partition, topic_offset, known_at)
+         select command_id, command_type, timeline_id, event_id, outcome, reason, detail,
+                fingerprint, version, revision, changed, topic_partition, topic_offset, known_at
+         from jsonb_to_recordset($5::jsonb) as d(
+           command_id uuid, command_type text, timeline_id text, event_id uuid, outcome text, reason text, detail text,
+           fingerprint text, version integer, revision integer, changed boolean, topic_partition integer,
+           topic_offset bigint, known_at timestamptz)
+       ),
+       changed_timelines as (
+         insert into timelines (timeline_id, title, description, default_language, version, event_count, created_at, updated_at)
+         select timeline_id, title, description, default_language, version, event_count, created_at, updated_at
+         from jsonb_to_recordset($6::jsonb) as t(
+           timeline_id text, title text, description text, default_language text, version integer,
+           event_count integer, created_at timestamptz, updated_at timestamptz)
+         on conflict (timeline_id) do update set
+           version = excluded.version, event_count = excluded.event_count, updated_at = excluded.updated_at
+       ),
+       changed_events as (
+         insert into events (event_id, timeline_id, revision, kind, language, factuality, valid_time, valid_precision,
+                             valid_lower, valid_upper, retracted, recorded_at, revised_at, state)
+         select event_id, timeline_id, revision, kind, language, factuality, valid_time, valid_precision,
+                valid_lower, valid_upper, retracted, recorded_at, revised_at, state
+         from jsonb_to_recordset($7::jsonb) as e(
+           event_id uuid, timeline_id text, revision integer, kind text, language text, factuality text,
+           valid_time text, valid_precision text, valid_lower date, valid_upper date, retracted boolean,
+           recorded_at timestamptz, revised_at timestamptz, state jsonb)
+         on conflict (event_id) do update set
+           revision = excluded.revision, kind = excluded.kind, language = excluded.language,
+           factuality = excluded.factuality, valid_time = excluded.valid_time,
+           valid_precision = excluded.valid_precision, valid_lower = excluded.valid_lower,
+           valid_upper = excluded.valid_upper, retracted = excluded.retracted,
+           revised_at = excluded.revised_at, state = excluded.state
+       ),
+       new_revisions as (
+         insert into event_revisions (event_id, revision, timeline_id, change_type, command_id, reason, changed, previous,
+                                      state, known_from, known_to, kind, factuality, language, valid_lower, valid_upper,
+                                      retracted, actor_keys, place_keys, topics)
+         select event_id, revision, timeline_id, change_type, command_id, reason, changed, previous,
+                state, known_from, known_to, kind, factuality, language, valid_lower, valid_upper,
+                retracted, actor_keys, place_keys, topics
+         from jsonb_to_recordset($8::jsonb) as r(
+           event_id uuid, revision integer, timeline_id text, change_type text, command_id uuid, reason text,
+           changed jsonb, previous jsonb, state jsonb, known_from timestamptz, known_to timestamptz, kind text,
+           factuality text, language text, valid_lower date, valid_upper date, retracted boolean, actor_keys text[],
+           place_keys text[], topics text[])
+       ),
+       -- Revisions replaced by the first new revision of their event, written by an earlier batch.
+       replaced_revisions as (
+         update event_revisions replaced set known_to = successor.known_from
+         from jsonb_to_recordset($9::jsonb) as successor(event_id uuid, revision integer, known_from timestamptz)
+         where replaced.event_id = successor.event_id and replaced.revision = successor.revision - 1
+       ),
+       new_outbox as (
+         insert into outbox (timeline_id, change_type, command_id, change_index, payload, traceparent, known_at)
+         select o->>'timeline_id', o->>'change_type', (o->>'command_id')::uuid, (o->>'change_index')::smallint,
+                o->'payload', o->>'traceparent', (o->>'known_at')::timestamptz
+         from jsonb_array_elements($10::jsonb) with ordinality as rows(o, position)
+         order by position
+       ),
+       -- Wakes the API instances waiting for these decisions; delivered when the transaction commits.
+       notified as (select pg_notify($11, command_ids) from unnest($12::text[]) as command_ids)
+       select (select count(*) from moved)::int as moved, (select count(*) from notified)::int as notified`,
+      [
+        batch.topic,
+        batch.partition,
+        batch.firstOffset,
+        batch.nextOffset,
+        JSON.stringify(decisionRows(batch.decisions)),
+        JSON.stringify(timelineRows(batch.timelines)),
+        JSON.stringify(eventRows(batch.events)),
+        JSON.stringify(revisions.inserted),
+        JSON.stringify(revisions.replacing),
+        JSON.stringify(outboxRows(batch.changes)),
+        DECISIONS_CHANNEL,
+        notificationPayloads(batch.decisions.map((decision) => decision.commandId)),
+      ],
     );
-    if (moved.rowCount !== 1) return false;
-    await this.insertDecisions(client, batch.decisions);
-    await this.upsertTimelines(client, batch.timelines);
-    await this.upsertEvents(client, batch.events);
-    await this.insertRevisions(client, batch.changes);
-    await this.insertOutbox(client, batch.changes);
-    await this.notifyDecided(client, batch.decisions.map((decision) => decision.commandId));
-    return true;
+    return rows[0].moved === 1;
   }
+}
 
-  private async insertDecisions(client: PoolClient, decisions: DecisionRow[]): Promise<void> {
-    if (decisions.length === 0) return;
-    const rows = decisions.map((d) => ({
-      command_id: d.commandId,
-      command_type: d.commandType,
-      timeline_id: d.timelineId,
-      event_id: d.eventId,
-      outcome: d.outcome,
-      reason: d.reason,
-      detail: d.detail,
-      fingerprint: d.fingerprint,
-      version: d.version,
-      revision: d.revision,
-      changed: d.changed,
-      topic_partition: d.partition,
-      topic_offset: d.offset,
-      known_at: d.knownAt,
-    }));
-    await client.query(
-      `insert into decisions (command_id, command_type, timeline_id, event_id, outcome, reason, detail,
-                              fingerprint, version, revision, changed, topic_partition, topic_offset, known_at)
-       select command_id, command_type, timeline_id, event_id, outcome, reason, detail,
-              fingerprint, version, revision, changed, topic_partition, topic_offset, known_at
-       from jsonb_to_recordset($1::jsonb) as d(
-         command_id uuid, command_type text, timeline_id text, event_id uuid, outcome text, reason text, detail text,
-         fingerprint text, version integer, revision integer, changed boolean, topic_partition integer,
-         topic_offset bigint, known_at timestamptz)`,
-      [JSON.stringify(rows)],
-    );
-  }
+interface TimelineRow {
+  timeline_id: string;
+  title: string;
+  description: string;
+  default_language: string;
+  version: number;
+  event_count: number;
+  created_at: string;
+  updated_at: string;
+}
 
-  private async upsertTimelines(client: PoolClient, timelines: TimelineState[]): Promise<void> {
-    if (timelines.length === 0) return;
-    const rows = timelines.map((t) => ({
-      timeline_id: t.timelineId,
-      title: t.title,
-      description: t.description,
-      default_language: t.defaultLanguage,
-      version: t.version,
-      event_count: t.eventCount,
-      created_at: t.createdAt,
-      updated_at: t.updatedAt,
-    }));
-    await client.query(
-      `insert into timelines (timeline_id, title, description, default_language, version, event_count, created_at, updated_at)
-       select timeline_id, title, description, default_language, version, event_count, created_at, updated_at
-       from jsonb_to_recordset($1::jsonb) as t(
-         timeline_id text, title text, description text, default_language text, version integer,
-         event_count integer, created_at timestamptz, updated_at timestamptz)
-       on conflict (timeline_id) do update set
-         version = excluded.version, event_count = excluded.event_count, updated_at = excluded.updated_at`,
-      [JSON.stringify(rows)],
-    );
-  }
+// Rows for jsonb_to_recordset: keys are the column names.
 
-  private async upsertEvents(client: PoolClient, events: ProjectedEvent[]): Promise<void> {
-    if (events.length === 0) return;
-    const rows = events.map(({ state, validTime }) => ({
-      event_id: state.eventId,
-      timeline_id: state.timelineId,
-      revision: state.revision,
-      kind: state.kind,
-      language: state.language,
-      factuality: state.factuality,
-      valid_time: validTime.text,
-      valid_precision: validTime.precision,
-      valid_lower: validTime.lower,
-      valid_upper: validTime.upper,
-      retracted: state.retracted,
-      recorded_at: state.recordedAt,
-      revised_at: state.revisedAt,
-      state,
-    }));
-    await client.query(
-      `insert into events (event_id, timeline_id, revision, kind, language, factuality, valid_time, valid_precision,
-                           valid_lower, valid_upper, retracted, recorded_at, revised_at, state)
-       select event_id, timeline_id, revision, kind, language, factuality, valid_time, valid_precision,
-              valid_lower, valid_upper, retracted, recorded_at, revised_at, state
-       from jsonb_to_recordset($1::jsonb) as e(
-         event_id uuid, timeline_id text, revision integer, kind text, language text, factuality text,
-         valid_time text, valid_precision text, valid_lower date, valid_upper date, retracted boolean,
-         recorded_at timestamptz, revised_at timestamptz, state jsonb)
-       on conflict (event_id) do update set
-         revision = excluded.revision, kind = excluded.kind, language = excluded.language,
-         factuality = excluded.factuality, valid_time = excluded.valid_time,
-         valid_precision = excluded.valid_precision, valid_lower = excluded.valid_lower,
-         valid_upper = excluded.valid_upper, retracted = excluded.retracted,
-         revised_at = excluded.revised_at, state = excluded.state`,
-      [JSON.stringify(rows)],
-    );
-  }
+function decisionRows(decisions: DecisionRow[]) {
+  return decisions.map((d) => ({
+    command_id: d.commandId,
+    command_type: d.commandType,
+    timeline_id: d.timelineId,
+    event_id: d.eventId,
+    outcome: d.outcome,
+    reason: d.reason,
+    detail: d.detail,
+    fingerprint: d.fingerprint,
+    version: d.version,
+    revision: d.revision,
+    changed: d.changed,
+    topic_partition: d.partition,
+    topic_offset: d.offset,
+    known_at: d.knownAt,
+  }));
+}
 
-  /** Adds the new revisions, then closes the known-time range of the ones they replace. */
-  private async insertRevisions(client: PoolClient, changes: ProjectedChange[]): Promise<void> {
-    const rows = changes.flatMap(({ change }) => {
-      if (change.type === 'TimelineCreated') return [];
-      const { event } = change;
-      const validTime = validTimeOf(event);
-      return [
-        {
-          event_id: change.eventId,
-          revision: change.revision,
-          timeline_id: change.timelineId,
-          change_type: change.type,
-          command_id: change.commandId,
-          reason: change.type === 'EventRecorded' ? null : change.reason,
-          changed: change.type === 'EventRevised' ? change.changed : {},
-          previous: change.type === 'EventRevised' ? change.previous : {},
-          state: event,
-          known_from: change.knownAt,
-          kind: event.kind,
-          factuality: event.factuality,
-          language: event.language,
-          valid_lower: validTime.lower,
-          valid_upper: validTime.upper,
-          retracted: event.retracted,
-          actor_keys: actorKeys(event),
-          place_keys: placeKeys(event),
-          topics: event.topics,
-        },
-      ];
-    });
-    if (rows.length === 0) return;
-    await client.query(
-      `insert into event_revisions (event_id, revision, timeline_id, change_type, command_id, reason, changed, previous,
-                                    state, known_from, kind, factuality, language, valid_lower, valid_upper, retracted,
-                                    actor_keys, place_keys, topics)
-       select event_id, revision, timeline_id, change_type, command_id, reason, changed, previous,
-              state, known_from, kind, factuality, language, valid_lower, valid_upper, retracted,
-              actor_keys, place_keys, topics
-       from jsonb_to_recordset($1::jsonb) as r(
-         event_id uuid, revision integer, timeline_id text, change_type text, command_id uuid, reason text,
-         changed jsonb, previous jsonb, state jsonb, known_from timestamptz, kind text, factuality text,
-         language text, valid_lower date, valid_upper date, retracted boolean, actor_keys text[],
-         place_keys text[], topics text[])`,
-      [JSON.stringify(rows)],
-    );
-    await client.query(
-      `update event_revisions replaced set known_to = successor.known_from
-       from jsonb_to_recordset($1::jsonb) as successor(event_id uuid, revision integer, known_from timestamptz)
-       where replaced.event_id = successor.event_id and replaced.revision = successor.revision - 1`,
-      [JSON.stringify(rows.filter((row) => row.revision > 1))],
-    );
-  }
+function timelineRows(timelines: TimelineState[]): TimelineRow[] {
+  return timelines.map((t) => ({
+    timeline_id: t.timelineId,
+    title: t.title,
+    description: t.description,
+    default_language: t.defaultLanguage,
+    version: t.version,
+    event_count: t.eventCount,
+    created_at: t.createdAt,
+    updated_at: t.updatedAt,
+  }));
+}
 
-  private async insertOutbox(client: PoolClient, changes: ProjectedChange[]): Promise<void> {
-    if (changes.length === 0) return;
-    const rows = changes.map(({ change, index, traceparent }) => ({
+function eventRows(events: ProjectedEvent[]) {
+  return events.map(({ state, validTime }) => ({
+    event_id: state.eventId,
+    timeline_id: state.timelineId,
+    revision: state.revision,
+    kind: state.kind,
+    language: state.language,
+    factuality: state.factuality,
+    valid_time: validTime.text,
+    valid_precision: validTime.precision,
+    valid_lower: validTime.lower,
+    valid_upper: validTime.upper,
+    retracted: state.retracted,
+    recorded_at: state.recordedAt,
+    revised_at: state.revisedAt,
+    state,
+  }));
+}
+
+/**
+ * The new revisions, each with its known-time range closed when a later
+ * revision of the same batch replaces it; and, per event, the first new
+ * revision, which closes the range of one written by an earlier batch.
+ */
+function revisionRows(changes: ProjectedChange[]) {
+  const eventChanges = changes.flatMap(({ change }) => (change.type === 'TimelineCreated' ? [] : [change]));
+  const successorKnownAt = new Map(eventChanges.map((change) => [`${change.eventId}/${change.revision - 1}`, change.knownAt]));
+  const inserted = eventChanges.map((change) => {
+    const { event } = change;
+    const validTime = validTimeOf(event);
+    return {
+      event_id: change.eventId,
+      revision: change.revision,
       timeline_id: change.timelineId,
       change_type: change.type,
       command_id: change.commandId,
-      change_index: index,
-      payload: change,
-      traceparent,
-      known_at: change.knownAt,
-    }));
-    await client.query(
-      `insert into outbox (timeline_id, change_type, command_id, change_index, payload, traceparent, known_at)
-       select o->>'timeline_id', o->>'change_type', (o->>'command_id')::uuid, (o->>'change_index')::smallint,
-              o->'payload', o->>'traceparent', (o->>'known_at')::timestamptz
-       from jsonb_array_elements($1::jsonb) with ordinality as rows(o, position)
-       order by position`,
-      [JSON.stringify(rows)],
-    );
-  }
+      reason: change.type === 'EventRecorded' ? null : change.reason,
+      changed: change.type === 'EventRevised' ? change.changed : {},
+      previous: change.type === 'EventRevised' ? change.previous : {},
+      state: event,
+      known_from: change.knownAt,
+      known_to: successorKnownAt.get(`${change.eventId}/${change.revision}`) ?? null,
+      kind: event.kind,
+      factuality: event.factuality,
+      language: event.language,
+      valid_lower: validTime.lower,
+      valid_upper: validTime.upper,
+      retracted: event.retracted,
+      actor_keys: actorKeys(event),
+      place_keys: placeKeys(event),
+      topics: event.topics,
+    };
+  });
+  const insertedKeys = new Set(inserted.map((row) => `${row.event_id}/${row.revision}`));
+  const replacing = inserted
+    .filter((row) => row.revision > 1 && !insertedKeys.has(`${row.event_id}/${row.revision - 1}`))
+    .map((row) => ({ event_id: row.event_id, revision: row.revision, known_from: row.known_from }));
+  return { inserted, replacing };
+}
 
-  /** Wakes the API instances waiting for these decisions; delivered when the transaction commits. */
-  private async notifyDecided(client: PoolClient, commandIds: string[]): Promise<void> {
-    for (let start = 0; start < commandIds.length; start += IDS_PER_NOTIFICATION) {
-      const ids = commandIds.slice(start, start + IDS_PER_NOTIFICATION).join(',');
-      await client.query('select pg_notify($1, $2)', [DECISIONS_CHANNEL, ids]);
-    }
+function outboxRows(changes: ProjectedChange[]) {
+  return changes.map(({ change, index, traceparent }) => ({
+    timeline_id: change.timelineId,
+    change_type: change.type,
+    command_id: change.commandId,
+    change_index: index,
+    payload: change,
+    traceparent,
+    known_at: change.knownAt,
+  }));
+}
+
+/** NOTIFY payloads are capped at 8000 bytes: about 200 uuids with separators each. */
+function notificationPayloads(commandIds: string[]): string[] {
+  const payloads: string[] = [];
+  for (let start = 0; start < commandIds.length; start += IDS_PER_NOTIFICATION) {
+    payloads.push(commandIds.slice(start, start + IDS_PER_NOTIFICATION).join(','));
   }
+  return payloads;
 }

@@ -124,8 +124,7 @@ export class ProjectorService implements OnApplicationShutdown {
       if (stored < chunk[0].offset && !gapIsReal) return { kind: 'seek', offset: stored };
       const records = chunk.filter((record) => record.offset >= stored).map(parseRecord);
       const ids = referencedIds(records);
-      const alreadyDecided = await this.projection.decidedCommandIds(client, ids.commandIds);
-      const state = await this.projection.loadState(client, ids.timelineIds, ids.eventIds);
+      const { alreadyDecided, ...state } = await this.projection.loadBatchState(client, ids);
       const decided = decideBatch(topic, records, state, alreadyDecided);
       const saved = await this.projection.saveBatch(client, { topic, partition, firstOffset: stored, nextOffset: last + 1, ...decided });
       if (!saved) throw new Error(`offset of partition ${partition} moved under us; retrying from the stored offset`);
