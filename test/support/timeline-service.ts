@@ -19,6 +19,10 @@ const REPO_ROOT = path.resolve(__dirname, '../..');
 export interface TestServiceOptions {
   /** `process`: the projector runs as a child process that a test can SIGKILL. */
   projector?: 'in-process' | 'process' | 'none';
+  /** Another broker than the run's shared one (a test that stops its broker brings its own). */
+  brokers?: string;
+  /** How the apps reach the test database, e.g. through a proxy a test can cut. */
+  databaseUrl?: (direct: string) => string;
   env?: Record<string, string>;
 }
 
@@ -54,12 +58,12 @@ export class TestTimelineService {
   }
 
   static async start(options: TestServiceOptions = {}): Promise<TestTimelineService> {
-    const brokers = process.env.TEST_KAFKA_BROKERS;
+    const brokers = options.brokers ?? process.env.TEST_KAFKA_BROKERS;
     if (!brokers) throw new Error('TEST_KAFKA_BROKERS is not set: run through jest, whose global setup starts a broker');
     const database = await createTestDatabase();
     const suffix = randomBytes(4).toString('hex');
     const env: Record<string, string> = {
-      DATABASE_URL: database.url,
+      DATABASE_URL: options.databaseUrl?.(database.url) ?? database.url,
       KAFKA_BROKERS: brokers,
       KAFKA_COMMANDS_TOPIC: `timeline.commands.${suffix}`,
       KAFKA_EVENTS_TOPIC: `timeline.events.${suffix}`,

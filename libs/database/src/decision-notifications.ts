@@ -34,6 +34,11 @@ export class DecisionNotifications {
     client.on('end', () => void this.reconnect(client));
     await client.connect();
     await client.query(`listen ${DECISIONS_CHANNEL}`);
+    if (this.closed) {
+      // Stopped while this (re)connection was under way.
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.client = client;
     this.connected = true;
   }

@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { startKafkaBroker, type RunningKafkaBroker } from './support/kafka-broker';
+import { expectEventually } from './support/eventually';
+import { TcpProxy } from './support/tcp-proxy';
+import { TestTimelineService } from './support/timeline-service';
+
+describe('readiness follows Kafka and PostgreSQL', () => {
+  let broker: RunningKafkaBroker;
+  let postgres: TcpProxy;
+  let service: TestTimelineService;
+  const ready = async () => (await service.http.get('/health/ready')).status;
+  const projectorReady = async () => (await service.projector.getHttpAdapter().getInstance().inject({ url: '/health/ready' })).statusCode;
+
+  beforeAll(async () => {
+    // A broker of this file's own, since it is stopped; PostgreSQL through a proxy this file cuts.
+    broker = await startKafkaBroker();
+    postgres = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
+    service = await TestTimelineService.start({
+      brokers: broker.bootstrap,
+      databaseUrl: (direct) => {
+        const url = new URL(direct);
+        url.port = String(postgres.port);
+        return url.toString();
+      },
+    });
+  });
+  afterAll(async () => {
+    await postgres?.restore().catch(() => undefined);
+    await service?.stop();
+    await postgres?.cut();
+    await broker?.stop();
+  });
+
+  test('both apps are ready, then not while Kafka is stopped, then ready again when it returns', async () => {
+    expect(await ready()).toBe(200);
+    expect(await projectorReady()).toBe(200);
+    broker.kill();
+    await expectEventually(async () => expect(await ready()).toBe(503), { timeoutMs: 30_000, intervalMs: 500 });
+    const down = await service.http.get('/health/ready');
+    expect(down.body.checks ?? down.body).toMatchObject({ details: { kafka: { status: 'down' }, postgres: { status: 'up' } } });
+    expect(await projectorReady()).toBe(503);
+    await broker.restart();
+    await expectEventually(async () => expect(await ready()).toBe(200), { timeoutMs: 60_000, intervalMs: 500 });
+    await expectEventually(async () => expect(await projectorReady()).toBe(200), { timeoutMs: 60_000, intervalMs: 500 });
+  });
+
+  test('not ready while PostgreSQL is unreachable, ready again when it returns, and writes work after', async () => {
+    await postgres.cut();
+    await expectEventually(async () => expect(await ready()).toBe(503), { timeoutMs: 30_000, intervalMs: 500 });
+    const down = await service.http.get('/health/ready');
+    expect(down.body.checks ?? down.body).toMatchObject({ details: { postgres: { status: 'down' } } });
+    await postgres.restore();
+    await expectEventually(async () => expect(await ready()).toBe(200), { timeoutMs: 30_000, intervalMs: 500 });
+    // Acknowledged at once; decided as soon as the projector's retry and the decision listener are back.
+    const created = await service.http.put('/v1/timelines/after-outage', { title: 'Dopo', defaultLanguage: 'it' });
+    expect([201, 202]).toContain(created.status);
+    await expectEventually(async () => {
+      const status = await service.http.get(`/v1/commands/${created.body.commandId}`);
+      expect(status.body).toMatchObject({ status: 'accepted', commandType: 'CreateTimeline' });
+    });
+    expect((await service.http.get('/v1/timelines/after-outage')).status).toBe(200);
+  });
+});
