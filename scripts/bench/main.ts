@@ -5,6 +5,8 @@
  *   2. The highest concurrency with group commit off (one produce call per request) versus on.
  *   3. Projector replay of 100,000 RecordEvent commands into a fresh schema, with its RSS.
  *   4. The machine.
+ *   5. Query latency through HTTP on a generated read model of a million events (first page, deep page,
+ *      knownAt, q search, actor filter).
  *
  * Everything runs on 127.0.0.1: a throw-away Kafka broker (test/support/kafka-broker.ts), a throw-away
  * database timeline_bench_<random>, and the api and projector as child processes from dist/. All of it
@@ -24,6 +26,8 @@ import { measureAppends, putJson, type LoadResult } from './http-load';
 import { freePort, REPO_ROOT, RssSampler, ServiceProcess } from './processes';
 import { EVENT_BODY, fillCommandsTopic, timeReplay, type FillResult, type ReplayResult } from './replay';
 import { mib, round, table } from './stats';
+import { measureQueryLatency, type QueryLatencyResult } from './query-latency';
+import { createPool } from '@timeline/database';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CONCURRENCIES = [1, 16, 64];
@@ -36,6 +40,9 @@ const REPLAY_TIMEOUT_MS = 180_000;
 /** The whole run is bounded: past this, clean up and fail. */
 const OVERALL_TIMEOUT_MS = 9 * 60_000;
 const PARTITIONS = 3;
+const QUERY_EVENTS = 1_000_000;
+const QUERY_TIMELINES = 300;
+const QUERY_REQUESTS = 300;
 /** The api's group-commit settings when PRODUCER_LINGER_MS and PRODUCER_MAX_BATCH are not set. */
 const GROUP_COMMIT_DEFAULTS = TimelineConfig.fromEnvironment({}).producer;
 
@@ -217,6 +224,15 @@ async function main(): Promise<void> {
   );
   const outcomes = Object.fromEntries(decisions.rows.map((row) => [row.outcome, Number(row.count)]));
 
+  // ---------------------------------------------------------------- 4. query latency on a million events
+  const querySchema = `bench_queries_${suffix}`;
+  const queryApi = await startService('api-queries', 'api', { ...baseEnv, DATABASE_SCHEMA: querySchema, KAFKA_CLIENT_ID: 'bench-api-queries' });
+  const queryPool = createPool({ url: databaseUrl, schema: querySchema, poolSize: 2, applicationName: 'timeline-bench-queries' });
+  onCleanup('bench query pool', () => queryPool.end());
+  step(`section 4: generating ${QUERY_EVENTS.toLocaleString('en')} events over ${QUERY_TIMELINES} timelines in ${querySchema}, then timing queries`);
+  const queries = await measureQueryLatency(queryApi.url, queryPool, { events: QUERY_EVENTS, timelines: QUERY_TIMELINES, requests: QUERY_REQUESTS });
+  await queryApi.stop();
+
   // ---------------------------------------------------------------- report
   const results = {
     generatedAt: new Date().toISOString(),
@@ -240,12 +256,25 @@ async function main(): Promise<void> {
       ratio: round(on.requestsPerSecond / off.requestsPerSecond, 2),
     },
     replay: { fill, ...replay, outcomes, cpu: replayCpu, relay },
+    queries,
     benchSeconds: 0,
   };
   keepLogs = [...http, off, on].some((result) => result.errors > 0 || Object.keys(result.otherStatuses).length > 0) || !replay.completed;
   results.benchSeconds = round((Date.now() - benchStartedAt) / 1000, 1);
   writeFileSync(path.join(REPO_ROOT, 'bench-results.json'), JSON.stringify(results, null, 2) + '\n');
   console.log(report(results));
+  console.log(queryReport(queries));
+}
+
+function queryReport(result: QueryLatencyResult): string {
+  const rows = result.queries.map((query) => [query.name, query.latencyMs.p50, query.latencyMs.p99, query.latencyMs.max, query.latencyMs.count]);
+  return [
+    '',
+    `5. Query latency through HTTP on a read model of ${result.events.toLocaleString('en')} events over ${result.timelines} timelines`,
+    `   (a tenth revised, so "knownAt" has history; generated in SQL in ${result.loadSeconds} s; sequential requests, light load)`,
+    table(['query', 'p50 ms', 'p99 ms', 'max ms', 'requests'], rows),
+    `   => worst p99 ${Math.max(...result.queries.map((query) => query.latencyMs.p99))} ms`,
+  ].join('\n');
 }
 
 const CPU_GROUPS = ['api', 'projector', 'kafka', 'postgres', 'loadgen', 'other'];
