@@ -3,7 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
-import { ProjectionLag } from '../apps/projector/src/observability/projection-lag';
+import { ProjectionLag } from '@timeline/observability';
 import { ProjectionLagReadiness } from '../apps/projector/src/observability/projection-lag.readiness';
 import { commandsTopicSpec } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';

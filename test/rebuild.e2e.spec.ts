@@ -44,6 +44,12 @@ describe('rebuilding the read models without downtime', () => {
       }
     })();
 
+    const refused = await admin('POST', { dropRetired: 'yes' });
+    expect(refused.statusCode).toBe(400);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.json().errors).toEqual([expect.objectContaining({ field: 'body.dropRetired' })]);
+    expect((await admin('GET')).json()).toMatchObject({ state: 'idle' });
+
     const started = await admin('POST', { dropRetired: false });
     expect(started.statusCode).toBe(202);
     expect(started.json()).toMatchObject({ state: 'replaying', liveSchema: service.config.database.schema });

@@ -12,7 +12,7 @@ import { DecisionWaiters } from './commands/decision-waiters';
 import { SubmitTimelineCommandHandler } from './commands/submit-command';
 import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './events/event.queries';
 import { EventsController } from './events/events.controller';
-import { ProblemDetailsFilter } from './http/problem-details.filter';
+import { ProblemDetailsFilter } from '@timeline/problems';
 import { EventSearchController } from './event-search/event-search.controller';
 import { SearchEventsHandler, TimelineHistogramHandler } from './event-search/event-search.queries';
 import { GetTimelineHandler, ListTimelinesHandler } from './timelines/timeline.queries';

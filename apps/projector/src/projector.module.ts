@@ -1,8 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
 import { DatabaseModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
+import { ProblemDetailsFilter } from '@timeline/problems';
 import { ObservabilityModule } from '@timeline/observability';
 import { ProjectionLagReadiness } from './observability/projection-lag.readiness';
 import { ProjectorObservabilityModule } from './observability/projector-observability.module';
@@ -12,7 +14,7 @@ import { RelayModule } from './relay/relay.module';
 
 @Module({
   imports: [DatabaseModule, CommandLogModule, ProjectorObservabilityModule, HealthModule.forRoot([ProjectionLagReadiness]), RelayModule, RebuildModule],
-  providers: [ProjectorService],
+  providers: [ProjectorService, { provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })
 export class ProjectorModule {
   static forRoot(config: TimelineConfig): DynamicModule {

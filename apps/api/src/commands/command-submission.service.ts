@@ -5,7 +5,7 @@ import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { COMMAND_SCHEMA_VERSION, nameBasedUuid, type TimelineCommand } from '@timeline/domain';
 import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/observability';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 import { DecisionWaiters } from './decision-waiters';
 
 /** A command as a request describes it; the submission gives it its id and fingerprint. */

@@ -1,7 +1,7 @@
 import type { DecisionRecord } from '@timeline/database';
 import type { FastifyReply } from 'fastify';
 import type { RejectionReason } from '@timeline/domain';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 import type { Submission } from './command-submission.service';
 
 export interface Answer {

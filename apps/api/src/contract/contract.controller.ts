@@ -1,7 +1,7 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 import type { FastifyReply } from 'fastify';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 import { asyncApiDocument } from './asyncapi';
 import { changeDataJsonSchema, isChangeEventType, type JsonSchema } from './json-schemas';
 

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { pathParamSchemas, type PathParamName } from '../http/path-params';
-import { PROBLEM_TITLES, type ProblemCode } from '../http/problem';
+import { PROBLEM_TITLES, type ProblemCode } from '@timeline/problems';
 import {
   API_OPERATIONS,
   HEADER_PARAMETERS,

@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 import { docsAsset, docsPage, isDocsAsset } from './docs-page';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi-document';
 

@@ -4,7 +4,7 @@ import { TRACEPARENT } from '../commands/command-submission.service';
 import { histogramParamsSchema, TIMELINEJS_MEDIA_TYPE } from '../event-search/event-search.controller';
 import { eventSearchParamsSchema } from '../event-search/event-search.params';
 import { retractBodySchema, reviseBodySchema } from '../events/events.controller';
-import type { ProblemCode } from '../http/problem';
+import type { ProblemCode } from '@timeline/problems';
 import type { PathParamName } from '../http/path-params';
 import { preconditionsSchema } from '../http/request-headers';
 import { headersSchema as streamHeadersSchema, querySchema as streamQuerySchema } from '../stream/stream-request';

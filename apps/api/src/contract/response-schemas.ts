@@ -5,7 +5,7 @@ import type { CommandStatus } from '../commands/command-status';
 import type { EventSearchPage } from '../event-search/event-search.queries';
 import type { LocalizedEvent } from '../event-search/localization';
 import type { TimelineJsDocument } from '../event-search/timelinejs';
-import { PROBLEM_TITLES, type ProblemCode } from '../http/problem';
+import { PROBLEM_TITLES, type ProblemCode } from '@timeline/problems';
 import type { TimelinePage } from '../timelines/timeline.queries';
 import type { OpsStatus } from '../ops/ops-status';
 

@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { parseTimelineId } from '../http/path-params';
-import { parseOrThrow } from '../http/problem';
+import { parseOrThrow } from '@timeline/problems';
 import { GetTimeline } from '../timelines/timeline.queries';
 import { eventSearchParamsSchema, type EventSearchParams } from './event-search.params';
 import { SearchEvents, TimelineHistogram, type EventSearchPage } from './event-search.queries';

@@ -1,7 +1,7 @@
 import { FACTUALITIES, languageSchema, parsePartialDate } from '@timeline/domain';
 import type { EventFilter } from '@timeline/database';
 import { z } from 'zod';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 
 /** A query parameter that may be given once or repeated (`actor=jp&actor=nato`). */
 const repeatable = <T extends z.ZodType<string>>(item: T) =>

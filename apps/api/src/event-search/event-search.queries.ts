@@ -1,7 +1,7 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { EventQueryRepository, TimelineReadRepository, type HistogramBucket } from '@timeline/database';
 import type { EventState } from '@timeline/domain';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 import { filterOf, type EventSearchParams } from './event-search.params';
 import { decodeSearchCursor, encodeSearchCursor, queryHash } from './search-cursor';
 

@@ -1,7 +1,7 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { TimelineReadRepository, type EventRevisionRecord } from '@timeline/database';
 import type { EventState } from '@timeline/domain';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 
 const eventNotFound = (eventId: string) => new Problem('event-not-found', 404, `event ${eventId} does not exist`);
 

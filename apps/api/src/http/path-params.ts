@@ -1,6 +1,6 @@
 import { timelineIdSchema } from '@timeline/domain';
 import { z } from 'zod';
-import { parseOrThrow } from './problem';
+import { parseOrThrow } from '@timeline/problems';
 
 /** The path parameters of the api and what each must look like. */
 export const pathParamSchemas = {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseOrThrow } from './problem';
+import { parseOrThrow } from '@timeline/problems';
 
 export const preconditionsSchema = z.object({
   'idempotency-key': z

@@ -1,7 +1,7 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 import { OperationsRepository, OpsStatusRepository, TimelineReadRepository, type RecentRejection } from '@timeline/database';
-import { ProjectionLag } from '../../../projector/src/observability/projection-lag';
+import { ProjectionLag } from '@timeline/observability';
 import { StreamFeed } from '../stream/stream-feed';
 
 /** Throughput is counted over this window; decisions by outcome over the longer one. */

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { TimelineConfig } from '@timeline/config';
 import type { DecisionCount, OperationsRepository, OpsStatusRepository, TimelineReadRepository } from '@timeline/database';
 import type { PartitionLag } from '@timeline/observability';
-import type { ProjectionLag } from '../../../projector/src/observability/projection-lag';
+import type { ProjectionLag } from '@timeline/observability';
 import { OpsStatusService } from './ops-status';
 
 const config = TimelineConfig.fromEnvironment({ KAFKA_COMMANDS_TOPIC: 'timeline.commands' });

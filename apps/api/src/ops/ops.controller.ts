@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 import { isOpsAsset, opsAsset, opsPage } from './ops-assets';
 import { OpsStatusService, type OpsStatus } from './ops-status';
 

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { OperationsRepository, OpsStatusRepository } from '@timeline/database';
 import { Pool } from 'pg';
-import { ProjectionLag } from '../../../projector/src/observability/projection-lag';
+import { ProjectionLag } from '@timeline/observability';
 import { StreamModule } from '../stream/stream.module';
 import { OpsController } from './ops.controller';
 import { OpsStatusService } from './ops-status';

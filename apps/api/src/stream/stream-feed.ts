@@ -8,7 +8,7 @@ import {
   type StreamFilter,
   type StreamKey,
 } from '@timeline/database';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 import { SseClient, type SseSink } from './sse-client';
 
 const PAGE_SIZE = 500;

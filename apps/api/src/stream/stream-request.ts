@@ -1,7 +1,7 @@
 import { CHANGE_EVENT_TYPE_LIST, CHANGE_EVENT_TYPES, timelineIdSchema, type ChangeType } from '@timeline/domain';
 import type { StreamFilter } from '@timeline/database';
 import { z } from 'zod';
-import { parseOrThrow } from '../http/problem';
+import { parseOrThrow } from '@timeline/problems';
 
 const position = z.string().regex(/^\d{1,15}$/, 'must be a stream position: a non-negative integer').transform(Number);
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 import { parseStreamRequest } from './stream-request';
 
 describe('parseStreamRequest', () => {

@@ -1,6 +1,6 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { TimelineReadRepository, type TimelineSummary } from '@timeline/database';
-import { Problem } from '../http/problem';
+import { Problem } from '@timeline/problems';
 
 export class GetTimeline extends Query<TimelineSummary> {
   constructor(readonly timelineId: string) {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { answerFor, eventAnswer, send } from '../commands/decision-answer';
 import { SubmitTimelineCommand } from '../commands/submit-command';
 import { parseTimelineId } from '../http/path-params';
-import { parseOrThrow } from '../http/problem';
+import { parseOrThrow } from '@timeline/problems';
 import { writePreconditions } from '../http/request-headers';
 import { GetTimeline, ListTimelines } from './timeline.queries';
 

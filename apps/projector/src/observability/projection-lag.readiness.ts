@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 import { ExtraReadinessCheck } from '@timeline/health';
-import { ProjectionLag } from './projection-lag';
+import { ProjectionLag } from '@timeline/observability';
 
 /** The projector is ready while every partition is at most PROJECTOR_READY_MAX_LAG_RECORDS behind. */
 @Injectable()

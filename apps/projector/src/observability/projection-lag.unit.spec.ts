@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { TimelineConfig } from '@timeline/config';
 import type { PartitionLag } from '@timeline/observability';
-import { lagSeconds, type ProjectionLag } from './projection-lag';
+import { lagSeconds, type ProjectionLag } from '@timeline/observability';
 import { ProjectionLagReadiness } from './projection-lag.readiness';
 
 const partition = (number: number, records: number): PartitionLag => ({

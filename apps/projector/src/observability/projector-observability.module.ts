@@ -4,7 +4,7 @@ import { ProjectorMetrics } from '@timeline/observability';
 import { Pool } from 'pg';
 import { OutboxRelay } from '../relay/outbox-relay';
 import { RelayModule } from '../relay/relay.module';
-import { ProjectionLag } from './projection-lag';
+import { ProjectionLag } from '@timeline/observability';
 import { ProjectorTelemetry } from './projector-telemetry';
 
 /** Points the projector's scrape-time metrics at their sources. */

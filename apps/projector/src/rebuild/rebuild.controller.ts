@@ -1,4 +1,5 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { parseOrThrow } from '@timeline/problems';
 import { z } from 'zod';
 import { ReadModelRebuild, type RebuildStatus } from './read-model-rebuild';
 
@@ -13,9 +14,7 @@ export class RebuildController {
   @Post()
   @HttpCode(202)
   start(@Body() body: unknown): RebuildStatus {
-    const parsed = startSchema.safeParse(body ?? {});
-    if (!parsed.success) throw new BadRequestException(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
-    return this.rebuild.start(parsed.data);
+    return this.rebuild.start(parseOrThrow(startSchema, body ?? {}, 'body'));
   }
 
   @Get()

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { CommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { OperationsRepository } from '@timeline/database';
-import type { PartitionLag } from '@timeline/observability';
+import type { PartitionLag } from './metrics';
 
 /**
  * How far the projection is behind timeline.commands, per partition: the
