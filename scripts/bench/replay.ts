@@ -4,9 +4,8 @@
  * into a new schema, timed until its stored offsets reach the topic's end offsets.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { COMMAND_HEADERS, commandsTopicSpec, type KafkaCommandLog, type OutgoingRecord } from '@timeline/command-log';
+import { COMMAND_HEADERS, commandRecord, commandsTopicSpec, type KafkaCommandLog, type OutgoingRecord } from '@timeline/command-log';
 import {
-  COMMAND_SCHEMA_VERSION,
   eventDataSchema,
   nameBasedUuid,
   timelineDataSchema,
@@ -26,26 +25,19 @@ export const EVENT_BODY = {
 } as const;
 
 /** As CommandSubmissionService.submit does it: a fresh command id, the request's fingerprint, the same headers. */
-function commandRecord(draft: (commandId: string) => CommandDraft, request: unknown): OutgoingRecord {
+function submittedRecord(draft: (commandId: string) => CommandDraft, request: unknown): OutgoingRecord {
   const commandId = randomUUID();
   const command = { ...draft(commandId), commandId, fingerprint: fingerprintOf(request) } as TimelineCommand;
-  return {
-    key: command.timelineId,
-    value: JSON.stringify(command),
-    headers: {
-      [COMMAND_HEADERS.commandId]: commandId,
-      [COMMAND_HEADERS.commandType]: command.type,
-      [COMMAND_HEADERS.schemaVersion]: String(COMMAND_SCHEMA_VERSION),
-      // The service always adds one (the caller's, or the start of a new trace).
-      [COMMAND_HEADERS.traceparent]: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
-    },
-  };
+  // The service always adds a traceparent (the caller's, or the start of a new trace).
+  return commandRecord(command, {
+    [COMMAND_HEADERS.traceparent]: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`,
+  });
 }
 
 /** PUT /v1/timelines/{id} as TimelinesController.createTimeline turns it into a command. */
 export function createTimelineRecord(timelineId: string, body: unknown): OutgoingRecord {
   const timeline = timelineDataSchema.parse(body);
-  return commandRecord(
+  return submittedRecord(
     () => ({ type: 'CreateTimeline', timelineId, expectedVersion: undefined, timeline }),
     { route: 'PUT timeline', timelineId, timeline, expectedVersion: undefined },
   );
@@ -54,7 +46,7 @@ export function createTimelineRecord(timelineId: string, body: unknown): Outgoin
 /** POST /v1/timelines/{id}/events as TimelinesController.recordEvent turns it into a command. */
 export function recordEventRecord(timelineId: string, body: unknown): OutgoingRecord {
   const event = eventDataSchema.parse(body);
-  return commandRecord(
+  return submittedRecord(
     (commandId) => ({ type: 'RecordEvent', timelineId, eventId: nameBasedUuid(`event:${commandId}`), expectedVersion: undefined, event }),
     { route: 'POST event', timelineId, body, expectedVersion: undefined },
   );

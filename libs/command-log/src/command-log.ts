@@ -1,3 +1,5 @@
+import { COMMAND_SCHEMA_VERSION, type TimelineCommand } from '@timeline/domain';
+
 /**
  * Our narrow view of the Kafka log. Only the kafkajs adapter beside this file
  * knows the client library; the rest of the service sees these types.
@@ -16,6 +18,20 @@ export interface OutgoingRecord {
   key: string;
   value: string;
   headers: Record<string, string>;
+}
+
+/** The record of a command on timeline.commands: keyed by its timeline, the JSON command, and its headers. */
+export function commandRecord(command: TimelineCommand, traceHeaders: Record<string, string>): OutgoingRecord {
+  return {
+    key: command.timelineId,
+    value: JSON.stringify(command),
+    headers: {
+      [COMMAND_HEADERS.commandId]: command.commandId,
+      [COMMAND_HEADERS.commandType]: command.type,
+      [COMMAND_HEADERS.schemaVersion]: String(COMMAND_SCHEMA_VERSION),
+      ...traceHeaders,
+    },
+  };
 }
 
 export interface LogRecord {

@@ -1,9 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { COMMAND_HEADERS, CommandLog, type RecordAppender } from '@timeline/command-log';
+import { COMMAND_HEADERS, CommandLog, commandRecord, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
-import { COMMAND_SCHEMA_VERSION, nameBasedUuid, type TimelineCommand } from '@timeline/domain';
+import { nameBasedUuid, type TimelineCommand } from '@timeline/domain';
 import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/observability';
 import { Problem } from '@timeline/problems';
 import { DecisionWaiters } from './decision-waiters';
@@ -85,18 +85,13 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     const command = { ...submission.draft(commandId), commandId, fingerprint } as TimelineCommand;
     const decided = this.waiters.wait(commandId, this.config.decisionTimeoutMs);
     try {
-      await this.appender.append({
-        key: command.timelineId,
-        value: JSON.stringify(command),
-        headers: {
-          [COMMAND_HEADERS.commandId]: commandId,
-          [COMMAND_HEADERS.commandType]: command.type,
-          [COMMAND_HEADERS.schemaVersion]: String(COMMAND_SCHEMA_VERSION),
+      await this.appender.append(
+        commandRecord(command, {
           [COMMAND_HEADERS.traceparent]: traceparentFor(submission.traceparent),
           // The request's span, child of the caller's traceparent (see HttpInstrumentation), when there is one.
           ...activeTraceHeaders(),
-        },
-      });
+        }),
+      );
       this.metrics.commandAppended(command.type);
     } catch (error) {
       this.waiters.cancel(commandId);
