@@ -35,6 +35,7 @@ const environmentSchema = z.object({
     .transform((url) => url.replace(/\/+$/, '')),
   RELAY_BATCH_SIZE: positiveInt.max(10_000).default(500),
   RELAY_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  RELAY_GATHER_MS: z.coerce.number().int().min(0).max(1_000).default(10),
   STREAM_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   STREAM_CLIENT_BUFFER_BYTES: z.coerce.number().int().min(1_024).max(256 * 1_048_576).default(1_048_576),
@@ -74,7 +75,7 @@ export class TimelineConfig {
   readonly producer: { lingerMs: number; maxBatch: number };
   readonly projector: { maxBatch: number; readyMaxLagRecords: number };
   readonly publicBaseUrl: string;
-  readonly relay: { batchSize: number; pollIntervalMs: number };
+  readonly relay: { batchSize: number; pollIntervalMs: number; gatherMs: number };
   readonly stream: { pollIntervalMs: number; heartbeatMs: number; clientBufferBytes: number };
   readonly logLevel: TimelineEnvironment['LOG_LEVEL'];
   /** `serviceName` is OTEL_SERVICE_NAME, else `timeline-<app>`. */
@@ -102,7 +103,7 @@ export class TimelineConfig {
     this.producer = { lingerMs: env.PRODUCER_LINGER_MS, maxBatch: env.PRODUCER_MAX_BATCH };
     this.projector = { maxBatch: env.PROJECTOR_MAX_BATCH, readyMaxLagRecords: env.PROJECTOR_READY_MAX_LAG_RECORDS };
     this.publicBaseUrl = env.PUBLIC_BASE_URL;
-    this.relay = { batchSize: env.RELAY_BATCH_SIZE, pollIntervalMs: env.RELAY_POLL_INTERVAL_MS };
+    this.relay = { batchSize: env.RELAY_BATCH_SIZE, pollIntervalMs: env.RELAY_POLL_INTERVAL_MS, gatherMs: env.RELAY_GATHER_MS };
     this.stream = {
       pollIntervalMs: env.STREAM_POLL_INTERVAL_MS,
       heartbeatMs: env.STREAM_HEARTBEAT_MS,

@@ -108,8 +108,12 @@ export class OutboxRelay implements BeforeApplicationShutdown {
         }
         failures = 0;
         this.lastError = null;
-        // A full batch means more is waiting: go on at once.
-        if (rows.length < this.config.relay.batchSize) await this.signal?.wait(this.config.relay.pollIntervalMs);
+        // A full batch means more is waiting: go on at once. Otherwise sleep until woken, then let the
+        // batches committing meanwhile gather, so that one round publishes several of them.
+        if (rows.length < this.config.relay.batchSize) {
+          await this.signal?.wait(this.config.relay.pollIntervalMs);
+          if (this.config.relay.gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, this.config.relay.gatherMs));
+        }
       } catch (error) {
         this.lastError = (error as Error).message;
         const delay = RETRY_DELAYS_MS[Math.min(failures++, RETRY_DELAYS_MS.length - 1)];
