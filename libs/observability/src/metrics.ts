@@ -37,6 +37,18 @@ export interface PoolState {
 }
 
 /** Metrics both apps have: HTTP requests, the PostgreSQL pool, Kafka producers, the process. */
+/** Gauges read on each scrape: name, help, and what each reads of the pool or of a producer. */
+const POOL_GAUGES: [string, string, (state: PoolState) => number][] = [
+  ['timeline_postgres_pool_connections', 'Connections the PostgreSQL pool holds, busy or idle.', (state) => state.totalCount],
+  ['timeline_postgres_pool_idle_connections', 'Connections of the PostgreSQL pool not in use.', (state) => state.idleCount],
+  ['timeline_postgres_pool_waiting_clients', 'Queries waiting for a connection of the PostgreSQL pool.', (state) => state.waitingCount],
+];
+const PRODUCER_GAUGES: [string, string, (state: ProducerState) => number][] = [
+  ['timeline_kafka_producer_connected', '1 while the Kafka producer for the topic is connected, else 0.', (state) => (state.connected ? 1 : 0)],
+  ['timeline_kafka_producer_queued_records', 'Records waiting for the next produce call (group commit).', (state) => state.queued],
+  ['timeline_kafka_producer_in_flight_records', 'Records in the produce call now waiting for the brokers (acks=all).', (state) => state.inFlight],
+];
+
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_class'>;
@@ -57,65 +69,30 @@ export class ServiceMetrics {
     });
 
     const pool = () => this.poolSource?.();
-    new Gauge({
-      name: 'timeline_postgres_pool_connections',
-      help: 'Connections the PostgreSQL pool holds, busy or idle.',
-      registers,
-      collect() {
-        const state = pool();
-        if (state) this.set(state.totalCount);
-      },
-    });
-    new Gauge({
-      name: 'timeline_postgres_pool_idle_connections',
-      help: 'Connections of the PostgreSQL pool not in use.',
-      registers,
-      collect() {
-        const state = pool();
-        if (state) this.set(state.idleCount);
-      },
-    });
-    new Gauge({
-      name: 'timeline_postgres_pool_waiting_clients',
-      help: 'Queries waiting for a connection of the PostgreSQL pool.',
-      registers,
-      collect() {
-        const state = pool();
-        if (state) this.set(state.waitingCount);
-      },
-    });
-
+    for (const [name, help, read] of POOL_GAUGES) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const state = pool();
+          if (state) this.set(read(state));
+        },
+      });
+    }
     const producers = () => this.producerSource?.() ?? [];
-    new Gauge({
-      name: 'timeline_kafka_producer_connected',
-      help: '1 while the Kafka producer for the topic is connected, else 0.',
-      labelNames: ['topic'],
-      registers,
-      collect() {
-        this.reset();
-        for (const state of producers()) this.set({ topic: state.topic }, state.connected ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: 'timeline_kafka_producer_queued_records',
-      help: 'Records waiting for the next produce call (group commit).',
-      labelNames: ['topic'],
-      registers,
-      collect() {
-        this.reset();
-        for (const state of producers()) this.set({ topic: state.topic }, state.queued);
-      },
-    });
-    new Gauge({
-      name: 'timeline_kafka_producer_in_flight_records',
-      help: 'Records in the produce call now waiting for the brokers (acks=all).',
-      labelNames: ['topic'],
-      registers,
-      collect() {
-        this.reset();
-        for (const state of producers()) this.set({ topic: state.topic }, state.inFlight);
-      },
-    });
+    for (const [name, help, read] of PRODUCER_GAUGES) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['topic'],
+        registers,
+        collect() {
+          this.reset();
+          for (const state of producers()) this.set({ topic: state.topic }, read(state));
+        },
+      });
+    }
   }
 
   watchPool(source: () => PoolState): void {
