@@ -20,8 +20,6 @@ export class ProjectorService implements OnApplicationShutdown {
   private subscription: Subscription | null = null;
   /** Offsets we asked Kafka to re-read from; a gap found again at the same place is a real gap. */
   private readonly soughtTo = new Map<number, number>();
-  private lastAppliedAt = 0;
-  private lastError: string | null = null;
   private ceiling: ReadonlyMap<number, number> | null = null;
 
   constructor(
@@ -44,10 +42,6 @@ export class ProjectorService implements OnApplicationShutdown {
       },
       handler: (batch, control) => this.handleBatch(batch, control),
     });
-  }
-
-  status() {
-    return { lastAppliedAt: this.lastAppliedAt ? new Date(this.lastAppliedAt).toISOString() : null, lastError: this.lastError };
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -99,13 +93,11 @@ export class ProjectorService implements OnApplicationShutdown {
   private async applyWithRetry(topic: string, partition: number, chunk: LogRecord[], control: BatchControl) {
     for (let attempt = 0; control.isActive(); attempt += 1) {
       try {
-        const outcome = await this.applyChunk(topic, partition, chunk);
-        this.lastError = null;
-        return outcome;
+        return await this.applyChunk(topic, partition, chunk);
       } catch (error) {
-        this.lastError = (error as Error).message;
+        const message = (error as Error).message;
         const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
-        this.logger.error(`partition ${partition} offsets ${chunk[0].offset}-${chunk.at(-1)!.offset} failed, retrying in ${delay} ms: ${this.lastError}`);
+        this.logger.error(`partition ${partition} offsets ${chunk[0].offset}-${chunk.at(-1)!.offset} failed, retrying in ${delay} ms: ${message}`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -129,7 +121,6 @@ export class ProjectorService implements OnApplicationShutdown {
       const saved = await this.projection.saveBatch(client, { topic, partition, firstOffset: stored, nextOffset: last + 1, ...decided });
       if (!saved) throw new Error(`offset of partition ${partition} moved under us; retrying from the stored offset`);
       this.soughtTo.delete(partition);
-      this.lastAppliedAt = Date.now();
       committed.batch = decided;
       return { kind: 'applied' };
     });
