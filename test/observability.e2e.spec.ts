@@ -3,8 +3,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
-import { ProjectionLag } from '@timeline/observability';
+import { ProjectionLag, ProjectorMetrics, ServiceMetrics } from '@timeline/observability';
 import { ProjectionLagReadiness } from '../apps/projector/src/observability/projection-lag.readiness';
+import { ProjectorTelemetry } from '../apps/projector/src/observability/projector-telemetry';
 import { commandsTopicSpec } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { OperationsRepository } from '@timeline/database';
@@ -110,7 +111,8 @@ describe('health, metrics and traces of a running service', () => {
     test('projection lag over the bound makes the projector not ready, naming the partitions behind', async () => {
       const readinessOn = (topic: string) => {
         const config = TimelineConfig.fromEnvironment({ ...service.env, KAFKA_COMMANDS_TOPIC: topic, PROJECTOR_READY_MAX_LAG_RECORDS: '2' });
-        return new ProjectionLagReadiness(config, new ProjectionLag(config, service.log, new OperationsRepository(service.pool)));
+        const noFailures = new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics()));
+        return new ProjectionLagReadiness(config, new ProjectionLag(config, service.log, new OperationsRepository(service.pool)), noFailures);
       };
       // Records no projector reads: a topic of their own, with no stored offsets.
       const topic = `timeline.commands.lag-${randomBytes(4).toString('hex')}`;

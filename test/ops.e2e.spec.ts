@@ -121,6 +121,36 @@ describe('the ops page', () => {
     await page.screenshot({ path: path.join(ARTIFACTS, 'ops-page.png'), fullPage: true });
   });
 
+  test('shows a failing partition with its error, and clears it once the partition moves again', async () => {
+    // The database refuses every decision for a while, as in maintenance: a transient fault, retried.
+    await service.pool.query(`
+      create function test_refuse_writes() returns trigger language plpgsql as $$
+      begin raise exception 'the database is read-only for maintenance' using errcode = '25006'; end $$;
+      create trigger test_refuse_writes before insert on decisions for each statement execute function test_refuse_writes();`);
+    try {
+      const pending = await service.http.post('/v1/timelines/japan-nato/events', {
+        kind: 'statement.reported',
+        title: 'Written while the database refuses',
+        language: 'en',
+        validTime: '2024',
+        factuality: 'reported',
+      });
+      expect(pending.status).toBe(202);
+      const failing = page.getByTestId('failing-partition');
+      await failing.first().waitFor({ timeout: 15_000 });
+      expect(await failing.count()).toBe(1);
+      await expect(failing.first().textContent()).resolves.toMatch(/partition \d+ fails since .*\(\d+ attempts, database\): 25006: the database is read-only for maintenance/);
+      const partition = await failing.first().getAttribute('data-partition');
+      await expect(page.locator(`[data-testid="partition-row"][data-partition="${partition}"]`).getAttribute('class')).resolves.toBe('failing');
+      await page.screenshot({ path: path.join(ARTIFACTS, 'ops-page-failing-partition.png'), fullPage: true });
+    } finally {
+      await service.pool.query('drop trigger test_refuse_writes on decisions; drop function test_refuse_writes();');
+    }
+    await page.getByTestId('partition-failures').waitFor({ state: 'hidden', timeout: 30_000 });
+    expect(await page.locator('[data-testid="partition-row"].failing').count()).toBe(0);
+    await expectEventually(async () => expect(await figure(page, 'lag-records')).toBe(0), { timeoutMs: 10_000 });
+  });
+
   test('counts the clients of the change stream', async () => {
     expect(await figure(page, 'stream-clients')).toBe(0);
     const leave = new AbortController();

@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { TimelineConfig } from '@timeline/config';
 import { setupTracing } from '@timeline/observability';
+import { problemAwareServerOptions } from '@timeline/problems';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
 
@@ -9,9 +10,8 @@ import { ApiModule } from './api.module';
 export async function createApiApp(config: TimelineConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
-    // Request ids travel in logs and problem details; a caller's own id is kept.
-    requestIdHeader: 'x-request-id',
-    genReqId: () => crypto.randomUUID(),
+    // Request ids travel in logs and problem details; a caller's own id is kept when it is safe to echo.
+    ...problemAwareServerOptions,
     // By the time the server closes, shutdown hooks have ended streams and answered waiting writes;
     // a socket still open then belongs to a client that stopped reading: don't wait for it.
     forceCloseConnections: true,

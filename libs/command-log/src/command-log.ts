@@ -14,6 +14,9 @@ export const COMMAND_HEADERS = {
   tracestate: 'tracestate',
 } as const;
 
+/** W3C trace context's `traceparent`; a record's header of another shape is not carried on. */
+export const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
 export interface OutgoingRecord {
   key: string;
   value: string;

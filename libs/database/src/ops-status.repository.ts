@@ -1,5 +1,11 @@
 import type { Pool } from 'pg';
 import { quoteIdentifier } from './migrations';
+import type { PartitionFailure } from './projection.repository';
+
+/** A failing partition as its projector last recorded it. */
+export interface FailingPartitionStatus extends PartitionFailure {
+  lastFailedAt: string;
+}
 
 /** Decisions of a recent window, counted by outcome and (for rejections) reason. */
 export interface DecisionCount {
@@ -58,6 +64,25 @@ export class OpsStatusRepository {
       [seconds],
     );
     return rows;
+  }
+
+  /** Partitions whose projector transactions fail now (partition_failures, a row per failing partition). */
+  async failingPartitions(topic: string): Promise<FailingPartitionStatus[]> {
+    const { rows } = await this.pool.query(
+      `select partition, failure_class, error, since, last_failed_at, attempts
+         from partition_failures
+        where topic = $1
+        order by partition`,
+      [topic],
+    );
+    return rows.map((row) => ({
+      partition: row.partition,
+      failureClass: row.failure_class,
+      error: row.error,
+      since: (row.since as Date).toISOString(),
+      lastFailedAt: (row.last_failed_at as Date).toISOString(),
+      attempts: row.attempts,
+    }));
   }
 
   /** The latest rejections, newest first (decisions_rejected_by_known_at). */

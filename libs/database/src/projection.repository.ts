@@ -48,6 +48,17 @@ export interface ProjectedBatch {
   changes: ProjectedChange[];
 }
 
+/** A partition whose transactions fail: see the partition_failures table. */
+export interface PartitionFailure {
+  partition: number;
+  failureClass: string;
+  /** The last error, as a decision's detail would quote it. */
+  error: string;
+  /** First failure in a row (ISO 8601). */
+  since: string;
+  attempts: number;
+}
+
 export interface LoadedState {
   timelines: TimelineState[];
   events: EventState[];
@@ -70,6 +81,22 @@ export class ProjectionRepository {
     } finally {
       client.release();
     }
+  }
+
+  /** Records that the partition's transactions fail; outside any transaction, since theirs roll back. */
+  async recordPartitionFailure(topic: string, failure: PartitionFailure): Promise<void> {
+    await this.pool.query(
+      `insert into partition_failures (topic, partition, failure_class, error, since, last_failed_at, attempts)
+       values ($1, $2, $3, $4, $5, now(), $6)
+       on conflict (topic, partition) do update set
+         failure_class = excluded.failure_class, error = excluded.error, since = excluded.since,
+         last_failed_at = excluded.last_failed_at, attempts = excluded.attempts`,
+      [topic, failure.partition, failure.failureClass, failure.error, failure.since, failure.attempts],
+    );
+  }
+
+  async clearPartitionFailure(topic: string, partition: number): Promise<void> {
+    await this.pool.query('delete from partition_failures where topic = $1 and partition = $2', [topic, partition]);
   }
 
   async storedOffsets(topic: string): Promise<Map<number, number>> {

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { eventChangesSchema, eventDataSchema, timelineDataSchema, timelineIdSchema } from './event-data';
+import { storableString } from './storable-text';
 import { canUpcast, OLDEST_COMMAND_SCHEMA_VERSION, upcastCommandRecord } from './upcasters';
 
 /** The version of the command record written to `timeline.commands`; older ones are upcast (upcasters.ts). */
 export const COMMAND_SCHEMA_VERSION = 1;
 
-const reasonSchema = z.string().trim().min(1).max(2000);
+export const reasonSchema = storableString().trim().min(1).max(2000);
 const expectedVersionSchema = z.number().int().nonnegative();
 const expectedRevisionSchema = z.number().int().positive();
 
@@ -13,7 +14,7 @@ const envelope = {
   commandId: z.uuid(),
   timelineId: timelineIdSchema,
   /** Hash of the request that produced the command; tells an idempotent retry from a reused key. */
-  fingerprint: z.string().max(128).optional(),
+  fingerprint: storableString().max(128).optional(),
   expectedVersion: expectedVersionSchema.optional(),
 };
 

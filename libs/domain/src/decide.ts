@@ -4,7 +4,10 @@ import { EVENT_FIELDS, type EventData } from './event-data';
 import type { EventState, TimelineChange, TimelineView } from './timeline';
 
 export const REJECTION_REASONS = [
+  // Given by the projector, not by decide: the record is not a command we can read,
   'malformed',
+  // or the database refused what deciding it would write (see the projector's narrowing of failed batches).
+  'unprocessable',
   'timeline_not_found',
   'timeline_exists',
   'event_not_found',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableString, isStorableText, STORABLE_TEXT_MESSAGE } from './storable-text';
 import { parseValidTime } from './valid-time';
 
 /** Lowercase slug: `japan-nato`. Timeline ids are the Kafka key, so keep them short. */
@@ -13,13 +14,16 @@ export const validTimeSchema = z
   .string()
   .max(50)
   .refine((text) => parseValidTime(text) !== undefined, {
-    message: 'must be a date (YYYY, YYYY-MM or YYYY-MM-DD) or a range of two such dates separated by "/", start before end',
+    message:
+      'must be a date (YYYY, YYYY-MM or YYYY-MM-DD, year 0001 to 9999) or a range of two such dates separated by "/", start before end',
   });
 
 export const FACTUALITIES = ['confirmed', 'reported', 'expected', 'disputed'] as const;
 export const RELATION_TYPES = ['partOf', 'supersedes', 'relatedTo'] as const;
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+const text = (max: number) => storableString().trim().min(1).max(max);
+/** Free text that may be empty, such as a summary. */
+const longText = (max: number) => storableString().max(max);
 
 export const actorSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9]+(?:[-.:][a-z0-9]+)*$/, 'must be a lowercase identifier such as "jp" or "fumio-kishida"').max(100),
@@ -33,7 +37,7 @@ export const placeSchema = z.strictObject({
 });
 
 export const sourceSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }).max(2000),
+  url: z.url({ protocol: /^https?$/ }).max(2000).refine(isStorableText, STORABLE_TEXT_MESSAGE),
   publisher: text(200),
   language: languageSchema,
   publishedAt: z.iso.date().or(z.iso.datetime({ offset: true })).optional(),
@@ -46,14 +50,14 @@ export const relationSchema = z.strictObject({
 
 export const translationSchema = z.strictObject({
   title: text(500),
-  summary: z.string().max(10_000).optional(),
+  summary: longText(10_000).optional(),
 });
 
 /** Everything a caller says about a historical event. */
 export const eventDataSchema = z.strictObject({
   kind: z.string().regex(/^[a-z]+(?:[._-][a-z]+)*$/, 'must be a lowercase dotted kind such as "summit.attended"').max(100),
   title: text(500),
-  summary: z.string().max(10_000).default(''),
+  summary: longText(10_000).default(''),
   language: languageSchema,
   validTime: validTimeSchema,
   actors: z.array(actorSchema).max(100).default([]),
@@ -71,7 +75,7 @@ export const eventChangesSchema = z
   .strictObject({
     kind: eventDataSchema.shape.kind,
     title: eventDataSchema.shape.title,
-    summary: z.string().max(10_000),
+    summary: longText(10_000),
     language: languageSchema,
     validTime: validTimeSchema,
     actors: z.array(actorSchema).max(100),
@@ -87,7 +91,7 @@ export const eventChangesSchema = z
 
 export const timelineDataSchema = z.strictObject({
   title: text(500),
-  description: z.string().max(10_000).default(''),
+  description: longText(10_000).default(''),
   defaultLanguage: languageSchema,
 });
 

@@ -1,4 +1,5 @@
 export * from './valid-time';
+export * from './storable-text';
 export * from './event-data';
 export * from './commands';
 export * from './timeline';

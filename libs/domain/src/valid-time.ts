@@ -18,6 +18,8 @@ export interface ValidTime {
 }
 
 const PARTIAL_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
+/** ISO 8601 has a year 0000; PostgreSQL's dates do not (1 BC is year 0001 BC there). */
+export const EARLIEST_YEAR = 1;
 const PRECISION_RANK: Record<DatePrecision, number> = { year: 0, month: 1, day: 2 };
 
 interface PartialDate {
@@ -32,7 +34,7 @@ export function parseValidTime(text: string): ValidTime | undefined {
   const start = parsePartialDate(parts[0]);
   const end = parts.length === 2 ? parsePartialDate(parts[1]) : start;
   if (!start || !end) return undefined;
-  if (end.upper <= start.lower) return undefined;
+  if (compareDays(end.upper, start.lower) <= 0) return undefined;
   const precision = PRECISION_RANK[start.precision] <= PRECISION_RANK[end.precision] ? start.precision : end.precision;
   return { text, precision, lower: start.lower, upper: end.upper };
 }
@@ -43,6 +45,7 @@ export function parsePartialDate(text: string): PartialDate | undefined {
   if (!match) return undefined;
   const [, yearText, monthText, dayText] = match;
   const year = Number(yearText);
+  if (year < EARLIEST_YEAR) return undefined;
   if (monthText === undefined) {
     return { precision: 'year', lower: isoDay(year, 1, 1), upper: isoDay(year + 1, 1, 1) };
   }
@@ -53,8 +56,23 @@ export function parsePartialDate(text: string): PartialDate | undefined {
   }
   const day = Number(dayText);
   if (day < 1 || day > daysInMonth(year, month)) return undefined;
-  const next = new Date(Date.UTC(year, month - 1, day + 1));
-  return { precision: 'day', lower: isoDay(year, month, day), upper: next.toISOString().slice(0, 10) };
+  const next = utcDate(year, month, day + 1);
+  return { precision: 'day', lower: isoDay(year, month, day), upper: isoDay(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate()) };
+}
+
+/**
+ * Orders two `YYYY-MM-DD` days. Plain string order fails past 9999: the day
+ * after a range that ends in 9999 is `10000-01-01`.
+ */
+export function compareDays(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/** `Date.UTC` reads years 0-99 as 1900-1999; `setUTCFullYear` does not. */
+function utcDate(year: number, month: number, day: number): Date {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date;
 }
 
 function firstOfNextMonth(year: number, month: number): string {
@@ -62,7 +80,7 @@ function firstOfNextMonth(year: number, month: number): string {
 }
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return utcDate(year, month + 1, 0).getUTCDate();
 }
 
 function isoDay(year: number, month: number, day: number): string {

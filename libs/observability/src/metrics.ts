@@ -192,6 +192,8 @@ export interface RelayBacklog {
 
 export interface ProjectorMetricSources {
   projectionLag(): Promise<PartitionLag[]>;
+  /** Partitions whose last transaction failed, with the time of their first failure in a row (ISO 8601). */
+  failingPartitions(): { partition: number; since: string }[];
   relayBacklog(): Promise<RelayBacklog>;
   relayStatus(): { leading: boolean; published: number };
 }
@@ -210,6 +212,7 @@ export class ProjectorMetrics {
   private readonly decisionLatency: Histogram<'command_type' | 'outcome'>;
   private readonly batchRecords: Histogram;
   private readonly batchDuration: Histogram;
+  private readonly batchFailures: Counter<'partition' | 'failure_class'>;
   private sources: ProjectorMetricSources | null = null;
   private onSourceError: (what: string, error: Error) => void = () => undefined;
 
@@ -239,6 +242,28 @@ export class ProjectorMetrics {
       help: 'Time of one projector transaction: load state, decide, write, commit.',
       buckets: BATCH_DURATION_BUCKETS_SECONDS,
       registers,
+    });
+
+    this.batchFailures = new Counter({
+      name: 'timeline_projector_batch_failures_total',
+      help:
+        'Failed projector transactions, by partition and failure class: "unprocessable" when a record was refused ' +
+        '(narrowed to it and decided rejected), else a transient fault that is retried (connection, serialization, timeout, shutdown, fenced, database, unknown).',
+      labelNames: ['partition', 'failure_class'],
+      registers,
+    });
+    const failingPartitions = () => this.sources?.failingPartitions();
+    new Gauge({
+      name: 'timeline_projector_partition_stuck_seconds',
+      help: 'Per partition this process owns, seconds since its transactions began to fail without one succeeding; 0 when it moves.',
+      labelNames: ['partition'],
+      registers,
+      collect() {
+        const failing = failingPartitions();
+        if (!failing) return;
+        this.reset();
+        for (const entry of failing) this.set({ partition: String(entry.partition) }, Math.max(0, (Date.now() - Date.parse(entry.since)) / 1_000));
+      },
     });
 
     const read = async <T>(what: string, get: (sources: ProjectorMetricSources) => Promise<T> | T): Promise<T | undefined> => {
@@ -331,6 +356,10 @@ export class ProjectorMetrics {
   readFrom(sources: ProjectorMetricSources, onError: (what: string, error: Error) => void): void {
     this.sources = sources;
     this.onSourceError = onError;
+  }
+
+  batchFailed(partition: number, failureClass: string): void {
+    this.batchFailures.inc({ partition: String(partition), failure_class: failureClass });
   }
 
   /** One committed projector transaction. */

@@ -1,2 +1,3 @@
 export * from './problem';
 export * from './problem-details.filter';
+export * from './http-server-options';

@@ -19,19 +19,21 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (problem.status >= 500) {
       this.logger.error(`${request.method} ${request.url} failed [${request.id}]: ${(error as Error)?.stack ?? error}`);
     }
-    void reply
-      .status(problem.status)
-      .header('content-type', 'application/problem+json')
-      .send({
-        type: `/problems/${problem.code}`,
-        title: PROBLEM_TITLES[problem.code],
-        status: problem.status,
-        detail: problem.detail,
-        instance: request.url,
-        requestId: request.id,
-        ...problem.extensions,
-      });
+    void reply.status(problem.status).header('content-type', 'application/problem+json').send(problemDocument(problem, request.url, request.id));
   }
+}
+
+/** The RFC 9457 document of a problem, as every error of both apps is answered. */
+export function problemDocument(problem: Problem, instance?: string, requestId?: string) {
+  return {
+    type: `/problems/${problem.code}`,
+    title: PROBLEM_TITLES[problem.code],
+    status: problem.status,
+    detail: problem.detail,
+    instance,
+    requestId,
+    ...problem.extensions,
+  };
 }
 
 /** Maps what can be thrown to a problem: ours as they are, the framework's by status. */

@@ -15,6 +15,7 @@ export const PROBLEM_TITLES = {
   'event-retracted': 'The event was retracted',
   'idempotency-key-reused': 'The Idempotency-Key was used for another request',
   'malformed-command': 'The command could not be read',
+  'unprocessable-command': 'The database refused what the command would write',
   'log-unavailable': 'The command log cannot take writes now',
   'not-ready': 'A dependency of the service is not ready',
   'internal': 'Internal error',

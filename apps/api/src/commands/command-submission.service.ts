@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { COMMAND_HEADERS, CommandLog, commandRecord, type RecordAppender } from '@timeline/command-log';
+import { COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid, type TimelineCommand } from '@timeline/domain';
@@ -117,8 +117,6 @@ function answered(decision: DecisionRecord, fingerprint: string): Submission {
   }
   return { state: 'decided', decision };
 }
-
-export const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 /** W3C trace context: the caller's `traceparent` when valid, else the start of a new trace. */
 function traceparentFor(incoming: string | undefined): string {

@@ -40,6 +40,8 @@ export function rejectionProblem(reason: RejectionReason, detail: string, comman
       return new Problem('event-retracted', 422, detail, extensions);
     case 'malformed':
       return new Problem('malformed-command', 422, detail, extensions);
+    case 'unprocessable':
+      return new Problem('unprocessable-command', 422, detail, extensions);
     default: {
       const unknown: never = reason;
       return new Problem('internal', 500, `unknown rejection ${String(unknown)}`);

@@ -1,6 +1,6 @@
 import { CHANGE_EVENT_TYPE_LIST, timelineDataSchema } from '@timeline/domain';
 import { z } from 'zod';
-import { TRACEPARENT } from '../commands/command-submission.service';
+import { TRACEPARENT } from '@timeline/command-log';
 import { histogramParamsSchema, TIMELINEJS_MEDIA_TYPE } from '../event-search/event-search.controller';
 import { eventSearchParamsSchema } from '../event-search/event-search.params';
 import { retractBodySchema, reviseBodySchema } from '../events/events.controller';
@@ -130,6 +130,7 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   'event-retracted': 422,
   'idempotency-key-reused': 422,
   'malformed-command': 422,
+  'unprocessable-command': 422,
   internal: 500,
   'log-unavailable': 503,
   'not-ready': 503,
@@ -177,6 +178,7 @@ const WRITE: ProblemCode[] = [
   'version-conflict',
   'idempotency-key-reused',
   'malformed-command',
+  'unprocessable-command',
   'internal',
   'log-unavailable',
 ];

@@ -227,6 +227,20 @@ export const opsStatusSchema = named(
         .nullable()
         .describe('Null when the lag could not be read'),
       error: z.string().nullable().describe('Why the lag could not be read'),
+      failing: z
+        .array(
+          z.strictObject({
+            partition: count,
+            failureClass: z
+              .string()
+              .describe('unprocessable (a record was refused and is being narrowed down), connection, serialization, timeout, shutdown, fenced, database or unknown'),
+            error: z.string().describe('The last error'),
+            since: instant.describe('First failure in a row'),
+            lastFailedAt: instant,
+            attempts: count.describe('Failed transactions in a row'),
+          }),
+        )
+        .describe('Partitions whose projector transactions fail now; empty when every partition moves'),
     }),
     throughput: z.strictObject({
       windowSeconds: count,

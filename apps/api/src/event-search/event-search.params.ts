@@ -1,4 +1,4 @@
-import { FACTUALITIES, languageSchema, parsePartialDate } from '@timeline/domain';
+import { compareDays, EARLIEST_YEAR, FACTUALITIES, languageSchema, parsePartialDate, storableString } from '@timeline/domain';
 import type { EventFilter } from '@timeline/database';
 import { z } from 'zod';
 import { Problem } from '@timeline/problems';
@@ -13,10 +13,17 @@ const partialDate = z.string().refine((text) => parsePartialDate(text) !== undef
 
 const instant = z
   .string()
-  .refine((text) => (z.iso.datetime({ offset: true }).safeParse(text).success || z.iso.date().safeParse(text).success), {
-    message: 'must be an ISO 8601 instant such as 2023-07-11T12:00:00Z (or a date, meaning its start in UTC)',
+  .refine((text) => isInstant(text), {
+    message: 'must be an ISO 8601 instant from year 0001 to 9999, such as 2023-07-11T12:00:00Z (or a date, meaning its start in UTC)',
   })
   .transform((text) => new Date(text).toISOString());
+
+/** An ISO 8601 date or date-time that PostgreSQL can compare: years 0001 to 9999 once in UTC. */
+export function isInstant(text: string): boolean {
+  if (!z.iso.datetime({ offset: true }).safeParse(text).success && !z.iso.date().safeParse(text).success) return false;
+  const year = new Date(text).getUTCFullYear();
+  return year >= EARLIEST_YEAR && year <= 9999;
+}
 
 const slug = z.string().regex(/^[a-z0-9]+(?:[-.:#][a-z0-9]+)*$/, 'must be a lowercase identifier');
 
@@ -28,16 +35,16 @@ export const eventSearchParamsSchema = z
     validAt: partialDate.optional(),
     knownAt: instant.optional(),
     actor: repeatable(slug).optional(),
-    role: z.string().min(1).max(100).optional(),
-    place: repeatable(z.string().min(1).max(200)).optional(),
+    role: storableString().min(1).max(100).optional(),
+    place: repeatable(storableString().min(1).max(200)).optional(),
     topic: repeatable(slug).optional(),
     kind: repeatable(slug).optional(),
     factuality: repeatable(z.enum(FACTUALITIES)).optional(),
     includeRetracted: z.enum(['true', 'false']).transform((value) => value === 'true').default(false),
-    q: z.string().trim().min(1).max(200).optional(),
+    q: storableString().trim().min(1).max(200).optional(),
     order: z.enum(['asc', 'desc']).default('asc'),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    cursor: z.string().min(1).max(1000).optional(),
+    cursor: storableString().min(1).max(1000).optional(),
     format: z.enum(['json', 'timelinejs']).default('json'),
     lang: languageSchema.optional(),
   })
@@ -45,7 +52,7 @@ export const eventSearchParamsSchema = z
     if (params.validAt && (params.from || params.to)) {
       context.addIssue({ code: 'custom', path: ['validAt'], message: 'cannot be combined with from or to' });
     }
-    if (params.from && params.to && parsePartialDate(params.to)!.upper <= parsePartialDate(params.from)!.lower) {
+    if (params.from && params.to && compareDays(parsePartialDate(params.to)!.upper, parsePartialDate(params.from)!.lower) <= 0) {
       context.addIssue({ code: 'custom', path: ['to'], message: 'must not be before from' });
     }
   });
@@ -77,7 +84,7 @@ function validWindow(params: EventSearchParams): EventFilter['window'] {
   if (!params.from && !params.to) return undefined;
   return {
     lower: params.from ? parsePartialDate(params.from)!.lower : '0001-01-01',
-    upper: params.to ? parsePartialDate(params.to)!.upper : '9999-12-31',
+    upper: params.to ? parsePartialDate(params.to)!.upper : '10000-01-01',
     match: params.match,
   };
 }

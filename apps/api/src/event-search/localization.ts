@@ -16,7 +16,8 @@ export function acceptedLanguages(header: string | undefined): string[] {
       const quality = params.map((param) => /^\s*q=([0-9.]+)\s*$/.exec(param)).find(Boolean);
       return { language: range.trim().toLowerCase().split('-')[0], q: quality ? Number(quality[1]) : 1, index };
     })
-    .filter((entry) => entry.language && entry.language !== '*' && entry.q > 0)
+    // Only ISO 639-1 codes: a range such as `__proto__` must never index an event's translations.
+    .filter((entry) => /^[a-z]{2}$/.test(entry.language) && entry.q > 0)
     .sort((a, b) => b.q - a.q || a.index - b.index)
     .map((entry) => entry.language);
 }

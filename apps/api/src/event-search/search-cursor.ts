@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { EventKeyset } from '@timeline/database';
-import { invalidCursor } from './event-search.params';
+import { parsePartialDate } from '@timeline/domain';
+import { invalidCursor, isInstant } from './event-search.params';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** `ts_rank` is a `real` in [0, 1]; anything a `real` cannot hold would be a 500, not a 400. */
+const MAX_RANK = 1e30;
 
 /**
  * What a cursor carries: the position after the last event of the page, the
@@ -29,13 +34,14 @@ export function decodeSearchCursor(text: string, hash: string): SearchCursor {
     throw invalidCursor('is not a cursor this service gave out');
   }
   if (decoded?.h !== hash) throw invalidCursor('belongs to another query: keep every other parameter as it was');
-  const knownAt = typeof decoded.k === 'string' && !Number.isNaN(Date.parse(decoded.k)) ? decoded.k : null;
-  const after = decoded.a ?? {};
-  const eventId = typeof after.eventId === 'string' && /^[0-9a-f-]{36}$/.test(after.eventId) ? after.eventId : null;
+  // Every field is checked as a parameter would be: a forged cursor is a 400, never a database error.
+  const knownAt = typeof decoded.k === 'string' && isInstant(decoded.k) ? decoded.k : null;
+  const after = typeof decoded.a === 'object' && decoded.a !== null ? decoded.a : {};
+  const eventId = typeof after.eventId === 'string' && UUID.test(after.eventId) ? after.eventId : null;
   if (!knownAt || !eventId) throw invalidCursor('is not a cursor this service gave out');
-  if (typeof after.validLower === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(after.validLower)) {
+  if (typeof after.validLower === 'string' && parsePartialDate(after.validLower)?.precision === 'day') {
     return { knownAt, after: { validLower: after.validLower, eventId } };
   }
-  if (typeof after.rank === 'number') return { knownAt, after: { rank: after.rank, eventId } };
+  if (typeof after.rank === 'number' && Math.abs(after.rank) <= MAX_RANK) return { knownAt, after: { rank: after.rank, eventId } };
   throw invalidCursor('is not a cursor this service gave out');
 }

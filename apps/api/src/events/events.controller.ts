@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, Param, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { eventChangesSchema } from '@timeline/domain';
+import { eventChangesSchema, reasonSchema as reason } from '@timeline/domain';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { answerFor, eventAnswer, send } from '../commands/decision-answer';
@@ -12,7 +12,6 @@ import { FindEventTimeline, GetEvent, GetEventRevisions } from './event.queries'
 
 type RequestHeaders = Record<string, string | undefined>;
 
-const reason = z.string().trim().min(1).max(2000);
 const expectedRevision = z.number().int().positive().optional();
 export const reviseBodySchema = z.strictObject({ changes: eventChangesSchema, reason, expectedRevision });
 export const retractBodySchema = z.strictObject({ reason, expectedRevision });

@@ -8,7 +8,7 @@ export const preconditionsSchema = z.object({
     .optional(),
   'if-match': z
     .string()
-    .regex(/^(W\/)?"?\d+"?$/, 'must be the timeline version as an ETag, e.g. "3"')
+    .regex(/^(W\/)?"?\d{1,15}"?$/, 'must be the timeline version as an ETag, e.g. "3"')
     .transform((value) => Number(value.replace(/^W\//, '').replace(/"/g, '')))
     .optional(),
 });

@@ -1,6 +1,12 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
-import { OperationsRepository, OpsStatusRepository, TimelineReadRepository, type RecentRejection } from '@timeline/database';
+import {
+  OperationsRepository,
+  OpsStatusRepository,
+  TimelineReadRepository,
+  type FailingPartitionStatus,
+  type RecentRejection,
+} from '@timeline/database';
 import { ProjectionLag } from '@timeline/observability';
 import { StreamFeed } from '../stream/stream-feed';
 
@@ -26,6 +32,8 @@ export interface OpsStatus {
       seconds: number | null;
     }[] | null;
     error: string | null;
+    /** Partitions whose projector transactions fail now, with the last error. */
+    failing: FailingPartitionStatus[];
   };
   throughput: { windowSeconds: number; decisions: number; perSecond: number };
   decisions: {
@@ -79,8 +87,9 @@ export class OpsStatusService {
   }
 
   private async read(now: number): Promise<OpsStatus> {
-    const [projection, inLastMinute, counts, recentRejections, relay, timelines, rebuilds] = await Promise.all([
+    const [projection, failing, inLastMinute, counts, recentRejections, relay, timelines, rebuilds] = await Promise.all([
       this.projection(now),
+      this.opsStatus.failingPartitions(this.config.kafka.commandsTopic),
       this.opsStatus.decisionsInLast(THROUGHPUT_WINDOW_SECONDS),
       this.opsStatus.decisionCounts(OUTCOME_WINDOW_SECONDS),
       this.opsStatus.recentRejections(RECENT_REJECTIONS),
@@ -91,7 +100,7 @@ export class OpsStatusService {
     const rejections = counts.filter((count) => count.outcome === 'rejected');
     return {
       generatedAt: new Date(now).toISOString(),
-      projection,
+      projection: { ...projection, failing },
       throughput: {
         windowSeconds: THROUGHPUT_WINDOW_SECONDS,
         decisions: inLastMinute,
@@ -116,7 +125,7 @@ export class OpsStatusService {
   }
 
   /** Lag needs Kafka: while it does not answer, the rest of the page still does. */
-  private async projection(now: number): Promise<OpsStatus['projection']> {
+  private async projection(now: number): Promise<Omit<OpsStatus['projection'], 'failing'>> {
     const topic = this.config.kafka.commandsTopic;
     try {
       const partitions = await this.lag.partitions(now);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { TimelineConfig } from '@timeline/config';
-import type { DecisionCount, OperationsRepository, OpsStatusRepository, TimelineReadRepository } from '@timeline/database';
+import type { DecisionCount, FailingPartitionStatus, OperationsRepository, OpsStatusRepository, TimelineReadRepository } from '@timeline/database';
 import type { PartitionLag } from '@timeline/observability';
 import type { ProjectionLag } from '@timeline/observability';
 import { OpsStatusService } from './ops-status';
@@ -11,6 +11,7 @@ function serviceWith({
   lag = async (): Promise<PartitionLag[]> => [],
   counts = [] as DecisionCount[],
   inLastMinute = 0,
+  failing = [] as FailingPartitionStatus[],
 } = {}) {
   const reads = { lag: 0 };
   const service = new OpsStatusService(
@@ -22,6 +23,7 @@ function serviceWith({
       decisionCounts: async () => counts,
       recentRejections: async () => [],
       rebuildPositions: async () => [],
+      failingPartitions: async () => failing,
     } as unknown as OpsStatusRepository,
     { listTimelines: async () => [] } as unknown as TimelineReadRepository,
   );
@@ -63,8 +65,23 @@ describe('the ops status', () => {
   test('when the lag cannot be read, the rest of the status is still answered', async () => {
     const { service } = serviceWith({ lag: async () => Promise.reject(new Error('There is no leader for this topic-partition')), inLastMinute: 6 });
     const status = await service.status();
-    expect(status.projection).toEqual({ topic: 'timeline.commands', partitions: null, error: 'lag unknown: Kafka or PostgreSQL did not answer' });
+    expect(status.projection).toEqual({ topic: 'timeline.commands', partitions: null, error: 'lag unknown: Kafka or PostgreSQL did not answer', failing: [] });
     expect(status.throughput.decisions).toBe(6);
+  });
+
+  test('failing partitions are shown with their error, also when the lag cannot be read', async () => {
+    const failing: FailingPartitionStatus[] = [
+      {
+        partition: 1,
+        failureClass: 'connection',
+        error: 'Connection terminated unexpectedly',
+        since: '2026-12-01T10:00:00.000Z',
+        lastFailedAt: '2026-12-01T10:00:05.000Z',
+        attempts: 3,
+      },
+    ];
+    const { service } = serviceWith({ lag: async () => Promise.reject(new Error('no broker')), failing });
+    expect((await service.status()).projection.failing).toEqual(failing);
   });
 
   test('polls within half a second share one read', async () => {

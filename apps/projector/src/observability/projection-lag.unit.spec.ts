@@ -2,7 +2,9 @@ import { describe, expect, test } from '@jest/globals';
 import { TimelineConfig } from '@timeline/config';
 import type { PartitionLag } from '@timeline/observability';
 import { lagSeconds, type ProjectionLag } from '@timeline/observability';
+import { ProjectorMetrics, ServiceMetrics } from '@timeline/observability';
 import { ProjectionLagReadiness } from './projection-lag.readiness';
+import { ProjectorTelemetry } from './projector-telemetry';
 
 const partition = (number: number, records: number): PartitionLag => ({
   partition: number,
@@ -12,9 +14,9 @@ const partition = (number: number, records: number): PartitionLag => ({
   seconds: records ? 1 : 0,
 });
 
-function readinessWith(bound: number, partitions: () => Promise<PartitionLag[]>) {
+function readinessWith(bound: number, partitions: () => Promise<PartitionLag[]>, telemetry = new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics()))) {
   const config = TimelineConfig.fromEnvironment({ PROJECTOR_READY_MAX_LAG_RECORDS: String(bound) });
-  return new ProjectionLagReadiness(config, { partitions } as unknown as ProjectionLag);
+  return new ProjectionLagReadiness(config, { partitions } as unknown as ProjectionLag, telemetry);
 }
 
 describe('projection lag readiness', () => {
@@ -26,6 +28,25 @@ describe('projection lag readiness', () => {
   test('not ready when a partition is further behind, naming it', async () => {
     const result = await readinessWith(10, async () => [partition(0, 3), partition(1, 11)]).check();
     expect(result).toEqual({ ready: false, detail: { lagRecords: 11, maxLagRecords: 10, partitionsBehind: [1] } });
+  });
+
+  test('not ready while a partition fails, naming it, its failure class and error; ready once it moves again', async () => {
+    const telemetry = new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics()));
+    const readiness = readinessWith(10, async () => [partition(0, 0), partition(1, 2)], telemetry);
+    telemetry.batchFailed(1, 'connection', 'Connection terminated unexpectedly', Date.parse('2026-12-01T10:00:00Z'));
+    telemetry.batchFailed(1, 'connection', 'connect ECONNREFUSED 127.0.0.1:5432', Date.parse('2026-12-01T10:00:05Z'));
+    expect(await readiness.check()).toEqual({
+      ready: false,
+      detail: {
+        lagRecords: 2,
+        maxLagRecords: 10,
+        failingPartitions: [
+          { partition: 1, failureClass: 'connection', error: 'connect ECONNREFUSED 127.0.0.1:5432', since: '2026-12-01T10:00:00.000Z', attempts: 2 },
+        ],
+      },
+    });
+    telemetry.partitionRecovered(1);
+    expect((await readiness.check()).ready).toBe(true);
   });
 
   test('not ready when the lag cannot be read', async () => {

@@ -17,12 +17,14 @@ class ProjectorMetricSources implements OnModuleInit {
     private readonly lag: ProjectionLag,
     private readonly operations: OperationsRepository,
     private readonly relay: OutboxRelay,
+    private readonly telemetry: ProjectorTelemetry,
   ) {}
 
   onModuleInit(): void {
     this.metrics.readFrom(
       {
         projectionLag: () => this.lag.partitions(),
+        failingPartitions: () => this.telemetry.failingPartitions(),
         relayBacklog: () => this.operations.relayBacklog(),
         relayStatus: () => this.relay.status(),
       },

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { LogRecord } from '@timeline/command-log';
-import type { DecisionRow } from '@timeline/database';
+import type { DecisionRow, PartitionFailure } from '@timeline/database';
 import { ProjectorMetrics, recordBatchSpans } from '@timeline/observability';
 
 export interface CommittedBatch {
@@ -13,10 +13,33 @@ export interface CommittedBatch {
   seconds: number;
 }
 
-/** What the projector reports after each committed transaction: metrics and trace spans. */
+/** A partition whose batches fail: since when, how often, and the last error. */
+export type FailingPartition = PartitionFailure;
+
+/** What the projector reports: metrics and trace spans of committed batches, and partitions that fail. */
 @Injectable()
 export class ProjectorTelemetry {
+  private readonly failing = new Map<number, FailingPartition>();
+
   constructor(private readonly metrics: ProjectorMetrics) {}
+
+  /** One failed transaction of `partition`; the partition counts as failing until `partitionRecovered`. */
+  batchFailed(partition: number, failureClass: string, error: string, now = Date.now()): FailingPartition {
+    this.metrics.batchFailed(partition, failureClass);
+    const earlier = this.failing.get(partition);
+    const failing = { partition, failureClass, error, since: earlier?.since ?? new Date(now).toISOString(), attempts: (earlier?.attempts ?? 0) + 1 };
+    this.failing.set(partition, failing);
+    return failing;
+  }
+
+  /** True when the partition was failing until now. */
+  partitionRecovered(partition: number): boolean {
+    return this.failing.delete(partition);
+  }
+
+  failingPartitions(): FailingPartition[] {
+    return [...this.failing.values()].sort((a, b) => a.partition - b.partition);
+  }
 
   batchCommitted({ topic, partition, records, decisions, startedAt, seconds }: CommittedBatch): void {
     const committedAt = startedAt + seconds * 1_000;

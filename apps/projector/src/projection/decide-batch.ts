@@ -1,4 +1,4 @@
-import { COMMAND_HEADERS, type LogRecord } from '@timeline/command-log';
+import { COMMAND_HEADERS, TRACEPARENT, type LogRecord } from '@timeline/command-log';
 import type { DecisionRow, LoadedState, ProjectedBatch, ProjectedChange, ProjectedEvent } from '@timeline/database';
 import {
   COMMAND_TYPES,
@@ -6,27 +6,73 @@ import {
   evolve,
   nameBasedUuid,
   parseCommandRecord,
+  timelineIdSchema,
+  toStorableText,
   validTimeOf,
+  type CommandType,
   type EventState,
   type TimelineCommand,
   type TimelineState,
   type TimelineView,
 } from '@timeline/domain';
 
+/** What a malformed record still says about itself, each id checked as a command's would be. */
+export interface ClaimedIds {
+  commandId: string | null;
+  commandType: CommandType | null;
+  timelineId: string | null;
+  eventId: string | null;
+}
+
 export interface ParsedRecord {
   record: LogRecord;
   command: TimelineCommand | null;
   /** Why the record is malformed, when `command` is null. */
   malformed: string | null;
+  /** The ids a malformed record names, so that its decision is found under its command id. */
+  claimed: ClaimedIds;
 }
+
+// A decision's detail quotes what the record said; keep it short.
+const MAX_DETAIL_LENGTH = 1_000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const NO_CLAIMS: ClaimedIds = { commandId: null, commandType: null, timelineId: null, eventId: null };
 
 export function parseRecord(record: LogRecord): ParsedRecord {
   const versionHeader = record.headers[COMMAND_HEADERS.schemaVersion];
   const schemaVersion = versionHeader === undefined ? undefined : Number(versionHeader);
   const parsed = parseCommandRecord(record.value, schemaVersion);
   return parsed.ok
-    ? { record, command: parsed.command, malformed: null }
-    : { record, command: null, malformed: parsed.detail };
+    ? { record, command: parsed.command, malformed: null, claimed: NO_CLAIMS }
+    : { record, command: null, malformed: parsed.detail, claimed: claimedIds(record) };
+}
+
+/**
+ * The ids a record that is not a valid command names: in its JSON, else the
+ * command-id header. Only well-formed ids are taken, so a decision stored
+ * under them never fails on them.
+ */
+export function claimedIds(record: LogRecord): ClaimedIds {
+  let json: Record<string, unknown> = {};
+  try {
+    const value: unknown = JSON.parse(record.value?.toString() ?? 'null');
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) json = value as Record<string, unknown>;
+  } catch {
+    // Not JSON: only the headers can say anything.
+  }
+  const uuid = (value: unknown) => (typeof value === 'string' && UUID.test(value) ? value : null);
+  const commandType = (value: unknown) => COMMAND_TYPES.find((type) => type === value) ?? null;
+  return {
+    commandId: uuid(json.commandId) ?? uuid(record.headers[COMMAND_HEADERS.commandId]),
+    commandType: commandType(json.type) ?? commandType(record.headers[COMMAND_HEADERS.commandType]),
+    timelineId: timelineIdSchema.safeParse(json.timelineId).success ? (json.timelineId as string) : null,
+    eventId: uuid(json.eventId),
+  };
+}
+
+/** A message about a record, fit for a decision row: storable and bounded. */
+export function decisionDetail(text: string): string {
+  return toStorableText(text.length > MAX_DETAIL_LENGTH ? `${text.slice(0, MAX_DETAIL_LENGTH - 1)}…` : text);
 }
 
 /** What the batch needs loaded from PostgreSQL before it can be decided. */
@@ -34,8 +80,11 @@ export function referencedIds(records: ParsedRecord[]) {
   const commandIds = new Set<string>();
   const timelineIds = new Set<string>();
   const eventIds = new Set<string>();
-  for (const { command } of records) {
-    if (!command) continue;
+  for (const { command, claimed } of records) {
+    if (!command) {
+      if (claimed.commandId) commandIds.add(claimed.commandId);
+      continue;
+    }
     commandIds.add(command.commandId);
     timelineIds.add(command.timelineId);
     if ('eventId' in command) eventIds.add(command.eventId);
@@ -59,11 +108,15 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
   const decisions: DecisionRow[] = [];
   const changes: ProjectedChange[] = [];
 
-  for (const { record, command, malformed } of records) {
+  for (const { record, command, malformed, claimed } of records) {
     const knownAt = new Date(record.timestamp).toISOString();
     const where = { partition: record.partition, offset: record.offset, knownAt };
     if (!command) {
-      decisions.push(malformedDecision(topic, record, malformed ?? 'unreadable', where));
+      // A malformed record of a command id decided already changes nothing: the first answer stands.
+      if (claimed.commandId && decided.has(claimed.commandId)) continue;
+      const decision = rejectedRecord(topic, record, claimed, 'malformed', malformed ?? 'unreadable', where);
+      decided.add(decision.commandId);
+      decisions.push(decision);
       continue;
     }
     // A command id is decided once; a second record of it (a producer retry, a reused key) changes nothing.
@@ -92,7 +145,7 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     const after = decision.changes.reduce(evolve, view);
     if (after.timeline) timelines.set(after.timeline.timelineId, after.timeline);
     for (const changedEvent of after.events.values()) events.set(changedEvent.eventId, changedEvent);
-    const traceparent = record.headers[COMMAND_HEADERS.traceparent] ?? null;
+    const traceparent = TRACEPARENT.test(record.headers[COMMAND_HEADERS.traceparent] ?? '') ? record.headers[COMMAND_HEADERS.traceparent]! : null;
     decision.changes.forEach((change, index) => {
       changes.push({ change, index, traceparent });
       touchedTimelines.add(change.timelineId);
@@ -120,21 +173,27 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
   };
 }
 
-function malformedDecision(
+/**
+ * The decision on a record that is not decided by `decide`: malformed, or
+ * refused by the database (unprocessable). It is stored under the command id
+ * the record names, else under an id derived from its place in the log.
+ */
+export function rejectedRecord(
   topic: string,
   record: LogRecord,
+  claimed: ClaimedIds,
+  reason: 'malformed' | 'unprocessable',
   detail: string,
   where: { partition: number; offset: number; knownAt: string },
 ): DecisionRow {
-  const claimedType = record.headers[COMMAND_HEADERS.commandType];
   return {
-    commandId: recordUuid(topic, record.partition, record.offset),
-    commandType: COMMAND_TYPES.find((type) => type === claimedType) ?? 'unknown',
-    timelineId: null,
-    eventId: null,
+    commandId: claimed.commandId ?? recordUuid(topic, record.partition, record.offset),
+    commandType: claimed.commandType ?? 'unknown',
+    timelineId: claimed.timelineId,
+    eventId: claimed.eventId,
     outcome: 'rejected',
-    reason: 'malformed',
-    detail,
+    reason,
+    detail: decisionDetail(detail),
     fingerprint: null,
     version: null,
     revision: null,

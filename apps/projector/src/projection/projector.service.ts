@@ -3,9 +3,11 @@ import { CommandLog, type BatchControl, type LogRecord, type PartitionBatch, typ
 import { TimelineConfig } from '@timeline/config';
 import { ProjectionRepository } from '@timeline/database';
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
-import { decideBatch, parseRecord, referencedIds, type DecidedBatch } from './decide-batch';
+import { classifyFailure, DecideError, failureDetail, OffsetMovedError, type FailureClass } from './batch-failure';
+import { decideBatch, decisionDetail, parseRecord, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from './decide-batch';
 
 type ChunkOutcome = { kind: 'applied' | 'already-applied' } | { kind: 'seek'; offset: number };
+type LoadedBatchState = Awaited<ReturnType<ProjectionRepository['loadBatchState']>>;
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 
@@ -21,6 +23,8 @@ export class ProjectorService implements OnApplicationShutdown {
   /** Offsets we asked Kafka to re-read from; a gap found again at the same place is a real gap. */
   private readonly soughtTo = new Map<number, number>();
   private ceiling: ReadonlyMap<number, number> | null = null;
+  /** Partitions with a row in partition_failures that a later success must delete. */
+  private readonly failureRowsToClear = new Set<number>();
 
   constructor(
     private readonly config: TimelineConfig,
@@ -89,22 +93,91 @@ export class ProjectorService implements OnApplicationShutdown {
     }
   }
 
-  /** A transient failure retries the same chunk; nothing is ever skipped. */
+  /**
+   * A transient failure retries the same chunk with backoff; nothing is ever
+   * skipped. A failure the records themselves cause never reaches here: it is
+   * narrowed to the record that causes it (see `applyNarrowing`).
+   */
   private async applyWithRetry(topic: string, partition: number, chunk: LogRecord[], control: BatchControl) {
     for (let attempt = 0; control.isActive(); attempt += 1) {
       try {
-        return await this.applyChunk(topic, partition, chunk);
+        const outcome = await this.applyNarrowing(topic, partition, chunk);
+        await this.recovered(topic, partition);
+        return outcome;
       } catch (error) {
-        const message = (error as Error).message;
+        const failureClass = classifyFailure(error);
+        const message = failureDetail(error);
+        await this.failed(topic, partition, failureClass, message);
         const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
-        this.logger.error(`partition ${partition} offsets ${chunk[0].offset}-${chunk.at(-1)!.offset} failed, retrying in ${delay} ms: ${message}`);
+        this.logger.error(`partition ${partition} offsets ${chunk[0].offset}-${chunk.at(-1)!.offset} failed (${failureClass}), retrying in ${delay} ms: ${message}`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
     return null;
   }
 
-  private async applyChunk(topic: string, partition: number, chunk: LogRecord[]): Promise<ChunkOutcome> {
+  /** Counts the failure and shows it to operators (metrics, readiness, the ops page through partition_failures). */
+  private async failed(topic: string, partition: number, failureClass: FailureClass, message: string): Promise<void> {
+    const failing = this.telemetry.batchFailed(partition, failureClass, decisionDetail(message));
+    this.failureRowsToClear.add(partition);
+    // Best effort: when the database is what fails, this fails too, and the ops page says the database is down.
+    await this.projection.recordPartitionFailure(topic, failing).catch(() => undefined);
+  }
+
+  private async recovered(topic: string, partition: number): Promise<void> {
+    if (this.telemetry.partitionRecovered(partition)) this.logger.log(`partition ${partition} moves again`);
+    if (!this.failureRowsToClear.has(partition)) return;
+    // Until this succeeds, every committed batch of the partition tries again.
+    await this.projection
+      .clearPartitionFailure(topic, partition)
+      .then(() => this.failureRowsToClear.delete(partition))
+      .catch(() => undefined);
+  }
+
+  /**
+   * Applies the chunk; when the records themselves make it fail, applies each
+   * half in turn, down to the one record that fails, which is decided
+   * `rejected: unprocessable`. The halves commit in log order, so the outcome
+   * is that of applying the records one at a time: the same however a replay
+   * cuts the log into batches.
+   */
+  private async applyNarrowing(topic: string, partition: number, chunk: LogRecord[]): Promise<ChunkOutcome> {
+    try {
+      return await this.applyChunk(topic, partition, chunk);
+    } catch (error) {
+      if (classifyFailure(error) !== 'unprocessable') throw error;
+      await this.failed(topic, partition, 'unprocessable', failureDetail(error));
+      if (chunk.length === 1) return this.applyUnprocessable(topic, partition, chunk[0], error);
+      const half = Math.ceil(chunk.length / 2);
+      const first = await this.applyNarrowing(topic, partition, chunk.slice(0, half));
+      if (first.kind === 'seek') return first;
+      return this.applyNarrowing(topic, partition, chunk.slice(half));
+    }
+  }
+
+  /** Decides the one record the database refused: its decision says why, and the partition moves past it. */
+  private async applyUnprocessable(topic: string, partition: number, record: LogRecord, error: unknown): Promise<ChunkOutcome> {
+    this.logger.warn(`partition ${partition} offset ${record.offset} refused, decided unprocessable: ${failureDetail(error)}`);
+    return this.applyChunk(topic, partition, [record], (records, { alreadyDecided }) => {
+      const undecided = records.filter((parsed) => !alreadyDecided.has(idsOf(parsed).commandId ?? ''));
+      const decisions = undecided.map((parsed) =>
+        rejectedRecord(topic, parsed.record, idsOf(parsed), 'unprocessable', failureDetail(error), {
+          partition: parsed.record.partition,
+          offset: parsed.record.offset,
+          knownAt: new Date(parsed.record.timestamp).toISOString(),
+        }),
+      );
+      return { decisions, changes: [], timelines: [], events: [] };
+    });
+  }
+
+  private async applyChunk(
+    topic: string,
+    partition: number,
+    chunk: LogRecord[],
+    decideRecords: (records: ParsedRecord[], state: LoadedBatchState) => DecidedBatch = (records, { alreadyDecided, ...state }) =>
+      decideBatch(topic, records, state, alreadyDecided),
+  ): Promise<ChunkOutcome> {
     const startedAt = Date.now();
     const started = performance.now();
     const committed: { batch?: DecidedBatch } = {};
@@ -114,12 +187,12 @@ export class ProjectorService implements OnApplicationShutdown {
       if (stored > last) return { kind: 'already-applied' };
       const gapIsReal = this.soughtTo.get(partition) === stored;
       if (stored < chunk[0].offset && !gapIsReal) return { kind: 'seek', offset: stored };
-      const records = chunk.filter((record) => record.offset >= stored).map(parseRecord);
-      const ids = referencedIds(records);
-      const { alreadyDecided, ...state } = await this.projection.loadBatchState(client, ids);
-      const decided = decideBatch(topic, records, state, alreadyDecided);
+      const pending = chunk.filter((record) => record.offset >= stored);
+      const records = decidedPurely(() => pending.map(parseRecord));
+      const state = await this.projection.loadBatchState(client, referencedIds(records));
+      const decided = decidedPurely(() => decideRecords(records, state));
       const saved = await this.projection.saveBatch(client, { topic, partition, firstOffset: stored, nextOffset: last + 1, ...decided });
-      if (!saved) throw new Error(`offset of partition ${partition} moved under us; retrying from the stored offset`);
+      if (!saved) throw new OffsetMovedError(`offset of partition ${partition} moved under us; retrying from the stored offset`);
       this.soughtTo.delete(partition);
       committed.batch = decided;
       return { kind: 'applied' };
@@ -130,4 +203,19 @@ export class ProjectorService implements OnApplicationShutdown {
     }
     return outcome;
   }
+}
+
+/** Runs a pure step of the batch; what it throws, the same records will always make it throw. */
+function decidedPurely<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (error) {
+    throw new DecideError(error);
+  }
+}
+
+/** The ids a refused record's decision is stored under: its command's, or what a malformed one names. */
+function idsOf({ command, claimed }: ParsedRecord) {
+  if (!command) return claimed;
+  return { commandId: command.commandId, commandType: command.type, timelineId: command.timelineId, eventId: 'eventId' in command ? command.eventId : null };
 }

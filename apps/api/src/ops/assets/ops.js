@@ -133,6 +133,17 @@
     const error = $('projection-error');
     error.hidden = !projection.error;
     error.textContent = projection.error ?? '';
+    const failing = new Map((projection.failing ?? []).map((f) => [f.partition, f]));
+    const failures = $('partition-failures');
+    failures.hidden = failing.size === 0;
+    failures.innerHTML = [...failing.values()]
+      .map(
+        (f) =>
+          `<li data-testid="failing-partition" data-partition="${f.partition}">partition ${f.partition} fails since ` +
+          `${escapeHtml(new Date(f.since).toLocaleTimeString('en-GB'))} (${f.attempts} attempts, ${escapeHtml(f.failureClass)}): ` +
+          `<code>${escapeHtml(f.error)}</code></li>`,
+      )
+      .join('');
     const rows = projection.partitions ?? [];
     for (const p of rows) {
       if (!trend.partitions.has(p.partition)) trend.partitions.set(p.partition, []);
@@ -142,7 +153,8 @@
       ? rows
           .map(
             (p) =>
-              `<tr data-testid="partition-row" data-partition="${p.partition}" data-lag="${p.records}">` +
+              `<tr data-testid="partition-row" data-partition="${p.partition}" data-lag="${p.records}"` +
+              `${failing.has(p.partition) ? ` class="failing" title="${escapeHtml(failing.get(p.partition).error)}"` : ''}>` +
               `<td>${p.partition}</td>` +
               `<td class="num">${formatCount(p.endOffset)}</td>` +
               `<td class="num">${formatCount(p.storedOffset)}</td>` +

@@ -1,0 +1,69 @@
+/**
+ * Why a projector transaction failed, and whether trying the same records
+ * again can help. Labels of `timeline_projector_batch_failures_total`.
+ */
+export const FAILURE_CLASSES = [
+  // The records: the database refused their data (SQLSTATE classes 22, 23, 54) or deciding them threw.
+  'unprocessable',
+  // Transient: retried with backoff until they pass.
+  'connection',
+  'serialization',
+  'timeout',
+  'shutdown',
+  'fenced',
+  'database',
+  'unknown',
+] as const;
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+/** Thrown when the pure part of a batch (parse, decide, evolve) fails: the same records will always fail. */
+export class DecideError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(`deciding the batch failed: ${(cause as Error)?.message ?? String(cause)}`);
+  }
+}
+
+/** Thrown when the partition's stored offset moved under a batch: another owner applied it. */
+export class OffsetMovedError extends Error {}
+
+// SQLSTATE classes: https://www.postgresql.org/docs/current/errcodes-appendix.html
+const RECORD_CLASSES = new Set(['22', '23', '54']);
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+// node-postgres reports a lost or unusable connection with these messages and no code.
+const CONNECTION_MESSAGES = /connection terminated|connection error|not queryable|timeout exceeded when trying to connect|client was closed|ended by the server/i;
+
+/**
+ * Errors that the same records will always cause are `unprocessable`; every
+ * other is transient. Anything unrecognised counts as transient: retrying a
+ * healthy record is cheap, rejecting it for a fault of ours is not.
+ */
+export function classifyFailure(error: unknown): FailureClass {
+  if (error instanceof DecideError) return 'unprocessable';
+  if (error instanceof OffsetMovedError) return 'fenced';
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
+  if (/^[0-9A-Z]{5}$/.test(code)) return sqlStateClass(code);
+  if (CONNECTION_CODES.has(code)) return 'connection';
+  if (CONNECTION_MESSAGES.test((error as Error)?.message ?? '')) return 'connection';
+  return 'unknown';
+}
+
+function sqlStateClass(code: string): FailureClass {
+  const sqlClass = code.slice(0, 2);
+  if (RECORD_CLASSES.has(sqlClass)) return 'unprocessable';
+  if (sqlClass === '08') return 'connection';
+  if (sqlClass === '40') return 'serialization';
+  if (code === '57014' || code === '55P03') return 'timeout';
+  if (sqlClass === '57') return 'shutdown';
+  return 'database';
+}
+
+/**
+ * What the decision of a refused record says: the SQLSTATE and the database's
+ * message. Not its `detail`, which may quote the whole row.
+ */
+export function failureDetail(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  const cause = error instanceof DecideError ? error.cause : error;
+  const message = (cause as Error)?.message ?? String(cause);
+  return typeof code === 'string' ? `${code}: ${message}` : message;
+}

@@ -1,0 +1,82 @@
+import { describe, expect, test } from '@jest/globals';
+import { COMMAND_HEADERS, type LogRecord } from '@timeline/command-log';
+import { decideBatch, decisionDetail, parseRecord, recordUuid, referencedIds } from './decide-batch';
+
+const TOPIC = 'timeline.commands';
+const COMMAND_ID = '00000000-0000-4000-8000-000000000001';
+const EVENT_ID = '00000000-0000-4000-8000-0000000000e1';
+let offset = 0;
+
+const record = (value: string | Buffer | null, headers: Record<string, string> = { [COMMAND_HEADERS.schemaVersion]: '1' }): LogRecord => ({
+  partition: 2,
+  offset: offset++,
+  timestamp: Date.parse('2023-07-11T09:00:00Z'),
+  key: 'japan-nato',
+  value: typeof value === 'string' ? Buffer.from(value) : value,
+  headers,
+});
+const createTimeline = (commandId = COMMAND_ID) =>
+  JSON.stringify({ type: 'CreateTimeline', commandId, timelineId: 'japan-nato', timeline: { title: 'Giappone e NATO', defaultLanguage: 'it' } });
+const nothingLoaded = { timelines: [], events: [] };
+
+describe('a malformed record', () => {
+  test('that names a command id is decided under it, with the ids and type it names', () => {
+    const poisoned = record(JSON.stringify({ type: 'RecordEvent', commandId: COMMAND_ID, timelineId: 'japan-nato', eventId: EVENT_ID, event: { title: 'a\u0000b' } }));
+    const { decisions } = decideBatch(TOPIC, [parseRecord(poisoned)], nothingLoaded, new Set());
+    expect(decisions).toEqual([
+      expect.objectContaining({
+        commandId: COMMAND_ID,
+        commandType: 'RecordEvent',
+        timelineId: 'japan-nato',
+        eventId: EVENT_ID,
+        outcome: 'rejected',
+        reason: 'malformed',
+        offset: poisoned.offset,
+      }),
+    ]);
+  });
+
+  test('that names no readable command id is decided under an id derived from its place in the log', () => {
+    const garbage = record(Buffer.from([0x00, 0xff, 0x7b]));
+    const { decisions } = decideBatch(TOPIC, [parseRecord(garbage)], nothingLoaded, new Set());
+    expect(decisions).toEqual([
+      expect.objectContaining({ commandId: recordUuid(TOPIC, 2, garbage.offset), commandType: 'unknown', timelineId: null, reason: 'malformed', detail: 'value is not JSON' }),
+    ]);
+  });
+
+  test('that names ids of the wrong shape claims none of them', () => {
+    const parsed = parseRecord(record(JSON.stringify({ type: 'Nope', commandId: '\u0000', timelineId: 'Not A Slug', eventId: 42 })));
+    expect(parsed.claimed).toEqual({ commandId: null, commandType: null, timelineId: null, eventId: null });
+  });
+
+  test('that names a command id decided already changes nothing, in an earlier batch or in this one', () => {
+    const malformed = parseRecord(record(JSON.stringify({ type: 'CreateTimeline', commandId: COMMAND_ID })));
+    expect(referencedIds([malformed]).commandIds).toEqual([COMMAND_ID]);
+    expect(decideBatch(TOPIC, [malformed], nothingLoaded, new Set([COMMAND_ID])).decisions).toEqual([]);
+    const accepted = parseRecord(record(createTimeline()));
+    const { decisions } = decideBatch(TOPIC, [accepted, malformed], nothingLoaded, new Set());
+    expect(decisions.map((decision) => [decision.commandId, decision.outcome])).toEqual([[COMMAND_ID, 'accepted']]);
+  });
+
+  test('quoting a key the database cannot store gets a storable, bounded detail', () => {
+    const parsed = parseRecord(record(JSON.stringify({ type: 'CreateTimeline', commandId: COMMAND_ID, timelineId: 'japan-nato', timeline: { title: 'T', defaultLanguage: 'it', ['\u0000'.repeat(5_000)]: 1 } })));
+    const [decision] = decideBatch(TOPIC, [parsed], nothingLoaded, new Set()).decisions;
+    expect(decision.detail).not.toMatch(/\u0000/);
+    expect(decision.detail!.length).toBeLessThanOrEqual(1_000);
+  });
+});
+
+describe('a valid command', () => {
+  test('with a traceparent header of another shape is decided, the header not carried on', () => {
+    const traced = record(createTimeline(), { [COMMAND_HEADERS.schemaVersion]: '1', [COMMAND_HEADERS.traceparent]: '\u0000A' });
+    const { decisions, changes } = decideBatch(TOPIC, [parseRecord(traced)], nothingLoaded, new Set());
+    expect(decisions.map((decision) => decision.outcome)).toEqual(['accepted']);
+    expect(changes.map((change) => change.traceparent)).toEqual([null]);
+  });
+});
+
+describe('decisionDetail', () => {
+  test('replaces NUL and unpaired surrogates, keeps the rest', () => {
+    expect(decisionDetail('a\u0000b\ud800c \ud83d\ude00')).toBe('a\ufffdb\ufffdc \ud83d\ude00');
+  });
+});
