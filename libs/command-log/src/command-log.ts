@@ -1,4 +1,5 @@
 import { COMMAND_SCHEMA_VERSION, type TimelineCommand } from '@timeline/domain';
+import type { GroupCommitOptions } from './group-commit';
 
 /**
  * Our narrow view of the Kafka log. Only the kafkajs adapter beside this file
@@ -51,6 +52,8 @@ export interface PartitionBatch {
   topic: string;
   partition: number;
   records: LogRecord[];
+  /** The offset after the partition's last record when the batch was fetched. */
+  highWatermark: number;
 }
 
 export interface BatchControl {
@@ -81,6 +84,8 @@ export interface SubscribeOptions {
   sessionTimeoutMs: number;
   /** Where each newly assigned partition starts: the offsets stored beside the read models. */
   startOffsets(partitions: number[]): Promise<Map<number, number>>;
+  /** When `startOffsets` failed: the partitions start where Kafka says, and each batch finds its stored offset. */
+  onJoinError?: (error: Error) => void;
   handler: PartitionBatchHandler;
 }
 
@@ -105,7 +110,7 @@ export abstract class CommandLog {
   abstract isReachable(): Promise<boolean>;
   /** The offset after the last record of each partition. */
   abstract endOffsets(topic: string): Promise<Map<number, number>>;
-  abstract appender(topic: string, options: { lingerMs: number; maxBatch: number }): Promise<RecordAppender>;
+  abstract appender(topic: string, options: GroupCommitOptions): Promise<RecordAppender>;
   abstract subscribe(options: SubscribeOptions): Promise<Subscription>;
   abstract close(): Promise<void>;
   /** The state of every appender this log has opened and not closed. */
@@ -117,14 +122,55 @@ export abstract class CommandLog {
 /** Kept forever, never compacted: the log is the system of record, and subscribers may start from the first record. */
 const RETAINED_FOREVER = { 'retention.ms': '-1', 'retention.bytes': '-1', 'cleanup.policy': 'delete' };
 
+/**
+ * The largest record batch timeline.commands takes: one command of the largest
+ * body the api accepts (HTTP_BODY_LIMIT_BYTES, at most 2 MiB) with its envelope,
+ * or a group-commit batch (PRODUCER_MAX_BATCH_BYTES, at most 4 MiB).
+ */
+export const COMMANDS_MAX_MESSAGE_BYTES = 5 * 1_048_576;
+
 /** Settings of timeline.commands; known time is the broker's append time. */
 export function commandsTopicSpec(topic: string, partitions: number, replicationFactor: number): TopicSpec {
   return {
     topic,
     partitions,
     replicationFactor,
-    configEntries: { ...RETAINED_FOREVER, 'message.timestamp.type': 'LogAppendTime' },
+    configEntries: { ...RETAINED_FOREVER, 'message.timestamp.type': 'LogAppendTime', 'max.message.bytes': String(COMMANDS_MAX_MESSAGE_BYTES) },
   };
+}
+
+/** Settings whose value may be larger than the spec's; every other must be as specified. */
+const AT_LEAST = new Set(['max.message.bytes']);
+
+/**
+ * What is wrong with an existing topic, compared with its spec: a setting that
+ * would lose records (retention, compaction), change known time, or refuse
+ * records the service writes, and fewer replicas than configured. Empty when
+ * the topic is fit to use.
+ */
+export function topicMismatches(spec: TopicSpec, actual: { configs: Record<string, string>; replicas: number }): string[] {
+  const problems = Object.entries(spec.configEntries).flatMap(([name, wanted]) => {
+    const value = actual.configs[name];
+    const fits = AT_LEAST.has(name) ? Number(value) >= Number(wanted) : value === wanted;
+    return fits ? [] : [`${name} is ${value ?? 'unset'}, must be ${AT_LEAST.has(name) ? 'at least ' : ''}${wanted}`];
+  });
+  if (actual.replicas < spec.replicationFactor) problems.push(`replication factor is ${actual.replicas}, must be at least ${spec.replicationFactor}`);
+  const minInsync = Number(actual.configs['min.insync.replicas'] ?? 1);
+  if (spec.replicationFactor >= 3 && minInsync < 2) problems.push(`min.insync.replicas is ${minInsync}, must be at least 2 with ${spec.replicationFactor} replicas`);
+  return problems;
+}
+
+/** Thrown at start when an existing topic's settings could lose data: the process refuses to run on it. */
+export class TopicMisconfigured extends Error {
+  constructor(readonly problems: Record<string, string[]>) {
+    super(
+      `Kafka topics are set up in a way that can lose or refuse records; fix them (kafka-configs.sh --alter --entity-type topics ` +
+        `--entity-name <topic> --add-config name=value) and start again:\n` +
+        Object.entries(problems)
+          .map(([topic, list]) => list.map((problem) => `  - ${topic}: ${problem}`).join('\n'))
+          .join('\n'),
+    );
+  }
 }
 
 /** Settings of timeline.events. */

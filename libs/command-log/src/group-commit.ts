@@ -1,23 +1,84 @@
+/** Why an append failed, and whether its record may be in the log all the same. */
+export class AppendFailed extends Error {
+  constructor(
+    message: string,
+    /** False: the record was never handed to Kafka, a retry cannot duplicate it. */
+    readonly mayHaveBeenRecorded: boolean,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface GroupCommitOptions {
+  lingerMs: number;
+  /** Records per send at most. */
+  maxBatch: number;
+  /** Bytes per send at most (a record larger than this goes alone). */
+  maxBatchBytes?: number;
+  /** Records waiting at most; an append past it fails at once. */
+  maxQueued?: number;
+  /** An append not acknowledged within this fails; one still waiting is then never sent. */
+  timeoutMs?: number;
+}
+
+/** Below the commands topic's max.message.bytes (COMMANDS_MAX_MESSAGE_BYTES), with room for one large record. */
+export const DEFAULT_APPEND_LIMITS = { maxBatchBytes: 1_048_576, maxQueued: 10_000, timeoutMs: 30_000 };
+
+interface Pending<T> {
+  item: T;
+  bytes: number;
+  settle: (error?: AppendFailed) => void;
+}
+
 /**
  * Group commit: appends that arrive while a flush is being prepared or is in
  * flight share the next produce call. A batch leaves after `lingerMs`, or at
- * once when it reaches `maxBatch`; only one produce call is in flight at a
- * time, as the idempotent producer wants.
+ * once when it reaches `maxBatch` records or `maxBatchBytes`; only one produce
+ * call is in flight at a time, as the idempotent producer wants. Memory and
+ * waiting are bounded: at most `maxQueued` records wait, and every append is
+ * answered within `timeoutMs`.
  */
 export class GroupCommit<T> {
-  private pending: { item: T; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  private pending: Pending<T>[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
   private inFlightCount = 0;
+  private readonly options: Required<GroupCommitOptions>;
 
   constructor(
     private readonly send: (items: T[]) => Promise<void>,
-    private readonly options: { lingerMs: number; maxBatch: number },
-  ) {}
+    options: GroupCommitOptions,
+    private readonly sizeOf: (item: T) => number = () => 0,
+  ) {
+    this.options = { ...DEFAULT_APPEND_LIMITS, ...options };
+  }
 
   add(item: T): Promise<void> {
+    if (this.pending.length >= this.options.maxQueued) {
+      return Promise.reject(new AppendFailed(`${this.pending.length} records wait for the log already`, false));
+    }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ item, resolve, reject });
+      let sent = false;
+      const entry: Pending<T> = {
+        item,
+        bytes: this.sizeOf(item),
+        settle: (error) => {
+          clearTimeout(deadline);
+          if (error) reject(error);
+          else resolve();
+        },
+      };
+      const deadline = setTimeout(() => {
+        const waiting = this.pending.indexOf(entry);
+        if (waiting >= 0) this.pending.splice(waiting, 1);
+        else sent = true;
+        // Settled once: a later outcome of the send no longer reaches the caller.
+        const late = entry.settle;
+        entry.settle = () => undefined;
+        late(new AppendFailed(`not acknowledged by the log within ${this.options.timeoutMs} ms`, sent));
+      }, this.options.timeoutMs);
+      this.pending.push(entry);
       this.schedule();
     });
   }
@@ -41,7 +102,7 @@ export class GroupCommit<T> {
 
   private schedule(): void {
     if (this.inFlight) return; // the flush that follows the one in flight takes it
-    if (this.pending.length >= this.options.maxBatch) {
+    if (this.pending.length >= this.options.maxBatch || this.pendingBytes() >= this.options.maxBatchBytes) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.flush();
@@ -53,13 +114,33 @@ export class GroupCommit<T> {
     }
   }
 
+  private pendingBytes(): number {
+    return this.pending.reduce((total, entry) => total + entry.bytes, 0);
+  }
+
+  /** The next batch: up to maxBatch records and maxBatchBytes, at least one record. */
+  private takeBatch(): Pending<T>[] {
+    let bytes = 0;
+    let count = 0;
+    while (count < this.pending.length && count < this.options.maxBatch) {
+      const next = this.pending[count].bytes;
+      if (count > 0 && bytes + next > this.options.maxBatchBytes) break;
+      bytes += next;
+      count += 1;
+    }
+    return this.pending.splice(0, count);
+  }
+
   private flush(): void {
-    const batch = this.pending.splice(0, this.options.maxBatch);
+    const batch = this.takeBatch();
     if (batch.length === 0) return;
     this.inFlightCount = batch.length;
     this.inFlight = this.send(batch.map((entry) => entry.item)).then(
-      () => batch.forEach((entry) => entry.resolve()),
-      (error) => batch.forEach((entry) => entry.reject(error)),
+      () => batch.forEach((entry) => entry.settle()),
+      (error) => {
+        const failed = new AppendFailed(`the log did not take the records: ${(error as Error)?.message ?? error}`, true, error);
+        batch.forEach((entry) => entry.settle(failed));
+      },
     );
     void this.inFlight.finally(() => {
       this.inFlight = null;

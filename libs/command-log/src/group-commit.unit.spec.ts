@@ -77,3 +77,47 @@ describe('GroupCommit state', () => {
     expect(group.state).toEqual({ queued: 0, inFlight: 0 });
   });
 });
+
+describe('GroupCommit bounds', () => {
+  const never = () => new Promise<void>(() => undefined);
+
+  test('past maxQueued waiting records an append fails at once, as not recorded', async () => {
+    const group = new GroupCommit<number>(never, { lingerMs: 0, maxBatch: 1, maxQueued: 2, timeoutMs: 60_000 });
+    void group.add(1).catch(() => undefined); // in flight, never answered
+    void group.add(2).catch(() => undefined);
+    void group.add(3).catch(() => undefined);
+    await expect(group.add(4)).rejects.toMatchObject({ mayHaveBeenRecorded: false });
+  });
+
+  test('an append still waiting at its deadline fails as not recorded and is never sent', async () => {
+    const sent: number[][] = [];
+    let release = () => undefined as void;
+    const send = (items: number[]) => {
+      sent.push(items);
+      return new Promise<void>((resolve) => (release = resolve));
+    };
+    const group = new GroupCommit<number>(send, { lingerMs: 0, maxBatch: 1, timeoutMs: 30 });
+    const failureOf = (append: Promise<void>) => append.then(() => null, (error: unknown) => error);
+    const inFlight = failureOf(group.add(1));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const waiting = failureOf(group.add(2));
+    expect(await waiting).toMatchObject({ mayHaveBeenRecorded: false });
+    // The send in flight passed its deadline too: it may be in the log.
+    expect(await inFlight).toMatchObject({ mayHaveBeenRecorded: true });
+    release();
+    await group.drain();
+    expect(sent).toEqual([[1]]);
+  });
+
+  test('a failed send fails its appends as possibly recorded', async () => {
+    const group = new GroupCommit<number>(async () => Promise.reject(new Error('NOT_ENOUGH_REPLICAS')), { lingerMs: 0, maxBatch: 10 });
+    await expect(group.add(1)).rejects.toMatchObject({ mayHaveBeenRecorded: true, message: expect.stringMatching(/NOT_ENOUGH_REPLICAS/) });
+  });
+
+  test('batches are cut by bytes; a record larger than the cap goes alone', async () => {
+    const sender = recordingSender();
+    const group = new GroupCommit<number>(sender.send, { lingerMs: 5, maxBatch: 100, maxBatchBytes: 10 }, (n) => n);
+    await Promise.all([4, 4, 4, 20, 3].map((n) => group.add(n)));
+    expect(sender.calls).toEqual([[4, 4], [4], [20], [3]]);
+  });
+});

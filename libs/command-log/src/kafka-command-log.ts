@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
 import {
   CommandLog,
   type LogRecord,
@@ -7,9 +7,11 @@ import {
   type RecordAppender,
   type SubscribeOptions,
   type Subscription,
+  topicMismatches,
+  TopicMisconfigured,
   type TopicSpec,
 } from './command-log';
-import { GroupCommit } from './group-commit';
+import { GroupCommit, type GroupCommitOptions } from './group-commit';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -47,10 +49,12 @@ export class KafkaCommandLog extends CommandLog {
     });
   }
 
+  /** Creates the topics that are missing; checks the settings of those that exist (TopicMisconfigured). */
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
     const admin = await this.connectedAdmin();
     const existing = new Set(await admin.listTopics());
     const missing = specs.filter((spec) => !existing.has(spec.topic));
+    await this.checkExistingTopics(specs.filter((spec) => existing.has(spec.topic)));
     if (missing.length === 0) return;
     await admin.createTopics({
       waitForLeaders: true,
@@ -61,6 +65,27 @@ export class KafkaCommandLog extends CommandLog {
         configEntries: Object.entries(spec.configEntries).map(([name, value]) => ({ name, value })),
       })),
     });
+  }
+
+  private async checkExistingTopics(specs: TopicSpec[]): Promise<void> {
+    if (specs.length === 0) return;
+    const admin = await this.connectedAdmin();
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: specs.map((spec) => ({ type: ConfigResourceTypes.TOPIC, name: spec.topic })),
+    });
+    const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((spec) => spec.topic) });
+    const problems: Record<string, string[]> = {};
+    for (const spec of specs) {
+      const entries = resources.find((resource) => resource.resourceName === spec.topic)?.configEntries ?? [];
+      const partitions = topics.find((topic) => topic.name === spec.topic)?.partitions ?? [];
+      const found = topicMismatches(spec, {
+        configs: Object.fromEntries(entries.map((entry) => [entry.configName, entry.configValue])),
+        replicas: Math.min(...partitions.map((partition) => partition.replicas.length)),
+      });
+      if (found.length) problems[spec.topic] = found;
+    }
+    if (Object.keys(problems).length) throw new TopicMisconfigured(problems);
   }
 
   async isReachable(): Promise<boolean> {
@@ -79,24 +104,43 @@ export class KafkaCommandLog extends CommandLog {
     return new Map(offsets.map((entry) => [entry.partition, Number(entry.high)]));
   }
 
-  async appender(topic: string, options: { lingerMs: number; maxBatch: number }): Promise<RecordAppender> {
-    const producer: Producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+  async appender(topic: string, options: GroupCommitOptions): Promise<RecordAppender> {
     let connected = false;
-    producer.on(producer.events.CONNECT, () => (connected = true));
-    producer.on(producer.events.DISCONNECT, () => (connected = false));
-    await producer.connect();
-    const group = new GroupCommit<OutgoingRecord>(async (records) => {
-      await producer.send({
-        topic,
-        acks: -1,
-        messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers })),
+    const newProducer = (): Producer => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
       });
-    }, options);
+      producer.on(producer.events.CONNECT, () => (connected = true));
+      producer.on(producer.events.DISCONNECT, () => (connected = false));
+      return producer;
+    };
+    let producer = newProducer();
+    await producer.connect();
+    const group = new GroupCommit<OutgoingRecord>(
+      async (records) => {
+        try {
+          if (!connected) await producer.connect();
+          await producer.send({
+            topic,
+            acks: -1,
+            messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers })),
+          });
+        } catch (error) {
+          // kafkajs's idempotent producer keeps its sequence numbers after a failed send: the broker could then
+          // drop the next batch as a duplicate or refuse every later one. A new producer gets a new producer id.
+          const failed = producer;
+          producer = newProducer();
+          connected = false;
+          await failed.disconnect().catch(() => undefined);
+          throw error;
+        }
+      },
+      options,
+      recordBytes,
+    );
     const state = (): ProducerState => ({ topic, connected, ...group.state });
     this.producers.add(state);
     const close = async () => {
@@ -108,7 +152,7 @@ export class KafkaCommandLog extends CommandLog {
     return { append: (record) => group.add(record), close };
   }
 
-  async subscribe({ topic, groupId, sessionTimeoutMs, startOffsets, handler }: SubscribeOptions): Promise<Subscription> {
+  async subscribe({ topic, groupId, sessionTimeoutMs, startOffsets, handler, onJoinError }: SubscribeOptions): Promise<Subscription> {
     const consumer: Consumer = this.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
@@ -120,11 +164,17 @@ export class KafkaCommandLog extends CommandLog {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     const seekTo = (partition: number, offset: number) => consumer.seek({ topic, partition, offset: String(offset) });
 
-    // On every assignment, start each partition at the offset stored beside the read models.
+    // On every assignment, start each partition at the offset stored beside the read models. Only a shortcut:
+    // each batch checks the stored offset again, so when they cannot be read (PostgreSQL down) the batches
+    // that follow skip what was applied and seek past it; a rejection here would end the process.
     consumer.on(consumer.events.GROUP_JOIN, async (event) => {
       const partitions = event.payload.memberAssignment[topic] ?? [];
-      const offsets = await startOffsets(partitions);
-      for (const partition of partitions) seekTo(partition, offsets.get(partition) ?? 0);
+      try {
+        const offsets = await startOffsets(partitions);
+        for (const partition of partitions) seekTo(partition, offsets.get(partition) ?? 0);
+      } catch (error) {
+        onJoinError?.(error as Error);
+      }
     });
 
     await consumer.run({
@@ -134,7 +184,12 @@ export class KafkaCommandLog extends CommandLog {
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         let sought = false;
         await handler(
-          { topic: batch.topic, partition: batch.partition, records: batch.messages.map(toLogRecord(batch.partition)) },
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            records: batch.messages.map(toLogRecord(batch.partition)),
+            highWatermark: Number(batch.highWatermark),
+          },
           {
             isActive: () => isRunning() && !isStale(),
             seek: (offset) => {
@@ -184,6 +239,12 @@ const toLogRecord =
       Object.entries(message.headers ?? {}).map(([name, value]) => [name, headerText(value)]),
     ),
   });
+
+/** What a record weighs in a produce request, near enough to cap batches by bytes. */
+function recordBytes(record: OutgoingRecord): number {
+  const headers = Object.entries(record.headers).reduce((total, [name, value]) => total + name.length + Buffer.byteLength(value), 0);
+  return Buffer.byteLength(record.key) + Buffer.byteLength(record.value) + headers;
+}
 
 function headerText(value: IHeaders[string]): string | undefined {
   if (value === undefined) return undefined;

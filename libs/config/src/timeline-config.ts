@@ -23,10 +23,18 @@ const environmentSchema = z.object({
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
   PROJECTOR_HTTP_PORT: port.default(3001),
-  HTTP_BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  /** At most 2 MiB: a command must fit in one record of timeline.commands (COMMANDS_MAX_MESSAGE_BYTES). */
+  HTTP_BODY_LIMIT_BYTES: positiveInt.max(2 * 1_048_576).default(1_048_576),
   DECISION_TIMEOUT_MS: positiveInt.max(60_000).default(5_000),
   PRODUCER_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
   PRODUCER_MAX_BATCH: positiveInt.max(10_000).default(500),
+  PRODUCER_MAX_BATCH_BYTES: positiveInt.max(4 * 1_048_576).default(1_048_576),
+  /** Appends waiting for the log at most: past it a write is answered 503 at once. */
+  APPEND_MAX_QUEUED: positiveInt.max(1_000_000).default(10_000),
+  /** A write the log has not acknowledged within this is answered 503 (Kafka unreachable, or too slow). */
+  APPEND_TIMEOUT_MS: positiveInt.max(120_000).default(5_000),
+  /** Longest a PostgreSQL statement may run; 0 for none. Migrations are not bound by it. */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
   PROJECTOR_MAX_BATCH: positiveInt.max(10_000).default(1_000),
   /** Where callers reach the api; CloudEvents name their source and data schema under it. */
   PUBLIC_BASE_URL: z
@@ -59,7 +67,7 @@ export class ConfigError extends Error {
 
 /** The validated settings. Injected by class, so a provider needs no token. */
 export class TimelineConfig {
-  readonly database: { url: string; schema: string; poolSize: number };
+  readonly database: { url: string; schema: string; poolSize: number; statementTimeoutMs: number };
   readonly kafka: {
     brokers: string[];
     clientId: string;
@@ -72,7 +80,7 @@ export class TimelineConfig {
   };
   readonly http: { host: string; port: number; projectorPort: number; bodyLimitBytes: number };
   readonly decisionTimeoutMs: number;
-  readonly producer: { lingerMs: number; maxBatch: number };
+  readonly producer: { lingerMs: number; maxBatch: number; maxBatchBytes: number; maxQueued: number; timeoutMs: number };
   readonly projector: { maxBatch: number; readyMaxLagRecords: number };
   readonly publicBaseUrl: string;
   readonly relay: { batchSize: number; pollIntervalMs: number; gatherMs: number };
@@ -82,7 +90,12 @@ export class TimelineConfig {
   readonly tracing: { exporter: TimelineEnvironment['OTEL_TRACES_EXPORTER']; serviceName?: string };
 
   constructor(env: TimelineEnvironment) {
-    this.database = { url: env.DATABASE_URL, schema: env.DATABASE_SCHEMA, poolSize: env.DATABASE_POOL_SIZE };
+    this.database = {
+      url: env.DATABASE_URL,
+      schema: env.DATABASE_SCHEMA,
+      poolSize: env.DATABASE_POOL_SIZE,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    };
     this.kafka = {
       brokers: env.KAFKA_BROKERS,
       clientId: env.KAFKA_CLIENT_ID,
@@ -100,7 +113,13 @@ export class TimelineConfig {
       bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
     };
     this.decisionTimeoutMs = env.DECISION_TIMEOUT_MS;
-    this.producer = { lingerMs: env.PRODUCER_LINGER_MS, maxBatch: env.PRODUCER_MAX_BATCH };
+    this.producer = {
+      lingerMs: env.PRODUCER_LINGER_MS,
+      maxBatch: env.PRODUCER_MAX_BATCH,
+      maxBatchBytes: env.PRODUCER_MAX_BATCH_BYTES,
+      maxQueued: env.APPEND_MAX_QUEUED,
+      timeoutMs: env.APPEND_TIMEOUT_MS,
+    };
     this.projector = { maxBatch: env.PROJECTOR_MAX_BATCH, readyMaxLagRecords: env.PROJECTOR_READY_MAX_LAG_RECORDS };
     this.publicBaseUrl = env.PUBLIC_BASE_URL;
     this.relay = { batchSize: env.RELAY_BATCH_SIZE, pollIntervalMs: env.RELAY_POLL_INTERVAL_MS, gatherMs: env.RELAY_GATHER_MS };

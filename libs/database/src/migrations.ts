@@ -43,6 +43,8 @@ export async function runMigrations(pool: Pool, schema: string): Promise<string[
   const client = await pool.connect();
   const applied: string[] = [];
   try {
+    // A migration may rebuild an index of a large table; the pool's statement timeout is for the service's queries.
+    await client.query('set statement_timeout = 0');
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(`create schema if not exists ${quoteIdentifier(schema)}`);
     await client.query(`set search_path to ${quoteIdentifier(schema)}`);
@@ -68,6 +70,7 @@ export async function runMigrations(pool: Pool, schema: string): Promise<string[
   } finally {
     await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await client.query('reset search_path').catch(() => undefined);
+    await client.query('reset statement_timeout').catch(() => undefined);
     client.release();
   }
 }

@@ -11,16 +11,25 @@ export interface PoolSettings {
   schema: string;
   poolSize: number;
   applicationName: string;
+  /** Longest a statement may run (ms); 0 or absent for no limit. */
+  statementTimeoutMs?: number;
 }
 
-/** A pool whose connections all work in the service's schema. */
-export function createPool({ url, schema, poolSize, applicationName }: PoolSettings): Pool {
+/**
+ * A pool whose connections all work in the service's schema. TCP keepalive
+ * finds a connection whose peer went away without a word (a half-open socket
+ * after a failover or a cut network) instead of waiting on it for ever.
+ */
+export function createPool({ url, schema, poolSize, applicationName, statementTimeoutMs }: PoolSettings): Pool {
   const pool = new Pool({
     connectionString: url,
     max: poolSize,
     application_name: applicationName,
     options: `-c search_path=${quoteIdentifier(schema)}`,
     connectionTimeoutMillis: 5_000,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}),
   });
   // An idle connection that the server ends (restart, failover) is dropped by the pool and
   // replaced on the next checkout; without a listener the 'error' event would end the process.

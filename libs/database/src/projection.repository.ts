@@ -46,6 +46,8 @@ export interface ProjectedBatch {
   timelines: TimelineState[];
   events: ProjectedEvent[];
   changes: ProjectedChange[];
+  /** Command ids decided before whose record came again: notified, so that a waiter looks the decision up. */
+  redelivered: string[];
 }
 
 /** A partition whose transactions fail: see the partition_failures table. */
@@ -248,7 +250,7 @@ export class ProjectionRepository {
         JSON.stringify(revisions.replacing),
         JSON.stringify(outboxRows(batch.changes)),
         DECISIONS_CHANNEL,
-        notificationPayloads(batch.decisions.map((decision) => decision.commandId)),
+        notificationPayloads([...batch.decisions.map((decision) => decision.commandId), ...batch.redelivered]),
       ],
     );
     return rows[0].moved === 1;

@@ -248,7 +248,7 @@ export class ProjectorMetrics {
       name: 'timeline_projector_batch_failures_total',
       help:
         'Failed projector transactions, by partition and failure class: "unprocessable" when a record was refused ' +
-        '(narrowed to it and decided rejected), else a transient fault that is retried (connection, serialization, timeout, shutdown, fenced, database, unknown).',
+        '(narrowed to it and decided rejected), else a fault that is retried (connection, serialization, timeout, shutdown, fenced, log-behind, database, unknown).',
       labelNames: ['partition', 'failure_class'],
       registers,
     });

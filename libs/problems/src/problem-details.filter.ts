@@ -19,7 +19,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (problem.status >= 500) {
       this.logger.error(`${request.method} ${request.url} failed [${request.id}]: ${(error as Error)?.stack ?? error}`);
     }
-    void reply.status(problem.status).header('content-type', 'application/problem+json').send(problemDocument(problem, request.url, request.id));
+    void reply
+      .status(problem.status)
+      .headers(problem.headers)
+      .header('content-type', 'application/problem+json')
+      .send(problemDocument(problem, request.url, request.id));
   }
 }
 

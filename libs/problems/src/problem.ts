@@ -35,6 +35,8 @@ export class Problem extends Error {
     readonly status: number,
     readonly detail: string,
     readonly extensions: Record<string, unknown> = {},
+    /** Headers the answer carries besides the document, such as `retry-after`. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail);
   }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
+import { AppendFailed, COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid, type TimelineCommand } from '@timeline/domain';
@@ -79,7 +79,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
       ? nameBasedUuid(`idempotency:${submission.timelineId}:${submission.idempotencyKey}`)
       : randomUUID();
     if (submission.idempotencyKey) {
-      const [earlier] = await this.decisions.findByCommandIds([commandId]);
+      const earlier = await this.decisionOf(commandId);
       if (earlier) return answered(earlier, fingerprint);
     }
     const command = { ...submission.draft(commandId), commandId, fingerprint } as TimelineCommand;
@@ -96,11 +96,50 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     } catch (error) {
       this.waiters.cancel(commandId);
       this.logger.error(`append of ${command.type} ${commandId} failed: ${(error as Error).message}`);
-      throw new Problem('log-unavailable', 503, 'the command was not recorded; it is safe to retry', { retryable: true });
+      throw logUnavailable(error, commandId, submission.idempotencyKey !== undefined);
     }
-    const decision = (await decided) ?? (await this.decisions.findByCommandIds([commandId]))[0];
+    // In the log now: whatever happens to PostgreSQL, the answer is the decision or a 202 to poll.
+    const decision = (await decided) ?? (await this.decisionOf(commandId));
     return decision ? answered(decision, fingerprint) : { state: 'pending', commandId };
   }
+
+  /** The decision on a command, or null when there is none yet or PostgreSQL does not answer. */
+  private async decisionOf(commandId: string): Promise<DecisionRecord | null> {
+    try {
+      const [decision] = await this.decisions.findByCommandIds([commandId]);
+      return decision ?? null;
+    } catch (error) {
+      // The projector decides a command id once, so appending (again) is safe while this is unknown.
+      this.logger.warn(`decision of ${commandId} not read: ${(error as Error).message}`);
+      return null;
+    }
+  }
+}
+
+/** Seconds a caller should wait before retrying a write the log did not take. */
+const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The 503 of a write the log did not take. When the record may be in the log
+ * all the same (the send timed out or failed in flight), a retry is safe only
+ * with the same Idempotency-Key: the answer says so and names the command.
+ */
+function logUnavailable(error: unknown, commandId: string, keyed: boolean): Problem {
+  const mayHaveBeenRecorded = !(error instanceof AppendFailed) || error.mayHaveBeenRecorded;
+  const headers = { 'retry-after': String(RETRY_AFTER_SECONDS) };
+  if (!mayHaveBeenRecorded) {
+    return new Problem('log-unavailable', 503, 'the command log did not take the command; it was not recorded and it is safe to retry', { retryable: true, recorded: false }, headers);
+  }
+  const retry = keyed
+    ? 'retry with the same Idempotency-Key: it is decided once either way'
+    : 'GET /v1/commands/{commandId} says whether it was; a blind retry may record it twice (an Idempotency-Key makes retries safe)';
+  return new Problem(
+    'log-unavailable',
+    503,
+    `the command log did not acknowledge the command in time; it may have been recorded: ${retry}`,
+    { retryable: true, recorded: 'unknown', commandId, location: `/v1/commands/${commandId}` },
+    headers,
+  );
 }
 
 function answerOutcomeOf(error: unknown): AnswerOutcome {

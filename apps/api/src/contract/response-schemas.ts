@@ -233,7 +233,7 @@ export const opsStatusSchema = named(
             partition: count,
             failureClass: z
               .string()
-              .describe('unprocessable (a record was refused and is being narrowed down), connection, serialization, timeout, shutdown, fenced, database or unknown'),
+              .describe('unprocessable (a record was refused and is being narrowed down), connection, serialization, timeout, shutdown, fenced, log-behind, database or unknown'),
             error: z.string().describe('The last error'),
             since: instant.describe('First failure in a row'),
             lastFailedAt: instant,

@@ -11,6 +11,8 @@ export const FAILURE_CLASSES = [
   'timeout',
   'shutdown',
   'fenced',
+  // Kafka's log ends before the stored offset: its data was lost or reset. Retried, never skipped: restore it.
+  'log-behind',
   'database',
   'unknown',
 ] as const;
@@ -26,6 +28,22 @@ export class DecideError extends Error {
 /** Thrown when the partition's stored offset moved under a batch: another owner applied it. */
 export class OffsetMovedError extends Error {}
 
+/**
+ * Thrown when the stored offset is past the end of the partition in Kafka:
+ * records the read models include are gone from the log (its data was lost,
+ * or the topic recreated). New records there would be taken as applied and
+ * silently ignored, so the partition stops until an operator restores the
+ * log or rebuilds the read models from it.
+ */
+export class LogBehindStoredOffset extends Error {
+  constructor(partition: number, stored: number, logEnd: number) {
+    super(
+      `partition ${partition} ends at offset ${logEnd} in Kafka but the read models are at ${stored}: ` +
+        `Kafka lost records or the topic was recreated; restore the log, or rebuild the read models from it`,
+    );
+  }
+}
+
 // SQLSTATE classes: https://www.postgresql.org/docs/current/errcodes-appendix.html
 const RECORD_CLASSES = new Set(['22', '23', '54']);
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
@@ -40,6 +58,7 @@ const CONNECTION_MESSAGES = /connection terminated|connection error|not queryabl
 export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof DecideError) return 'unprocessable';
   if (error instanceof OffsetMovedError) return 'fenced';
+  if (error instanceof LogBehindStoredOffset) return 'log-behind';
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
   if (/^[0-9A-Z]{5}$/.test(code)) return sqlStateClass(code);
   if (CONNECTION_CODES.has(code)) return 'connection';

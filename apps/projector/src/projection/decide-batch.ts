@@ -92,7 +92,7 @@ export function referencedIds(records: ParsedRecord[]) {
   return { commandIds: [...commandIds], timelineIds: [...timelineIds], eventIds: [...eventIds] };
 }
 
-export type DecidedBatch = Pick<ProjectedBatch, 'decisions' | 'timelines' | 'events' | 'changes'>;
+export type DecidedBatch = Pick<ProjectedBatch, 'decisions' | 'timelines' | 'events' | 'changes' | 'redelivered'>;
 
 /**
  * Decides a partition's records in order against the loaded state. Pure: the
@@ -107,20 +107,28 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
   const touchedEvents = new Set<string>();
   const decisions: DecisionRow[] = [];
   const changes: ProjectedChange[] = [];
+  const redelivered: string[] = [];
 
   for (const { record, command, malformed, claimed } of records) {
     const knownAt = new Date(record.timestamp).toISOString();
     const where = { partition: record.partition, offset: record.offset, knownAt };
     if (!command) {
       // A malformed record of a command id decided already changes nothing: the first answer stands.
-      if (claimed.commandId && decided.has(claimed.commandId)) continue;
+      if (claimed.commandId && decided.has(claimed.commandId)) {
+        redelivered.push(claimed.commandId);
+        continue;
+      }
       const decision = rejectedRecord(topic, record, claimed, 'malformed', malformed ?? 'unreadable', where);
       decided.add(decision.commandId);
       decisions.push(decision);
       continue;
     }
-    // A command id is decided once; a second record of it (a producer retry, a reused key) changes nothing.
-    if (decided.has(command.commandId)) continue;
+    // A command id is decided once; a second record of it (a producer retry, a reused key) changes nothing,
+    // but whoever waits for it (an Idempotency-Key retry that raced the first) is told to look the decision up.
+    if (decided.has(command.commandId)) {
+      redelivered.push(command.commandId);
+      continue;
+    }
     decided.add(command.commandId);
 
     const eventId = 'eventId' in command ? command.eventId : null;
@@ -165,6 +173,7 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
   return {
     decisions,
     changes,
+    redelivered,
     timelines: [...touchedTimelines].map((id) => timelines.get(id)!),
     events: [...touchedEvents].map((id): ProjectedEvent => {
       const state = events.get(id)!;

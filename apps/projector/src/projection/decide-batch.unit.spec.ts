@@ -67,6 +67,14 @@ describe('a malformed record', () => {
 });
 
 describe('a valid command', () => {
+  test('whose id was decided before changes nothing and is named for notification, so that a waiter looks it up', () => {
+    const again = parseRecord(record(createTimeline()));
+    expect(decideBatch(TOPIC, [again], nothingLoaded, new Set([COMMAND_ID]))).toMatchObject({ decisions: [], changes: [], redelivered: [COMMAND_ID] });
+    const twice = decideBatch(TOPIC, [parseRecord(record(createTimeline())), again], nothingLoaded, new Set());
+    expect(twice.decisions).toHaveLength(1);
+    expect(twice.redelivered).toEqual([COMMAND_ID]);
+  });
+
   test('with a traceparent header of another shape is decided, the header not carried on', () => {
     const traced = record(createTimeline(), { [COMMAND_HEADERS.schemaVersion]: '1', [COMMAND_HEADERS.traceparent]: '\u0000A' });
     const { decisions, changes } = decideBatch(TOPIC, [parseRecord(traced)], nothingLoaded, new Set());

@@ -3,10 +3,10 @@ import { CommandLog, type BatchControl, type LogRecord, type PartitionBatch, typ
 import { TimelineConfig } from '@timeline/config';
 import { ProjectionRepository } from '@timeline/database';
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
-import { classifyFailure, DecideError, failureDetail, OffsetMovedError, type FailureClass } from './batch-failure';
+import { classifyFailure, DecideError, failureDetail, LogBehindStoredOffset, OffsetMovedError, type FailureClass } from './batch-failure';
 import { decideBatch, decisionDetail, parseRecord, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from './decide-batch';
 
-type ChunkOutcome = { kind: 'applied' | 'already-applied' } | { kind: 'seek'; offset: number };
+type ChunkOutcome = { kind: 'applied' } | { kind: 'seek'; offset: number };
 type LoadedBatchState = Awaited<ReturnType<ProjectionRepository['loadBatchState']>>;
 
 const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
@@ -23,6 +23,8 @@ export class ProjectorService implements OnApplicationShutdown {
   /** Offsets we asked Kafka to re-read from; a gap found again at the same place is a real gap. */
   private readonly soughtTo = new Map<number, number>();
   private ceiling: ReadonlyMap<number, number> | null = null;
+  /** Each partition's end offset as last fetched: a stored offset past it means Kafka lost records. */
+  private readonly logEnds = new Map<number, number>();
   /** Partitions with a row in partition_failures that a later success must delete. */
   private readonly failureRowsToClear = new Set<number>();
 
@@ -39,6 +41,7 @@ export class ProjectorService implements OnApplicationShutdown {
       topic,
       groupId: this.config.kafka.consumerGroup,
       sessionTimeoutMs: this.config.kafka.sessionTimeoutMs,
+      onJoinError: (error) => this.logger.warn(`stored offsets not read on assignment (${error.message}); each batch finds its own`),
       startOffsets: async (partitions) => {
         const stored = await this.projection.storedOffsets(topic);
         this.logger.log(`assigned partitions ${partitions.join(', ') || '(none)'}; starting at stored offsets`);
@@ -61,6 +64,7 @@ export class ProjectorService implements OnApplicationShutdown {
   }
 
   private async handleBatch(batch: PartitionBatch, control: BatchControl): Promise<void> {
+    this.logEnds.set(batch.partition, batch.highWatermark);
     const size = this.config.projector.maxBatch;
     for (let start = 0; start < batch.records.length; start += size) {
       const fetched = batch.records.slice(start, start + size);
@@ -167,7 +171,7 @@ export class ProjectorService implements OnApplicationShutdown {
           knownAt: new Date(parsed.record.timestamp).toISOString(),
         }),
       );
-      return { decisions, changes: [], timelines: [], events: [] };
+      return { decisions, changes: [], timelines: [], events: [], redelivered: [] };
     });
   }
 
@@ -183,8 +187,11 @@ export class ProjectorService implements OnApplicationShutdown {
     const committed: { batch?: DecidedBatch } = {};
     const outcome = await this.projection.inTransaction(async (client): Promise<ChunkOutcome> => {
       const stored = await this.projection.lockOffset(client, topic, partition);
+      const logEnd = this.logEnds.get(partition) ?? Infinity;
+      if (stored > logEnd) throw new LogBehindStoredOffset(partition, stored, logEnd);
       const last = chunk[chunk.length - 1].offset;
-      if (stored > last) return { kind: 'already-applied' };
+      // Applied already (a redelivery, or a start from offset 0 when the stored offsets could not be read): skip ahead.
+      if (stored > last) return { kind: 'seek', offset: stored };
       const gapIsReal = this.soughtTo.get(partition) === stored;
       if (stored < chunk[0].offset && !gapIsReal) return { kind: 'seek', offset: stored };
       const pending = chunk.filter((record) => record.offset >= stored);
