@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { OutboxRelay } from '../apps/projector/src/relay/outbox-relay';
 import { startKafkaBroker, type RunningKafkaBroker } from './support/kafka-broker';
 import { expectEventually } from './support/eventually';
 import { TcpProxy } from './support/tcp-proxy';
@@ -10,6 +11,7 @@ describe('readiness follows Kafka and PostgreSQL', () => {
   let service: TestTimelineService;
   const ready = async () => (await service.http.get('/health/ready')).status;
   const projectorReady = async () => (await service.projector.getHttpAdapter().getInstance().inject({ url: '/health/ready' })).statusCode;
+  const relay = () => service.projector.get(OutboxRelay).status();
 
   beforeAll(async () => {
     // A broker of this file's own, since it is stopped; PostgreSQL through a proxy this file cuts.
@@ -44,11 +46,13 @@ describe('readiness follows Kafka and PostgreSQL', () => {
     await expectEventually(async () => expect(await projectorReady()).toBe(200), { timeoutMs: 60_000, intervalMs: 500 });
   });
 
-  test('not ready while PostgreSQL is unreachable, ready again when it returns, and writes work after', async () => {
+  test('not ready while PostgreSQL is unreachable, ready again when it returns, and writes work after; the relay leads again', async () => {
     await postgres.cut();
     await expectEventually(async () => expect(await ready()).toBe(503), { timeoutMs: 30_000, intervalMs: 500 });
     const down = await service.http.get('/health/ready');
     expect(down.body.checks ?? down.body).toMatchObject({ details: { postgres: { status: 'down' } } });
+    // The relay's lease went with its connection, and taking it again fails while the database is away.
+    await expectEventually(() => expect(relay()).toMatchObject({ leading: false, lastError: expect.any(String) }), { timeoutMs: 30_000 });
     await postgres.restore();
     await expectEventually(async () => expect(await ready()).toBe(200), { timeoutMs: 30_000, intervalMs: 500 });
     // Acknowledged at once; decided as soon as the projector's retry and the decision listener are back.
@@ -59,5 +63,13 @@ describe('readiness follows Kafka and PostgreSQL', () => {
       expect(status.body).toMatchObject({ status: 'accepted', commandType: 'CreateTimeline' });
     });
     expect((await service.http.get('/v1/timelines/after-outage')).status).toBe(200);
+    await expectEventually(
+      async () => {
+        expect(relay()).toMatchObject({ leading: true, lastError: null });
+        const { rows } = await service.pool.query<{ unsent: number }>('select count(*)::int as unsent from outbox where sent_at is null');
+        expect(rows[0].unsent).toBe(0);
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
   });
 });

@@ -146,12 +146,18 @@ export class TestTimelineService {
     );
   }
 
+  /** Runs every step even when one fails (then throws its error): a step left out keeps sockets open and Jest from exiting. */
   async stop(): Promise<void> {
     this.projectorProcess?.kill('SIGKILL');
-    await this.projectorApp?.close();
-    await this.api.close();
-    await this.log.close();
-    await this.pool.end();
-    await this.database.drop();
+    const steps = [
+      () => this.projectorApp?.close(),
+      () => this.api.close(),
+      () => this.log.close(),
+      () => this.pool.end(),
+      () => this.database.drop(),
+    ];
+    const errors: unknown[] = [];
+    for (const step of steps) await Promise.resolve().then(step).catch((error: unknown) => errors.push(error));
+    if (errors.length > 0) throw errors[0];
   }
 }

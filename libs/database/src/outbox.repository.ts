@@ -128,12 +128,17 @@ export class OutboxRepository {
     }
     if (!held) return null;
     const lease = { held: true, release: async () => undefined };
+    let released = false;
     const lose = () => {
       lease.held = false;
     };
     client.on('error', lose);
     lease.release = async () => {
       lose();
+      // Idempotent: the pool throws on a second release of a connection, and a lease is released both
+      // when its connection is lost and again at shutdown.
+      if (released) return;
+      released = true;
       client.off('error', lose);
       // Destroying the connection drops the lock with it, also if the unlock would fail.
       client.release(true);

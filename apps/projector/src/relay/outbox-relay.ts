@@ -57,7 +57,10 @@ export class OutboxRelay implements BeforeApplicationShutdown {
   /** Holds the lease, taking it if it is free. False while another relay holds it. */
   async lead(): Promise<boolean> {
     if (this.lease?.held) return true;
-    await this.lease?.release();
+    // Forget a lost lease before trying to take a new one: if that fails, the next round must not release it again.
+    const lost = this.lease;
+    this.lease = null;
+    await lost?.release();
     this.lease = await this.outbox.tryRelayLease();
     if (this.lease) this.logger.log('relaying the outbox to ' + this.config.kafka.eventsTopic);
     return this.lease !== null;
@@ -85,11 +88,16 @@ export class OutboxRelay implements BeforeApplicationShutdown {
     this.stopped = true;
     this.signal?.wake();
     await this.running;
-    await this.lease?.release();
+    const lease = this.lease;
     this.lease = null;
-    await this.signal?.stop();
-    await this.appender?.close();
-    this.appender = null;
+    try {
+      await lease?.release();
+    } finally {
+      // Whatever happened to the lease, the listener and the producer must close, or the process cannot exit.
+      await this.signal?.stop();
+      await this.appender?.close();
+      this.appender = null;
+    }
   }
 
   /** Before the pool and the Kafka client close, which the loop still uses. */

@@ -1,0 +1,44 @@
+import { describe, expect, test } from '@jest/globals';
+import type { CommandLog } from '@timeline/command-log';
+import { TimelineConfig } from '@timeline/config';
+import type { OutboxRepository, RelayLease } from '@timeline/database';
+import { OutboxRelay } from './outbox-relay';
+
+/** A lease like the repository's over a pooled connection: a second release throws, as pg-pool does. */
+function lease() {
+  const state = { held: true, releases: 0 };
+  const relayLease: RelayLease = {
+    get held() {
+      return state.held;
+    },
+    release: async () => {
+      state.held = false;
+      state.releases += 1;
+      if (state.releases > 1) throw new Error('Release called on client which has already been released to the pool.');
+    },
+  };
+  return { state, relayLease };
+}
+
+describe('the relay lease across a database outage', () => {
+  test('a lost lease is released once, also when taking a new one fails meanwhile; the relay leads again when the database is back', async () => {
+    const first = lease();
+    const second = lease();
+    const attempts: (() => Promise<RelayLease | null>)[] = [
+      async () => first.relayLease,
+      async () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432')),
+      async () => second.relayLease,
+    ];
+    const outbox = { tryRelayLease: () => attempts.shift()!() } as unknown as OutboxRepository;
+    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({}), {} as CommandLog, outbox);
+
+    expect(await relay.lead()).toBe(true);
+    first.state.held = false; // its connection was lost
+    await expect(relay.lead()).rejects.toThrow('ECONNREFUSED');
+    expect(await relay.lead()).toBe(true);
+    expect(first.state.releases).toBe(1);
+
+    await relay.stop();
+    expect(second.state.releases).toBe(1);
+  });
+});
