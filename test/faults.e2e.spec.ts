@@ -107,6 +107,8 @@ describe('faults around a write', () => {
   });
 
   test('a rebalance while PostgreSQL is unreachable does not end the projector; once it returns, writes are decided', async () => {
+    // A projector process of its own in the group: a rejection its group-join handler left unhandled would end it.
+    await service.startProjectorProcess();
     const kafka = new Kafka({ clientId: `rebalance-${randomUUID()}`, brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     const member = kafka.consumer({ groupId: service.config.kafka.consumerGroup, sessionTimeout: 6_000 });
     const joins: number[] = [];
@@ -125,6 +127,8 @@ describe('faults around a write', () => {
     const after = await service.http.post(`/v1/timelines/${timelineId}/events`, reportedStatement(8));
     expect([201, 202]).toContain(after.status);
     await expectEventually(async () => expect(await commandStatus(after.body.commandId)).toMatchObject({ status: 'accepted' }), { timeoutMs: 30_000 });
+    // Still running: killing it is refused when it has exited.
+    await service.killProjectorProcess();
   });
 
   test('a record of a command decided before is notified again, so that whoever waits for it looks it up at once', async () => {

@@ -31,6 +31,10 @@ export function createPool({ url, schema, poolSize, applicationName, statementTi
     keepAliveInitialDelayMillis: 10_000,
     ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}),
   });
+  // A checked-out connection that dies emits 'error' too, and pg-pool listens only on idle ones: without a
+  // listener of its own the process would end. The query in flight fails with the same error, which its
+  // caller handles; the pool then drops the connection when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   // An idle connection that the server ends (restart, failover) is dropped by the pool and
   // replaced on the next checkout; without a listener the 'error' event would end the process.
   pool.on('error', (error) => console.warn(JSON.stringify({ level: 'warn', context: 'Database', message: `idle connection lost: ${error.message}` })));
