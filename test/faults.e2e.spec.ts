@@ -129,6 +129,14 @@ describe('faults around a write', () => {
     await expectEventually(async () => expect(await commandStatus(after.body.commandId)).toMatchObject({ status: 'accepted' }), { timeoutMs: 30_000 });
     // Still running: killing it is refused when it has exited.
     await service.killProjectorProcess();
+    // Its partitions go back to the in-process projector once its session times out: wait for that here.
+    await expectEventually(
+      async () => {
+        const probe = await service.http.post(`/v1/timelines/${timelineId}/events`, reportedStatement(9));
+        expect(probe.status).toBe(201);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
   });
 
   test('a record of a command decided before is notified again, so that whoever waits for it looks it up at once', async () => {

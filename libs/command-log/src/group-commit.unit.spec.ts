@@ -82,11 +82,17 @@ describe('GroupCommit bounds', () => {
   const never = () => new Promise<void>(() => undefined);
 
   test('past maxQueued waiting records an append fails at once, as not recorded', async () => {
-    const group = new GroupCommit<number>(never, { lingerMs: 0, maxBatch: 1, maxQueued: 2, timeoutMs: 60_000 });
-    void group.add(1).catch(() => undefined); // in flight, never answered
-    void group.add(2).catch(() => undefined);
-    void group.add(3).catch(() => undefined);
+    const group = new GroupCommit<number>(never, { lingerMs: 0, maxBatch: 1, maxQueued: 2, timeoutMs: 200 });
+    const earlier = [1, 2, 3].map((n) => group.add(n).catch((error: unknown) => error)); // 1 in flight, never answered; 2 and 3 wait
+    const started = Date.now();
     await expect(group.add(4)).rejects.toMatchObject({ mayHaveBeenRecorded: false });
+    expect(Date.now() - started).toBeLessThan(100);
+    // The others are answered at their deadline.
+    expect(await Promise.all(earlier)).toEqual([
+      expect.objectContaining({ mayHaveBeenRecorded: true }),
+      expect.objectContaining({ mayHaveBeenRecorded: false }),
+      expect.objectContaining({ mayHaveBeenRecorded: false }),
+    ]);
   });
 
   test('an append still waiting at its deadline fails as not recorded and is never sent', async () => {
