@@ -2,9 +2,12 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import { Parser } from '@asyncapi/parser';
+import { ProjectionRepository, type DecisionRow, type ProjectedBatch } from '@timeline/database';
 import { CHANGE_DATA_SCHEMAS, type ChangeEventType } from '@timeline/domain';
+import { Client } from 'pg';
 import { expectEventually } from './support/eventually';
 import { SseReader } from './support/sse-reader';
+import { createTestDatabase } from './support/test-database';
 import { TestTimelineService } from './support/timeline-service';
 
 const event = (n: number, extra: Record<string, unknown> = {}) => ({
@@ -42,8 +45,13 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
 
   /** Positions of the outbox in the order every reader uses. */
   async function outboxOrder(where = 'true'): Promise<string[]> {
-    const { rows } = await service.pool.query(`select position from outbox where ${where} order by transaction_id, position`);
+    const { rows } = await service.pool.query(`select position from outbox where ${where} order by position`);
     return rows.map((row) => String(row.position));
+  }
+
+  /** Waits until the api's stream feed serves `count` clients: a client that does not read is registered. */
+  async function streamClients(count: number): Promise<void> {
+    await expectEventually(async () => expect((await service.http.get('/ops/status')).body.stream.connectedClients).toBe(count));
   }
 
   async function write(timelineId: string, count: number, from = 0): Promise<string[]> {
@@ -100,8 +108,8 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
 
   test('no position streams from now; Last-Event-ID resumes exactly after the position it names', async () => {
     const all = await outboxOrder();
+    // Its start is fixed before the answer's headers are sent.
     const fromNow = await open();
-    await new Promise((resolve) => setTimeout(resolve, 200));
     await write(timelineA, 2, 100);
     const resumed = await open('', { 'last-event-id': all[9] });
     const expected = await outboxOrder();
@@ -124,46 +132,130 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
     ]);
   });
 
-  test('a change that commits late with a lower position is not skipped (two writers interleaved)', async () => {
+  test('of two batches in flight, the one that takes positions second waits until the first commits, its other rows written: nothing commits below a position read', async () => {
     const reader = await open();
-    const { rows } = await service.pool.query(`select payload from outbox where change_type = 'EventRecorded' limit 1`);
-    const payload = rows[0].payload;
-    const insert = (client: { query: Function }, commandId: string) =>
-      client.query(
-        `insert into outbox (timeline_id, change_type, command_id, change_index, payload, known_at)
-         values ($1, 'EventRecorded', $2, 0, $3, now()) returning position`,
-        [timelineA, commandId, { ...payload, commandId }],
-      );
-    // Writer A takes its transaction id first; writer B takes a later one but the lower position, and commits last.
-    const a = await service.pool.connect();
-    const b = await service.pool.connect();
+    const projection = new ProjectionRepository(service.pool);
+    const topic = `interleaved-${randomUUID().slice(0, 8)}`;
+    // Changes that write no read model but the outbox (the timeline's row is in no batch).
+    const { rows } = await service.pool.query(`select payload from outbox where change_type = 'TimelineCreated' limit 1`);
+    const batch = (partition: number, commandId: string): ProjectedBatch => ({
+      topic,
+      partition,
+      firstOffset: 0,
+      nextOffset: 1,
+      decisions: [decision(partition, commandId)],
+      timelines: [],
+      events: [],
+      changes: [{ change: { ...rows[0].payload, commandId }, index: 0, traceparent: null }],
+      redelivered: [],
+    });
+    const decision = (partition: number, commandId: string): DecisionRow => ({
+      commandId,
+      commandType: 'CreateTimeline',
+      timelineId: timelineA,
+      eventId: null,
+      outcome: 'accepted',
+      reason: null,
+      detail: null,
+      fingerprint: null,
+      version: 1,
+      revision: null,
+      changed: true,
+      partition,
+      offset: 900_000_000,
+      knownAt: new Date().toISOString(),
+    });
+    /** Whether a transaction still running has written the command's decision: inserting it again then waits. */
+    const decisionInFlight = async (commandId: string) => {
+      const probe = await service.pool.connect();
+      try {
+        await probe.query('begin');
+        await probe.query(`set local lock_timeout = '200ms'`);
+        await probe.query(
+          `insert into decisions (command_id, command_type, outcome, changed, topic_partition, topic_offset, known_at)
+           values ($1, 'CreateTimeline', 'accepted', true, 9, 900000000, now())`,
+          [commandId],
+        );
+        return false;
+      } catch (error) {
+        if ((error as { code?: string }).code === '55P03') return true; // lock_not_available
+        throw error;
+      } finally {
+        await probe.query('rollback');
+        probe.release();
+      }
+    };
+    const positionOf = async (commandId: string) =>
+      String((await service.pool.query('select position from outbox where command_id = $1', [commandId])).rows[0].position);
+    const first = { commandId: randomUUID(), client: await service.pool.connect() };
+    const second = { commandId: randomUUID(), client: await service.pool.connect() };
     try {
-      await a.query('begin');
-      await a.query('select pg_current_xact_id()');
-      await b.query('begin');
-      await b.query('select pg_current_xact_id()');
-      const low = (await insert(b, randomUUID())).rows[0].position;
-      const high = (await insert(a, randomUUID())).rows[0].position;
-      expect(low).toBeLessThan(high);
-      await a.query('commit');
-      await expectEventually(() => expect(reader.changes.map((change) => change.id)).toEqual([String(high)]));
-      await b.query('commit');
-      await expectEventually(() => expect(reader.changes.map((change) => change.id)).toEqual([String(high), String(low)]));
-      // Resuming after the higher position still finds the lower one that committed after it.
-      const resumed = await open(`?after=${high}`);
-      await expectEventually(() => expect(resumed.changes.map((change) => change.id)).toEqual([String(low)]));
+      // The second batch starts first (it has the older transaction), the first takes its positions first.
+      await second.client.query('begin');
+      await projection.lockOffset(second.client, topic, 1);
+      await first.client.query('begin');
+      await projection.lockOffset(first.client, topic, 0);
+      expect(await projection.saveBatch(first.client, batch(0, first.commandId))).toBe(true);
+      const secondPid = (await second.client.query('select pg_backend_pid() as pid')).rows[0].pid;
+      const secondSaved = projection.saveBatch(second.client, batch(1, second.commandId));
+      await expectEventually(async () => {
+        const { rows: activity } = await service.pool.query('select wait_event_type from pg_stat_activity where pid = $1', [secondPid]);
+        expect(activity[0].wait_event_type).toBe('Lock');
+      });
+      // It asks for the counter last: its decision is written already.
+      expect(await decisionInFlight(second.commandId)).toBe(true);
+
+      await first.client.query('commit');
+      expect(await secondSaved).toBe(true);
+      const low = await positionOf(first.commandId);
+      await expectEventually(() => expect(reader.changes.map((change) => change.id)).toEqual([low]));
+      await second.client.query('commit');
+      const high = await positionOf(second.commandId);
+      expect(Number(high)).toBeGreaterThan(Number(low));
+      await expectEventually(() => expect(reader.changes.map((change) => change.id)).toEqual([low, high]));
+      const resumed = await open(`?after=${low}`);
+      await expectEventually(() => expect(resumed.changes.map((change) => change.id)).toEqual([high]));
     } finally {
-      await a.query('rollback').catch(() => undefined);
-      await b.query('rollback').catch(() => undefined);
-      a.release();
-      b.release();
+      for (const { client } of [first, second]) {
+        await client.query('rollback').catch(() => undefined);
+        client.release();
+      }
+    }
+  });
+
+  test('a transaction left open in another database of the server holds back neither the stream nor the relay', async () => {
+    const before = await outboxOrder();
+    const reader = await open();
+    const other = await createTestDatabase();
+    const idle = new Client({ connectionString: other.url });
+    await idle.connect();
+    try {
+      // Another service's session: it has a transaction id and sits idle in its transaction.
+      await idle.query('begin');
+      await idle.query('select pg_current_xact_id()');
+      const idlePid = (await idle.query('select pg_backend_pid() as pid')).rows[0].pid;
+
+      await write(timelineB, 3, 500);
+      const expected = (await outboxOrder()).slice(before.length);
+      expect(expected).toHaveLength(3);
+      await expectEventually(() => expect(reader.changes.map((change) => change.id)).toEqual(expected));
+      await expectEventually(async () => {
+        const { rows } = await service.pool.query<{ unsent: number }>('select count(*)::int as unsent from outbox where sent_at is null');
+        expect(rows[0].unsent).toBe(0);
+      });
+      const { rows } = await service.pool.query('select state, backend_xid is not null as has_xid from pg_stat_activity where pid = $1', [idlePid]);
+      expect(rows).toEqual([{ state: 'idle in transaction', has_xid: true }]);
+    } finally {
+      await idle.end();
+      await other.drop();
     }
   });
 
   test('a client that stops reading is cut off with event: overflow; a fast client meanwhile gets every change', async () => {
+    const connected = (await service.http.get('/ops/status')).body.stream.connectedClients;
     const fast = await open();
     const slow = await openStalledClient(service.http.baseUrl);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await streamClients(connected + 2);
     // About 400 kB per change: the stalled client's socket buffers fill after a few, then its queue passes the bound.
     const translations = Object.fromEntries(
       Array.from({ length: 40 }, (_, i) => [String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26)), { title: `T${i}`, summary: 'x'.repeat(10_000) }]),

@@ -14,7 +14,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { createPool, OutboxRepository, ProjectionRepository, runMigrations, STREAM_START, type ProjectedBatch } from '@timeline/database';
+import { createPool, OutboxRepository, ProjectionRepository, runMigrations, type ProjectedBatch } from '@timeline/database';
 import type { TimelineChange } from '@timeline/domain';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -131,13 +131,12 @@ async function main(): Promise<void> {
       }
     };
     const streamReader = async () => {
-      let cursor = STREAM_START;
+      let cursor = 0;
       while (reading) {
         const rows = await outbox.readAfter(cursor, 500);
         if (rows.length > 0) {
           note('stream', rows.map((row) => row.commandId));
-          const last = rows[rows.length - 1];
-          cursor = { transactionId: last.transactionId, position: last.position };
+          cursor = rows[rows.length - 1].position;
         }
         await sleep(POLL_EVERY_MS);
       }

@@ -3,8 +3,8 @@ import { DecisionNotifications } from './decision-notifications';
 /**
  * Lets an outbox reader sleep between polls and wakes it early when a
  * projector batch commits (the batch's NOTIFY on the decisions channel also
- * means "new outbox rows"). Polling stays the fallback: a row behind a
- * transaction still running when the notice arrives is readable only later.
+ * means "new outbox rows", visible by the time the notice arrives). Polling
+ * stays the fallback for notices lost while the listener reconnects.
  */
 export class OutboxSignal {
   private readonly notifications: DecisionNotifications;

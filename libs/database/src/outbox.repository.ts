@@ -2,27 +2,12 @@ import type { ChangeType, TimelineChange } from '@timeline/domain';
 import type { Pool, PoolClient } from 'pg';
 
 /**
- * Where a row stands in the order every outbox reader uses: by transaction id,
- * then position. Reading only rows with transaction_id below the snapshot's
- * xmin (as Emmett's readMessagesBatch does) makes that order gap-safe: a row
- * that is not visible yet belongs to a transaction at or above the xmin, so it
- * sorts after everything already read. Positions alone are not enough: they are
- * taken at insert, and a transaction can commit a lower position after another
- * committed a higher one.
+ * An accepted change waiting in the outbox. Positions are taken in commit order, under a lock
+ * (ProjectionRepository.saveBatch): a row that becomes visible later always has a higher position
+ * than every row visible now, so every reader goes in position order and nothing is skipped.
  */
-export interface StreamKey {
-  transactionId: bigint;
+export interface OutboxRow {
   position: number;
-}
-
-export const STREAM_START: StreamKey = { transactionId: 0n, position: 0 };
-
-export function compareStreamKeys(a: StreamKey, b: StreamKey): number {
-  if (a.transactionId !== b.transactionId) return a.transactionId < b.transactionId ? -1 : 1;
-  return a.position - b.position;
-}
-
-export interface OutboxRow extends StreamKey {
   timelineId: string;
   changeType: ChangeType;
   commandId: string;
@@ -45,20 +30,16 @@ export interface RelayLease {
 // Any constant works; the second key is the schema, so that services sharing a database do not share a relay.
 const RELAY_LOCK_KEY = 7_353_002;
 
-const ROW_COLUMNS = `transaction_id::text as transaction_id, position, timeline_id, change_type, command_id,
-                     change_index, payload, traceparent`;
+const ROW_COLUMNS = 'position, timeline_id, change_type, command_id, change_index, payload, traceparent';
 
-/** The outbox's readers: the relay (unsent rows, then marks them) and the HTTP stream (rows after a key). */
+/** The outbox's readers: the relay (unsent rows, then marks them) and the HTTP stream (rows after a position). */
 export class OutboxRepository {
   constructor(private readonly pool: Pool) {}
 
-  /** Unsent rows in stream order, only from transactions older than every one still running. */
+  /** Unsent rows in position order. */
   async unsent(limit: number): Promise<OutboxRow[]> {
     const { rows } = await this.pool.query(
-      `select ${ROW_COLUMNS} from outbox
-       where sent_at is null and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       order by transaction_id, position
-       limit $1`,
+      `select ${ROW_COLUMNS} from outbox where sent_at is null order by position limit $1`,
       [limit],
     );
     return rows.map(toOutboxRow);
@@ -68,49 +49,47 @@ export class OutboxRepository {
     await this.pool.query('update outbox set sent_at = now() where position = any($1::bigint[]) and sent_at is null', [positions]);
   }
 
-  /** Rows after `after` (and up to `upTo`, when given) in stream order, matching the filter. */
-  async readAfter(after: StreamKey, limit: number, filter: StreamFilter = {}, upTo?: StreamKey): Promise<OutboxRow[]> {
+  /** Rows after `after` (and up to `upTo`, when given) in position order, matching the filter. */
+  async readAfter(after: number, limit: number, filter: StreamFilter = {}, upTo?: number): Promise<OutboxRow[]> {
     const { rows } = await this.pool.query(
       `select ${ROW_COLUMNS} from outbox
-       where (transaction_id, position) > ($1::xid8, $2::bigint)
-         and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         and ($3::xid8 is null or (transaction_id, position) <= ($3::xid8, $4::bigint))
-         and ($5::text is null or timeline_id = $5)
-         and ($6::text[] is null or change_type = any($6::text[]))
-       order by transaction_id, position
-       limit $7`,
-      [
-        after.transactionId.toString(),
-        after.position,
-        upTo?.transactionId.toString() ?? null,
-        upTo?.position ?? null,
-        filter.timelineId ?? null,
-        filter.changeTypes ?? null,
-        limit,
-      ],
+       where position > $1 and ($2::bigint is null or position <= $2)
+         and ($3::text is null or timeline_id = $3)
+         and ($4::text[] is null or change_type = any($4::text[]))
+       order by position
+       limit $5`,
+      [after, upTo ?? null, filter.timelineId ?? null, filter.changeTypes ?? null, limit],
     );
     return rows.map(toOutboxRow);
   }
 
-  /** The key of the last row every reader can see now: "from now" starts after it. */
-  async head(): Promise<StreamKey> {
-    const { rows } = await this.pool.query(
-      `select transaction_id::text as transaction_id, position from outbox
-       where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       order by transaction_id desc, position desc
-       limit 1`,
-    );
-    return rows.length ? toStreamKey(rows[0]) : STREAM_START;
+  /** The last position readers can see now: "from now" starts after it. */
+  async head(): Promise<number> {
+    const { rows } = await this.pool.query<{ head: number }>('select coalesce(max(position), 0) as head from outbox');
+    return rows[0].head;
   }
 
-  /** The key of the row at `position`, or null when readers cannot see such a row (yet). */
-  async keyAt(position: number): Promise<StreamKey | null> {
-    const { rows } = await this.pool.query(
-      `select transaction_id::text as transaction_id, position from outbox
-       where position = $1 and transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
+  /**
+   * Where to go on after the row at `position` (a resume token), or null when there is no such row.
+   * Rows written before positions were taken under a lock (migration 20261203T1000, the rows that
+   * keep a transaction id) were read in (transaction id, position) order, in which a row with a
+   * lower position could come later. A token naming one of them goes on before the first such row,
+   * so that a client that read in either order misses nothing; it may get a few changes again
+   * (subscribers drop duplicates by CloudEvents id).
+   */
+  async resumeAfter(position: number): Promise<number | null> {
+    const { rows } = await this.pool.query<{ resume_after: number }>(
+      `select least(
+                named.position,
+                (select min(later.position) - 1 from outbox later
+                 where named.transaction_id is not null and later.transaction_id is not null
+                   and (later.transaction_id, later.position) > (named.transaction_id, named.position))
+              ) as resume_after
+       from outbox named
+       where named.position = $1`,
       [position],
     );
-    return rows.length ? toStreamKey(rows[0]) : null;
+    return rows.length ? rows[0].resume_after : null;
   }
 
   /** The relay lease, or null when another relay holds it. */
@@ -147,13 +126,9 @@ export class OutboxRepository {
   }
 }
 
-function toStreamKey(row: { transaction_id: string; position: number }): StreamKey {
-  return { transactionId: BigInt(row.transaction_id), position: row.position };
-}
-
 function toOutboxRow(row: Record<string, any>): OutboxRow {
   return {
-    ...toStreamKey(row as { transaction_id: string; position: number }),
+    position: row.position,
     timelineId: row.timeline_id,
     changeType: row.change_type,
     commandId: row.command_id,

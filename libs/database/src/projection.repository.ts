@@ -169,7 +169,24 @@ export class ProjectionRepository {
   async saveBatch(client: PoolClient, batch: ProjectedBatch): Promise<boolean> {
     const revisions = revisionRows(batch.changes);
     const { rows } = await client.query<{ moved: number }>(
-      `with moved as (
+      `with
+       -- The outbox rows, with positions from the one-row counter: its row stays locked until this batch
+       -- commits, so a batch that commits later has higher positions and becomes visible after this one
+       -- (a commit is visible before its locks are released). Listed first because PostgreSQL runs the
+       -- sub-statements the main query does not read last-listed first: the counter is then taken after
+       -- every other write, as late as it can be. Batches without changes leave the counter alone.
+       outbox_positions as (
+         update outbox_head set last_position = last_position + jsonb_array_length($10::jsonb)
+         where jsonb_array_length($10::jsonb) > 0
+         returning last_position - jsonb_array_length($10::jsonb) as before
+       ),
+       new_outbox as (
+         insert into outbox (position, timeline_id, change_type, command_id, change_index, payload, traceparent, known_at)
+         select outbox_positions.before + rows.position, o->>'timeline_id', o->>'change_type', (o->>'command_id')::uuid,
+                (o->>'change_index')::smallint, o->'payload', o->>'traceparent', (o->>'known_at')::timestamptz
+         from outbox_positions, jsonb_array_elements($10::jsonb) with ordinality as rows(o, position)
+       ),
+       moved as (
          update consumer_offsets set next_offset = $4
          where topic = $1 and partition = $2 and next_offset = $3
          returning 1
@@ -227,13 +244,6 @@ export class ProjectionRepository {
          update event_revisions replaced set known_to = successor.known_from
          from jsonb_to_recordset($9::jsonb) as successor(event_id uuid, revision integer, known_from timestamptz)
          where replaced.event_id = successor.event_id and replaced.revision = successor.revision - 1
-       ),
-       new_outbox as (
-         insert into outbox (timeline_id, change_type, command_id, change_index, payload, traceparent, known_at)
-         select o->>'timeline_id', o->>'change_type', (o->>'command_id')::uuid, (o->>'change_index')::smallint,
-                o->'payload', o->>'traceparent', (o->>'known_at')::timestamptz
-         from jsonb_array_elements($10::jsonb) with ordinality as rows(o, position)
-         order by position
        ),
        -- Wakes the API instances waiting for these decisions; delivered when the transaction commits.
        notified as (select pg_notify($11, command_ids) from unnest($12::text[]) as command_ids)

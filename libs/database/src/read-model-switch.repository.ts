@@ -101,13 +101,9 @@ export class ReadModelSwitchRepository {
       const outboxColumns = (await this.sharedColumns([liveSchema, rebuiltSchema], 'outbox', client).then((shared) => [...shared, ...UNCOMPARED_COLUMNS.outbox]))
         .map(quoteIdentifier)
         .join(', ');
-      await client.query(
-        `insert into ${rebuilt}.outbox (${outboxColumns}) overriding system value select ${outboxColumns} from ${live}.outbox`,
-      );
-      await client.query(
-        `select setval(pg_get_serial_sequence($1, 'position'), coalesce((select max(position) from ${rebuilt}.outbox), 0) + 1, false)`,
-        [`${rebuilt}.outbox`],
-      );
+      await client.query(`insert into ${rebuilt}.outbox (${outboxColumns}) select ${outboxColumns} from ${live}.outbox`);
+      // New positions go on above every position handed out so far: readers' cursors stay valid.
+      await client.query(`update ${rebuilt}.outbox_head set last_position = (select last_position from ${live}.outbox_head)`);
       await client.query(`alter schema ${live} rename to ${quoteIdentifier(retiredSchema)}`);
       await client.query(`alter schema ${rebuilt} rename to ${live}`);
       await client.query('commit');

@@ -1,4 +1,4 @@
-import { compareStreamKeys, type OutboxRow, type StreamFilter, type StreamKey } from '@timeline/database';
+import type { OutboxRow, StreamFilter } from '@timeline/database';
 import { changeCloudEvent } from '@timeline/domain';
 import { sseComment, sseEvent, sseMessage } from './sse';
 
@@ -12,7 +12,8 @@ export interface SseSink {
 }
 
 export interface SseClientOptions {
-  cursor: StreamKey;
+  /** The position after which this client starts. */
+  cursor: number;
   filter: StreamFilter;
   /** Where the api is reached: CloudEvents name their source and data schema under it. */
   baseUrl: string;
@@ -44,14 +45,14 @@ export class SseClient {
   private drainWaiters: (() => void)[] = [];
   private wroteSinceHeartbeat = false;
   private readonly heartbeat: NodeJS.Timeout;
-  private cursorKey: StreamKey;
+  private cursorPosition: number;
   closed = false;
 
   constructor(
     private readonly sink: SseSink,
     private readonly options: SseClientOptions,
   ) {
-    this.cursorKey = options.cursor;
+    this.cursorPosition = options.cursor;
     sink.on('drain', () => this.flush());
     sink.on('close', () => this.close());
     this.heartbeat = setInterval(() => {
@@ -61,15 +62,15 @@ export class SseClient {
     this.heartbeat.unref();
   }
 
-  /** The key of the last row this client has been given or passed over. */
-  get cursor(): StreamKey {
-    return this.cursorKey;
+  /** The position of the last row this client has been given or passed over. */
+  get cursor(): number {
+    return this.cursorPosition;
   }
 
   /** Catch-up rows, already filtered by the query; `through` moves the cursor past rows the filter left out. */
-  sendPage(rows: OutboxRow[], through?: StreamKey): void {
+  sendPage(rows: OutboxRow[], through?: number): void {
     for (const row of rows) this.sendRow(row);
-    if (through && compareStreamKeys(through, this.cursorKey) > 0) this.cursorKey = through;
+    if (through !== undefined && through > this.cursorPosition) this.cursorPosition = through;
   }
 
   /**
@@ -86,9 +87,9 @@ export class SseClient {
     }
     for (const row of rows) {
       if (this.closed) return;
-      if (compareStreamKeys(row, this.cursorKey) <= 0) continue;
+      if (row.position <= this.cursorPosition) continue;
       if (matchesFilter(row, this.options.filter)) this.sendRow(row);
-      else this.cursorKey = { transactionId: row.transactionId, position: row.position };
+      else this.cursorPosition = row.position;
     }
   }
 
@@ -126,7 +127,7 @@ export class SseClient {
   }
 
   private sendRow(row: OutboxRow): void {
-    this.cursorKey = { transactionId: row.transactionId, position: row.position };
+    this.cursorPosition = row.position;
     this.send(sseMessage(row.position, changeCloudEvent(row, this.options.baseUrl)));
   }
 

@@ -1,13 +1,6 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
-import {
-  compareStreamKeys,
-  OutboxRepository,
-  OutboxSignal,
-  STREAM_START,
-  type StreamFilter,
-  type StreamKey,
-} from '@timeline/database';
+import { OutboxRepository, OutboxSignal, type OutboxRow, type StreamFilter } from '@timeline/database';
 import { Problem } from '@timeline/problems';
 import { SseClient, type SseSink } from './sse-client';
 
@@ -23,8 +16,8 @@ const PAGE_SIZE = 500;
 @Injectable()
 export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamFeed.name);
-  /** Every row up to here has been handed to the live clients. */
-  private head: StreamKey = STREAM_START;
+  /** Every row up to this position has been handed to the live clients. */
+  private head = 0;
   private readonly live = new Set<SseClient>();
   private readonly clients = new Set<SseClient>();
   private readonly signal: OutboxSignal;
@@ -59,18 +52,18 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
   /**
    * Where a client starts: after `position` (0: the beginning), or after the
    * last change visible now when there is none. A position that names no row
-   * readers can see is a 400.
+   * is a 400.
    */
-  async startAfter(position: number | undefined, field = 'query.after'): Promise<StreamKey> {
+  async startAfter(position: number | undefined, field = 'query.after'): Promise<number> {
     if (position === undefined) return this.outbox.head();
-    if (position === 0) return STREAM_START;
-    const key = await this.outbox.keyAt(position);
-    if (!key) throw Problem.invalid([{ field, message: `no change at stream position ${position}` }]);
-    return key;
+    if (position === 0) return 0;
+    const start = await this.outbox.resumeAfter(position);
+    if (start === null) throw Problem.invalid([{ field, message: `no change at stream position ${position}` }]);
+    return start;
   }
 
   /** Streams to `sink` until it closes: catch-up first when `start` is behind the feed, then live. */
-  async serve(sink: SseSink, start: StreamKey, filter: StreamFilter): Promise<void> {
+  async serve(sink: SseSink, start: number, filter: StreamFilter): Promise<void> {
     const client: SseClient = new SseClient(sink, {
       cursor: start,
       filter,
@@ -88,7 +81,7 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
       while (!client.closed && !this.stopped) {
         const upTo = this.head;
         // No await between this check and joining: the feed cannot move in between.
-        if (compareStreamKeys(client.cursor, upTo) >= 0) {
+        if (client.cursor >= upTo) {
           this.live.add(client);
           return;
         }
@@ -117,14 +110,13 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
     if (this.live.size === 0) {
       // Nobody to hand rows to: just move the head, unless a client joined meanwhile.
       const head = await this.outbox.head();
-      if (this.live.size === 0 && compareStreamKeys(head, this.head) > 0) this.head = head;
+      if (this.live.size === 0 && head > this.head) this.head = head;
       if (this.live.size === 0) return;
     }
-    for (let rows = [] as Awaited<ReturnType<OutboxRepository['readAfter']>>; !this.stopped; ) {
+    for (let rows: OutboxRow[] = []; !this.stopped; ) {
       rows = await this.outbox.readAfter(this.head, PAGE_SIZE);
       if (rows.length === 0) return;
-      const last = rows[rows.length - 1];
-      this.head = { transactionId: last.transactionId, position: last.position };
+      this.head = rows[rows.length - 1].position;
       for (const client of this.live) client.deliver(rows);
       if (rows.length < PAGE_SIZE) return;
     }

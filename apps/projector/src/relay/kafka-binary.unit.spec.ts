@@ -6,7 +6,6 @@ import { chunkByBytes, toEventRecord } from './kafka-binary';
 const commandId = '00000000-0000-4000-8000-000000000001';
 const eventId = '5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d';
 const row: OutboxRow = {
-  transactionId: 7n,
   position: 3,
   timelineId: 'japan-nato',
   changeType: 'EventRetracted',

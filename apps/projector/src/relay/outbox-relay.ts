@@ -13,8 +13,9 @@ const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
  * once, since a crash between the two re-sends the rows, which subscribers drop
  * by CloudEvents id. One relay at a time holds the lease (an advisory lock);
  * the others wait to take over, so a timeline's changes leave in decision order.
- * Wakes on each committed projector batch (LISTEN) and polls as a fallback:
- * a row behind a still-running transaction becomes readable only later.
+ * Reads unsent rows in position order, which is commit order (positions are
+ * taken under a lock), so it waits on no other transaction. Wakes on each
+ * committed projector batch (LISTEN) and polls as a fallback.
  */
 @Injectable()
 export class OutboxRelay implements BeforeApplicationShutdown {
