@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { ReadModelSwitchRepository } from '@timeline/database';
+import { changeEventId } from '@timeline/domain';
 import type { Deployment } from './lab';
 import { kafkaAdmin } from './lab';
 import type { Write } from './write-load';
@@ -38,6 +39,9 @@ export interface AuditResult {
   unsentOutboxRows: number;
   /** Re-sent records (same ce_id). */
   resent: number;
+  /** Accepted changes (outbox rows) whose ce_id is not on timeline.events; the first few named. */
+  unpublished: number;
+  unpublishedExamples: string[];
   replayEqual: boolean | null;
   replayNote: string;
 }
@@ -116,12 +120,14 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
     }
   }
 
-  const outbox = await pool.query<{ total: number; unsent: number }>(
-    'select count(*)::int as total, (count(*) filter (where sent_at is null))::int as unsent from outbox',
+  const outbox = await pool.query<{ command_id: string; change_index: number; position: number; sent: boolean; timeline_id: string }>(
+    'select command_id, change_index, position, sent_at is not null as sent, timeline_id from outbox order by position',
   );
   const published = await readEventIds(deployment.options.brokers, deployment.eventsTopic);
-  const distinctEventIds = new Set(published).size;
-  const outboxRows = outbox.rows[0].total;
+  const publishedIds = new Set(published);
+  const distinctEventIds = publishedIds.size;
+  const outboxRows = outbox.rows.length;
+  const unpublished = outbox.rows.filter((row) => !publishedIds.has(changeEventId(row.command_id, row.change_index)));
   if (distinctEventIds > outboxRows) duplicateDetails.push(`${distinctEventIds} distinct ce_ids on ${deployment.eventsTopic} for ${outboxRows} accepted changes`);
 
   const replay = await compareWithReplay(deployment, settleTimeoutMs);
@@ -141,8 +147,10 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
     eventRecords: published.length,
     distinctEventIds,
     outboxRows,
-    unsentOutboxRows: outbox.rows[0].unsent,
+    unsentOutboxRows: outbox.rows.filter((row) => !row.sent).length,
     resent: published.length - distinctEventIds,
+    unpublished: unpublished.length,
+    unpublishedExamples: unpublished.slice(0, 3).map((row) => `outbox position ${row.position} (${row.timeline_id}, ${row.sent ? 'marked sent' : 'unsent'})`),
     replayEqual: replay.equal,
     replayNote: replay.note,
   };

@@ -209,12 +209,29 @@ export class Lab {
     this.log(`chaos: Kafka on ${broker.bootstrap} (pid ${broker.pid}); PostgreSQL ${postgres.adminUrl} (data ${postgres.dataDir})`);
   }
 
-  /** A three-node KRaft cluster (replication 3, min.insync.replicas=2), for one scenario. */
+  /**
+   * A three-node KRaft cluster (replication 3, min.insync.replicas=2), for one scenario; the caller
+   * stops it. One started early with `prepareCluster` (while other scenarios run) is handed over.
+   */
   async startCluster(): Promise<RunningKafkaCluster> {
-    const cluster = await startKafkaCluster({ heap: this.settings.kafkaHeap, nodes: 3, minInsyncReplicas: 2 });
+    const prepared = this.preparedCluster;
+    this.preparedCluster = null;
+    const cluster = await (prepared ?? startKafkaCluster({ heap: this.settings.kafkaHeap, nodes: 3, minInsyncReplicas: 2 }));
     this.log(`chaos: Kafka cluster ${cluster.brokers.join(',')}`);
     return cluster;
   }
+
+  /** Starts the cluster in the background, for a later `startCluster`. */
+  prepareCluster(): void {
+    const starting = startKafkaCluster({ heap: this.settings.kafkaHeap, nodes: 3, minInsyncReplicas: 2 });
+    starting.catch(() => undefined);
+    this.preparedCluster = starting;
+    this.cleanups.add('prepared Kafka cluster', async () => {
+      if (this.preparedCluster === starting) await (await starting).stop();
+    });
+  }
+
+  private preparedCluster: Promise<RunningKafkaCluster> | null = null;
 
   async deploy(options: DeploymentOptions): Promise<Deployment> {
     if (!this.postgres) throw new Error('lab not started');

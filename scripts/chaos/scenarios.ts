@@ -289,6 +289,7 @@ function invariantViolations(result: AuditResult, attempts: Attempt[], settings:
   if (result.lostPending > 0) violations.push(`${result.lostPending} writes answered 202 never decided`);
   if (result.duplicated > 0) violations.push(`duplicates: ${result.duplicateDetails.slice(0, 3).join('; ')}`);
   if (result.versionMismatches > 0) violations.push(`${result.versionMismatches} version mismatches: ${result.duplicateDetails.filter((d) => d.includes('version')).slice(0, 3).join('; ')}`);
+  if (result.unpublished > 0) violations.push(`${result.unpublished} accepted changes missing from timeline.events: ${result.unpublishedExamples.join('; ')}`);
   if (result.replayEqual !== true) violations.push(`read models differ from a clean replay: ${result.replayNote || 'no comparison'}`);
   const { maxAnswerMs, unanswered, answers } = answerCounts(attempts);
   if (unanswered > 0) violations.push(`${unanswered} requests unanswered after ${settings.requestTimeoutMs} ms`);
