@@ -26,6 +26,8 @@ export interface AuditResult {
   /** Answered 202 and never decided accepted. */
   lostPending: number;
   pendingDecided: number;
+  /** The first few lost writes: what they were and every answer they got (ISO times). */
+  lostExamples: string[];
   /** Not acknowledged (503 or no answer after the retries) yet applied: allowed, shown for the record. */
   unacknowledgedApplied: number;
   duplicated: number;
@@ -87,15 +89,24 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
   let unacknowledgedApplied = 0;
   let versionMismatches = 0;
   const duplicateDetails: string[] = [];
+  const lostExamples: string[] = [];
+  const describe = (write: Write) =>
+    `${write.kind} ${write.kind === 'record' ? 'on' : 'of'} ${write.kind === 'record' ? write.timelineId : write.eventId} (command ${write.commandId}): ` +
+    write.attempts.map((attempt) => `${attempt.status} at ${new Date(attempt.startedAt).toISOString().slice(11, 23)} in ${(attempt.finishedAt ?? NaN) - attempt.startedAt} ms`).join(', ') +
+    `; decision ${decisions.get(write.commandId)?.outcome ?? 'none'}`;
   for (const write of writes) {
     if (write.outcome === 'acknowledged') {
       acknowledged++;
       if (applied(write)) found++;
+      else if (lostExamples.length < 5) lostExamples.push(describe(write));
       const decided = decisions.get(write.commandId);
       if (decided && write.version !== null && decided.version !== write.version) versionMismatches++;
     } else if (write.outcome === 'pending') {
       if (applied(write)) pendingDecided++;
-      else lostPending++;
+      else {
+        lostPending++;
+        if (lostExamples.length < 5) lostExamples.push(describe(write));
+      }
     } else if (applied(write)) {
       unacknowledgedApplied++;
     }
@@ -140,6 +151,7 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
     lostAcknowledged: acknowledged - found,
     lostPending,
     pendingDecided,
+    lostExamples,
     unacknowledgedApplied,
     duplicated: duplicateDetails.filter((detail) => !detail.includes('highest decided version')).length,
     duplicateDetails,

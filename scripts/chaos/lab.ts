@@ -81,7 +81,8 @@ export class Deployment {
     return this.env.KAFKA_EVENTS_TOPIC;
   }
 
-  async start(): Promise<void> {
+  /** With `withCluster`, the three-node cluster starts now too (before any load, so it skews nothing), for a later `startCluster`. */
+  async start({ withCluster = false } = {}): Promise<void> {
     // The first projector creates the topics and applies the migrations; the rest start together.
     this.projectors.push(await this.spawn('projector', 0));
     const [projectors, apis] = await Promise.all([
@@ -193,7 +194,8 @@ export class Lab {
     readonly log: (message: string) => void = (message) => console.error(message),
   ) {}
 
-  async start(): Promise<void> {
+  /** With `withCluster`, the three-node cluster starts now too (before any load, so it skews nothing), for a later `startCluster`. */
+  async start({ withCluster = false } = {}): Promise<void> {
     // The repo's own script (the helper would otherwise find the copy the build puts in dist/).
     process.env.KAFKA_SCRIPT ??= path.join(REPO_ROOT, 'scripts', 'kafka', 'kafka.sh');
     this.log(`chaos: logs in ${this.logDir}`);
@@ -201,7 +203,8 @@ export class Lab {
       if (this.keepLogs) this.log(`chaos: service logs kept in ${this.logDir}`);
       else rmSync(this.logDir, { recursive: true, force: true });
     });
-    const [broker, postgres] = await Promise.all([startKafkaBroker({ heap: this.settings.kafkaHeap }), startPostgresCluster()]);
+    if (withCluster) this.prepareCluster();
+    const [broker, postgres] = await Promise.all([startKafkaBroker({ heap: this.settings.kafkaHeap }), startPostgresCluster(), this.preparedCluster]);
     this.broker = broker;
     this.postgres = postgres;
     this.cleanups.add('Kafka broker', () => broker.stop());
@@ -273,4 +276,36 @@ export async function kafkaAdmin(brokers: string[]): Promise<Admin> {
   const admin = new Kafka({ clientId: 'chaos-admin', brokers, logLevel: logLevel.NOTHING, retry: { retries: 3 } }).admin();
   await admin.connect();
   return admin;
+}
+
+/** Creates the timelines (a 202 while the projector joins its group is fine) and waits until each can be read. */
+export async function createTimelines(apiUrl: string, timelineIds: string[]): Promise<void> {
+  let last = '';
+  for (const timelineId of timelineIds) {
+    const created = await waitFor(async () => {
+      const response = await fetch(`${apiUrl}/v1/timelines/${timelineId}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'idempotency-key': `create-${timelineId}` },
+        body: JSON.stringify({ title: `Chaos ${timelineId}`, defaultLanguage: 'it' }),
+        signal: AbortSignal.timeout(30_000),
+      });
+      last = `${response.status} ${await response.text()}`;
+      return [200, 201, 202].includes(response.status);
+    }, 60_000);
+    if (!created) throw new Error(`could not create timeline ${timelineId}: ${last}`);
+  }
+  for (const timelineId of timelineIds) {
+    const readable = await waitFor(async () => (await fetch(`${apiUrl}/v1/timelines/${timelineId}`, { signal: AbortSignal.timeout(10_000) })).ok, 60_000);
+    if (!readable) throw new Error(`timeline ${timelineId} was never decided`);
+  }
+}
+
+/** Polls `condition` until true (true) or `timeoutMs` passes (false); errors count as not yet. */
+export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition().catch(() => false)) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }

@@ -7,7 +7,7 @@ import { AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
 import { readMemory } from '../../test/support/service-process';
 import { audit, type AuditResult } from './audit';
-import { kafkaAdmin, type Deployment, type DeploymentOptions, type Lab } from './lab';
+import { createTimelines, kafkaAdmin, waitFor, type Deployment, type DeploymentOptions, type Lab } from './lab';
 import { seededRandom, type ChaosSettings, type ScenarioName } from './settings';
 import { isSuccess, WriteLoad, type Attempt } from './write-load';
 
@@ -287,6 +287,7 @@ function invariantViolations(result: AuditResult, attempts: Attempt[], settings:
   if (!result.settled) violations.push(`did not settle: ${result.settleNote}`);
   if (result.lostAcknowledged > 0) violations.push(`${result.lostAcknowledged} acknowledged writes (201/200) lost`);
   if (result.lostPending > 0) violations.push(`${result.lostPending} writes answered 202 never decided`);
+  for (const example of result.lostExamples) violations.push(`lost: ${example}`);
   if (result.duplicated > 0) violations.push(`duplicates: ${result.duplicateDetails.slice(0, 3).join('; ')}`);
   if (result.versionMismatches > 0) violations.push(`${result.versionMismatches} version mismatches: ${result.duplicateDetails.filter((d) => d.includes('version')).slice(0, 3).join('; ')}`);
   if (result.unpublished > 0) violations.push(`${result.unpublished} accepted changes missing from timeline.events: ${result.unpublishedExamples.join('; ')}`);
@@ -303,38 +304,6 @@ function summarize(attempts: Attempt[]): string {
   const counts: Record<string, number> = {};
   for (const attempt of attempts) counts[String(attempt.status)] = (counts[String(attempt.status)] ?? 0) + 1;
   return Object.entries(counts).map(([status, n]) => `${status} x${n}`).join(', ') || 'no writes';
-}
-
-/** Creates the timelines (a 202 while the projector joins its group is fine) and waits until each can be read. */
-async function createTimelines(apiUrl: string, timelineIds: string[]): Promise<void> {
-  let last = '';
-  for (const timelineId of timelineIds) {
-    const created = await waitFor(async () => {
-      const response = await fetch(`${apiUrl}/v1/timelines/${timelineId}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json', 'idempotency-key': `create-${timelineId}` },
-        body: JSON.stringify({ title: `Chaos ${timelineId}`, defaultLanguage: 'it' }),
-        signal: AbortSignal.timeout(30_000),
-      });
-      last = `${response.status} ${await response.text()}`;
-      return [200, 201, 202].includes(response.status);
-    }, 60_000);
-    if (!created) throw new Error(`could not create timeline ${timelineId}: ${last}`);
-  }
-  for (const timelineId of timelineIds) {
-    const readable = await waitFor(async () => (await fetch(`${apiUrl}/v1/timelines/${timelineId}`, { signal: AbortSignal.timeout(10_000) })).ok, 60_000);
-    if (!readable) throw new Error(`timeline ${timelineId} was never decided`);
-  }
-}
-
-/** Polls `condition` until true (true) or `timeoutMs` passes (false); errors count as not yet. */
-async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, intervalMs = 200): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition().catch(() => false)) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(intervalMs);
-  }
 }
 
 /** True when the group has one member, `clientId`, and it owns every partition of the command log. */

@@ -64,8 +64,8 @@ const FULL_REPETITIONS: Record<ScenarioName, number> = {
   'group-projector-kill': 2,
 };
 const SMALL_REPETITIONS: Record<ScenarioName, number> = {
-  'projector-kill': 2,
-  'relay-kill': 2,
+  'projector-kill': 1,
+  'relay-kill': 1,
   'broker-restart': 1,
   'postgres-restart': 1,
   'cluster-broker-kill': 1,
@@ -102,10 +102,10 @@ export function chaosSettings(env: Record<string, string | undefined> = process.
     requestTimeoutMs: number('CHAOS_REQUEST_TIMEOUT_MS', 60_000),
     decisionTimeoutMs,
     answerBoundMs: number('CHAOS_ANSWER_BOUND_MS', decisionTimeoutMs + 8_000),
-    recoverBoundMs: number('CHAOS_RECOVER_BOUND_MS', 45_000),
+    recoverBoundMs: number('CHAOS_RECOVER_BOUND_MS', small ? 30_000 : 45_000),
     recoverStreak: number('CHAOS_RECOVER_STREAK', 10),
     settleTimeoutMs: number('CHAOS_SETTLE_TIMEOUT_MS', small ? 45_000 : 120_000),
-    faultGapMs: number('CHAOS_FAULT_GAP_MS', small ? 1_500 : 4_000),
+    faultGapMs: number('CHAOS_FAULT_GAP_MS', small ? 1_000 : 4_000),
     brokerOutageMs: number('CHAOS_BROKER_OUTAGE_MS', small ? 5_000 : 10_000),
     postgresOutageMs: number('CHAOS_POSTGRES_OUTAGE_MS', small ? 4_000 : 8_000),
     clusterOutageMs: number('CHAOS_CLUSTER_OUTAGE_MS', small ? 6_000 : 15_000),
