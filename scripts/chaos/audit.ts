@@ -34,8 +34,9 @@ export interface AuditResult {
   duplicateDetails: string[];
   /** Acknowledged versions that do not match the decision, and timelines whose versions are not 1..n. */
   versionMismatches: number;
-  /** Records on timeline.events, distinct ce_ids, outbox rows (accepted changes). */
+  /** Records on timeline.events as read, and the sum of its partitions' end offsets (the same, unless the reader missed some). */
   eventRecords: number;
+  topicEndOffsets: number;
   distinctEventIds: number;
   outboxRows: number;
   unsentOutboxRows: number;
@@ -49,6 +50,10 @@ export interface AuditResult {
 }
 
 export async function audit(deployment: Deployment, writes: Write[], settleTimeoutMs: number): Promise<AuditResult> {
+  // The replay starts at once and catches up while the live service settles.
+  const replaySchema = `replay_${randomBytes(4).toString('hex')}`;
+  const replay = deployment.startReplay(replaySchema);
+  replay.catch(() => undefined);
   const settle = await waitSettled(deployment, writes, settleTimeoutMs);
   const { pool } = deployment;
   const commandIds = writes.map((write) => write.commandId);
@@ -134,14 +139,14 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
   const outbox = await pool.query<{ command_id: string; change_index: number; position: number; sent: boolean; timeline_id: string }>(
     'select command_id, change_index, position, sent_at is not null as sent, timeline_id from outbox order by position',
   );
-  const published = await readEventIds(deployment.options.brokers, deployment.eventsTopic);
+  const { ids: published, endOffsets } = await readEventIds(deployment.options.brokers, deployment.eventsTopic);
   const publishedIds = new Set(published);
   const distinctEventIds = publishedIds.size;
   const outboxRows = outbox.rows.length;
   const unpublished = outbox.rows.filter((row) => !publishedIds.has(changeEventId(row.command_id, row.change_index)));
   if (distinctEventIds > outboxRows) duplicateDetails.push(`${distinctEventIds} distinct ce_ids on ${deployment.eventsTopic} for ${outboxRows} accepted changes`);
 
-  const replay = await compareWithReplay(deployment, settleTimeoutMs);
+  const replayed = await compareWithReplay(deployment, replaySchema, replay, settleTimeoutMs);
   return {
     settled: settle.settled,
     settleNote: settle.note,
@@ -163,8 +168,9 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
     resent: published.length - distinctEventIds,
     unpublished: unpublished.length,
     unpublishedExamples: unpublished.slice(0, 3).map((row) => `outbox position ${row.position} (${row.timeline_id}, ${row.sent ? 'marked sent' : 'unsent'})`),
-    replayEqual: replay.equal,
-    replayNote: replay.note,
+    topicEndOffsets: endOffsets,
+    replayEqual: replayed.equal,
+    replayNote: replayed.note,
   };
 }
 
@@ -203,14 +209,15 @@ async function waitSettled(deployment: Deployment, writes: Write[], timeoutMs: n
 }
 
 /** Every record's `ce_id` on the events topic, read from the start to the current end, as a subscriber would. */
-export async function readEventIds(brokers: string[], topic: string): Promise<string[]> {
+export async function readEventIds(brokers: string[], topic: string): Promise<{ ids: string[]; endOffsets: number }> {
   const kafka = new Kafka({ clientId: 'chaos-subscriber', brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map((await admin.fetchTopicOffsets(topic)).map((entry) => [entry.partition, Number(entry.high)]));
   await admin.disconnect();
   const ids: string[] = [];
-  if ([...ends.values()].every((end) => end === 0)) return ids;
+  const endOffsets = [...ends.values()].reduce((sum, end) => sum + end, 0);
+  if (endOffsets === 0) return { ids, endOffsets };
   const consumer = kafka.consumer({ groupId: `chaos-subscriber-${randomBytes(4).toString('hex')}` });
   const reached = new Map([...ends].map(([partition, end]) => [partition, end === 0]));
   await consumer.connect();
@@ -235,20 +242,24 @@ export async function readEventIds(brokers: string[], topic: string): Promise<st
   } finally {
     await consumer.disconnect();
   }
-  return ids;
+  return { ids, endOffsets };
 }
 
 /**
  * Replays timeline.commands from offset 0 into a fresh schema with a second projector and compares
  * the checksums of every read model and the decisions over the shared columns, as the rebuild does.
  */
-async function compareWithReplay(deployment: Deployment, timeoutMs: number): Promise<{ equal: boolean | null; note: string }> {
-  const schema = `replay_${randomBytes(4).toString('hex')}`;
+async function compareWithReplay(
+  deployment: Deployment,
+  schema: string,
+  starting: ReturnType<Deployment['startReplay']>,
+  timeoutMs: number,
+): Promise<{ equal: boolean | null; note: string }> {
   const checksums = new ReadModelSwitchRepository(deployment.pool);
   const live = deployment.env.DATABASE_SCHEMA;
   try {
     const target = await checksums.offsets(live);
-    const replay = await deployment.startReplay(schema);
+    const replay = await starting;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const reached = await checksums.offsets(schema).catch(() => new Map<number, number>());

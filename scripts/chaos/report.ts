@@ -48,7 +48,7 @@ export function chaosDetails(results: ScenarioResult[]): string {
     lines.push(`${result.name}: ${result.title} (${result.seconds} s)`);
     lines.push(
       `  202 answers decided later: ${audit.pendingDecided}; not acknowledged but applied: ${audit.unacknowledgedApplied}; ` +
-        `timeline.events: ${audit.eventRecords} records, ${audit.distinctEventIds} distinct ce_id, ${audit.outboxRows} accepted changes, ${audit.unpublished} of them missing` +
+        `timeline.events: ${audit.eventRecords} records read (end offsets sum ${audit.topicEndOffsets}), ${audit.distinctEventIds} distinct ce_id, ${audit.outboxRows} accepted changes, ${audit.unpublished} of them missing` +
         (result.notSent ? `; ${result.notSent} writes not sent (in-flight cap)` : ''),
     );
     for (const note of result.notes) lines.push(`  ${note}`);
