@@ -18,7 +18,7 @@ import { EVENT_BODY } from '../bench/replay';
 import { measureAppends } from '../bench/http-load';
 import { table } from '../bench/stats';
 import { audit } from './audit';
-import { createTimelines, Lab } from './lab';
+import { createTimelines, Lab, type Deployment } from './lab';
 import { chaosSettings, seededRandom } from './settings';
 import { isSuccess, WriteLoad } from './write-load';
 
@@ -81,6 +81,14 @@ function slope(points: [number, number][]): number {
 async function main(): Promise<number> {
   await lab.start();
   const deployment = await lab.deploy({ name: 'soak', brokers: [lab.broker!.bootstrap], apis: 1, projectors: 1, partitions: 3 });
+  try {
+    return await soak(deployment);
+  } finally {
+    await deployment.stop();
+  }
+}
+
+async function soak(deployment: Deployment): Promise<number> {
   const [api] = deployment.apis;
   const [projector] = deployment.projectors;
   const timelineIds = Array.from({ length: settings.timelines }, (_, index) => `soak-${index + 1}`);
@@ -160,12 +168,14 @@ async function main(): Promise<number> {
 
   // Trend: the first minute holds start-up growth (JIT, heap sizing), so the slope starts at the second when there are enough.
   const trendFrom = samples.length >= 4 ? 1 : 0;
+  // Samples are a minute apart unless SOAK_SAMPLE_MS says otherwise; slopes are per minute either way.
+  const minutesAt = (sample: Sample) => (sample.minute * sampleMs) / 60_000;
   const verdicts: string[] = [];
   const trend = (name: 'api' | 'projector') => {
     const first = samples[0][name];
     const last = samples[samples.length - 1][name];
-    const rssSlope = slope(samples.slice(trendFrom).map((sample) => [sample.minute, sample[name].rssMiB]));
-    const lagSlope = slope(samples.slice(trendFrom).map((sample) => [sample.minute, sample[name].lagP99Ms]));
+    const rssSlope = slope(samples.slice(trendFrom).map((sample) => [minutesAt(sample), sample[name].rssMiB]));
+    const lagSlope = slope(samples.slice(trendFrom).map((sample) => [minutesAt(sample), sample[name].lagP99Ms]));
     if (rssSlope > maxSlopeMiBPerMinute) verdicts.push(`${name} RSS grows ${rssSlope.toFixed(2)} MiB/min (bound ${maxSlopeMiBPerMinute})`);
     if (last.lagP99Ms > maxLagP99Ms) verdicts.push(`${name} event-loop delay p99 ${last.lagP99Ms.toFixed(1)} ms in the last minute (bound ${maxLagP99Ms})`);
     return [
@@ -186,8 +196,8 @@ async function main(): Promise<number> {
   if (failed > 0) verdicts.push(`${failed} of ${answers} answers neither 201/200 nor 202`);
 
   console.log('');
-  console.log(`Soak: ${samples.length} min at ${rate} writes/s offered (half of the measured ${burst.requestsPerSecond}/s), ${load.writes.length} writes, ${audited.acknowledged} acknowledged, ${audited.found} found, ${lost} lost`);
-  console.log(`Trend (slope over minutes ${trendFrom + 1}..${samples.length}, least squares):`);
+  console.log(`Soak: ${((samples.length * sampleMs) / 60_000).toFixed(1)} min (${samples.length} samples) at ${rate} writes/s offered (half of the measured ${burst.requestsPerSecond}/s), ${load.writes.length} writes, ${audited.acknowledged} acknowledged, ${audited.found} found, ${lost} lost`);
+  console.log(`Trend (least-squares slope per minute over samples ${trendFrom + 1}..${samples.length}; "minute" = sample, every ${sampleMs / 1000} s):`);
   console.log(table(['process', 'RSS MiB first -> last', 'RSS MiB/min', 'lag p99 ms first -> last', 'lag p99 ms/min'], trends));
   console.log(verdicts.length === 0 ? 'Verdict: stable (memory flat, event loop responsive, nothing lost)' : `Verdict: NOT stable: ${verdicts.join('; ')}`);
   return verdicts.length === 0 ? 0 : 1;
