@@ -23,7 +23,7 @@ import { Client, Pool } from 'pg';
 import { startKafkaBroker, type RunningKafkaBroker } from '../../test/support/kafka-broker';
 import { CpuMeter, formatCpu, type CpuUse } from './cpu';
 import { measureAppends, putJson, type LoadResult } from './http-load';
-import { freePort, REPO_ROOT, RssSampler, ServiceProcess } from './processes';
+import { freePort, REPO_ROOT, RssSampler, ServiceProcess } from '../../test/support/service-process';
 import { EVENT_BODY, fillCommandsTopic, timeReplay, type FillResult, type ReplayResult } from './replay';
 import { mib, round, table } from './stats';
 import { measureQueryLatency, type QueryLatencyResult } from './query-latency';

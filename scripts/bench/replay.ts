@@ -14,7 +14,7 @@ import {
 import type { Pool } from 'pg';
 import { fingerprintOf, type CommandDraft } from '../../apps/api/src/commands/command-submission.service';
 import { round } from './stats';
-import { RssSampler, ServiceProcess } from './processes';
+import { RssSampler, ServiceProcess } from '../../test/support/service-process';
 
 export const EVENT_BODY = {
   kind: 'statement.reported',

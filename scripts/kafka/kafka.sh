@@ -22,6 +22,14 @@
 #   KAFKA_OWNER_PID         if set, a watchdog SIGKILLs the broker once that process is gone
 #                           (test helpers pass their own pid so no JVM outlives a killed test run)
 #   KAFKA_OWNER_PURGE=1     with KAFKA_OWNER_PID: the watchdog also deletes KAFKA_DATA_DIR
+#   A node of a KRaft cluster (every node both broker and controller; test/support/kafka-broker.ts
+#   startKafkaCluster sets these for each node):
+#   KAFKA_NODE_ID           node.id              (default 1)
+#   KAFKA_QUORUM_VOTERS     controller.quorum.voters, e.g. 1@127.0.0.1:9093,2@127.0.0.1:9095,3@...
+#                           (default: this node alone)
+#   KAFKA_CLUSTER_ID        the id every node of one cluster is formatted with (default: a new one)
+#   KAFKA_REPLICATION       default and internal topics' replication factor (default 1)
+#   KAFKA_MIN_INSYNC        min.insync.replicas, also of the internal topics (default 1)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -51,6 +59,10 @@ HEAP="${KAFKA_HEAP:-768m}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 BOOTSTRAP="$HOST:$PORT"
+NODE_ID="${KAFKA_NODE_ID:-1}"
+QUORUM_VOTERS="${KAFKA_QUORUM_VOTERS:-$NODE_ID@$HOST:$CONTROLLER_PORT}"
+REPLICATION="${KAFKA_REPLICATION:-1}"
+MIN_INSYNC="${KAFKA_MIN_INSYNC:-1}"
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -226,8 +238,8 @@ write_config() {
   {
     echo "# Written by scripts/kafka/kafka.sh for Kafka $KAFKA_VERSION; rewritten on every start."
     echo "process.roles=broker,controller"
-    echo "node.id=1"
-    echo "controller.quorum.voters=1@$HOST:$CONTROLLER_PORT"
+    echo "node.id=$NODE_ID"
+    echo "controller.quorum.voters=$QUORUM_VOTERS"
     echo "listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT"
     echo "advertised.listeners=PLAINTEXT://$HOST:$PORT"
     echo "inter.broker.listener.name=PLAINTEXT"
@@ -235,13 +247,13 @@ write_config() {
     echo "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
     echo "log.dirs=$LOG_DIRS"
     echo "num.partitions=1"
-    echo "default.replication.factor=1"
-    echo "min.insync.replicas=1"
+    echo "default.replication.factor=$REPLICATION"
+    echo "min.insync.replicas=$MIN_INSYNC"
     echo "auto.create.topics.enable=false"
-    echo "offsets.topic.replication.factor=1"
+    echo "offsets.topic.replication.factor=$REPLICATION"
     echo "offsets.topic.num.partitions=1"
-    echo "transaction.state.log.replication.factor=1"
-    echo "transaction.state.log.min.isr=1"
+    echo "transaction.state.log.replication.factor=$REPLICATION"
+    echo "transaction.state.log.min.isr=$MIN_INSYNC"
     echo "transaction.state.log.num.partitions=1"
     echo "group.initial.rebalance.delay.ms=0"
     echo "# After a crash (SIGKILL) the restarted broker is refused (DUPLICATE_BROKER_REGISTRATION) until its old"
@@ -249,8 +261,8 @@ write_config() {
     echo "broker.heartbeat.interval.ms=1000"
     echo "broker.session.timeout.ms=4000"
     if ((major >= 4)); then
-      echo "share.coordinator.state.topic.replication.factor=1"
-      echo "share.coordinator.state.topic.min.isr=1"
+      echo "share.coordinator.state.topic.replication.factor=$REPLICATION"
+      echo "share.coordinator.state.topic.min.isr=$MIN_INSYNC"
       echo "share.coordinator.state.topic.num.partitions=1"
     fi
     echo "# Small machine: fewer threads than the defaults."
@@ -287,7 +299,7 @@ new_cluster_id() {
 format_if_needed() {
   [[ -f "$LOG_DIRS/meta.properties" ]] && return 0
   local cluster_id
-  cluster_id="$(new_cluster_id)"
+  cluster_id="${KAFKA_CLUSTER_ID:-$(new_cluster_id)}"
   log "formatting $LOG_DIRS (cluster id $cluster_id)"
   java "${JAVA_OPTS[@]}" -cp "$LIBS_DIR/*" kafka.tools.StorageTool \
     format -t "$cluster_id" -c "$CONF_FILE" >>"$LOG_FILE" 2>&1 \

@@ -15,6 +15,7 @@
  * (KAFKA_OWNER_PID, KAFKA_OWNER_PURGE) does the same, and deletes the data dir, if this process is SIGKILLed.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as net from 'node:net';
@@ -47,6 +48,24 @@ export interface StartKafkaBrokerOptions {
   heap?: string;
   /** Readiness timeout in ms (default 90 000). */
   startTimeoutMs?: number;
+}
+
+/** A KRaft cluster of nodes that are each broker and controller, on 127.0.0.1. */
+export interface RunningKafkaCluster {
+  /** Every node's `127.0.0.1:<port>`, for `KAFKA_BROKERS` or `new Kafka({ brokers })`. */
+  brokers: string[];
+  nodes: RunningKafkaBroker[];
+  /** Stops every node and removes their data dirs. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartKafkaClusterOptions extends StartKafkaBrokerOptions {
+  /** Nodes (default 3); controller.quorum.voters lists them all. */
+  nodes?: number;
+  /** Default and internal topics' replication factor (default: every node). */
+  replicationFactor?: number;
+  /** min.insync.replicas (default 2). */
+  minInsyncReplicas?: number;
 }
 
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
@@ -207,12 +226,57 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
   }
 }
 
+/**
+ * A throw-away KRaft cluster: every node is broker and controller, all formatted with one cluster id,
+ * started together (a node is ready only once a quorum of controllers is up). Each node is a
+ * RunningKafkaBroker, so a test can kill() and restart() one of them.
+ */
+export async function startKafkaCluster(opts: StartKafkaClusterOptions = {}): Promise<RunningKafkaCluster> {
+  const script = findKafkaScript();
+  await runScript(script, ['install'], process.env, INSTALL_TIMEOUT_MS);
+  const count = opts.nodes ?? 3;
+  const ports = await freePorts(2 * count);
+  const ids = Array.from({ length: count }, (_, index) => index + 1);
+  const voters = ids.map((id, index) => `${id}@127.0.0.1:${ports[2 * index + 1]}`).join(',');
+  const clusterEnv = {
+    KAFKA_QUORUM_VOTERS: voters,
+    KAFKA_CLUSTER_ID: newClusterId(),
+    KAFKA_REPLICATION: String(opts.replicationFactor ?? count),
+    KAFKA_MIN_INSYNC: String(opts.minInsyncReplicas ?? 2),
+  };
+  const started = await Promise.allSettled(
+    ids.map(async (id, index) => {
+      const dataDir = await mkdtemp(path.join(os.tmpdir(), `timeline-kafka-${id}-`));
+      return launch(script, ports[2 * index], ports[2 * index + 1], dataDir, opts, { ...clusterEnv, KAFKA_NODE_ID: String(id) });
+    }),
+  );
+  const nodes = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failure = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  const stop = async () => {
+    await Promise.all(nodes.map((node) => node.stop().catch(() => node.kill())));
+  };
+  if (failure) {
+    await stop();
+    throw failure.reason;
+  }
+  return { brokers: nodes.map((node) => node.bootstrap), nodes, stop };
+}
+
+/** 16 random bytes as base64url without padding, not starting with '-' (what kafka-storage accepts). */
+function newClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 async function launch(
   script: string,
   port: number,
   controllerPort: number,
   dataDir: string,
   opts: StartKafkaBrokerOptions,
+  extraEnv: Record<string, string> = {},
 ): Promise<RunningKafkaBroker> {
   const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const bootstrap = `127.0.0.1:${port}`;
@@ -226,6 +290,7 @@ async function launch(
     KAFKA_OWNER_PID: String(process.pid),
     KAFKA_OWNER_PURGE: '1',
     ...(opts.heap ? { KAFKA_HEAP: opts.heap } : {}),
+    ...extraEnv,
   };
   // Give the script's own timeout room to report first (it prints the log tail).
   const scriptStartTimeoutMs = startTimeoutMs + 30_000;

@@ -1,12 +1,22 @@
 /**
- * The api and the projector as child processes started from dist/, so that each one's memory can be
- * read from /proc on its own; and an RSS sampler for them.
+ * The api and the projector as child processes, as in production, so that each one's memory can be
+ * read from /proc on its own and a test can SIGKILL one; and an RSS sampler for them. The bench and
+ * `npm run chaos` start them from dist/ (after `npm run build`); tests from the sources, through
+ * @swc-node/register.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, readFileSync, closeSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 
-export const REPO_ROOT = path.resolve(__dirname, '../../..');
+/** The repository root, also from a compiled copy of this file (dist/test/support). */
+export const REPO_ROOT = (() => {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
+
+/** `dist`: node dist/apps/<app>/src/main.js; `source`: the TypeScript sources through @swc-node/register. */
+export type Entry = 'dist' | 'source';
 
 /** Children still running, SIGKILLed if the bench exits without stopping them. */
 const live = new Set<ChildProcess>();
@@ -57,13 +67,24 @@ export class ServiceProcess {
     return this.child.exitCode !== null || this.child.signalCode !== null;
   }
 
-  /** Spawns `node dist/apps/<app>/src/main.js`; its stdout and stderr go to `logFile`. */
-  static spawn(name: string, app: 'api' | 'projector', env: Record<string, string>, port: number, logFile: string): ServiceProcess {
+  /** Spawns the app (see `Entry`); its stdout and stderr go to `logFile`. */
+  static spawn(
+    name: string,
+    app: 'api' | 'projector',
+    env: Record<string, string>,
+    port: number,
+    logFile: string,
+    entry: Entry = 'dist',
+  ): ServiceProcess {
     const fd = openSync(logFile, 'a');
     const portVariable = app === 'api' ? 'HTTP_PORT' : 'PROJECTOR_HTTP_PORT';
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'apps', app, 'src', 'main.js')], {
+    const args =
+      entry === 'dist'
+        ? [path.join(REPO_ROOT, 'dist', 'apps', app, 'src', 'main.js')]
+        : ['-r', '@swc-node/register', path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts')];
+    const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env, HTTP_HOST: '127.0.0.1', [portVariable]: String(port) },
+      env: { ...process.env, ...env, HTTP_HOST: '127.0.0.1', [portVariable]: String(port), SWC_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
@@ -88,6 +109,14 @@ export class ServiceProcess {
       await sleep(200);
     }
     throw new Error(`${this.name} not ready after ${timeoutMs} ms (last: ${last}):\n${this.logTail()}`);
+  }
+
+  /** SIGKILL: no shutdown hook runs, no transaction in flight commits. Resolves once it has exited. */
+  async kill(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGKILL');
+    await exited;
   }
 
   memory(): Memory | null {
@@ -157,7 +186,7 @@ export class RssSampler {
   }
 }
 
-export { freePort } from '../../test/support/free-ports';
+export { freePort } from './free-ports';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
