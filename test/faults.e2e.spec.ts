@@ -93,12 +93,17 @@ describe('faults around a write', () => {
     expect(fresh.status).toBe(201);
   });
 
-  test('PostgreSQL unreachable after the append: 202 with Location, not 500; decided once it returns', async () => {
+  test('PostgreSQL unreachable: a write in the log is answered 202 with Location and a read 503, never 500; decided once it returns', async () => {
     await postgres.cut();
     try {
       const response = await service.http.post(`/v1/timelines/${timelineId}/events`, reportedStatement(4), { 'idempotency-key': `pg-${randomUUID()}` });
       expect(response.status).toBe(202);
       expect(response.headers.get('location')).toBe(`/v1/commands/${response.body.commandId}`);
+      // Reads need PostgreSQL: a 503 to retry, not a 500.
+      const read = await service.http.get(`/v1/timelines/${timelineId}/events`);
+      expect(read.status).toBe(503);
+      expect(read.headers.get('retry-after')).toBe('1');
+      expect(read.body).toMatchObject({ type: '/problems/database-unavailable', retryable: true });
       await postgres.restore();
       await expectEventually(async () => expect(await commandStatus(response.body.commandId)).toMatchObject({ status: 'accepted' }), { timeoutMs: 30_000 });
     } finally {

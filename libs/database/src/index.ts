@@ -12,3 +12,4 @@ export * from './query-keys';
 export * from './event-query.repository';
 export * from './read-model-switch.repository';
 export * from './ops-status.repository';
+export * from './connection-failure';

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isConnectionFailure } from '@timeline/database';
 import { PROBLEM_TITLES, Problem, type ProblemCode } from './problem';
 
 /**
@@ -43,6 +44,9 @@ export function problemDocument(problem: Problem, instance?: string, requestId?:
 /** Maps what can be thrown to a problem: ours as they are, the framework's by status. */
 export function toProblem(error: unknown): Problem {
   if (error instanceof Problem) return error;
+  if (isConnectionFailure(error)) {
+    return new Problem('database-unavailable', 503, 'PostgreSQL cannot be reached now; retry shortly', { retryable: true }, { 'retry-after': '1' });
+  }
   const status = statusOf(error);
   if (status === 413) return new Problem('payload-too-large', 413, 'the request body is over the size limit');
   if (status === 415) return new Problem('unsupported-media-type', 415, 'send the body as application/json');

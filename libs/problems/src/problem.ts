@@ -17,6 +17,7 @@ export const PROBLEM_TITLES = {
   'malformed-command': 'The command could not be read',
   'unprocessable-command': 'The database refused what the command would write',
   'log-unavailable': 'The command log cannot take writes now',
+  'database-unavailable': 'The database cannot be reached now',
   'not-ready': 'A dependency of the service is not ready',
   'internal': 'Internal error',
 } as const;

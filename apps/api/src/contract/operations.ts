@@ -133,6 +133,7 @@ export const PROBLEM_STATUS: Record<ProblemCode, number> = {
   'unprocessable-command': 422,
   internal: 500,
   'log-unavailable': 503,
+  'database-unavailable': 503,
   'not-ready': 503,
 };
 
@@ -170,7 +171,7 @@ export const QUERY_PARAMETER_DESCRIPTIONS: Record<string, string> = {
   type: `Only these CloudEvents types, comma-separated: ${CHANGE_EVENT_TYPE_LIST.join(', ')}.`,
 };
 
-const READ: ProblemCode[] = ['invalid-request', 'internal'];
+const READ: ProblemCode[] = ['invalid-request', 'internal', 'database-unavailable'];
 const WRITE: ProblemCode[] = [
   'invalid-request',
   'payload-too-large',
@@ -181,6 +182,7 @@ const WRITE: ProblemCode[] = [
   'unprocessable-command',
   'internal',
   'log-unavailable',
+  'database-unavailable',
 ];
 const WRITE_HEADERS: HeaderParameter[] = ['IdempotencyKey', 'IfMatch', 'Traceparent'];
 

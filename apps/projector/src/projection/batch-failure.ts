@@ -1,3 +1,5 @@
+import { isConnectionFailure } from '@timeline/database';
+
 /**
  * Why a projector transaction failed, and whether trying the same records
  * again can help. Labels of `timeline_projector_batch_failures_total`.
@@ -46,9 +48,6 @@ export class LogBehindStoredOffset extends Error {
 
 // SQLSTATE classes: https://www.postgresql.org/docs/current/errcodes-appendix.html
 const RECORD_CLASSES = new Set(['22', '23', '54']);
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-// node-postgres reports a lost or unusable connection with these messages and no code.
-const CONNECTION_MESSAGES = /connection terminated|connection error|not queryable|timeout exceeded when trying to connect|client was closed|ended by the server/i;
 
 /**
  * Errors that the same records will always cause are `unprocessable`; every
@@ -61,9 +60,7 @@ export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof LogBehindStoredOffset) return 'log-behind';
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
   if (/^[0-9A-Z]{5}$/.test(code)) return sqlStateClass(code);
-  if (CONNECTION_CODES.has(code)) return 'connection';
-  if (CONNECTION_MESSAGES.test((error as Error)?.message ?? '')) return 'connection';
-  return 'unknown';
+  return isConnectionFailure(error) ? 'connection' : 'unknown';
 }
 
 function sqlStateClass(code: string): FailureClass {
