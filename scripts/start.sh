@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
-# Runs the timeline service on this machine: Kafka (started here unless KAFKA_BROKERS
-# is set), then the projector and the api (each runs the migrations at start-up), then
-# the Japan–NATO seed timeline, loaded through the API. Ctrl-C stops what it started.
+# Runs the timeline service on this machine: PostgreSQL (the embedded server of
+# scripts/postgres, started here unless DATABASE_URL is set), Kafka (started here unless
+# KAFKA_BROKERS is set), then the projector and the api (each runs the migrations at
+# start-up), then the Japan–NATO seed timeline, loaded through the API. Ctrl-C (or
+# SIGTERM, SIGHUP) stops what it started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export HTTP_HOST="${HTTP_HOST:-127.0.0.1}" HTTP_PORT="${HTTP_PORT:-3000}" PROJECTOR_HTTP_PORT="${PROJECTOR_HTTP_PORT:-3001}"
 started_kafka=""
+postgres_pid=""
 pids=()
 
 stop_all() {
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM HUP
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait "${pids[@]}" 2>/dev/null || true
+  if [[ -n "$postgres_pid" ]]; then kill "$postgres_pid" 2>/dev/null || true; wait "$postgres_pid" 2>/dev/null || true; fi
   if [[ -n "$started_kafka" ]]; then bash scripts/kafka/kafka.sh stop || true; fi
 }
-trap stop_all EXIT INT TERM
+trap stop_all EXIT INT TERM HUP
+
+if [[ -z "${DATABASE_URL:-}" ]]; then
+  # On EMBEDDED_POSTGRES_PORT, else on a free port; data in EMBEDDED_POSTGRES_DATA_DIR
+  # (default ~/.cache/timeline-service/postgres-data), kept between runs.
+  port="${EMBEDDED_POSTGRES_PORT:-$(node -r @swc-node/register -e 'require("./test/support/free-ports").freePort().then(console.log)')}"
+  ready="$(mktemp -u)"
+  mkfifo "$ready"
+  EMBEDDED_POSTGRES_PORT="$port" bash scripts/postgres/postgres.sh >"$ready" &
+  postgres_pid=$!
+  exec {postgres_out}<"$ready"
+  rm -f "$ready"
+  # The server prints one line once it answers, or exits (its log's last lines above).
+  read -r -t 120 -u "$postgres_out" _ || { echo "start: the embedded PostgreSQL did not start" >&2; exit 1; }
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/timeline"
+fi
 
 if [[ -z "${KAFKA_BROKERS:-}" ]]; then
   if bash scripts/kafka/kafka.sh status >/dev/null 2>&1; then
@@ -43,4 +62,5 @@ node dist/scripts/seed/load-seed.js "$api"
 echo
 echo "timeline service running: $api   (try $api/v1/timelines/japan-nato/events)"
 echo "projector health: http://${HTTP_HOST}:${PROJECTOR_HTTP_PORT}/health/ready   Ctrl-C stops it all"
-wait -n "${pids[@]}"
+echo "database: $DATABASE_URL"
+wait -n "${pids[@]}" ${postgres_pid:+"$postgres_pid"}

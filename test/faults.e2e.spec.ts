@@ -8,10 +8,11 @@ import { expectEventually } from './support/eventually';
 import { startKafkaBroker, type RunningKafkaBroker } from './support/kafka-broker';
 import { reportedStatement } from './support/sample-events';
 import { TcpProxy } from './support/tcp-proxy';
+import { testDatabaseServerUrl } from './support/test-database';
 import { TestTimelineService } from './support/timeline-service';
 
 const APPEND_TIMEOUT_MS = 2_000;
-const TEST_DATABASE_SERVER = new URL(process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+const TEST_DATABASE_SERVER = new URL(testDatabaseServerUrl());
 
 /**
  * Faults of the log and the database around one write: each is answered

@@ -1,35 +1,26 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { OutboxRelay } from '../apps/projector/src/relay/outbox-relay';
+import { startEmbeddedPostgres, type RunningPostgres } from './support/embedded-postgres';
 import { startKafkaBroker, type RunningKafkaBroker } from './support/kafka-broker';
 import { expectEventually } from './support/eventually';
-import { TcpProxy } from './support/tcp-proxy';
 import { TestTimelineService } from './support/timeline-service';
 
 describe('readiness follows Kafka and PostgreSQL', () => {
   let broker: RunningKafkaBroker;
-  let postgres: TcpProxy;
+  let postgres: RunningPostgres;
   let service: TestTimelineService;
   const ready = async () => (await service.http.get('/health/ready')).status;
   const projectorReady = async () => (await service.projector.getHttpAdapter().getInstance().inject({ url: '/health/ready' })).statusCode;
   const relay = () => service.projector.get(OutboxRelay).status();
 
   beforeAll(async () => {
-    // A broker of this file's own, since it is stopped; PostgreSQL through a proxy this file cuts.
-    broker = await startKafkaBroker();
-    postgres = await TcpProxy.start({ host: '127.0.0.1', port: 5432 });
-    service = await TestTimelineService.start({
-      brokers: broker.bootstrap,
-      databaseUrl: (direct) => {
-        const url = new URL(direct);
-        url.port = String(postgres.port);
-        return url.toString();
-      },
-    });
+    // A broker and a PostgreSQL of this file's own, since both are killed and restarted.
+    [broker, postgres] = await Promise.all([startKafkaBroker(), startEmbeddedPostgres()]);
+    service = await TestTimelineService.start({ brokers: broker.bootstrap, postgresUrl: postgres.url });
   });
   afterAll(async () => {
-    await postgres?.restore().catch(() => undefined);
     await service?.stop();
-    await postgres?.cut();
+    await postgres?.stop();
     await broker?.stop();
   });
 
@@ -47,13 +38,13 @@ describe('readiness follows Kafka and PostgreSQL', () => {
   });
 
   test('not ready while PostgreSQL is unreachable, ready again when it returns, and writes work after; the relay leads again', async () => {
-    await postgres.cut();
+    await postgres.kill();
     await expectEventually(async () => expect(await ready()).toBe(503), { timeoutMs: 30_000, intervalMs: 500 });
     const down = await service.http.get('/health/ready');
     expect(down.body.checks ?? down.body).toMatchObject({ details: { postgres: { status: 'down' } } });
     // The relay's lease went with its connection, and taking it again fails while the database is away.
     await expectEventually(() => expect(relay()).toMatchObject({ leading: false, lastError: expect.any(String) }), { timeoutMs: 30_000 });
-    await postgres.restore();
+    await postgres.restart();
     await expectEventually(async () => expect(await ready()).toBe(200), { timeoutMs: 30_000, intervalMs: 500 });
     // Acknowledged at once; decided as soon as the projector's retry and the decision listener are back.
     const created = await service.http.put('/v1/timelines/after-outage', { title: 'Dopo', defaultLanguage: 'it' });

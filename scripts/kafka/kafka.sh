@@ -338,14 +338,9 @@ cmd_start() {
 
   if [[ -n "${KAFKA_OWNER_PID:-}" ]]; then
     # Watchdog: the broker must not outlive the process (e.g. a test run) that asked for it.
-    local owner="$KAFKA_OWNER_PID"
-    nohup bash -c '
-      while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done
-      if ! kill -0 "$1" 2>/dev/null; then
-        kill -KILL "$2" 2>/dev/null || true
-        if [[ "$4" == 1 ]]; then sleep 1; rm -rf -- "$3"; fi
-      fi
-    ' kafka-watchdog "$owner" "$pid" "$DATA_DIR" "${KAFKA_OWNER_PURGE:-0}" >/dev/null 2>&1 </dev/null &
+    local purge=()
+    [[ "${KAFKA_OWNER_PURGE:-0}" == 1 ]] && purge=("$DATA_DIR")
+    nohup bash "$REPO_ROOT/scripts/watchdog.sh" "$KAFKA_OWNER_PID" "$pid" "${purge[@]}" >/dev/null 2>&1 </dev/null &
   fi
 
   rc=0

@@ -1,13 +1,28 @@
+import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
 import { startKafkaBroker, type RunningKafkaBroker } from './kafka-broker';
 
 declare global {
   // Shared between global setup and teardown (same process).
   var testKafkaBroker: RunningKafkaBroker | undefined;
+  var testPostgres: RunningPostgres | undefined;
 }
 
-/** One throw-away broker for the whole run; each test file uses topics and a database of its own. */
+/**
+ * One throw-away broker and, unless TEST_DATABASE_URL names a PostgreSQL server, one throw-away embedded
+ * PostgreSQL for the whole run; each test file uses topics and a database of its own.
+ */
 export default async function globalSetup(): Promise<void> {
-  const broker = await startKafkaBroker();
-  globalThis.testKafkaBroker = broker;
-  process.env.TEST_KAFKA_BROKERS = broker.bootstrap;
+  const [broker, postgres] = await Promise.allSettled([
+    startKafkaBroker(),
+    process.env.TEST_DATABASE_URL ? undefined : startEmbeddedPostgres(),
+  ]);
+  globalThis.testKafkaBroker = broker.status === 'fulfilled' ? broker.value : undefined;
+  globalThis.testPostgres = postgres.status === 'fulfilled' ? postgres.value : undefined;
+  const failed = [broker, postgres].find((result) => result.status === 'rejected');
+  if (failed) {
+    await Promise.all([globalThis.testKafkaBroker?.stop(), globalThis.testPostgres?.stop()]);
+    throw failed.reason;
+  }
+  process.env.TEST_KAFKA_BROKERS = globalThis.testKafkaBroker!.bootstrap;
+  if (globalThis.testPostgres) process.env.TEST_DATABASE_URL = globalThis.testPostgres.url;
 }

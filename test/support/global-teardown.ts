@@ -1,3 +1,3 @@
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.testKafkaBroker?.stop();
+  await Promise.all([globalThis.testKafkaBroker?.stop(), globalThis.testPostgres?.stop()]);
 }

@@ -21,6 +21,8 @@ export interface TestServiceOptions {
   projector?: 'in-process' | 'process' | 'none';
   /** Another broker than the run's shared one (a test that stops its broker brings its own). */
   brokers?: string;
+  /** Another PostgreSQL server than the run's shared one (a test that stops its server brings its own). */
+  postgresUrl?: string;
   /** How the apps reach the test database, e.g. through a proxy a test can cut. */
   databaseUrl?: (direct: string) => string;
   env?: Record<string, string>;
@@ -60,7 +62,7 @@ export class TestTimelineService {
   static async start(options: TestServiceOptions = {}): Promise<TestTimelineService> {
     const brokers = options.brokers ?? process.env.TEST_KAFKA_BROKERS;
     if (!brokers) throw new Error('TEST_KAFKA_BROKERS is not set: run through jest, whose global setup starts a broker');
-    const database = await createTestDatabase();
+    const database = await createTestDatabase(options.postgresUrl);
     const suffix = randomBytes(4).toString('hex');
     const env: Record<string, string> = {
       DATABASE_URL: options.databaseUrl?.(database.url) ?? database.url,
