@@ -19,6 +19,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { freePort } from './free-ports';
+import { isAlive } from './process-alive';
 
 export interface RunningPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/postgres`, trust authentication: where test databases are created. */
@@ -70,21 +71,6 @@ function installExitHandler(): void {
     }
     live.clear();
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // A zombie still answers kill(0); treat it as dead.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-  } catch {
-    return true;
-  }
 }
 
 /** The postmaster's children (backends, background processes), so that a crash leaves none behind. */

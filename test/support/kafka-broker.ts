@@ -23,6 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePorts } from './free-ports';
+import { isAlive } from './process-alive';
 
 export interface RunningKafkaBroker {
   /** `127.0.0.1:<port>`, for `new Kafka({ brokers: [bootstrap] })`. */
@@ -129,23 +130,6 @@ function runScript(
       },
     );
   });
-}
-
-function isAlive(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    // A zombie still answers kill(0); treat it as dead.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return true;
-  }
 }
 
 /** SIGKILL, but only if the pid still is the broker of this data dir (guards against pid reuse). */
