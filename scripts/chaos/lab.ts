@@ -81,8 +81,8 @@ export class Deployment {
     return this.env.KAFKA_EVENTS_TOPIC;
   }
 
-  /** With `withCluster`, the three-node cluster starts now too (before any load, so it skews nothing), for a later `startCluster`. */
-  async start({ withCluster = false } = {}): Promise<void> {
+  /** Starts the deployment's projectors and apis. */
+  async start(): Promise<void> {
     // The first projector creates the topics and applies the migrations; the rest start together.
     this.projectors.push(await this.spawn('projector', 0));
     const [projectors, apis] = await Promise.all([

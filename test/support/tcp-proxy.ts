@@ -3,11 +3,14 @@ import * as net from 'node:net';
 /**
  * A loopback TCP proxy a test can cut and restore: to the apps behind it, the
  * server on the other side goes away (connections dropped, new ones refused)
- * and comes back, without stopping a server other tests share.
+ * and comes back, without stopping a server other tests share. Or it can
+ * freeze: connections stay open but nothing passes either way, not even a
+ * close, as on a path cut between two hosts (a half-open socket).
  */
 export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
+  private frozen = false;
 
   private constructor(
     readonly port: number,
@@ -30,6 +33,11 @@ export class TcpProxy {
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   }
 
+  /** From now on every byte and every close is swallowed, on the connections open now and on new ones. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
   async restore(): Promise<void> {
     if (!this.server) await this.listen(this.port);
   }
@@ -42,9 +50,16 @@ export class TcpProxy {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => socket.destroy());
       }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
+      const forward = (from: net.Socket, to: net.Socket) => {
+        from.on('data', (chunk) => {
+          if (!this.frozen) to.write(chunk);
+        });
+        from.on('close', () => {
+          if (!this.frozen) to.destroy();
+        });
+      };
+      forward(client, upstream);
+      forward(upstream, client);
     });
     this.server = server;
     return new Promise((resolve, reject) => {

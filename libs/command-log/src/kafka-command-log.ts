@@ -1,4 +1,14 @@
-import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type Producer } from 'kafkajs';
+import {
+  ConfigResourceTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type PartitionMetadata,
+  type Producer,
+} from 'kafkajs';
 import {
   CommandLog,
   type LogRecord,
@@ -119,15 +129,21 @@ export class KafkaCommandLog extends CommandLog {
     };
     let producer = newProducer();
     await producer.connect();
+    // Fixed for the appender's life: adding partitions moves keys, which the topic check does not allow anyway.
+    const partitionCount = await this.partitionCount(topic);
     const group = new GroupCommit<OutgoingRecord>(
       async (records) => {
         try {
           if (!connected) await producer.connect();
-          await producer.send({
-            topic,
-            acks: -1,
-            messages: records.map((record) => ({ key: record.key, value: record.value, headers: record.headers })),
-          });
+          // One send per partition. kafkajs 2.2.4 retries a send that spans several leaders by re-sending
+          // only to the brokers that have not answered yet: when a failed leader's partition moves to a broker
+          // that already answered for another partition, that partition's records are never sent, and the send
+          // resolves all the same (tulios/kafkajs#1798). A send to one partition has one leader per attempt.
+          const sends = [...byPartition(records, partitionCount)].map(([partition, messages]) =>
+            producer.send({ topic, acks: -1, messages: messages.map((record) => ({ ...record, partition })) }),
+          );
+          const failed = (await Promise.allSettled(sends)).find((outcome) => outcome.status === 'rejected');
+          if (failed) throw failed.reason;
         } catch (error) {
           // kafkajs's idempotent producer keeps its sequence numbers after a failed send: the broker could then
           // drop the next batch as a duplicate or refuse every later one. A new producer gets a new producer id.
@@ -217,6 +233,14 @@ export class KafkaCommandLog extends CommandLog {
     this.admin = null;
   }
 
+  private async partitionCount(topic: string): Promise<number> {
+    const admin = await this.connectedAdmin();
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const count = topics[0]?.partitions.length ?? 0;
+    if (count === 0) throw new Error(`topic ${topic} has no partitions`);
+    return count;
+  }
+
   private async connectedAdmin(): Promise<Admin> {
     if (!this.admin) {
       const admin = this.kafka.admin();
@@ -239,6 +263,21 @@ const toLogRecord =
       Object.entries(message.headers ?? {}).map(([name, value]) => [name, headerText(value)]),
     ),
   });
+
+/** Records by the partition kafkajs's default partitioner gives their key (murmur2), each partition in order. */
+export function byPartition(records: OutgoingRecord[], partitionCount: number): Map<number, OutgoingRecord[]> {
+  const partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({ partitionId, leader: 0 })) as PartitionMetadata[];
+  const partitions = new Map<number, OutgoingRecord[]>();
+  for (const record of records) {
+    const partition = keyPartitioner({ topic: '', partitionMetadata, message: { key: record.key, value: record.value } });
+    const list = partitions.get(partition);
+    if (list) list.push(record);
+    else partitions.set(partition, [record]);
+  }
+  return partitions;
+}
+
+const keyPartitioner = Partitioners.DefaultPartitioner();
 
 /** What a record weighs in a produce request, near enough to cap batches by bytes. */
 function recordBytes(record: OutgoingRecord): number {

@@ -1,5 +1,5 @@
 import type { ChangeType, TimelineChange } from '@timeline/domain';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 
 /**
  * An accepted change waiting in the outbox. Positions are taken in commit order, under a lock
@@ -24,6 +24,12 @@ export interface StreamFilter {
 /** Holds the relay's advisory lock on a connection of its own; the lock goes when the connection does. */
 export interface RelayLease {
   readonly held: boolean;
+  /**
+   * Asks the database, on the lease's own connection, whether the lock is still ours. A connection
+   * the server has ended while no packet reached us (a half-open socket) raises no error by itself:
+   * meanwhile another relay may hold the lock. False, or no answer within `timeoutMs`, loses the lease.
+   */
+  confirm(timeoutMs: number): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -106,22 +112,43 @@ export class OutboxRepository {
       if (!held) client.release();
     }
     if (!held) return null;
-    const lease = { held: true, release: async () => undefined };
     let released = false;
+    const lease: RelayLease & { held: boolean } = {
+      held: true,
+      confirm: async (timeoutMs) => {
+        if (!lease.held) return false;
+        try {
+          const { rows } = await client.query<{ held: boolean }>({
+            text: `select exists (
+                     select 1 from pg_locks
+                     where locktype = 'advisory' and pid = pg_backend_pid() and granted
+                       and classid = $1::int4::oid and objid = hashtext(current_schema())::oid and objsubid = 2
+                   ) as held`,
+            values: [RELAY_LOCK_KEY],
+            query_timeout: timeoutMs,
+          } as QueryConfig);
+          if (rows[0].held) return true;
+        } catch {
+          // Unanswered or failed: the lock cannot be counted on.
+        }
+        await lease.release();
+        return false;
+      },
+      release: async () => {
+        lose();
+        // Idempotent: the pool throws on a second release of a connection, and a lease is released both
+        // when its connection is lost and again at shutdown.
+        if (released) return;
+        released = true;
+        client.off('error', lose);
+        // Destroying the connection drops the lock with it, also if the unlock would fail.
+        client.release(true);
+      },
+    };
     const lose = () => {
       lease.held = false;
     };
     client.on('error', lose);
-    lease.release = async () => {
-      lose();
-      // Idempotent: the pool throws on a second release of a connection, and a lease is released both
-      // when its connection is lost and again at shutdown.
-      if (released) return;
-      released = true;
-      client.off('error', lose);
-      // Destroying the connection drops the lock with it, also if the unlock would fail.
-      client.release(true);
-    };
     return lease;
   }
 }

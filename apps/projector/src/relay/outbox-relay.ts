@@ -7,6 +7,8 @@ import { chunkByBytes, toEventRecord } from './kafka-binary';
 // One produce call carries at most this much; a single larger record goes alone (the topic takes up to 8 MiB).
 const PRODUCE_CALL_BYTES = 1_048_576;
 const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+// How long the lease's connection may take to confirm the lock before each round.
+const LEASE_CONFIRM_TIMEOUT_MS = 5_000;
 
 /**
  * Publishes outbox rows to timeline.events and then marks them sent: at least
@@ -55,9 +57,16 @@ export class OutboxRelay implements BeforeApplicationShutdown {
     return { leading: this.lease?.held ?? false, published: this.published, lastError: this.lastError };
   }
 
-  /** Holds the lease, taking it if it is free. False while another relay holds it. */
+  /**
+   * Holds the lease, taking it if it is free. False while another relay holds it. The lock is confirmed
+   * before every round: a lease whose connection went half-open would otherwise let two relays publish.
+   */
   async lead(): Promise<boolean> {
-    if (this.lease?.held) return true;
+    if (this.lease?.held) {
+      if (await this.lease.confirm(LEASE_CONFIRM_TIMEOUT_MS)) return true;
+      this.lease = null; // released by the failed confirmation
+      this.logger.warn('relay lease lost: its connection no longer holds the lock');
+    }
     // Forget a lost lease before trying to take a new one: if that fails, the next round must not release it again.
     const lost = this.lease;
     this.lease = null;

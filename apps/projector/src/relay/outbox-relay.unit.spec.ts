@@ -6,10 +6,14 @@ import { OutboxRelay } from './outbox-relay';
 
 /** A lease like the repository's over a pooled connection: a second release throws, as pg-pool does. */
 function lease() {
-  const state = { held: true, releases: 0 };
+  const state = { held: true, confirmed: true, releases: 0 };
   const relayLease: RelayLease = {
     get held() {
       return state.held;
+    },
+    confirm: async () => {
+      if (!state.confirmed) await relayLease.release();
+      return state.confirmed;
     },
     release: async () => {
       state.held = false;
@@ -38,6 +42,27 @@ describe('the relay lease across a database outage', () => {
     expect(await relay.lead()).toBe(true);
     expect(first.state.releases).toBe(1);
 
+    await relay.stop();
+    expect(second.state.releases).toBe(1);
+  });
+});
+
+describe('the relay lease confirmed before every round', () => {
+  test('a lease whose connection no longer holds the lock is given up and taken again', async () => {
+    const first = lease();
+    const second = lease();
+    const attempts: (() => Promise<RelayLease | null>)[] = [async () => first.relayLease, async () => null, async () => second.relayLease];
+    const outbox = { tryRelayLease: () => attempts.shift()!() } as unknown as OutboxRepository;
+    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({}), {} as CommandLog, outbox);
+
+    expect(await relay.lead()).toBe(true);
+    expect(await relay.lead()).toBe(true); // confirmed: the same lease
+    expect(attempts).toHaveLength(2);
+
+    first.state.confirmed = false; // the server ended its connection; no error reached us
+    expect(await relay.lead()).toBe(false); // another relay holds the lock now
+    expect(first.state.releases).toBe(1);
+    expect(await relay.lead()).toBe(true);
     await relay.stop();
     expect(second.state.releases).toBe(1);
   });
