@@ -128,14 +128,13 @@ function logUnavailable(error: unknown, commandId: string, keyed: boolean): Prob
   const mayHaveBeenRecorded = !(error instanceof AppendFailed) || error.mayHaveBeenRecorded;
   const headers = { 'retry-after': String(RETRY_AFTER_SECONDS) };
   if (!mayHaveBeenRecorded) {
-    return new Problem('log-unavailable', 503, 'the command log did not take the command; it was not recorded and it is safe to retry', { retryable: true, recorded: false }, headers);
+    return new Problem('log-unavailable', 'the command log did not take the command; it was not recorded and it is safe to retry', { retryable: true, recorded: false }, headers);
   }
   const retry = keyed
     ? 'retry with the same Idempotency-Key: it is decided once either way'
     : 'GET /v1/commands/{commandId} says whether it was; a blind retry may record it twice (an Idempotency-Key makes retries safe)';
   return new Problem(
     'log-unavailable',
-    503,
     `the command log did not acknowledge the command in time; it may have been recorded: ${retry}`,
     { retryable: true, recorded: 'unknown', commandId, location: `/v1/commands/${commandId}` },
     headers,
@@ -150,7 +149,7 @@ function answerOutcomeOf(error: unknown): AnswerOutcome {
 
 function answered(decision: DecisionRecord, fingerprint: string): Submission {
   if (decision.fingerprint !== null && decision.fingerprint !== fingerprint) {
-    throw new Problem('idempotency-key-reused', 422, 'this Idempotency-Key was first used with another request', {
+    throw new Problem('idempotency-key-reused', 'this Idempotency-Key was first used with another request', {
       commandId: decision.commandId,
     });
   }

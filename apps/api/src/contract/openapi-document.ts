@@ -1,13 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { pathParamSchemas, type PathParamName } from '../http/path-params';
-import { PROBLEM_TITLES, type ProblemCode } from '@timeline/problems';
+import { PROBLEM_TYPES, type ProblemCode } from '@timeline/problems';
 import {
   API_OPERATIONS,
   HEADER_PARAMETERS,
   MEDIA,
   PATH_PARAMETER_DESCRIPTIONS,
-  PROBLEM_STATUS,
   QUERY_PARAMETER_DESCRIPTIONS,
   RESPONSE_HEADERS,
   TAGS,
@@ -77,7 +76,7 @@ const INFO_DESCRIPTION = [
   '',
   '| type | status | title |',
   '| --- | --- | --- |',
-  ...PROBLEM_CODES.map((code) => `| \`${problemType(code)}\` | ${PROBLEM_STATUS[code]} | ${PROBLEM_TITLES[code]} |`),
+  ...PROBLEM_CODES.map((code) => `| \`${problemType(code)}\` | ${PROBLEM_TYPES[code].status} | ${PROBLEM_TYPES[code].title} |`),
   '',
   'A path the api does not serve is a `404` `/problems/not-found`. A caller\'s `X-Request-Id` header is kept as the request id.',
 ].join('\n');
@@ -174,16 +173,19 @@ function responseSchemaRef(schema: z.ZodType): JsonSchema {
 /** One response per status, listing its problem types, each with an example. */
 function problemResponses(operation: ApiOperation): Record<string, unknown> {
   const byStatus = new Map<number, ProblemCode[]>();
-  for (const code of new Set(operation.problems)) byStatus.set(PROBLEM_STATUS[code], [...(byStatus.get(PROBLEM_STATUS[code]) ?? []), code]);
+  for (const code of new Set(operation.problems)) {
+    const { status } = PROBLEM_TYPES[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
   return Object.fromEntries(
     [...byStatus].map(([status, codes]) => [
       String(status),
       {
-        description: codes.map((code) => `\`${problemType(code)}\`: ${PROBLEM_TITLES[code]}`).join('; '),
+        description: codes.map((code) => `\`${problemType(code)}\`: ${PROBLEM_TYPES[code].title}`).join('; '),
         content: {
           [MEDIA.problem]: {
             schema: schemaRef('Problem'),
-            examples: Object.fromEntries(codes.map((code) => [code, { summary: PROBLEM_TITLES[code], value: problemExample(code, operation) }])),
+            examples: Object.fromEntries(codes.map((code) => [code, { summary: PROBLEM_TYPES[code].title, value: problemExample(code, operation) }])),
           },
         },
       },
@@ -205,9 +207,9 @@ function problemExample(code: ProblemCode, operation: ApiOperation): Record<stri
   const example = code === 'invalid-request' ? invalidRequestExample(operation) : EXAMPLE_DETAIL[code];
   return {
     type: problemType(code),
-    title: PROBLEM_TITLES[code],
-    status: PROBLEM_STATUS[code],
-    detail: example?.detail ?? PROBLEM_TITLES[code],
+    title: PROBLEM_TYPES[code].title,
+    status: PROBLEM_TYPES[code].status,
+    detail: example?.detail ?? PROBLEM_TYPES[code].title,
     instance: operation.path.replace('{timelineId}', 'japan-nato').replace(/\{\w+\}/g, '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1003'),
     requestId: '3f1c9a52-8d47-4e0b-a6f2-51c7d9e3b804',
     ...example?.extensions,

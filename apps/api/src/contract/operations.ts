@@ -115,28 +115,6 @@ export interface ApiOperation {
   problems: ProblemCode[];
 }
 
-/** The status each problem type is sent with. */
-export const PROBLEM_STATUS: Record<ProblemCode, number> = {
-  'invalid-request': 400,
-  'not-found': 404,
-  'timeline-not-found': 404,
-  'event-not-found': 404,
-  'timeline-exists': 409,
-  'event-exists': 409,
-  'version-conflict': 409,
-  'revision-conflict': 409,
-  'payload-too-large': 413,
-  'unsupported-media-type': 415,
-  'event-retracted': 422,
-  'idempotency-key-reused': 422,
-  'malformed-command': 422,
-  'unprocessable-command': 422,
-  internal: 500,
-  'log-unavailable': 503,
-  'database-unavailable': 503,
-  'not-ready': 503,
-};
-
 export const PATH_PARAMETER_DESCRIPTIONS: Record<PathParamName, string> = {
   timelineId: 'The timeline id: a lowercase slug such as `japan-nato`',
   eventId: 'The event id (a UUID)',

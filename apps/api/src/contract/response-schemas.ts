@@ -5,7 +5,7 @@ import type { CommandStatus } from '../commands/command-status';
 import type { EventSearchPage } from '../event-search/event-search.queries';
 import type { LocalizedEvent } from '../event-search/localization';
 import type { TimelineJsDocument } from '../event-search/timelinejs';
-import { PROBLEM_TITLES, type ProblemCode } from '@timeline/problems';
+import { PROBLEM_TYPES, type ProblemCode } from '@timeline/problems';
 import type { TimelinePage } from '../timelines/timeline.queries';
 import type { OpsStatus } from '../ops/ops-status';
 
@@ -286,7 +286,7 @@ export const opsStatusSchema = named(
   'What the ops page shows: projection lag per partition, throughput, decisions by outcome, recent rejections, relay and stream',
 );
 
-export const PROBLEM_CODES = Object.keys(PROBLEM_TITLES) as ProblemCode[];
+export const PROBLEM_CODES = Object.keys(PROBLEM_TYPES) as ProblemCode[];
 export const problemType = (code: ProblemCode) => `/problems/${code}`;
 
 export const invalidFieldSchema = z.strictObject({
