@@ -9,12 +9,13 @@ import { ObservabilityModule } from '@timeline/observability';
 import { CommandSubmissionService } from './commands/command-submission.service';
 import { CommandsController, GetCommandStatusHandler } from './commands/command-status';
 import { DecisionWaiters } from './commands/decision-waiters';
-import { SubmitTimelineCommandHandler } from './commands/submit-command';
+import { RetractEventHandler, ReviseEventHandler } from './events/event.commands';
 import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './events/event.queries';
 import { EventsController } from './events/events.controller';
 import { ProblemDetailsFilter } from '@timeline/problems';
 import { EventSearchController } from './event-search/event-search.controller';
 import { SearchEventsHandler, TimelineHistogramHandler } from './event-search/event-search.queries';
+import { CreateTimelineHandler, RecordEventHandler } from './timelines/timeline.commands';
 import { GetTimelineHandler, ListTimelinesHandler } from './timelines/timeline.queries';
 import { TimelinesController } from './timelines/timelines.controller';
 import { ContractModule } from './contract/contract.module';
@@ -29,7 +30,10 @@ import { OpsModule } from './ops/ops.module';
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
     DecisionWaiters,
     CommandSubmissionService,
-    SubmitTimelineCommandHandler,
+    CreateTimelineHandler,
+    RecordEventHandler,
+    ReviseEventHandler,
+    RetractEventHandler,
     GetTimelineHandler,
     ListTimelinesHandler,
     SearchEventsHandler,

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { TRACEPARENT } from '@timeline/command-log';
 import { histogramParamsSchema, TIMELINEJS_MEDIA_TYPE } from '../event-search/event-search.controller';
 import { eventSearchParamsSchema } from '../event-search/event-search.params';
-import { retractBodySchema, reviseBodySchema } from '../events/events.controller';
+import { retractBodySchema, reviseBodySchema } from '../events/events.schemas';
 import type { ProblemCode } from '@timeline/problems';
 import type { PathParamName } from '../http/path-params';
 import { preconditionsSchema } from '../http/request-headers';
 import { headersSchema as streamHeadersSchema, querySchema as streamQuerySchema } from '../stream/stream-request';
-import { listQuerySchema, recordEventBodySchema } from '../timelines/timelines.controller';
+import { listQuerySchema, recordEventBodySchema } from '../timelines/timelines.schemas';
 import { DOCS_ASSET_NAMES } from './docs-page';
 import { OPS_ASSET_NAMES } from '../ops/ops-assets';
 import {
