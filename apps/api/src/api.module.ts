@@ -6,39 +6,30 @@ import { ConfigModule, type TimelineConfig } from '@timeline/config';
 import { DatabaseModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ObservabilityModule } from '@timeline/observability';
-import { CommandSubmissionService } from './commands/command-submission.service';
-import { CommandsController, GetCommandStatusHandler } from './commands/command-status';
-import { DecisionWaiters } from './commands/decision-waiters';
-import { SubmitTimelineCommandHandler } from './commands/submit-command';
-import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './events/event.queries';
-import { EventsController } from './events/events.controller';
 import { ProblemDetailsFilter } from '@timeline/problems';
-import { EventSearchController } from './event-search/event-search.controller';
-import { SearchEventsHandler, TimelineHistogramHandler } from './event-search/event-search.queries';
-import { GetTimelineHandler, ListTimelinesHandler } from './timelines/timeline.queries';
-import { TimelinesController } from './timelines/timelines.controller';
+import { CommandsModule } from './commands/commands.module';
 import { ContractModule } from './contract/contract.module';
-import { OpenApiController } from './contract/openapi.controller';
-import { StreamModule } from './stream/stream.module';
+import { EventSearchModule } from './event-search/event-search.module';
+import { EventsModule } from './events/events.module';
 import { OpsModule } from './ops/ops.module';
+import { StreamModule } from './stream/stream.module';
+import { TimelinesModule } from './timelines/timelines.module';
 
 @Module({
-  imports: [CqrsModule.forRoot(), DatabaseModule, CommandLogModule, HealthModule.forRoot(), StreamModule, ContractModule, OpsModule],
-  controllers: [TimelinesController, EventsController, CommandsController, EventSearchController, OpenApiController],
-  providers: [
-    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
-    DecisionWaiters,
-    CommandSubmissionService,
-    SubmitTimelineCommandHandler,
-    GetTimelineHandler,
-    ListTimelinesHandler,
-    SearchEventsHandler,
-    TimelineHistogramHandler,
-    GetEventHandler,
-    GetEventRevisionsHandler,
-    FindEventTimelineHandler,
-    GetCommandStatusHandler,
+  imports: [
+    CqrsModule.forRoot(),
+    DatabaseModule,
+    CommandLogModule,
+    HealthModule.forRoot(),
+    TimelinesModule,
+    EventsModule,
+    EventSearchModule,
+    CommandsModule,
+    StreamModule,
+    ContractModule,
+    OpsModule,
   ],
+  providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
 })
 export class ApiModule {
   static forRoot(config: TimelineConfig): DynamicModule {

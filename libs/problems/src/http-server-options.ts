@@ -24,7 +24,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
   const status = tooLarge ? 431 : 400;
   const detail = tooLarge ? 'the request headers are too large' : 'the request could not be parsed: a header or the request line holds characters HTTP does not allow';
-  const body = JSON.stringify(problemDocument(new Problem('invalid-request', status, detail, { errors: [{ field: 'header', message: 'is not valid HTTP' }] })));
+  const body = JSON.stringify(problemDocument(Problem.refusedByServer(status, detail, { errors: [{ field: 'header', message: 'is not valid HTTP' }] })));
   socket.end(
     `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
       `content-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
@@ -36,8 +36,8 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
   const invalid = Problem.invalid([{ field: 'path', message: 'is not a valid URL path' }]);
   const problem =
     error.statusCode && error.statusCode < 500
-      ? new Problem(invalid.code, error.statusCode, invalid.detail, invalid.extensions)
-      : new Problem('internal', 500, 'an internal error occurred; quote the requestId when reporting it');
+      ? Problem.refusedByServer(error.statusCode, invalid.detail, invalid.extensions)
+      : new Problem('internal', 'an internal error occurred; quote the requestId when reporting it');
   void reply.status(problem.status).header('content-type', 'application/problem+json').send(problemDocument(problem, request.url, request.id));
 }
 

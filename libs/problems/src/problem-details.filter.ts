@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isConnectionFailure } from '@timeline/database';
-import { PROBLEM_TITLES, Problem, type ProblemCode } from './problem';
+import { PROBLEM_TYPES, Problem } from './problem';
 
 /**
  * The one exception filter: every error leaves as RFC 9457 problem details,
@@ -32,7 +32,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 export function problemDocument(problem: Problem, instance?: string, requestId?: string) {
   return {
     type: `/problems/${problem.code}`,
-    title: PROBLEM_TITLES[problem.code],
+    title: PROBLEM_TYPES[problem.code].title,
     status: problem.status,
     detail: problem.detail,
     instance,
@@ -45,20 +45,17 @@ export function problemDocument(problem: Problem, instance?: string, requestId?:
 export function toProblem(error: unknown): Problem {
   if (error instanceof Problem) return error;
   if (isConnectionFailure(error)) {
-    return new Problem('database-unavailable', 503, 'PostgreSQL cannot be reached now; retry shortly', { retryable: true }, { 'retry-after': '1' });
+    return new Problem('database-unavailable', 'PostgreSQL cannot be reached now; retry shortly', { retryable: true }, { 'retry-after': '1' });
   }
   const status = statusOf(error);
-  if (status === 413) return new Problem('payload-too-large', 413, 'the request body is over the size limit');
-  if (status === 415) return new Problem('unsupported-media-type', 415, 'send the body as application/json');
-  if (status === 404) return new Problem('not-found', 404, 'no such resource');
+  if (status === 413) return new Problem('payload-too-large', 'the request body is over the size limit');
+  if (status === 415) return new Problem('unsupported-media-type', 'send the body as application/json');
+  if (status === 404) return new Problem('not-found', 'no such resource');
   if (status === 503 && error instanceof HttpException) {
-    return new Problem('not-ready', 503, 'a dependency is not ready', { checks: error.getResponse() });
+    return new Problem('not-ready', 'a dependency is not ready', { checks: error.getResponse() });
   }
-  if (status !== undefined && status >= 400 && status < 500) {
-    const code: ProblemCode = 'invalid-request';
-    return new Problem(code, status, frameworkMessage(error));
-  }
-  return new Problem('internal', 500, 'an internal error occurred; quote the requestId when reporting it');
+  if (status !== undefined && status >= 400 && status < 500) return Problem.refusedByServer(status, frameworkMessage(error));
+  return new Problem('internal', 'an internal error occurred; quote the requestId when reporting it');
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -1,27 +1,31 @@
 import type { z } from 'zod';
 
-/** Problem types of the API (RFC 9457). Each becomes `type: /problems/<code>`. */
-export const PROBLEM_TITLES = {
-  'invalid-request': 'The request is not valid',
-  'payload-too-large': 'The request body is too large',
-  'unsupported-media-type': 'The request body must be JSON',
-  'not-found': 'No such resource',
-  'timeline-not-found': 'No such timeline',
-  'event-not-found': 'No such event',
-  'timeline-exists': 'The timeline exists with other content',
-  'event-exists': 'An event with this id exists',
-  'version-conflict': 'The timeline is not at the expected version',
-  'revision-conflict': 'The event is not at the expected revision',
-  'event-retracted': 'The event was retracted',
-  'idempotency-key-reused': 'The Idempotency-Key was used for another request',
-  'malformed-command': 'The command could not be read',
-  'unprocessable-command': 'The database refused what the command would write',
-  'log-unavailable': 'The command log cannot take writes now',
-  'database-unavailable': 'The database cannot be reached now',
-  'not-ready': 'A dependency of the service is not ready',
-  'internal': 'Internal error',
-} as const;
-export type ProblemCode = keyof typeof PROBLEM_TITLES;
+/**
+ * Problem types of the API (RFC 9457), each with the status it is sent with:
+ * the one table both the answers and the OpenAPI document take it from. Each
+ * becomes `type: /problems/<code>`.
+ */
+export const PROBLEM_TYPES = {
+  'invalid-request': { status: 400, title: 'The request is not valid' },
+  'payload-too-large': { status: 413, title: 'The request body is too large' },
+  'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
+  'not-found': { status: 404, title: 'No such resource' },
+  'timeline-not-found': { status: 404, title: 'No such timeline' },
+  'event-not-found': { status: 404, title: 'No such event' },
+  'timeline-exists': { status: 409, title: 'The timeline exists with other content' },
+  'event-exists': { status: 409, title: 'An event with this id exists' },
+  'version-conflict': { status: 409, title: 'The timeline is not at the expected version' },
+  'revision-conflict': { status: 409, title: 'The event is not at the expected revision' },
+  'event-retracted': { status: 422, title: 'The event was retracted' },
+  'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used for another request' },
+  'malformed-command': { status: 422, title: 'The command could not be read' },
+  'unprocessable-command': { status: 422, title: 'The database refused what the command would write' },
+  'log-unavailable': { status: 503, title: 'The command log cannot take writes now' },
+  'database-unavailable': { status: 503, title: 'The database cannot be reached now' },
+  'not-ready': { status: 503, title: 'A dependency of the service is not ready' },
+  'internal': { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+export type ProblemCode = keyof typeof PROBLEM_TYPES;
 
 export interface InvalidField {
   /** Where the bad value is: `body.validTime`, `query.limit`, `header.if-match`, `path.eventId`. */
@@ -29,22 +33,32 @@ export interface InvalidField {
   message: string;
 }
 
-/** An error a caller should see, with its problem type and status; anything else becomes a 500. */
+/** An error a caller should see, sent with its problem type's status; anything else becomes a 500. */
 export class Problem extends Error {
+  readonly status: number;
+
   constructor(
     readonly code: ProblemCode,
-    readonly status: number,
     readonly detail: string,
     readonly extensions: Record<string, unknown> = {},
     /** Headers the answer carries besides the document, such as `retry-after`. */
     readonly headers: Record<string, string> = {},
   ) {
     super(detail);
+    this.status = PROBLEM_TYPES[code].status;
   }
 
   static invalid(errors: InvalidField[]): Problem {
     const detail = errors.map((error) => `${error.field}: ${error.message}`).join('; ');
-    return new Problem('invalid-request', 400, detail, { errors });
+    return new Problem('invalid-request', detail, { errors });
+  }
+
+  /**
+   * A request the HTTP server refused with a 4xx of its own (431, 414…) before
+   * the api saw it: an `invalid-request` that keeps the server's status.
+   */
+  static refusedByServer(status: number, detail: string, extensions: Record<string, unknown> = {}): Problem {
+    return Object.assign(new Problem('invalid-request', detail, extensions), { status });
   }
 }
 

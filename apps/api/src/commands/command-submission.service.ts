@@ -6,19 +6,20 @@ import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid, type TimelineCommand } from '@timeline/domain';
 import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/observability';
 import { Problem } from '@timeline/problems';
+import type { WriteHeaders } from '../http/request-headers';
 import { DecisionWaiters } from './decision-waiters';
 
 /** A command as a request describes it; the submission gives it its id and fingerprint. */
 export type CommandDraft = TimelineCommand extends infer C ? (C extends TimelineCommand ? Omit<C, 'commandId' | 'fingerprint'> : never) : never;
 
-export interface SubmissionRequest {
-  /** Builds the command once its id is known (a new event's id may derive from it). */
-  draft: (commandId: string) => CommandDraft;
-  timelineId: string;
-  idempotencyKey?: string;
-  /** What identifies the request for idempotency: method, path, body and preconditions. */
-  request: unknown;
-  traceparent?: string;
+/** A write as its command handler describes it. */
+export interface TimelineWrite {
+  draft: CommandDraft;
+  /** What identifies the request for idempotency besides its preconditions: route, ids and body. */
+  request: Record<string, unknown>;
+  headers: WriteHeaders;
+  /** Given when the draft names something after the command (a new event's id); else the request's `commandIdFor`. */
+  commandId?: string;
 }
 
 export type Submission =
@@ -52,42 +53,31 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
   }
 
   /** Submits and counts the answer by command type and outcome. */
-  async submit(submission: SubmissionRequest): Promise<Submission> {
-    let commandType = 'unknown';
-    const typed = {
-      ...submission,
-      draft: (commandId: string) => {
-        const draft = submission.draft(commandId);
-        commandType = draft.type;
-        return draft;
-      },
-    };
+  async submit(write: TimelineWrite): Promise<Submission> {
     try {
-      const result = await this.appendAndWait(typed);
-      if (result.state === 'pending') this.metrics.commandAnswered(commandType, 'pending');
+      const result = await this.appendAndWait(write);
+      if (result.state === 'pending') this.metrics.commandAnswered(write.draft.type, 'pending');
       else this.metrics.commandAnswered(result.decision.commandType, result.decision.outcome);
       return result;
     } catch (error) {
-      this.metrics.commandAnswered(commandType, answerOutcomeOf(error));
+      this.metrics.commandAnswered(write.draft.type, answerOutcomeOf(error));
       throw error;
     }
   }
 
-  private async appendAndWait(submission: SubmissionRequest): Promise<Submission> {
-    const fingerprint = fingerprintOf(submission.request);
-    const commandId = submission.idempotencyKey
-      ? nameBasedUuid(`idempotency:${submission.timelineId}:${submission.idempotencyKey}`)
-      : randomUUID();
-    if (submission.idempotencyKey) {
+  private async appendAndWait({ draft, request, headers, commandId = commandIdFor(draft.timelineId, headers.idempotencyKey) }: TimelineWrite): Promise<Submission> {
+    const { idempotencyKey, expectedVersion, traceparent } = headers;
+    const fingerprint = fingerprintOf({ ...request, expectedVersion });
+    if (idempotencyKey) {
       const earlier = await this.decisionOf(commandId);
       if (earlier) return answered(earlier, fingerprint);
     }
-    const command = { ...submission.draft(commandId), commandId, fingerprint } as TimelineCommand;
+    const command = { ...draft, commandId, fingerprint } as TimelineCommand;
     const decided = this.waiters.wait(commandId, this.config.decisionTimeoutMs);
     try {
       await this.appender.append(
         commandRecord(command, {
-          [COMMAND_HEADERS.traceparent]: traceparentFor(submission.traceparent),
+          [COMMAND_HEADERS.traceparent]: traceparentFor(traceparent),
           // The request's span, child of the caller's traceparent (see HttpInstrumentation), when there is one.
           ...activeTraceHeaders(),
         }),
@@ -96,7 +86,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     } catch (error) {
       this.waiters.cancel(commandId);
       this.logger.error(`append of ${command.type} ${commandId} failed: ${(error as Error).message}`);
-      throw logUnavailable(error, commandId, submission.idempotencyKey !== undefined);
+      throw logUnavailable(error, commandId, idempotencyKey !== undefined);
     }
     // In the log now: whatever happens to PostgreSQL, the answer is the decision or a 202 to poll.
     const decision = (await decided) ?? (await this.decisionOf(commandId));
@@ -116,6 +106,11 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
   }
 }
 
+/** A retry with the same Idempotency-Key maps to the same command id: it is decided once. */
+export function commandIdFor(timelineId: string, idempotencyKey: string | undefined): string {
+  return idempotencyKey ? nameBasedUuid(`idempotency:${timelineId}:${idempotencyKey}`) : randomUUID();
+}
+
 /** Seconds a caller should wait before retrying a write the log did not take. */
 const RETRY_AFTER_SECONDS = 1;
 
@@ -128,14 +123,13 @@ function logUnavailable(error: unknown, commandId: string, keyed: boolean): Prob
   const mayHaveBeenRecorded = !(error instanceof AppendFailed) || error.mayHaveBeenRecorded;
   const headers = { 'retry-after': String(RETRY_AFTER_SECONDS) };
   if (!mayHaveBeenRecorded) {
-    return new Problem('log-unavailable', 503, 'the command log did not take the command; it was not recorded and it is safe to retry', { retryable: true, recorded: false }, headers);
+    return new Problem('log-unavailable', 'the command log did not take the command; it was not recorded and it is safe to retry', { retryable: true, recorded: false }, headers);
   }
   const retry = keyed
     ? 'retry with the same Idempotency-Key: it is decided once either way'
     : 'GET /v1/commands/{commandId} says whether it was; a blind retry may record it twice (an Idempotency-Key makes retries safe)';
   return new Problem(
     'log-unavailable',
-    503,
     `the command log did not acknowledge the command in time; it may have been recorded: ${retry}`,
     { retryable: true, recorded: 'unknown', commandId, location: `/v1/commands/${commandId}` },
     headers,
@@ -150,7 +144,7 @@ function answerOutcomeOf(error: unknown): AnswerOutcome {
 
 function answered(decision: DecisionRecord, fingerprint: string): Submission {
   if (decision.fingerprint !== null && decision.fingerprint !== fingerprint) {
-    throw new Problem('idempotency-key-reused', 422, 'this Idempotency-Key was first used with another request', {
+    throw new Problem('idempotency-key-reused', 'this Idempotency-Key was first used with another request', {
       commandId: decision.commandId,
     });
   }

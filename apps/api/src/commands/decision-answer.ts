@@ -1,7 +1,7 @@
 import type { DecisionRecord } from '@timeline/database';
 import type { FastifyReply } from 'fastify';
 import type { RejectionReason } from '@timeline/domain';
-import { Problem } from '@timeline/problems';
+import { Problem, type ProblemCode } from '@timeline/problems';
 import type { Submission } from './command-submission.service';
 
 export interface Answer {
@@ -21,32 +21,23 @@ export function answerFor(submission: Submission, accepted: (decision: DecisionR
   return accepted(decision);
 }
 
-export function rejectionProblem(reason: RejectionReason, detail: string, commandId: string): Problem {
-  const extensions = { commandId };
-  switch (reason) {
-    case 'timeline_not_found':
-      return new Problem('timeline-not-found', 404, detail, extensions);
-    case 'event_not_found':
-      return new Problem('event-not-found', 404, detail, extensions);
-    case 'timeline_exists':
-      return new Problem('timeline-exists', 409, detail, extensions);
-    case 'event_exists':
-      return new Problem('event-exists', 409, detail, extensions);
-    case 'version_conflict':
-      return new Problem('version-conflict', 409, detail, extensions);
-    case 'revision_conflict':
-      return new Problem('revision-conflict', 409, detail, extensions);
-    case 'event_retracted':
-      return new Problem('event-retracted', 422, detail, extensions);
-    case 'malformed':
-      return new Problem('malformed-command', 422, detail, extensions);
-    case 'unprocessable':
-      return new Problem('unprocessable-command', 422, detail, extensions);
-    default: {
-      const unknown: never = reason;
-      return new Problem('internal', 500, `unknown rejection ${String(unknown)}`);
-    }
-  }
+/** The problem each rejection reason is answered with. */
+const REJECTION_PROBLEMS: Record<RejectionReason, ProblemCode> = {
+  timeline_not_found: 'timeline-not-found',
+  event_not_found: 'event-not-found',
+  timeline_exists: 'timeline-exists',
+  event_exists: 'event-exists',
+  version_conflict: 'version-conflict',
+  revision_conflict: 'revision-conflict',
+  event_retracted: 'event-retracted',
+  malformed: 'malformed-command',
+  unprocessable: 'unprocessable-command',
+};
+
+function rejectionProblem(reason: RejectionReason, detail: string, commandId: string): Problem {
+  // The reason comes from the database: one this api does not know is our fault, not the caller's.
+  if (!Object.hasOwn(REJECTION_PROBLEMS, reason)) return new Problem('internal', `unknown rejection ${String(reason)}`);
+  return new Problem(REJECTION_PROBLEMS[reason], detail, { commandId });
 }
 
 /** The answer to an accepted event command: the event as this command left it. */

@@ -22,7 +22,7 @@ export class ContractController {
   @Get('schemas/:file')
   schema(@Param('file') file: string, @Res({ passthrough: true }) reply: FastifyReply): JsonSchema {
     const type = file.replace(/\.json$/, '');
-    if (!file.endsWith('.json') || !isChangeEventType(type)) throw new Problem('not-found', 404, `no schema ${file}`);
+    if (!file.endsWith('.json') || !isChangeEventType(type)) throw new Problem('not-found', `no schema ${file}`);
     void reply.header('content-type', 'application/schema+json');
     return changeDataJsonSchema(type, this.config.publicBaseUrl);
   }

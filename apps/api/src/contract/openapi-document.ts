@@ -1,20 +1,18 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { pathParamSchemas, type PathParamName } from '../http/path-params';
-import { PROBLEM_TITLES, type ProblemCode } from '@timeline/problems';
-import {
-  API_OPERATIONS,
-  HEADER_PARAMETERS,
-  MEDIA,
-  PATH_PARAMETER_DESCRIPTIONS,
-  PROBLEM_STATUS,
-  QUERY_PARAMETER_DESCRIPTIONS,
-  RESPONSE_HEADERS,
-  TAGS,
-  type ApiOperation,
-  type ResponseSpec,
-} from './operations';
-import { PROBLEM_CODES, problemType, responseSchemas } from './response-schemas';
+import { PROBLEM_TYPES, type ProblemCode } from '@timeline/problems';
+import { COMMAND_OPERATIONS } from '../commands/commands.operations';
+import { EVENT_SEARCH_OPERATIONS } from '../event-search/event-search.operations';
+import { EVENT_OPERATIONS } from '../events/events.operations';
+import { HEALTH_OPERATIONS } from '../health/health.operations';
+import { MEDIA, TAGS, type ApiOperation, type HeaderParameter, type QueryParameters, type ResponseHeader, type ResponseSpec } from '../http/api-operation';
+import { PATH_PARAMETER_DESCRIPTIONS, pathParamSchemas, type PathParamName } from '../http/path-params';
+import { responseSchemas } from '../http/response-schemas';
+import { OPS_OPERATIONS } from '../ops/ops.operations';
+import { STREAM_OPERATIONS } from '../stream/stream.operations';
+import { TIMELINE_OPERATIONS } from '../timelines/timelines.operations';
+import { CONTRACT_OPERATIONS } from './contract.operations';
+import { PROBLEM_CODES, problemType } from './problem-schema';
 
 export type JsonSchema = Record<string, unknown>;
 export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, Record<string, unknown>>> };
@@ -22,18 +20,34 @@ export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, 
 const schemaRef = (id: string) => ({ $ref: `#/components/schemas/${id}` });
 const TARGET = 'draft-2020-12';
 
+/** Every operation the api serves, each described by the feature that serves it. */
+const API_OPERATIONS: ApiOperation[] = [
+  ...TIMELINE_OPERATIONS,
+  ...EVENT_SEARCH_OPERATIONS,
+  ...EVENT_OPERATIONS,
+  ...COMMAND_OPERATIONS,
+  ...HEALTH_OPERATIONS,
+  ...STREAM_OPERATIONS,
+  ...CONTRACT_OPERATIONS,
+  ...OPS_OPERATIONS,
+];
+
 /**
- * The OpenAPI 3.1 document of the HTTP api, built from the route table
- * (operations.ts) and the zod schemas: requests as their input (what a caller
- * may send: defaults make a field optional), answers as their output.
+ * The OpenAPI 3.1 document of the HTTP api, built from the operations of the
+ * features and their zod schemas: requests as their input (what a caller may
+ * send: defaults make a field optional), answers as their output.
  */
-export function buildOpenApiDocument(operations: ApiOperation[] = API_OPERATIONS): OpenApiDocument {
+export function buildOpenApiDocument(): OpenApiDocument {
   const requestBodies = new RequestBodies();
+  const headerParameters = new Components<HeaderParameter>('request header');
+  const responseHeaders = new Components<ResponseHeader>('response header');
   const paths: OpenApiDocument['paths'] = {};
-  for (const operation of operations) {
+  for (const operation of API_OPERATIONS) {
     paths[operation.path] ??= {};
-    if (paths[operation.path][operation.method]) throw new Error(`${operation.method} ${operation.path} is in the route table twice`);
+    if (paths[operation.path][operation.method]) throw new Error(`${operation.method} ${operation.path} is described twice`);
     paths[operation.path][operation.method] = operationObject(operation, requestBodies);
+    headerParameters.add(operation.headers);
+    for (const response of Object.values(operation.responses)) responseHeaders.add(response.headers);
   }
   return {
     openapi: '3.1.1',
@@ -50,18 +64,14 @@ export function buildOpenApiDocument(operations: ApiOperation[] = API_OPERATIONS
     paths,
     components: {
       schemas: { ...componentSchemas(responseSchemas, 'output'), ...requestBodies.schemas() },
-      parameters: Object.fromEntries(
-        Object.entries(HEADER_PARAMETERS).map(([key, header]) => [
-          key,
-          { name: header.name, in: 'header', required: false, description: header.description, schema: jsonSchema(header.schema, 'input') },
-        ]),
-      ),
-      headers: Object.fromEntries(
-        Object.entries(RESPONSE_HEADERS).map(([name, header]) => [
-          name,
-          { description: header.description, required: header.required, schema: jsonSchema(header.schema, 'output') },
-        ]),
-      ),
+      parameters: headerParameters.map((header) => ({
+        name: header.name,
+        in: 'header',
+        required: false,
+        description: header.description,
+        schema: jsonSchema(header.schema, 'input'),
+      })),
+      headers: responseHeaders.map((header) => ({ description: header.description, required: header.required, schema: jsonSchema(header.schema, 'output') })),
     },
   };
 }
@@ -77,7 +87,7 @@ const INFO_DESCRIPTION = [
   '',
   '| type | status | title |',
   '| --- | --- | --- |',
-  ...PROBLEM_CODES.map((code) => `| \`${problemType(code)}\` | ${PROBLEM_STATUS[code]} | ${PROBLEM_TITLES[code]} |`),
+  ...PROBLEM_CODES.map((code) => `| \`${problemType(code)}\` | ${PROBLEM_TYPES[code].status} | ${PROBLEM_TYPES[code].title} |`),
   '',
   'A path the api does not serve is a `404` `/problems/not-found`. A caller\'s `X-Request-Id` header is kept as the request id.',
 ].join('\n');
@@ -86,7 +96,7 @@ function operationObject(operation: ApiOperation, requestBodies: RequestBodies):
   const parameters = [
     ...pathParameters(operation),
     ...(operation.query ? queryParameters(operation.query) : []),
-    ...(operation.headers ?? []).map((key) => ({ $ref: `#/components/parameters/${key}` })),
+    ...Object.keys(operation.headers ?? {}).map((key) => ({ $ref: `#/components/parameters/${key}` })),
   ];
   return {
     operationId: operation.operationId,
@@ -131,11 +141,11 @@ function pathParameters(operation: ApiOperation) {
 }
 
 /** Each property of a query schema as a parameter; `x` or `[x, ...]` (a repeatable parameter) as an exploded array. */
-function queryParameters(query: z.ZodObject) {
-  const object = jsonSchema(query, 'input') as { properties: Record<string, JsonSchema>; required?: string[] };
+function queryParameters(query: QueryParameters) {
+  const object = jsonSchema(query.schema, 'input') as { properties: Record<string, JsonSchema>; required?: string[] };
   return Object.entries(object.properties).map(([name, schema]) => {
-    const description = QUERY_PARAMETER_DESCRIPTIONS[name];
-    if (!description) throw new Error(`query parameter ${name} has no description in QUERY_PARAMETER_DESCRIPTIONS`);
+    const description = query.descriptions[name];
+    if (!description) throw new Error(`query parameter ${name} has no description`);
     const repeatable = repeatableItems(schema);
     return {
       name,
@@ -157,8 +167,8 @@ function repeatableItems(schema: JsonSchema): JsonSchema | undefined {
 function responseObject(spec: ResponseSpec): Record<string, unknown> {
   return {
     description: spec.description,
-    ...(spec.headers?.length
-      ? { headers: Object.fromEntries(spec.headers.map((name) => [name, { $ref: `#/components/headers/${name}` }])) }
+    ...(spec.headers
+      ? { headers: Object.fromEntries(Object.keys(spec.headers).map((key) => [key, { $ref: `#/components/headers/${key}` }])) }
       : {}),
     ...(spec.content
       ? { content: Object.fromEntries(Object.entries(spec.content).map(([type, schema]) => [type, { schema: responseSchemaRef(schema) }])) }
@@ -174,16 +184,19 @@ function responseSchemaRef(schema: z.ZodType): JsonSchema {
 /** One response per status, listing its problem types, each with an example. */
 function problemResponses(operation: ApiOperation): Record<string, unknown> {
   const byStatus = new Map<number, ProblemCode[]>();
-  for (const code of new Set(operation.problems)) byStatus.set(PROBLEM_STATUS[code], [...(byStatus.get(PROBLEM_STATUS[code]) ?? []), code]);
+  for (const code of new Set(operation.problems)) {
+    const { status } = PROBLEM_TYPES[code];
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
   return Object.fromEntries(
     [...byStatus].map(([status, codes]) => [
       String(status),
       {
-        description: codes.map((code) => `\`${problemType(code)}\`: ${PROBLEM_TITLES[code]}`).join('; '),
+        description: codes.map((code) => `\`${problemType(code)}\`: ${PROBLEM_TYPES[code].title}`).join('; '),
         content: {
           [MEDIA.problem]: {
             schema: schemaRef('Problem'),
-            examples: Object.fromEntries(codes.map((code) => [code, { summary: PROBLEM_TITLES[code], value: problemExample(code, operation) }])),
+            examples: Object.fromEntries(codes.map((code) => [code, { summary: PROBLEM_TYPES[code].title, value: problemExample(code, operation) }])),
           },
         },
       },
@@ -205,9 +218,9 @@ function problemExample(code: ProblemCode, operation: ApiOperation): Record<stri
   const example = code === 'invalid-request' ? invalidRequestExample(operation) : EXAMPLE_DETAIL[code];
   return {
     type: problemType(code),
-    title: PROBLEM_TITLES[code],
-    status: PROBLEM_STATUS[code],
-    detail: example?.detail ?? PROBLEM_TITLES[code],
+    title: PROBLEM_TYPES[code].title,
+    status: PROBLEM_TYPES[code].status,
+    detail: example?.detail ?? PROBLEM_TYPES[code].title,
     instance: operation.path.replace('{timelineId}', 'japan-nato').replace(/\{\w+\}/g, '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1003'),
     requestId: '3f1c9a52-8d47-4e0b-a6f2-51c7d9e3b804',
     ...example?.extensions,
@@ -225,6 +238,24 @@ function invalidRequestExample(operation: ApiOperation) {
         ? ['path.timelineId', 'must be a lowercase slug (a-z, 0-9 and single hyphens)']
         : [`path.${pathParam}`, 'Invalid UUID'];
   return { detail: `${field}: ${message}`, extensions: { errors: [{ field, message }] } };
+}
+
+/** Headers the operations name by a key: each key becomes one component, so it must name one header. */
+class Components<T> {
+  private readonly byKey = new Map<string, T>();
+
+  constructor(private readonly kind: string) {}
+
+  add(named: Record<string, T> = {}): void {
+    for (const [key, value] of Object.entries(named)) {
+      if ((this.byKey.get(key) ?? value) !== value) throw new Error(`${this.kind} ${key} names two different headers`);
+      this.byKey.set(key, value);
+    }
+  }
+
+  map(component: (value: T) => Record<string, unknown>): Record<string, Record<string, unknown>> {
+    return Object.fromEntries([...this.byKey].map(([key, value]) => [key, component(value)]));
+  }
 }
 
 /** Request bodies become named components `<OperationId>Request`. */

@@ -23,7 +23,7 @@ export class OpenApiController {
 
   @Get('docs/assets/:asset')
   asset(@Param('asset') name: string, @Res({ passthrough: true }) reply: FastifyReply): Buffer {
-    if (!isDocsAsset(name)) throw new Problem('not-found', 404, `no asset ${name}`);
+    if (!isDocsAsset(name)) throw new Problem('not-found', `no asset ${name}`);
     const { body, contentType } = docsAsset(name);
     void reply.header('content-type', contentType).header('cache-control', 'public, max-age=86400');
     return body;

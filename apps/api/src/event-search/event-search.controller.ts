@@ -1,19 +1,16 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
-import { z } from 'zod';
 import { parseTimelineId } from '../http/path-params';
 import { parseOrThrow } from '@timeline/problems';
 import { GetTimeline } from '../timelines/timeline.queries';
 import { eventSearchParamsSchema, type EventSearchParams } from './event-search.params';
 import { SearchEvents, TimelineHistogram, type EventSearchPage } from './event-search.queries';
 import { acceptedLanguages, localize } from './localization';
-import { toTimelineJs } from './timelinejs';
+import { histogramParamsSchema } from './event-search.schemas';
+import { TIMELINEJS_MEDIA_TYPE, toTimelineJs } from './timelinejs';
 
-export const TIMELINEJS_MEDIA_TYPE = 'application/vnd.timelinejs+json';
 type RequestHeaders = Record<string, string | undefined>;
-
-export const histogramParamsSchema = z.strictObject({ by: z.enum(['year', 'month']).default('year') });
 
 @Controller('v1')
 export class EventSearchController {

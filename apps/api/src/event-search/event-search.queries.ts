@@ -72,5 +72,5 @@ export class TimelineHistogramHandler implements IQueryHandler<TimelineHistogram
 }
 
 async function assertTimelineExists(timelines: TimelineReadRepository, timelineId: string): Promise<void> {
-  if (!(await timelines.findTimeline(timelineId))) throw new Problem('timeline-not-found', 404, `timeline ${timelineId} does not exist`);
+  if (!(await timelines.findTimeline(timelineId))) throw new Problem('timeline-not-found', `timeline ${timelineId} does not exist`);
 }

@@ -1,6 +1,8 @@
 import { parsePartialDate, type EventState } from '@timeline/domain';
 import type { LocalizedEvent } from './localization';
 
+export const TIMELINEJS_MEDIA_TYPE = 'application/vnd.timelinejs+json';
+
 /** Knight Lab TimelineJS 3 JSON: https://timeline.knightlab.com/docs/json-format.html */
 export interface TimelineJsDate {
   year: number;

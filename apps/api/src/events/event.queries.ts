@@ -3,7 +3,7 @@ import { TimelineReadRepository, type EventRevisionRecord } from '@timeline/data
 import type { EventState } from '@timeline/domain';
 import { Problem } from '@timeline/problems';
 
-const eventNotFound = (eventId: string) => new Problem('event-not-found', 404, `event ${eventId} does not exist`);
+const eventNotFound = (eventId: string) => new Problem('event-not-found', `event ${eventId} does not exist`);
 
 export class GetEvent extends Query<EventState> {
   constructor(readonly eventId: string) {

@@ -1,20 +1,15 @@
 import { Body, Controller, Get, Headers, Param, Post, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { eventChangesSchema, reasonSchema as reason } from '@timeline/domain';
-import type { FastifyReply } from 'fastify';
-import { z } from 'zod';
-import { answerFor, eventAnswer, send } from '../commands/decision-answer';
-import { SubmitTimelineCommand } from '../commands/submit-command';
-import { parseEventId } from '../http/path-params';
 import { parseOrThrow } from '@timeline/problems';
-import { writePreconditions } from '../http/request-headers';
-import { FindEventTimeline, GetEvent, GetEventRevisions } from './event.queries';
+import type { FastifyReply } from 'fastify';
+import { send } from '../commands/decision-answer';
+import { parseEventId } from '../http/path-params';
+import { writeHeaders } from '../http/request-headers';
+import { RetractEvent, ReviseEvent } from './event.commands';
+import { GetEvent, GetEventRevisions } from './event.queries';
+import { retractBodySchema, reviseBodySchema } from './events.schemas';
 
 type RequestHeaders = Record<string, string | undefined>;
-
-const expectedRevision = z.number().int().positive().optional();
-export const reviseBodySchema = z.strictObject({ changes: eventChangesSchema, reason, expectedRevision });
-export const retractBodySchema = z.strictObject({ reason, expectedRevision });
 
 @Controller('v1/events')
 export class EventsController {
@@ -40,20 +35,8 @@ export class EventsController {
     @Headers() headers: RequestHeaders,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const eventId = parseEventId(rawEventId);
-    const revision = parseOrThrow(reviseBodySchema, body, 'body');
-    const { idempotencyKey, expectedVersion } = writePreconditions(headers);
-    const timelineId = await this.queryBus.execute(new FindEventTimeline(eventId));
-    const submission = await this.commandBus.execute(
-      new SubmitTimelineCommand({
-        timelineId,
-        idempotencyKey,
-        request: { route: 'POST revision', eventId, body, expectedVersion },
-        traceparent: headers.traceparent,
-        draft: () => ({ type: 'ReviseEvent', timelineId, eventId, expectedVersion, ...revision }),
-      }),
-    );
-    return send(reply, answerFor(submission, eventAnswer(200)));
+    const command = new ReviseEvent(parseEventId(rawEventId), parseOrThrow(reviseBodySchema, body, 'body'), body, writeHeaders(headers));
+    return send(reply, await this.commandBus.execute(command));
   }
 
   @Post(':eventId/retraction')
@@ -63,19 +46,7 @@ export class EventsController {
     @Headers() headers: RequestHeaders,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const eventId = parseEventId(rawEventId);
-    const retraction = parseOrThrow(retractBodySchema, body, 'body');
-    const { idempotencyKey, expectedVersion } = writePreconditions(headers);
-    const timelineId = await this.queryBus.execute(new FindEventTimeline(eventId));
-    const submission = await this.commandBus.execute(
-      new SubmitTimelineCommand({
-        timelineId,
-        idempotencyKey,
-        request: { route: 'POST retraction', eventId, body, expectedVersion },
-        traceparent: headers.traceparent,
-        draft: () => ({ type: 'RetractEvent', timelineId, eventId, expectedVersion, ...retraction }),
-      }),
-    );
-    return send(reply, answerFor(submission, eventAnswer(200)));
+    const command = new RetractEvent(parseEventId(rawEventId), parseOrThrow(retractBodySchema, body, 'body'), body, writeHeaders(headers));
+    return send(reply, await this.commandBus.execute(command));
   }
 }

@@ -10,6 +10,12 @@ export const pathParamSchemas = {
 };
 export type PathParamName = keyof typeof pathParamSchemas;
 
+export const PATH_PARAMETER_DESCRIPTIONS: Record<PathParamName, string> = {
+  timelineId: 'The timeline id: a lowercase slug such as `japan-nato`',
+  eventId: 'The event id (a UUID)',
+  commandId: 'The command id (a UUID), as in the `Location` of a 202',
+};
+
 export const parseTimelineId = (timelineId: string): string =>
   parseOrThrow(z.object({ timelineId: pathParamSchemas.timelineId }), { timelineId }, 'path').timelineId;
 

@@ -13,18 +13,20 @@ export const preconditionsSchema = z.object({
     .optional(),
 });
 
-export interface WritePreconditions {
+export interface WriteHeaders {
   idempotencyKey?: string;
   /** The timeline version from `If-Match`. */
   expectedVersion?: number;
+  /** The caller's W3C trace context; one that is not valid starts a new trace. */
+  traceparent?: string;
 }
 
-/** Reads `Idempotency-Key` and `If-Match`; a bad value is a 400 naming the header. */
-export function writePreconditions(headers: Record<string, string | string[] | undefined>): WritePreconditions {
+/** Reads `Idempotency-Key`, `If-Match` and `traceparent`; a bad precondition is a 400 naming the header. */
+export function writeHeaders(headers: Record<string, string | undefined>): WriteHeaders {
   const parsed = parseOrThrow(
     preconditionsSchema,
     { 'idempotency-key': headers['idempotency-key'], 'if-match': headers['if-match'] },
     'header',
   );
-  return { idempotencyKey: parsed['idempotency-key'], expectedVersion: parsed['if-match'] };
+  return { idempotencyKey: parsed['idempotency-key'], expectedVersion: parsed['if-match'], traceparent: headers.traceparent };
 }

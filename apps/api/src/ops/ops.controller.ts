@@ -24,7 +24,7 @@ export class OpsController {
 
   @Get('assets/:asset')
   asset(@Param('asset') name: string, @Res({ passthrough: true }) reply: FastifyReply): Buffer {
-    if (!isOpsAsset(name)) throw new Problem('not-found', 404, `no asset ${name}`);
+    if (!isOpsAsset(name)) throw new Problem('not-found', `no asset ${name}`);
     const { body, contentType } = opsAsset(name);
     void reply.header('content-type', contentType).header('cache-control', 'no-cache');
     return body;

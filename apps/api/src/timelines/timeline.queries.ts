@@ -14,7 +14,7 @@ export class GetTimelineHandler implements IQueryHandler<GetTimeline, TimelineSu
 
   async execute({ timelineId }: GetTimeline): Promise<TimelineSummary> {
     const timeline = await this.timelines.findTimeline(timelineId);
-    if (!timeline) throw new Problem('timeline-not-found', 404, `timeline ${timelineId} does not exist`);
+    if (!timeline) throw new Problem('timeline-not-found', `timeline ${timelineId} does not exist`);
     return timeline;
   }
 }

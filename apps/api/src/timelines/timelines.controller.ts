@@ -1,22 +1,16 @@
 import { Body, Controller, Get, Headers, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { eventDataSchema, nameBasedUuid, timelineDataSchema } from '@timeline/domain';
-import type { FastifyReply } from 'fastify';
-import { z } from 'zod';
-import { answerFor, eventAnswer, send } from '../commands/decision-answer';
-import { SubmitTimelineCommand } from '../commands/submit-command';
-import { parseTimelineId } from '../http/path-params';
+import { timelineDataSchema } from '@timeline/domain';
 import { parseOrThrow } from '@timeline/problems';
-import { writePreconditions } from '../http/request-headers';
+import type { FastifyReply } from 'fastify';
+import { send } from '../commands/decision-answer';
+import { parseTimelineId } from '../http/path-params';
+import { writeHeaders } from '../http/request-headers';
+import { CreateTimeline, RecordEvent } from './timeline.commands';
 import { GetTimeline, ListTimelines } from './timeline.queries';
+import { listQuerySchema, recordEventBodySchema } from './timelines.schemas';
 
 type RequestHeaders = Record<string, string | undefined>;
-
-export const listQuerySchema = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-  cursor: z.string().min(1).max(200).optional(),
-});
-export const recordEventBodySchema = eventDataSchema.extend({ eventId: z.uuid().optional() });
 
 @Controller('v1/timelines')
 export class TimelinesController {
@@ -38,26 +32,8 @@ export class TimelinesController {
     @Headers() headers: RequestHeaders,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const timelineId = parseTimelineId(rawTimelineId);
-    const timeline = parseOrThrow(timelineDataSchema, body, 'body');
-    const { idempotencyKey, expectedVersion } = writePreconditions(headers);
-    const submission = await this.commandBus.execute(
-      new SubmitTimelineCommand({
-        timelineId,
-        idempotencyKey,
-        request: { route: 'PUT timeline', timelineId, timeline, expectedVersion },
-        traceparent: headers.traceparent,
-        draft: () => ({ type: 'CreateTimeline', timelineId, expectedVersion, timeline }),
-      }),
-    );
-    return send(
-      reply,
-      answerFor(submission, (decision) => ({
-        status: decision.changed ? 201 : 200,
-        body: { timelineId, ...decision.timeline, version: decision.version, commandId: decision.commandId },
-        headers: { etag: `"${decision.version}"`, location: `/v1/timelines/${timelineId}` },
-      })),
-    );
+    const command = new CreateTimeline(parseTimelineId(rawTimelineId), parseOrThrow(timelineDataSchema, body, 'body'), writeHeaders(headers));
+    return send(reply, await this.commandBus.execute(command));
   }
 
   @Get(':timelineId')
@@ -74,25 +50,7 @@ export class TimelinesController {
     @Headers() headers: RequestHeaders,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const timelineId = parseTimelineId(rawTimelineId);
-    const { eventId: givenEventId, ...event } = parseOrThrow(recordEventBodySchema, body, 'body');
-    const { idempotencyKey, expectedVersion } = writePreconditions(headers);
-    const submission = await this.commandBus.execute(
-      new SubmitTimelineCommand({
-        timelineId,
-        idempotencyKey,
-        request: { route: 'POST event', timelineId, body, expectedVersion },
-        traceparent: headers.traceparent,
-        // Without a given id, the command id names the event: a retried command records the same event.
-        draft: (commandId) => ({
-          type: 'RecordEvent',
-          timelineId,
-          eventId: givenEventId ?? nameBasedUuid(`event:${commandId}`),
-          expectedVersion,
-          event,
-        }),
-      }),
-    );
-    return send(reply, answerFor(submission, eventAnswer(201)));
+    const command = new RecordEvent(parseTimelineId(rawTimelineId), parseOrThrow(recordEventBodySchema, body, 'body'), body, writeHeaders(headers));
+    return send(reply, await this.commandBus.execute(command));
   }
 }

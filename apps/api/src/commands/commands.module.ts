@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { CommandSubmissionService } from './command-submission.service';
+import { CommandsController, GetCommandStatusHandler } from './command-status';
+import { DecisionWaiters } from './decision-waiters';
+
+/** The write path every feature submits through, and `GET /v1/commands/{commandId}` to follow a 202. */
+@Module({
+  controllers: [CommandsController],
+  providers: [DecisionWaiters, CommandSubmissionService, GetCommandStatusHandler],
+  exports: [CommandSubmissionService],
+})
+export class CommandsModule {}

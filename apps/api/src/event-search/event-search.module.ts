@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { EventSearchController } from './event-search.controller';
+import { SearchEventsHandler, TimelineHistogramHandler } from './event-search.queries';
+
+/** `GET /v1/events`, `GET /v1/timelines/{timelineId}/events` and its histogram: events by time, facets and text. */
+@Module({
+  controllers: [EventSearchController],
+  providers: [SearchEventsHandler, TimelineHistogramHandler],
+})
+export class EventSearchModule {}

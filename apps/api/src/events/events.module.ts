@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { CommandsModule } from '../commands/commands.module';
+import { RetractEventHandler, ReviseEventHandler } from './event.commands';
+import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './event.queries';
+import { EventsController } from './events.controller';
+
+/** `/v1/events/{eventId}`: read an event and its revisions; revise and retract it. */
+@Module({
+  imports: [CommandsModule],
+  controllers: [EventsController],
+  providers: [ReviseEventHandler, RetractEventHandler, GetEventHandler, GetEventRevisionsHandler, FindEventTimelineHandler],
+})
+export class EventsModule {}

@@ -1,0 +1,38 @@
+import { CHANGE_TYPES, eventChangesSchema, eventDataSchema, eventStateSchema, reasonSchema as reason, type EventState } from '@timeline/domain';
+import { z } from 'zod';
+import { instant, named, revision, type Returns } from '../http/response-schemas';
+
+const expectedRevision = z.number().int().positive().optional();
+export const reviseBodySchema = z.strictObject({ changes: eventChangesSchema, reason, expectedRevision });
+export const retractBodySchema = z.strictObject({ reason, expectedRevision });
+export type ReviseBody = z.infer<typeof reviseBodySchema>;
+export type RetractBody = z.infer<typeof retractBodySchema>;
+
+export const eventSchema = named(eventStateSchema, 'Event', 'The current state of a historical event');
+
+const eventFieldsSchema = eventDataSchema.partial();
+
+// Revisions are left out of the type checks: their record types `changed` loosely; the contract test checks real answers instead.
+export const revisionsSchema = named(
+  z.strictObject({
+    eventId: z.uuid(),
+    revisions: z.array(
+      z.strictObject({
+        revision,
+        changeType: z.enum(CHANGE_TYPES.filter((type) => type !== 'TimelineCreated') as ['EventRecorded', 'EventRevised', 'EventRetracted']),
+        commandId: z.uuid(),
+        reason: z.string().nullable().describe('Why: given with every revision and retraction'),
+        changed: eventFieldsSchema.describe('The fields this revision changed, with their new values'),
+        previous: eventFieldsSchema.describe('The same fields with the values they had before'),
+        knownFrom: instant.describe('Known time: from when the service knew this revision'),
+        knownTo: instant.nullable().describe('Until when; null for the current revision'),
+        state: eventStateSchema,
+      }),
+    ),
+  }),
+  'EventRevisions',
+  'Every revision of an event, oldest first: what changed, and why',
+);
+
+const returns: [Returns<EventState, typeof eventSchema>] = [true];
+void returns;

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { MEDIA, type ApiOperation } from '../http/api-operation';
+import { OPS_ASSET_NAMES } from './ops-assets';
+import { opsStatusSchema } from './ops.schemas';
+
+export const OPS_OPERATIONS: ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/ops/status',
+    operationId: 'opsStatus',
+    tag: 'Operations',
+    summary: 'Operational status',
+    description:
+      'Projection lag per partition of timeline.commands (records: end offset − stored offset; seconds: now − Kafka time of the last decided record), ' +
+      'throughput (decisions per second over the last minute), decisions of the last hour by outcome and rejection reason, the latest rejections, ' +
+      'the relay backlog (outbox rows not yet published, age of the oldest), stream clients and the timelines. Read fresh at most every half second.',
+    responses: { 200: { description: 'The status', content: { [MEDIA.json]: opsStatusSchema } } },
+    problems: ['internal'],
+  },
+  {
+    method: 'get',
+    path: '/ops',
+    operationId: 'opsPage',
+    tag: 'Operations',
+    summary: 'The ops page',
+    description: 'A page for operators that polls `/ops/status`: lag with its trend, throughput, decisions, rejections, relay, stream, and a chosen timeline drawn with vis-timeline.',
+    responses: { 200: { description: 'The page', content: { [MEDIA.html]: z.string() } } },
+    problems: ['internal'],
+  },
+  {
+    method: 'get',
+    path: '/ops/assets/{asset}',
+    operationId: 'opsAsset',
+    tag: 'Operations',
+    summary: 'A script or style sheet of the ops page',
+    description: 'The page\'s own script and styles, and vis-timeline\'s standalone build, served from the service itself (no CDN).',
+    pathParams: { asset: { schema: z.enum(OPS_ASSET_NAMES), description: 'The file name' } },
+    responses: { 200: { description: 'The file', content: { 'text/css': z.string(), 'text/javascript': z.string() } } },
+    problems: ['not-found', 'internal'],
+  },
+];

@@ -1,0 +1,35 @@
+import { CHANGE_EVENT_TYPE_LIST } from '@timeline/domain';
+import { z } from 'zod';
+import { READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
+import { headersSchema, querySchema } from './stream-request';
+
+export const STREAM_OPERATIONS: ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/v1/stream',
+    operationId: 'streamChanges',
+    tag: 'Changes',
+    summary: 'Stream accepted changes',
+    description:
+      'Server-Sent Events: each accepted change is a message with `id:` its stream position and `data:` a structured-mode CloudEvent ' +
+      '(the AsyncAPI document at /asyncapi.json describes it). Comment lines are heartbeats; a client that cannot keep up gets ' +
+      '`event: overflow` and the stream ends. Bad parameters are a 400 before the stream opens.',
+    query: {
+      schema: querySchema,
+      descriptions: {
+        after: 'Resume after this stream position (the `id:` of a message); `0` starts at the beginning; without it the stream starts now.',
+        timelineId: 'Only changes of this timeline.',
+        type: `Only these CloudEvents types, comma-separated: ${CHANGE_EVENT_TYPE_LIST.join(', ')}.`,
+      },
+    },
+    headers: {
+      LastEventId: {
+        name: 'Last-Event-ID',
+        schema: headersSchema.shape['last-event-id'],
+        description: 'The stream position to resume after, as a reconnecting EventSource sends it; wins over `after`.',
+      },
+    },
+    responses: { 200: { description: 'The event stream (open until the client leaves)', content: { 'text/event-stream': z.string() } } },
+    problems: READ_PROBLEMS,
+  },
+];

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { CommandsModule } from '../commands/commands.module';
+import { CreateTimelineHandler, RecordEventHandler } from './timeline.commands';
+import { GetTimelineHandler, ListTimelinesHandler } from './timeline.queries';
+import { TimelinesController } from './timelines.controller';
+
+/** `/v1/timelines`: create, list and get timelines; record events on them. */
+@Module({
+  imports: [CommandsModule],
+  controllers: [TimelinesController],
+  providers: [CreateTimelineHandler, RecordEventHandler, GetTimelineHandler, ListTimelinesHandler],
+})
+export class TimelinesModule {}

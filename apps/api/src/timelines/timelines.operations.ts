@@ -1,0 +1,78 @@
+import { timelineDataSchema } from '@timeline/domain';
+import { PENDING_RESPONSE, WRITE_HEADERS, WRITE_PROBLEMS } from '../commands/commands.operations';
+import { eventAnswerSchema } from '../commands/commands.schemas';
+import { ETAG, LOCATION, MEDIA, PAGE_PARAMETER_DESCRIPTIONS, READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
+import { listQuerySchema, recordEventBodySchema, timelineAnswerSchema, timelinePageSchema, timelineSummarySchema } from './timelines.schemas';
+
+export const TIMELINE_OPERATIONS: ApiOperation[] = [
+  {
+    method: 'get',
+    path: '/v1/timelines',
+    operationId: 'listTimelines',
+    tag: 'Timelines',
+    summary: 'List timelines',
+    description: 'Every timeline in id order, with its event count and the valid-time bounds of its current events.',
+    query: { schema: listQuerySchema, descriptions: PAGE_PARAMETER_DESCRIPTIONS },
+    responses: { 200: { description: 'A page of timelines', content: { [MEDIA.json]: timelinePageSchema } } },
+    problems: READ_PROBLEMS,
+  },
+  {
+    method: 'put',
+    path: '/v1/timelines/{timelineId}',
+    operationId: 'createTimeline',
+    tag: 'Timelines',
+    summary: 'Create a timeline',
+    description: 'Creates the timeline under the id of the path. Repeating the same creation is answered 200 with the timeline as it is; other content under an existing id is a 409.',
+    headers: WRITE_HEADERS,
+    body: {
+      schema: timelineDataSchema,
+      description: 'The timeline',
+      example: { title: 'Japan and NATO', description: 'Partnership milestones', defaultLanguage: 'en' },
+    },
+    responses: {
+      200: { description: 'The timeline existed with this content: nothing changed', content: { [MEDIA.json]: timelineAnswerSchema }, headers: { ETag: ETAG, Location: LOCATION } },
+      201: { description: 'The timeline was created', content: { [MEDIA.json]: timelineAnswerSchema }, headers: { ETag: ETAG, Location: LOCATION } },
+      202: PENDING_RESPONSE,
+    },
+    problems: [...WRITE_PROBLEMS, 'timeline-exists'],
+  },
+  {
+    method: 'get',
+    path: '/v1/timelines/{timelineId}',
+    operationId: 'getTimeline',
+    tag: 'Timelines',
+    summary: 'Get a timeline',
+    description: 'The timeline with its event count and valid-time bounds; the ETag is its version, for `If-Match` on writes.',
+    responses: { 200: { description: 'The timeline', content: { [MEDIA.json]: timelineSummarySchema }, headers: { ETag: ETAG } } },
+    problems: [...READ_PROBLEMS, 'timeline-not-found'],
+  },
+  {
+    method: 'post',
+    path: '/v1/timelines/{timelineId}/events',
+    operationId: 'recordEvent',
+    tag: 'Events',
+    summary: 'Record an event',
+    description:
+      'Records a historical event on the timeline. Without `eventId` the event is named after the command, so a retried command records the same event.',
+    headers: WRITE_HEADERS,
+    body: {
+      schema: recordEventBodySchema,
+      description: 'The event',
+      example: {
+        kind: 'programme.adopted',
+        title: 'NATO and Japan adopt an Individually Tailored Partnership Programme',
+        language: 'en',
+        validTime: '2023-07-12',
+        factuality: 'confirmed',
+        actors: [{ id: 'jp', name: 'Japan', role: 'signatory' }],
+        places: [{ name: 'Vilnius', country: 'LT' }],
+        topics: ['partnership'],
+      },
+    },
+    responses: {
+      201: { description: 'The event was recorded', content: { [MEDIA.json]: eventAnswerSchema }, headers: { ETag: ETAG } },
+      202: PENDING_RESPONSE,
+    },
+    problems: [...WRITE_PROBLEMS, 'timeline-not-found', 'event-exists'],
+  },
+];
