@@ -34,7 +34,7 @@ function submittedRecord(draft: (commandId: string) => CommandDraft, request: un
   });
 }
 
-/** PUT /v1/timelines/{id} as TimelinesController.createTimeline turns it into a command. */
+/** PUT /v1/timelines/{id} as the api's CreateTimelineHandler turns it into a command. */
 export function createTimelineRecord(timelineId: string, body: unknown): OutgoingRecord {
   const timeline = timelineDataSchema.parse(body);
   return submittedRecord(
@@ -43,7 +43,7 @@ export function createTimelineRecord(timelineId: string, body: unknown): Outgoin
   );
 }
 
-/** POST /v1/timelines/{id}/events as TimelinesController.recordEvent turns it into a command. */
+/** POST /v1/timelines/{id}/events as the api's RecordEventHandler turns it into a command. */
 export function recordEventRecord(timelineId: string, body: unknown): OutgoingRecord {
   const event = eventDataSchema.parse(body);
   return submittedRecord(
