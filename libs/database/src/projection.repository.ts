@@ -1,6 +1,7 @@
 import { validTimeOf, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
 import { batchLockSql } from './read-model-switch.repository';
+import { withTransaction } from './transaction';
 import type { Pool, PoolClient } from 'pg';
 
 export const DECISIONS_CHANNEL = 'timeline_decisions';
@@ -70,19 +71,8 @@ export interface LoadedState {
 export class ProjectionRepository {
   constructor(private readonly pool: Pool) {}
 
-  async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, work);
   }
 
   /** Records that the partition's transactions fail; outside any transaction, since theirs roll back. */

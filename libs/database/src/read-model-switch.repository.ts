@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from 'pg';
 import { quoteIdentifier } from './migrations';
+import { withTransaction } from './transaction';
 
 /**
  * What a read-model checksum covers: every table the projector writes, each
@@ -85,16 +86,14 @@ export class ReadModelSwitchRepository {
     retiredSchema: string,
     catchUp: (liveOffsets: Map<number, number>) => Promise<void>,
   ): Promise<SwitchOutcome> {
-    const client = await this.pool.connect();
     const live = quoteIdentifier(liveSchema);
     const rebuilt = quoteIdentifier(rebuiltSchema);
-    try {
-      await client.query('begin');
+    return withTransaction(this.pool, async (client) => {
       await client.query('select pg_advisory_xact_lock(hashtext($1))', [liveSchema]);
       await catchUp(await this.offsets(liveSchema, client));
       const [liveChecksum, rebuiltChecksum] = await this.checksums([liveSchema, rebuiltSchema], client);
+      // Nothing is written before this point: ending the transaction here, with its commit, changes nothing.
       if (JSON.stringify(liveChecksum) !== JSON.stringify(rebuiltChecksum)) {
-        await client.query('rollback');
         return { switched: false, liveChecksum, rebuiltChecksum, retiredSchema };
       }
       await client.query(`delete from ${rebuilt}.outbox`);
@@ -106,14 +105,8 @@ export class ReadModelSwitchRepository {
       await client.query(`update ${rebuilt}.outbox_head set last_position = (select last_position from ${live}.outbox_head)`);
       await client.query(`alter schema ${live} rename to ${quoteIdentifier(retiredSchema)}`);
       await client.query(`alter schema ${rebuilt} rename to ${live}`);
-      await client.query('commit');
       return { switched: true, liveChecksum, rebuiltChecksum, retiredSchema };
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async dropSchema(schema: string): Promise<void> {
