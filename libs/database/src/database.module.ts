@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 import { Pool } from 'pg';
+import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
 import { DecisionRepository } from './decision.repository';
 import { EventQueryRepository } from './event-query.repository';
 import { ensureDatabase, runMigrations } from './migrations';
@@ -24,11 +25,12 @@ import { TimelineReadRepository } from './timeline-read.repository';
       },
     },
     { provide: ProjectionRepository, inject: [Pool], useFactory: (pool: Pool) => new ProjectionRepository(pool) },
+    { provide: ConsumerOffsetsRepository, inject: [Pool], useFactory: (pool: Pool) => new ConsumerOffsetsRepository(pool) },
     { provide: DecisionRepository, inject: [Pool], useFactory: (pool: Pool) => new DecisionRepository(pool) },
     { provide: TimelineReadRepository, inject: [Pool], useFactory: (pool: Pool) => new TimelineReadRepository(pool) },
     { provide: EventQueryRepository, inject: [Pool], useFactory: (pool: Pool) => new EventQueryRepository(pool) },
   ],
-  exports: [Pool, ProjectionRepository, DecisionRepository, TimelineReadRepository, EventQueryRepository],
+  exports: [Pool, ProjectionRepository, ConsumerOffsetsRepository, DecisionRepository, TimelineReadRepository, EventQueryRepository],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(Pool) private readonly pool: Pool) {}

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { quoteIdentifier } from './migrations';
+import type { ConsumerOffsetsRepository } from './consumer-offsets.repository';
 import type { PartitionFailure } from './projection.repository';
 
 /** A failing partition as its projector last recorded it. */
@@ -40,7 +40,10 @@ export interface RebuildPosition {
  * or a limit, so the page can poll it every second or two.
  */
 export class OpsStatusRepository {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly consumerOffsets: ConsumerOffsetsRepository,
+  ) {}
 
   /** Decisions whose command was appended in the last `seconds` (decisions_by_known_at). */
   async decisionsInLast(seconds: number): Promise<number> {
@@ -127,11 +130,7 @@ export class OpsStatusRepository {
 
   private async storedOffsets(schema: string, topic: string): Promise<Map<number, number>> {
     try {
-      const { rows } = await this.pool.query<{ partition: number; next_offset: number }>(
-        `select partition, next_offset from ${quoteIdentifier(schema)}.consumer_offsets where topic = $1`,
-        [topic],
-      );
-      return new Map(rows.map((row) => [row.partition, row.next_offset]));
+      return await this.consumerOffsets.nextOffsets(topic, { schema });
     } catch (error) {
       // 42P01: the rebuild has created its schema but not yet its tables.
       if ((error as { code?: string }).code === '42P01') return new Map();

@@ -91,14 +91,6 @@ export class ProjectionRepository {
     await this.pool.query('delete from partition_failures where topic = $1 and partition = $2', [topic, partition]);
   }
 
-  async storedOffsets(topic: string): Promise<Map<number, number>> {
-    const { rows } = await this.pool.query<{ partition: number; next_offset: number }>(
-      'select partition, next_offset from consumer_offsets where topic = $1',
-      [topic],
-    );
-    return new Map(rows.map((row) => [row.partition, row.next_offset]));
-  }
-
   /**
    * Locks the partition's offset row for this transaction and returns the next
    * offset to apply. The shared advisory lock lets a read-model switch wait for

@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
+import type { ConsumerOffsetsRepository } from './consumer-offsets.repository';
 import { quoteIdentifier } from './migrations';
 import { withTransaction } from './transaction';
 
@@ -33,7 +34,10 @@ export const batchLockSql = 'select pg_advisory_xact_lock_shared(hashtext(curren
  * transactional, so every reader sees either the old schema or the new one.
  */
 export class ReadModelSwitchRepository {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly consumerOffsets: ConsumerOffsetsRepository,
+  ) {}
 
   /** Checksums of `schemas`, each over the columns all of them have. */
   async checksums(schemas: string[], client: Pool | PoolClient = this.pool): Promise<ReadModelChecksum[]> {
@@ -65,22 +69,16 @@ export class ReadModelSwitchRepository {
     return rows.map((row) => row.column_name).filter((column) => !skipped.includes(column));
   }
 
-  async offsets(schema: string, client: Pool | PoolClient = this.pool): Promise<Map<number, number>> {
-    const { rows } = await client.query<{ partition: number; next_offset: number }>(
-      `select partition, next_offset from ${quoteIdentifier(schema)}.consumer_offsets`,
-    );
-    return new Map(rows.map((row) => [row.partition, row.next_offset]));
-  }
-
   /**
    * Freezes the live schema's projector (it waits for the lock at its next
-   * batch), then calls `catchUp(liveOffsets)`, which must bring the rebuilt
-   * schema to exactly those offsets. If both checksums are then equal, the
+   * batch), then calls `catchUp(liveOffsets)` with its offsets in `topic`,
+   * which must bring the rebuilt schema to exactly those offsets. If both checksums are then equal, the
    * rebuilt schema takes the live one's name and outbox (positions and send
    * state, so the relay and stream go on where they were); the live one is
    * kept as `retiredSchema`. Otherwise nothing changes.
    */
   async switchTo(
+    topic: string,
     liveSchema: string,
     rebuiltSchema: string,
     retiredSchema: string,
@@ -90,7 +88,7 @@ export class ReadModelSwitchRepository {
     const rebuilt = quoteIdentifier(rebuiltSchema);
     return withTransaction(this.pool, async (client) => {
       await client.query('select pg_advisory_xact_lock(hashtext($1))', [liveSchema]);
-      await catchUp(await this.offsets(liveSchema, client));
+      await catchUp(await this.consumerOffsets.nextOffsets(topic, { schema: liveSchema, client }));
       const [liveChecksum, rebuiltChecksum] = await this.checksums([liveSchema, rebuiltSchema], client);
       // Nothing is written before this point: ending the transaction here, with its commit, changes nothing.
       if (JSON.stringify(liveChecksum) !== JSON.stringify(rebuiltChecksum)) {

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { OperationsRepository, OpsStatusRepository } from '@timeline/database';
+import { ConsumerOffsetsRepository, OperationsRepository, OpsStatusRepository } from '@timeline/database';
 import { Pool } from 'pg';
 import { ProjectionLag } from '@timeline/observability';
 import { StreamModule } from '../stream/stream.module';
@@ -11,8 +11,16 @@ import { OpsStatusService } from './ops-status';
   imports: [StreamModule],
   controllers: [OpsController],
   providers: [
-    { provide: OperationsRepository, inject: [Pool], useFactory: (pool: Pool) => new OperationsRepository(pool) },
-    { provide: OpsStatusRepository, inject: [Pool], useFactory: (pool: Pool) => new OpsStatusRepository(pool) },
+    {
+      provide: OperationsRepository,
+      inject: [Pool, ConsumerOffsetsRepository],
+      useFactory: (pool: Pool, offsets: ConsumerOffsetsRepository) => new OperationsRepository(pool, offsets),
+    },
+    {
+      provide: OpsStatusRepository,
+      inject: [Pool, ConsumerOffsetsRepository],
+      useFactory: (pool: Pool, offsets: ConsumerOffsetsRepository) => new OpsStatusRepository(pool, offsets),
+    },
     ProjectionLag,
     OpsStatusService,
   ],

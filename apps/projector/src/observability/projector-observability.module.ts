@@ -1,5 +1,5 @@
 import { Global, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
-import { OperationsRepository } from '@timeline/database';
+import { ConsumerOffsetsRepository, OperationsRepository } from '@timeline/database';
 import { ProjectorMetrics } from '@timeline/observability';
 import { Pool } from 'pg';
 import { OutboxRelay } from '../relay/outbox-relay';
@@ -38,7 +38,11 @@ class ProjectorMetricSources implements OnModuleInit {
 @Module({
   imports: [RelayModule],
   providers: [
-    { provide: OperationsRepository, inject: [Pool], useFactory: (pool: Pool) => new OperationsRepository(pool) },
+    {
+      provide: OperationsRepository,
+      inject: [Pool, ConsumerOffsetsRepository],
+      useFactory: (pool: Pool, offsets: ConsumerOffsetsRepository) => new OperationsRepository(pool, offsets),
+    },
     ProjectionLag,
     ProjectorTelemetry,
     ProjectorMetricSources,

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandLog, type BatchControl, type LogRecord, type PartitionBatch, type Subscription } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
-import { ProjectionRepository } from '@timeline/database';
+import { ConsumerOffsetsRepository, ProjectionRepository } from '@timeline/database';
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
 import { classifyFailure, DecideError, failureDetail, LogBehindStoredOffset, OffsetMovedError, type FailureClass } from './batch-failure';
 import { decideBatch, decisionDetail, parseRecord, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from './decide-batch';
@@ -32,6 +32,7 @@ export class ProjectorService implements OnApplicationShutdown {
     private readonly config: TimelineConfig,
     private readonly log: CommandLog,
     private readonly projection: ProjectionRepository,
+    private readonly consumerOffsets: ConsumerOffsetsRepository,
     private readonly telemetry: ProjectorTelemetry,
   ) {}
 
@@ -43,7 +44,7 @@ export class ProjectorService implements OnApplicationShutdown {
       sessionTimeoutMs: this.config.kafka.sessionTimeoutMs,
       onJoinError: (error) => this.logger.warn(`stored offsets not read on assignment (${error.message}); each batch finds its own`),
       startOffsets: async (partitions) => {
-        const stored = await this.projection.storedOffsets(topic);
+        const stored = await this.consumerOffsets.nextOffsets(topic);
         this.logger.log(`assigned partitions ${partitions.join(', ') || '(none)'}; starting at stored offsets`);
         return new Map(partitions.map((partition) => [partition, stored.get(partition) ?? 0]));
       },
