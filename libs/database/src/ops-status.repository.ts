@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { ConsumerOffsetsRepository } from './consumer-offsets.repository';
+import type { DecisionRow } from './decision.repository';
 import type { PartitionFailure } from './projection.repository';
 
 /** A failing partition as its projector last recorded it. */
@@ -9,23 +10,16 @@ export interface FailingPartitionStatus extends PartitionFailure {
 
 /** Decisions of a recent window, counted by outcome and (for rejections) reason. */
 export interface DecisionCount {
-  outcome: 'accepted' | 'rejected';
+  outcome: DecisionRow['outcome'];
   /** Null for accepted decisions. */
   reason: string | null;
   count: number;
 }
 
-export interface RecentRejection {
-  commandId: string;
-  commandType: string;
-  timelineId: string | null;
-  eventId: string | null;
-  reason: string | null;
-  detail: string | null;
-  knownAt: string;
-  partition: number;
-  offset: number;
-}
+export type RecentRejection = Pick<
+  DecisionRow,
+  'commandId' | 'commandType' | 'timelineId' | 'eventId' | 'reason' | 'detail' | 'knownAt' | 'partition' | 'offset'
+>;
 
 /** A schema a read-model rebuild replays into, and how far it has got in each partition. */
 export interface RebuildPosition {

@@ -1,29 +1,14 @@
 import { validTimeOf, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
+import type { DecisionRow } from './decision.repository';
 import { batchLockSql } from './read-model-switch.repository';
+import { timelineFromRow, toTimelineRow, type TimelineRow } from './timeline-row';
 import { withTransaction } from './transaction';
 import type { Pool, PoolClient } from 'pg';
 
 export const DECISIONS_CHANNEL = 'timeline_decisions';
 // NOTIFY payloads are capped at 8000 bytes: about 200 uuids with separators.
 const IDS_PER_NOTIFICATION = 200;
-
-export interface DecisionRow {
-  commandId: string;
-  commandType: string;
-  timelineId: string | null;
-  eventId: string | null;
-  outcome: 'accepted' | 'rejected';
-  reason: string | null;
-  detail: string | null;
-  fingerprint: string | null;
-  version: number | null;
-  revision: number | null;
-  changed: boolean;
-  partition: number;
-  offset: number;
-  knownAt: string;
-}
 
 export interface ProjectedEvent {
   state: EventState;
@@ -125,18 +110,7 @@ export class ProjectionRepository {
     const [loaded] = rows;
     return {
       alreadyDecided: new Set(loaded.decided),
-      timelines: loaded.timelines.map(
-        (row): TimelineState => ({
-          timelineId: row.timeline_id,
-          title: row.title,
-          description: row.description,
-          defaultLanguage: row.default_language,
-          version: row.version,
-          eventCount: row.event_count,
-          createdAt: new Date(row.created_at).toISOString(),
-          updatedAt: new Date(row.updated_at).toISOString(),
-        }),
-      ),
+      timelines: loaded.timelines.map(timelineFromRow),
       events: loaded.events,
     };
   }
@@ -236,7 +210,7 @@ export class ProjectionRepository {
         batch.firstOffset,
         batch.nextOffset,
         JSON.stringify(decisionRows(batch.decisions)),
-        JSON.stringify(timelineRows(batch.timelines)),
+        JSON.stringify(batch.timelines.map(toTimelineRow)),
         JSON.stringify(eventRows(batch.events)),
         JSON.stringify(revisions.inserted),
         JSON.stringify(revisions.replacing),
@@ -247,17 +221,6 @@ export class ProjectionRepository {
     );
     return rows[0].moved === 1;
   }
-}
-
-interface TimelineRow {
-  timeline_id: string;
-  title: string;
-  description: string;
-  default_language: string;
-  version: number;
-  event_count: number;
-  created_at: string;
-  updated_at: string;
 }
 
 // Rows for jsonb_to_recordset: keys are the column names.
@@ -278,19 +241,6 @@ function decisionRows(decisions: DecisionRow[]) {
     topic_partition: d.partition,
     topic_offset: d.offset,
     known_at: d.knownAt,
-  }));
-}
-
-function timelineRows(timelines: TimelineState[]): TimelineRow[] {
-  return timelines.map((t) => ({
-    timeline_id: t.timelineId,
-    title: t.title,
-    description: t.description,
-    default_language: t.defaultLanguage,
-    version: t.version,
-    event_count: t.eventCount,
-    created_at: t.createdAt,
-    updated_at: t.updatedAt,
   }));
 }
 
