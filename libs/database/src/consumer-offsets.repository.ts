@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from 'pg';
+import { Injectable } from '@nestjs/common';
+import { Pool, type PoolClient } from 'pg';
 import { quoteIdentifier } from './migrations';
 
 /**
@@ -6,6 +7,7 @@ import { quoteIdentifier } from './migrations';
  * read models. Written only in the projector's batch transactions
  * (ProjectionRepository); read here, by everyone else.
  */
+@Injectable()
 export class ConsumerOffsetsRepository {
   constructor(private readonly pool: Pool) {}
 

@@ -1,16 +1,35 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 import { Pool } from 'pg';
 import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
 import { DecisionRepository } from './decision.repository';
 import { EventQueryRepository } from './event-query.repository';
 import { ensureDatabase, runMigrations } from './migrations';
+import { OperationsRepository } from './operations.repository';
+import { OpsStatusRepository } from './ops-status.repository';
+import { OutboxRepository } from './outbox.repository';
 import { createPool } from './pool';
 import { ProjectionRepository } from './projection.repository';
+import { ReadModelSwitchRepository } from './read-model-switch.repository';
 import { TimelineReadRepository } from './timeline-read.repository';
 
-/** The pool, after the database exists and the migrations have run, and the repositories on it. */
-@Global()
+const REPOSITORIES = [
+  ConsumerOffsetsRepository,
+  DecisionRepository,
+  EventQueryRepository,
+  OperationsRepository,
+  OpsStatusRepository,
+  OutboxRepository,
+  ProjectionRepository,
+  ReadModelSwitchRepository,
+  TimelineReadRepository,
+];
+
+/**
+ * The pool, after the database exists and the migrations have run, and every
+ * repository on it. Not global: each module that reads or writes PostgreSQL
+ * imports it, so that its imports say so; Nest still makes one instance per app.
+ */
 @Module({
   providers: [
     {
@@ -24,13 +43,9 @@ import { TimelineReadRepository } from './timeline-read.repository';
         return pool;
       },
     },
-    { provide: ProjectionRepository, inject: [Pool], useFactory: (pool: Pool) => new ProjectionRepository(pool) },
-    { provide: ConsumerOffsetsRepository, inject: [Pool], useFactory: (pool: Pool) => new ConsumerOffsetsRepository(pool) },
-    { provide: DecisionRepository, inject: [Pool], useFactory: (pool: Pool) => new DecisionRepository(pool) },
-    { provide: TimelineReadRepository, inject: [Pool], useFactory: (pool: Pool) => new TimelineReadRepository(pool) },
-    { provide: EventQueryRepository, inject: [Pool], useFactory: (pool: Pool) => new EventQueryRepository(pool) },
+    ...REPOSITORIES,
   ],
-  exports: [Pool, ProjectionRepository, ConsumerOffsetsRepository, DecisionRepository, TimelineReadRepository, EventQueryRepository],
+  exports: [Pool, ...REPOSITORIES],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(Pool) private readonly pool: Pool) {}

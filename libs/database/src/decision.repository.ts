@@ -1,5 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import type { EventState } from '@timeline/domain';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 
 /** A decision as the decisions table holds it: one per command, at the command's place in the log. */
 export interface DecisionRow {
@@ -27,6 +28,7 @@ export interface DecisionRecord extends DecisionRow {
   timeline: { title: string; description: string; defaultLanguage: string; createdAt: string } | null;
 }
 
+@Injectable()
 export class DecisionRepository {
   constructor(private readonly pool: Pool) {}
 

@@ -1,5 +1,6 @@
-import type { Pool } from 'pg';
-import type { ConsumerOffsetsRepository } from './consumer-offsets.repository';
+import { Injectable } from '@nestjs/common';
+import { Pool } from 'pg';
+import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
 
 /** Where the projector stands in one partition of timeline.commands. */
 export interface PartitionPosition {
@@ -11,6 +12,7 @@ export interface PartitionPosition {
 }
 
 /** Cheap reads for metrics, readiness and the ops status: each one is a few index lookups. */
+@Injectable()
 export class OperationsRepository {
   constructor(
     private readonly pool: Pool,

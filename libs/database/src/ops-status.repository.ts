@@ -1,5 +1,6 @@
-import type { Pool } from 'pg';
-import type { ConsumerOffsetsRepository } from './consumer-offsets.repository';
+import { Injectable } from '@nestjs/common';
+import { Pool } from 'pg';
+import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
 import type { DecisionRow } from './decision.repository';
 import type { PartitionFailure } from './projection.repository';
 
@@ -33,6 +34,7 @@ export interface RebuildPosition {
  * index on decisions.known_at (migration 20261202T1000), bounded by a window
  * or a limit, so the page can poll it every second or two.
  */
+@Injectable()
 export class OpsStatusRepository {
   constructor(
     private readonly pool: Pool,

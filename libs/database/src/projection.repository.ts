@@ -1,10 +1,11 @@
+import { Injectable } from '@nestjs/common';
 import { validTimeOf, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
 import type { DecisionRow } from './decision.repository';
 import { batchLockSql } from './read-model-switch.repository';
 import { timelineFromRow, toTimelineRow, type TimelineRow } from './timeline-row';
 import { withTransaction } from './transaction';
-import type { Pool, PoolClient } from 'pg';
+import { Pool, type PoolClient } from 'pg';
 
 export const DECISIONS_CHANNEL = 'timeline_decisions';
 // NOTIFY payloads are capped at 8000 bytes: about 200 uuids with separators.
@@ -53,6 +54,7 @@ export interface LoadedState {
 }
 
 /** The projector's reads and writes. Every method is one set-based statement. */
+@Injectable()
 export class ProjectionRepository {
   constructor(private readonly pool: Pool) {}
 

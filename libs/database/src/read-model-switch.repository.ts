@@ -1,5 +1,6 @@
-import type { Pool, PoolClient } from 'pg';
-import type { ConsumerOffsetsRepository } from './consumer-offsets.repository';
+import { Injectable } from '@nestjs/common';
+import { Pool, type PoolClient } from 'pg';
+import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
 import { quoteIdentifier } from './migrations';
 import { withTransaction } from './transaction';
 
@@ -33,6 +34,7 @@ export const batchLockSql = 'select pg_advisory_xact_lock_shared(hashtext(curren
  * Switches reads from a live read-model schema to a rebuilt one: renames are
  * transactional, so every reader sees either the old schema or the new one.
  */
+@Injectable()
 export class ReadModelSwitchRepository {
   constructor(
     private readonly pool: Pool,

@@ -1,5 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import type { EventState, TimelineState } from '@timeline/domain';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { timelineFromRow, type TimelineRow } from './timeline-row';
 
 export interface TimelineSummary extends TimelineState {
@@ -19,6 +20,7 @@ export interface EventRevisionRecord {
   state: EventState;
 }
 
+@Injectable()
 export class TimelineReadRepository {
   constructor(private readonly pool: Pool) {}
 

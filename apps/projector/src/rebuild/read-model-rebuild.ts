@@ -11,7 +11,6 @@ import {
 } from '@timeline/database';
 import { ProjectorMetrics, ServiceMetrics } from '@timeline/observability';
 import { Gauge } from 'prom-client';
-import { Pool } from 'pg';
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
 import { ProjectorService } from '../projection/projector.service';
 import { offsetsBehind, replayProgress, sameOffsets, type ReplayProgress } from './rebuild-progress';
@@ -51,17 +50,14 @@ export class ReadModelRebuild implements OnApplicationShutdown {
   private current: RebuildStatus;
   private running: Promise<void> | null = null;
   private stopping = false;
-  private readonly switcher: ReadModelSwitchRepository;
-  private readonly consumerOffsets: ConsumerOffsetsRepository;
 
   constructor(
     private readonly config: TimelineConfig,
     private readonly log: CommandLog,
-    pool: Pool,
+    private readonly switcher: ReadModelSwitchRepository,
+    private readonly consumerOffsets: ConsumerOffsetsRepository,
     service: ServiceMetrics,
   ) {
-    this.consumerOffsets = new ConsumerOffsetsRepository(pool);
-    this.switcher = new ReadModelSwitchRepository(pool, this.consumerOffsets);
     this.current = this.idle();
     registerRebuildGauges(service, () => this.current);
   }
