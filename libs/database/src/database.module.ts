@@ -2,12 +2,14 @@ import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { TimelineConfig } from '@timeline/config';
 import { Pool } from 'pg';
 import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
+import { DecisionNotifications } from './decision-notifications';
 import { DecisionRepository } from './decision.repository';
 import { EventQueryRepository } from './event-query.repository';
 import { ensureDatabase, runMigrations } from './migrations';
 import { OperationsRepository } from './operations.repository';
 import { OpsStatusRepository } from './ops-status.repository';
 import { OutboxRepository } from './outbox.repository';
+import { OutboxSignal } from './outbox-signal';
 import { createPool } from './pool';
 import { ProjectionRepository } from './projection.repository';
 import { ReadModelSwitchRepository } from './read-model-switch.repository';
@@ -26,9 +28,11 @@ const REPOSITORIES = [
 ];
 
 /**
- * The pool, after the database exists and the migrations have run, and every
- * repository on it. Not global: each module that reads or writes PostgreSQL
- * imports it, so that its imports say so; Nest still makes one instance per app.
+ * The pool, after the database exists and the migrations have run; every
+ * repository on it; the process's one LISTEN connection for committed
+ * decisions, and an outbox signal on it for each outbox reader. Not global:
+ * each module that uses PostgreSQL imports it, so that its imports say so;
+ * Nest still makes one instance of it per app.
  */
 @Module({
   providers: [
@@ -44,8 +48,14 @@ const REPOSITORIES = [
       },
     },
     ...REPOSITORIES,
+    {
+      provide: DecisionNotifications,
+      inject: [TimelineConfig],
+      useFactory: (config: TimelineConfig) => new DecisionNotifications(config.database.url),
+    },
+    OutboxSignal,
   ],
-  exports: [Pool, ...REPOSITORIES],
+  exports: [Pool, ...REPOSITORIES, DecisionNotifications, OutboxSignal],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(Pool) private readonly pool: Pool) {}
