@@ -2,11 +2,11 @@ import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/comm
 import { CommandLog, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { OutboxRepository, OutboxSignal, type OutboxRow, type RelayLease } from '@timeline/database';
+import { retryDelayMs } from '../retry-delay';
 import { chunkByBytes, toEventRecord } from './kafka-binary';
 
 // One produce call carries at most this much; a single larger record goes alone (the topic takes up to 8 MiB).
 const PRODUCE_CALL_BYTES = 1_048_576;
-const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 // How long the lease's connection may take to confirm the lock before each round.
 const LEASE_CONFIRM_TIMEOUT_MS = 5_000;
 
@@ -133,7 +133,7 @@ export class OutboxRelay implements BeforeApplicationShutdown {
         }
       } catch (error) {
         this.lastError = (error as Error).message;
-        const delay = RETRY_DELAYS_MS[Math.min(failures++, RETRY_DELAYS_MS.length - 1)];
+        const delay = retryDelayMs(failures++);
         this.logger.error(`relay failed, retrying in ${delay} ms: ${this.lastError}`);
         // Not woken early by notifications: a failing broker or database gets the whole pause.
         await new Promise((resolve) => setTimeout(resolve, delay));
