@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 npm run --silent build
 # The broker helper lives in test/support, which `npm run build` does not compile.
-npx swc test/support/kafka-broker.ts test/support/free-ports.ts test/support/service-process.ts -d dist --quiet
+node scripts/build.js test/support/kafka-broker.ts test/support/free-ports.ts test/support/service-process.ts
 exec node dist/scripts/bench/main.js "$@"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole suite: type check, unit tests, then the end-to-end tests, which start
-# their own Kafka broker (free ports, throw-away data) and create their own databases.
+# The whole suite: type check, unit tests, the int tests of the repositories against a real
+# PostgreSQL, then the end-to-end tests, which start their own Kafka broker (free ports,
+# throw-away data). Both start an embedded PostgreSQL unless TEST_DATABASE_URL names one,
+# and create their own databases on it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,4 +21,5 @@ fi
 
 npm run --silent typecheck
 npx jest --selectProjects unit
+npx jest --selectProjects int
 npx jest --selectProjects e2e --runInBand

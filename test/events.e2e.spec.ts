@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { COMMAND_HEADERS } from '@timeline/command-log';
-import { OutboxRepository } from '@timeline/database';
+import { DecisionNotifications, OutboxRepository, OutboxSignal } from '@timeline/database';
 import { CHANGE_DATA_SCHEMAS, CHANGE_EVENT_TYPE_LIST, changeEventId, type ChangeEventType } from '@timeline/domain';
 import { OutboxRelay } from '../apps/projector/src/relay/outbox-relay';
 import { expectEventually } from './support/eventually';
@@ -24,7 +24,8 @@ describe('timeline.events: every accepted change on Kafka as a CloudEvent', () =
 
   beforeAll(async () => {
     service = await TestTimelineService.start({ projector: 'none', env: { RELAY_POLL_INTERVAL_MS: '100' } });
-    firstRelay = new OutboxRelay(service.config, service.log, new OutboxRepository(service.pool));
+    const signal = new OutboxSignal(new DecisionNotifications(service.config.database.url));
+    firstRelay = new OutboxRelay(service.config, service.log, new OutboxRepository(service.pool), signal);
     await firstRelay.open();
     expect(await firstRelay.lead()).toBe(true);
     await service.startProjectorInProcess();

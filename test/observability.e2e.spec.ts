@@ -8,7 +8,7 @@ import { ProjectionLagReadiness } from '../apps/projector/src/observability/proj
 import { ProjectorTelemetry } from '../apps/projector/src/observability/projector-telemetry';
 import { commandsTopicSpec } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
-import { OperationsRepository } from '@timeline/database';
+import { ConsumerOffsetsRepository, OperationsRepository } from '@timeline/database';
 import { expectEventually } from './support/eventually';
 import { HttpClient } from './support/http-client';
 import { TestTimelineService } from './support/timeline-service';
@@ -112,7 +112,7 @@ describe('health, metrics and traces of a running service', () => {
       const readinessOn = (topic: string) => {
         const config = TimelineConfig.fromEnvironment({ ...service.env, KAFKA_COMMANDS_TOPIC: topic, PROJECTOR_READY_MAX_LAG_RECORDS: '2' });
         const noFailures = new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics()));
-        return new ProjectionLagReadiness(config, new ProjectionLag(config, service.log, new OperationsRepository(service.pool)), noFailures);
+        return new ProjectionLagReadiness(config, new ProjectionLag(config, service.log, new OperationsRepository(service.pool, new ConsumerOffsetsRepository(service.pool))), noFailures);
       };
       // Records no projector reads: a topic of their own, with no stored offsets.
       const topic = `timeline.commands.lag-${randomBytes(4).toString('hex')}`;

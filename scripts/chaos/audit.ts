@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import { ReadModelSwitchRepository } from '@timeline/database';
+import { ConsumerOffsetsRepository, ReadModelSwitchRepository } from '@timeline/database';
 import { changeEventId } from '@timeline/domain';
 import type { Deployment } from './lab';
 import { kafkaAdmin } from './lab';
@@ -186,11 +186,7 @@ async function waitSettled(deployment: Deployment, writes: Write[], timeoutMs: n
     for (;;) {
       try {
         const ends = await admin.fetchTopicOffsets(deployment.commandsTopic);
-        const { rows } = await deployment.pool.query<{ partition: number; next_offset: number }>(
-          'select partition, next_offset from consumer_offsets where topic = $1',
-          [deployment.commandsTopic],
-        );
-        const stored = new Map(rows.map((row) => [row.partition, row.next_offset]));
+        const stored = await new ConsumerOffsetsRepository(deployment.pool).nextOffsets(deployment.commandsTopic);
         const behind = ends.filter((end) => (stored.get(end.partition) ?? 0) < Number(end.high));
         const unsent = (await deployment.pool.query<{ n: number }>('select count(*)::int as n from outbox where sent_at is null')).rows[0].n;
         const pending = writes.filter((write) => write.outcome === 'pending').map((write) => write.commandId);
@@ -255,14 +251,15 @@ async function compareWithReplay(
   starting: ReturnType<Deployment['startReplay']>,
   timeoutMs: number,
 ): Promise<{ equal: boolean | null; note: string }> {
-  const checksums = new ReadModelSwitchRepository(deployment.pool);
+  const offsets = new ConsumerOffsetsRepository(deployment.pool);
+  const checksums = new ReadModelSwitchRepository(deployment.pool, offsets);
   const live = deployment.env.DATABASE_SCHEMA;
   try {
-    const target = await checksums.offsets(live);
+    const target = await offsets.nextOffsets(deployment.commandsTopic, { schema: live });
     const replay = await starting;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const reached = await checksums.offsets(schema).catch(() => new Map<number, number>());
+      const reached = await offsets.nextOffsets(deployment.commandsTopic, { schema }).catch(() => new Map<number, number>());
       if ([...target].every(([partition, offset]) => (reached.get(partition) ?? 0) >= offset)) break;
       if (replay.exited || Date.now() > deadline) return { equal: null, note: `replay did not reach the live offsets (${replay.exited ? 'exited' : 'timed out'})` };
       await new Promise((resolve) => setTimeout(resolve, 250));

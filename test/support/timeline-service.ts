@@ -7,7 +7,7 @@ import { createApiApp } from '../../apps/api/src/api.app';
 import { createProjectorApp } from '../../apps/projector/src/projector.app';
 import { KafkaCommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
-import { createPool } from '@timeline/database';
+import { ConsumerOffsetsRepository, createPool } from '@timeline/database';
 import type { Pool } from 'pg';
 import { expectEventually } from './eventually';
 import { freePort } from './free-ports';
@@ -135,11 +135,7 @@ export class TestTimelineService {
     const ends = await this.log.endOffsets(this.config.kafka.commandsTopic);
     await expectEventually(
       async () => {
-        const { rows } = await this.pool.query<{ partition: number; next_offset: number }>(
-          'select partition, next_offset from consumer_offsets where topic = $1',
-          [this.config.kafka.commandsTopic],
-        );
-        const stored = new Map(rows.map((row) => [row.partition, row.next_offset]));
+        const stored = await new ConsumerOffsetsRepository(this.pool).nextOffsets(this.config.kafka.commandsTopic);
         for (const [partition, end] of ends) {
           if ((stored.get(partition) ?? 0) < end) throw new Error(`partition ${partition} at ${stored.get(partition) ?? 0} of ${end}`);
         }

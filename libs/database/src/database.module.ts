@@ -1,15 +1,39 @@
-import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 import { Pool } from 'pg';
+import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
+import { DecisionNotifications } from './decision-notifications';
 import { DecisionRepository } from './decision.repository';
 import { EventQueryRepository } from './event-query.repository';
 import { ensureDatabase, runMigrations } from './migrations';
+import { OperationsRepository } from './operations.repository';
+import { OpsStatusRepository } from './ops-status.repository';
+import { OutboxRepository } from './outbox.repository';
+import { OutboxSignal } from './outbox-signal';
 import { createPool } from './pool';
 import { ProjectionRepository } from './projection.repository';
+import { ReadModelSwitchRepository } from './read-model-switch.repository';
 import { TimelineReadRepository } from './timeline-read.repository';
 
-/** The pool, after the database exists and the migrations have run, and the repositories on it. */
-@Global()
+const REPOSITORIES = [
+  ConsumerOffsetsRepository,
+  DecisionRepository,
+  EventQueryRepository,
+  OperationsRepository,
+  OpsStatusRepository,
+  OutboxRepository,
+  ProjectionRepository,
+  ReadModelSwitchRepository,
+  TimelineReadRepository,
+];
+
+/**
+ * The pool, after the database exists and the migrations have run; every
+ * repository on it; the process's one LISTEN connection for committed
+ * decisions, and an outbox signal on it for each outbox reader. Not global:
+ * each module that uses PostgreSQL imports it, so that its imports say so;
+ * Nest still makes one instance of it per app.
+ */
 @Module({
   providers: [
     {
@@ -23,12 +47,15 @@ import { TimelineReadRepository } from './timeline-read.repository';
         return pool;
       },
     },
-    { provide: ProjectionRepository, inject: [Pool], useFactory: (pool: Pool) => new ProjectionRepository(pool) },
-    { provide: DecisionRepository, inject: [Pool], useFactory: (pool: Pool) => new DecisionRepository(pool) },
-    { provide: TimelineReadRepository, inject: [Pool], useFactory: (pool: Pool) => new TimelineReadRepository(pool) },
-    { provide: EventQueryRepository, inject: [Pool], useFactory: (pool: Pool) => new EventQueryRepository(pool) },
+    ...REPOSITORIES,
+    {
+      provide: DecisionNotifications,
+      inject: [TimelineConfig],
+      useFactory: (config: TimelineConfig) => new DecisionNotifications(config.database.url),
+    },
+    OutboxSignal,
   ],
-  exports: [Pool, ProjectionRepository, DecisionRepository, TimelineReadRepository, EventQueryRepository],
+  exports: [Pool, ...REPOSITORIES, DecisionNotifications, OutboxSignal],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(@Inject(Pool) private readonly pool: Pool) {}

@@ -1,3 +1,4 @@
+import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Client } from 'pg';
 import { DECISIONS_CHANNEL } from './projection.repository';
 
@@ -5,28 +6,42 @@ import { DECISIONS_CHANNEL } from './projection.repository';
 const PROBE_INTERVAL_MS = 10_000;
 const PROBE_TIMEOUT_MS = 5_000;
 
+export interface DecisionSubscriber {
+  /** A projector batch has committed the decisions on these commands. */
+  decided(commandIds: string[]): void;
+  /** The connection was lost and is back: what was notified meanwhile is gone, so look up what may have been missed. */
+  reconnected(): void;
+}
+
 /**
- * A dedicated connection that LISTENs for committed decisions. On a lost
- * connection it reconnects and calls `onReconnect`, so that waiters can look
- * up what they may have missed meanwhile. A connection whose server went away
- * without closing it (half-open: no error, no notification, ever) is found by
- * a probe query that does not answer in time, and replaced the same way.
+ * The process's one connection that LISTENs for committed decisions; the
+ * api's decision waiters, the stream feed and the relay subscribe to it. On a
+ * lost connection it reconnects and tells every subscriber. A connection
+ * whose server went away without closing it (half-open: no error, no
+ * notification, ever) is found by a probe query that does not answer in
+ * time, and replaced the same way.
  */
-export class DecisionNotifications {
+export class DecisionNotifications implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(DecisionNotifications.name);
+  private readonly subscribers = new Set<DecisionSubscriber>();
   private client: Client | null = null;
   private closed = false;
-  private connected = false;
   private probe: NodeJS.Timeout | null = null;
 
-  constructor(
-    private readonly databaseUrl: string,
-    private readonly onDecided: (commandIds: string[]) => void,
-    private readonly onReconnect: () => void,
-    private readonly onError: (error: Error) => void,
-  ) {}
+  constructor(private readonly databaseUrl: string) {}
 
-  get isListening(): boolean {
-    return this.connected;
+  /** Returns the function that ends the subscription. */
+  subscribe(subscriber: DecisionSubscriber): () => void {
+    this.subscribers.add(subscriber);
+    return () => this.subscribers.delete(subscriber);
+  }
+
+  onModuleInit(): Promise<void> {
+    return this.start();
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.stop();
   }
 
   async start(): Promise<void> {
@@ -37,10 +52,12 @@ export class DecisionNotifications {
       keepAliveInitialDelayMillis: 10_000,
     });
     client.on('notification', (message) => {
-      if (message.channel === DECISIONS_CHANNEL && message.payload) this.onDecided(message.payload.split(','));
+      if (message.channel !== DECISIONS_CHANNEL || !message.payload) return;
+      const commandIds = message.payload.split(',');
+      for (const subscriber of this.subscribers) subscriber.decided(commandIds);
     });
     client.on('error', (error) => {
-      this.onError(error);
+      this.warn(error);
       void this.reconnect(client);
     });
     client.on('end', () => void this.reconnect(client));
@@ -52,14 +69,12 @@ export class DecisionNotifications {
       return;
     }
     this.client = client;
-    this.connected = true;
     this.probe = setInterval(() => void this.checkAnswers(client), PROBE_INTERVAL_MS);
     this.probe.unref();
   }
 
   async stop(): Promise<void> {
     this.closed = true;
-    this.connected = false;
     this.stopProbe();
     await this.client?.end().catch(() => undefined);
   }
@@ -74,7 +89,7 @@ export class DecisionNotifications {
       await Promise.race([client.query('select 1'), silent]);
     } catch (error) {
       if (this.client !== client) return;
-      this.onError(new Error(`decision listener connection given up: ${(error as Error).message}`));
+      this.warn(new Error(`connection given up: ${(error as Error).message}`));
       // Ends the socket whatever its state; the reconnect below takes over.
       (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
       void this.reconnect(client);
@@ -92,16 +107,19 @@ export class DecisionNotifications {
     if (this.closed || this.client !== lost) return;
     this.stopProbe();
     this.client = null;
-    this.connected = false;
     for (let delay = 100; !this.closed; delay = Math.min(delay * 2, 5_000)) {
       try {
         await this.start();
-        this.onReconnect();
+        for (const subscriber of this.subscribers) subscriber.reconnected();
         return;
       } catch (error) {
-        this.onError(error as Error);
+        this.warn(error as Error);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+  }
+
+  private warn(error: Error): void {
+    this.logger.warn(`decision listener: ${error.message}`);
   }
 }

@@ -1,7 +1,9 @@
+import { Injectable } from '@nestjs/common';
 import type { EventState } from '@timeline/domain';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 
-export interface DecisionRecord {
+/** A decision as the decisions table holds it: one per command, at the command's place in the log. */
+export interface DecisionRow {
   commandId: string;
   commandType: string;
   timelineId: string | null;
@@ -13,13 +15,20 @@ export interface DecisionRecord {
   version: number | null;
   revision: number | null;
   changed: boolean;
+  partition: number;
+  offset: number;
   knownAt: string;
+}
+
+/** A decision with what a caller's answer needs. */
+export interface DecisionRecord extends DecisionRow {
   /** The event as this decision left it (accepted event commands). */
   event: EventState | null;
   /** The timeline it created or found (accepted CreateTimeline). */
   timeline: { title: string; description: string; defaultLanguage: string; createdAt: string } | null;
 }
 
+@Injectable()
 export class DecisionRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -28,7 +37,7 @@ export class DecisionRepository {
     if (commandIds.length === 0) return [];
     const { rows } = await this.pool.query(
       `select d.command_id, d.command_type, d.timeline_id, d.event_id, d.outcome, d.reason, d.detail,
-              d.fingerprint, d.version, d.revision, d.changed, d.known_at,
+              d.fingerprint, d.version, d.revision, d.changed, d.topic_partition, d.topic_offset, d.known_at,
               r.state as event_state,
               t.title, t.description, t.default_language, t.created_at
        from decisions d
@@ -49,6 +58,8 @@ export class DecisionRepository {
       version: row.version,
       revision: row.revision,
       changed: row.changed,
+      partition: row.topic_partition,
+      offset: row.topic_offset,
       knownAt: row.known_at.toISOString(),
       event: row.event_state,
       timeline: row.title === null

@@ -1,5 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import type { EventState } from '@timeline/domain';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import { actorRoleKey, placeFilterKeys } from './query-keys';
 
 /** Languages whose stemmers a search runs through; see text_search_config() in the migrations. */
@@ -43,6 +44,7 @@ export interface HistogramBucket {
  * Timeline queries. Every query reads the revisions current at `knownAt`
  * (now, or a moment asked for), so "as known at" combines with every filter.
  */
+@Injectable()
 export class EventQueryRepository {
   constructor(private readonly pool: Pool) {}
 

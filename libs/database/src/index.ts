@@ -13,3 +13,4 @@ export * from './event-query.repository';
 export * from './read-model-switch.repository';
 export * from './ops-status.repository';
 export * from './connection-failure';
+export * from './consumer-offsets.repository';

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, type Pool } from 'pg';
+import { withTransaction } from './transaction';
 
 const MIGRATIONS_DIR = join(__dirname, 'migrations');
 // Any constant works; it keeps two processes from migrating the same database at once.
@@ -55,13 +56,12 @@ export async function runMigrations(pool: Pool, schema: string): Promise<string[
     const done = new Set(rows.map((row) => row.name));
     for (const migration of listMigrations()) {
       if (done.has(migration.name)) continue;
-      await client.query('begin');
       try {
-        await client.query(migration.sql);
-        await client.query('insert into schema_migrations (name) values ($1)', [migration.name]);
-        await client.query('commit');
+        await withTransaction(client, async () => {
+          await client.query(migration.sql);
+          await client.query('insert into schema_migrations (name) values ($1)', [migration.name]);
+        });
       } catch (error) {
-        await client.query('rollback');
         throw new Error(`migration ${migration.name} failed: ${(error as Error).message}`);
       }
       applied.push(migration.name);

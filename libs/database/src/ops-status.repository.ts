@@ -1,5 +1,7 @@
-import type { Pool } from 'pg';
-import { quoteIdentifier } from './migrations';
+import { Injectable } from '@nestjs/common';
+import { Pool } from 'pg';
+import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
+import type { DecisionRow } from './decision.repository';
 import type { PartitionFailure } from './projection.repository';
 
 /** A failing partition as its projector last recorded it. */
@@ -9,23 +11,16 @@ export interface FailingPartitionStatus extends PartitionFailure {
 
 /** Decisions of a recent window, counted by outcome and (for rejections) reason. */
 export interface DecisionCount {
-  outcome: 'accepted' | 'rejected';
+  outcome: DecisionRow['outcome'];
   /** Null for accepted decisions. */
   reason: string | null;
   count: number;
 }
 
-export interface RecentRejection {
-  commandId: string;
-  commandType: string;
-  timelineId: string | null;
-  eventId: string | null;
-  reason: string | null;
-  detail: string | null;
-  knownAt: string;
-  partition: number;
-  offset: number;
-}
+export type RecentRejection = Pick<
+  DecisionRow,
+  'commandId' | 'commandType' | 'timelineId' | 'eventId' | 'reason' | 'detail' | 'knownAt' | 'partition' | 'offset'
+>;
 
 /** A schema a read-model rebuild replays into, and how far it has got in each partition. */
 export interface RebuildPosition {
@@ -39,8 +34,12 @@ export interface RebuildPosition {
  * index on decisions.known_at (migration 20261202T1000), bounded by a window
  * or a limit, so the page can poll it every second or two.
  */
+@Injectable()
 export class OpsStatusRepository {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly consumerOffsets: ConsumerOffsetsRepository,
+  ) {}
 
   /** Decisions whose command was appended in the last `seconds` (decisions_by_known_at). */
   async decisionsInLast(seconds: number): Promise<number> {
@@ -127,11 +126,7 @@ export class OpsStatusRepository {
 
   private async storedOffsets(schema: string, topic: string): Promise<Map<number, number>> {
     try {
-      const { rows } = await this.pool.query<{ partition: number; next_offset: number }>(
-        `select partition, next_offset from ${quoteIdentifier(schema)}.consumer_offsets where topic = $1`,
-        [topic],
-      );
-      return new Map(rows.map((row) => [row.partition, row.next_offset]));
+      return await this.consumerOffsets.nextOffsets(topic, { schema });
     } catch (error) {
       // 42P01: the rebuild has created its schema but not yet its tables.
       if ((error as { code?: string }).code === '42P01') return new Map();

@@ -1,3 +1,4 @@
+import { Injectable, Scope } from '@nestjs/common';
 import { DecisionNotifications } from './decision-notifications';
 
 /**
@@ -5,26 +6,27 @@ import { DecisionNotifications } from './decision-notifications';
  * projector batch commits (the batch's NOTIFY on the decisions channel also
  * means "new outbox rows", visible by the time the notice arrives). Polling
  * stays the fallback for notices lost while the listener reconnects.
+ * Transient: each reader (the stream feed, the relay) gets one of its own.
  */
+@Injectable({ scope: Scope.TRANSIENT })
 export class OutboxSignal {
-  private readonly notifications: DecisionNotifications;
   private wakeUp: (() => void) | null = null;
   /** A wake-up that came while nobody waited: the next wait returns at once. */
   private pending = false;
   private stopped = false;
+  private unsubscribe: (() => void) | null = null;
 
-  constructor(databaseUrl: string, onError: (error: Error) => void) {
-    this.notifications = new DecisionNotifications(databaseUrl, () => this.wake(), () => this.wake(), onError);
+  constructor(private readonly notifications: DecisionNotifications) {}
+
+  /** Wakes the reader on every committed batch from now on. */
+  start(): void {
+    this.unsubscribe ??= this.notifications.subscribe({ decided: () => this.wake(), reconnected: () => this.wake() });
   }
 
-  start(): Promise<void> {
-    return this.notifications.start();
-  }
-
-  async stop(): Promise<void> {
+  stop(): void {
     this.stopped = true;
+    this.unsubscribe?.();
     this.wake();
-    await this.notifications.stop();
   }
 
   wake(): void {

@@ -1,5 +1,6 @@
+import { Injectable } from '@nestjs/common';
 import type { ChangeType, TimelineChange } from '@timeline/domain';
-import type { Pool, PoolClient, QueryConfig } from 'pg';
+import { Pool, type PoolClient, type QueryConfig } from 'pg';
 
 /**
  * An accepted change waiting in the outbox. Positions are taken in commit order, under a lock
@@ -39,6 +40,7 @@ const RELAY_LOCK_KEY = 7_353_002;
 const ROW_COLUMNS = 'position, timeline_id, change_type, command_id, change_index, payload, traceparent';
 
 /** The outbox's readers: the relay (unsent rows, then marks them) and the HTTP stream (rows after a position). */
+@Injectable()
 export class OutboxRepository {
   constructor(private readonly pool: Pool) {}
 

@@ -1,28 +1,15 @@
+import { Injectable } from '@nestjs/common';
 import { validTimeOf, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
+import type { DecisionRow } from './decision.repository';
 import { batchLockSql } from './read-model-switch.repository';
-import type { Pool, PoolClient } from 'pg';
+import { timelineFromRow, toTimelineRow, type TimelineRow } from './timeline-row';
+import { withTransaction } from './transaction';
+import { Pool, type PoolClient } from 'pg';
 
 export const DECISIONS_CHANNEL = 'timeline_decisions';
 // NOTIFY payloads are capped at 8000 bytes: about 200 uuids with separators.
 const IDS_PER_NOTIFICATION = 200;
-
-export interface DecisionRow {
-  commandId: string;
-  commandType: string;
-  timelineId: string | null;
-  eventId: string | null;
-  outcome: 'accepted' | 'rejected';
-  reason: string | null;
-  detail: string | null;
-  fingerprint: string | null;
-  version: number | null;
-  revision: number | null;
-  changed: boolean;
-  partition: number;
-  offset: number;
-  knownAt: string;
-}
 
 export interface ProjectedEvent {
   state: EventState;
@@ -67,22 +54,12 @@ export interface LoadedState {
 }
 
 /** The projector's reads and writes. Every method is one set-based statement. */
+@Injectable()
 export class ProjectionRepository {
   constructor(private readonly pool: Pool) {}
 
-  async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('begin');
-      const result = await work(client);
-      await client.query('commit');
-      return result;
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return withTransaction(this.pool, work);
   }
 
   /** Records that the partition's transactions fail; outside any transaction, since theirs roll back. */
@@ -99,14 +76,6 @@ export class ProjectionRepository {
 
   async clearPartitionFailure(topic: string, partition: number): Promise<void> {
     await this.pool.query('delete from partition_failures where topic = $1 and partition = $2', [topic, partition]);
-  }
-
-  async storedOffsets(topic: string): Promise<Map<number, number>> {
-    const { rows } = await this.pool.query<{ partition: number; next_offset: number }>(
-      'select partition, next_offset from consumer_offsets where topic = $1',
-      [topic],
-    );
-    return new Map(rows.map((row) => [row.partition, row.next_offset]));
   }
 
   /**
@@ -143,18 +112,7 @@ export class ProjectionRepository {
     const [loaded] = rows;
     return {
       alreadyDecided: new Set(loaded.decided),
-      timelines: loaded.timelines.map(
-        (row): TimelineState => ({
-          timelineId: row.timeline_id,
-          title: row.title,
-          description: row.description,
-          defaultLanguage: row.default_language,
-          version: row.version,
-          eventCount: row.event_count,
-          createdAt: new Date(row.created_at).toISOString(),
-          updatedAt: new Date(row.updated_at).toISOString(),
-        }),
-      ),
+      timelines: loaded.timelines.map(timelineFromRow),
       events: loaded.events,
     };
   }
@@ -254,7 +212,7 @@ export class ProjectionRepository {
         batch.firstOffset,
         batch.nextOffset,
         JSON.stringify(decisionRows(batch.decisions)),
-        JSON.stringify(timelineRows(batch.timelines)),
+        JSON.stringify(batch.timelines.map(toTimelineRow)),
         JSON.stringify(eventRows(batch.events)),
         JSON.stringify(revisions.inserted),
         JSON.stringify(revisions.replacing),
@@ -265,17 +223,6 @@ export class ProjectionRepository {
     );
     return rows[0].moved === 1;
   }
-}
-
-interface TimelineRow {
-  timeline_id: string;
-  title: string;
-  description: string;
-  default_language: string;
-  version: number;
-  event_count: number;
-  created_at: string;
-  updated_at: string;
 }
 
 // Rows for jsonb_to_recordset: keys are the column names.
@@ -296,19 +243,6 @@ function decisionRows(decisions: DecisionRow[]) {
     topic_partition: d.partition,
     topic_offset: d.offset,
     known_at: d.knownAt,
-  }));
-}
-
-function timelineRows(timelines: TimelineState[]): TimelineRow[] {
-  return timelines.map((t) => ({
-    timeline_id: t.timelineId,
-    title: t.title,
-    description: t.description,
-    default_language: t.defaultLanguage,
-    version: t.version,
-    event_count: t.eventCount,
-    created_at: t.createdAt,
-    updated_at: t.updatedAt,
   }));
 }
 

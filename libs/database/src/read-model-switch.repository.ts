@@ -1,5 +1,8 @@
-import type { Pool, PoolClient } from 'pg';
+import { Injectable } from '@nestjs/common';
+import { Pool, type PoolClient } from 'pg';
+import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
 import { quoteIdentifier } from './migrations';
+import { withTransaction } from './transaction';
 
 /**
  * What a read-model checksum covers: every table the projector writes, each
@@ -31,8 +34,12 @@ export const batchLockSql = 'select pg_advisory_xact_lock_shared(hashtext(curren
  * Switches reads from a live read-model schema to a rebuilt one: renames are
  * transactional, so every reader sees either the old schema or the new one.
  */
+@Injectable()
 export class ReadModelSwitchRepository {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly consumerOffsets: ConsumerOffsetsRepository,
+  ) {}
 
   /** Checksums of `schemas`, each over the columns all of them have. */
   async checksums(schemas: string[], client: Pool | PoolClient = this.pool): Promise<ReadModelChecksum[]> {
@@ -64,37 +71,29 @@ export class ReadModelSwitchRepository {
     return rows.map((row) => row.column_name).filter((column) => !skipped.includes(column));
   }
 
-  async offsets(schema: string, client: Pool | PoolClient = this.pool): Promise<Map<number, number>> {
-    const { rows } = await client.query<{ partition: number; next_offset: number }>(
-      `select partition, next_offset from ${quoteIdentifier(schema)}.consumer_offsets`,
-    );
-    return new Map(rows.map((row) => [row.partition, row.next_offset]));
-  }
-
   /**
    * Freezes the live schema's projector (it waits for the lock at its next
-   * batch), then calls `catchUp(liveOffsets)`, which must bring the rebuilt
-   * schema to exactly those offsets. If both checksums are then equal, the
+   * batch), then calls `catchUp(liveOffsets)` with its offsets in `topic`,
+   * which must bring the rebuilt schema to exactly those offsets. If both checksums are then equal, the
    * rebuilt schema takes the live one's name and outbox (positions and send
    * state, so the relay and stream go on where they were); the live one is
    * kept as `retiredSchema`. Otherwise nothing changes.
    */
   async switchTo(
+    topic: string,
     liveSchema: string,
     rebuiltSchema: string,
     retiredSchema: string,
     catchUp: (liveOffsets: Map<number, number>) => Promise<void>,
   ): Promise<SwitchOutcome> {
-    const client = await this.pool.connect();
     const live = quoteIdentifier(liveSchema);
     const rebuilt = quoteIdentifier(rebuiltSchema);
-    try {
-      await client.query('begin');
+    return withTransaction(this.pool, async (client) => {
       await client.query('select pg_advisory_xact_lock(hashtext($1))', [liveSchema]);
-      await catchUp(await this.offsets(liveSchema, client));
+      await catchUp(await this.consumerOffsets.nextOffsets(topic, { schema: liveSchema, client }));
       const [liveChecksum, rebuiltChecksum] = await this.checksums([liveSchema, rebuiltSchema], client);
+      // Nothing is written before this point: ending the transaction here, with its commit, changes nothing.
       if (JSON.stringify(liveChecksum) !== JSON.stringify(rebuiltChecksum)) {
-        await client.query('rollback');
         return { switched: false, liveChecksum, rebuiltChecksum, retiredSchema };
       }
       await client.query(`delete from ${rebuilt}.outbox`);
@@ -106,14 +105,8 @@ export class ReadModelSwitchRepository {
       await client.query(`update ${rebuilt}.outbox_head set last_position = (select last_position from ${live}.outbox_head)`);
       await client.query(`alter schema ${live} rename to ${quoteIdentifier(retiredSchema)}`);
       await client.query(`alter schema ${rebuilt} rename to ${live}`);
-      await client.query('commit');
       return { switched: true, liveChecksum, rebuiltChecksum, retiredSchema };
-    } catch (error) {
-      await client.query('rollback').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async dropSchema(schema: string): Promise<void> {

@@ -1,17 +1,11 @@
-import type { EventState } from '@timeline/domain';
-import type { Pool } from 'pg';
+import { Injectable } from '@nestjs/common';
+import type { EventState, TimelineState } from '@timeline/domain';
+import { Pool } from 'pg';
+import { timelineFromRow, type TimelineRow } from './timeline-row';
 
-export interface TimelineSummary {
-  timelineId: string;
-  title: string;
-  description: string;
-  defaultLanguage: string;
-  version: number;
-  eventCount: number;
+export interface TimelineSummary extends TimelineState {
   /** First day covered by a current event, and the last; null while the timeline has none. */
   validTime: { earliest: string; latest: string } | null;
-  createdAt: string;
-  updatedAt: string;
 }
 
 export interface EventRevisionRecord {
@@ -26,6 +20,7 @@ export interface EventRevisionRecord {
   state: EventState;
 }
 
+@Injectable()
 export class TimelineReadRepository {
   constructor(private readonly pool: Pool) {}
 
@@ -39,7 +34,7 @@ export class TimelineReadRepository {
    * two index probes per timeline (first and last day covered by a current event).
    */
   async listTimelines({ timelineId, after, limit }: { timelineId?: string; after?: string; limit: number }): Promise<TimelineSummary[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<TimelineRow & { earliest: string | null; latest: string }>(
       `select t.timeline_id, t.title, t.description, t.default_language, t.version, t.event_count,
               t.created_at, t.updated_at,
               (select min(e.valid_lower) from events e where e.timeline_id = t.timeline_id and not e.retracted) as earliest,
@@ -51,15 +46,8 @@ export class TimelineReadRepository {
       [timelineId ?? null, after ?? null, limit],
     );
     return rows.map((row) => ({
-      timelineId: row.timeline_id,
-      title: row.title,
-      description: row.description,
-      defaultLanguage: row.default_language,
-      version: row.version,
-      eventCount: row.event_count,
+      ...timelineFromRow(row),
       validTime: row.earliest === null ? null : { earliest: row.earliest, latest: row.latest },
-      createdAt: row.created_at.toISOString(),
-      updatedAt: row.updated_at.toISOString(),
     }));
   }
 

@@ -1,6 +1,7 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { CommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
+import { DatabaseModule } from '@timeline/database';
 import { LoggerModule } from 'nestjs-pino';
 import { Pool } from 'pg';
 import { HttpInstrumentation } from './http-instrumentation';
@@ -38,7 +39,7 @@ export class ObservabilityModule {
     const appMetrics = app === 'api' ? ApiMetrics : ProjectorMetrics;
     return {
       module: ObservabilityModule,
-      imports: [LoggerModule.forRoot(loggingParams(config, app))],
+      imports: [LoggerModule.forRoot(loggingParams(config, app)), DatabaseModule],
       controllers: [MetricsController],
       providers: [
         { provide: ServiceMetrics, useFactory: () => new ServiceMetrics() },

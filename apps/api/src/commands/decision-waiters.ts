@@ -1,13 +1,12 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { TimelineConfig } from '@timeline/config';
 import { DecisionNotifications, DecisionRepository, type DecisionRecord } from '@timeline/database';
 
 type Waiter = (decision: DecisionRecord | null) => void;
 
 /**
- * Requests waiting for the projector's decision on their command. One LISTEN
- * connection serves them all; decisions named in a notification are fetched
- * together, in one query per burst of notifications.
+ * Requests waiting for the projector's decision on their command. The
+ * process's one LISTEN connection serves them all; decisions named in a
+ * notification are fetched together, in one query per burst of notifications.
  */
 @Injectable()
 export class DecisionWaiters implements OnModuleInit, OnApplicationShutdown {
@@ -15,31 +14,23 @@ export class DecisionWaiters implements OnModuleInit, OnApplicationShutdown {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly toFetch = new Set<string>();
   private fetchScheduled = false;
-  private readonly notifications: DecisionNotifications;
+  private unsubscribe: (() => void) | null = null;
 
   constructor(
-    config: TimelineConfig,
+    private readonly notifications: DecisionNotifications,
     private readonly decisions: DecisionRepository,
-  ) {
-    this.notifications = new DecisionNotifications(
-      config.database.url,
-      (ids) => this.fetchSoon(ids.filter((id) => this.waiters.has(id))),
-      () => this.fetchSoon([...this.waiters.keys()]),
-      (error) => this.logger.warn(`decision listener: ${error.message}`),
-    );
+  ) {}
+
+  onModuleInit(): void {
+    this.unsubscribe = this.notifications.subscribe({
+      decided: (ids) => this.fetchSoon(ids.filter((id) => this.waiters.has(id))),
+      reconnected: () => this.fetchSoon([...this.waiters.keys()]),
+    });
   }
 
-  get isListening(): boolean {
-    return this.notifications.isListening;
-  }
-
-  async onModuleInit(): Promise<void> {
-    await this.notifications.start();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     for (const id of [...this.waiters.keys()]) this.settle(id, null);
-    await this.notifications.stop();
+    this.unsubscribe?.();
   }
 
   /** Resolves with the decision, or with null when `timeoutMs` passes first. Register before appending. */

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
-import { OperationsRepository, OpsStatusRepository } from '@timeline/database';
-import { Pool } from 'pg';
+import { DatabaseModule } from '@timeline/database';
 import { ProjectionLag } from '@timeline/observability';
 import { StreamModule } from '../stream/stream.module';
 import { OpsController } from './ops.controller';
@@ -8,11 +7,9 @@ import { OpsStatusService } from './ops-status';
 
 /** The ops page and its status endpoint. */
 @Module({
-  imports: [StreamModule],
+  imports: [DatabaseModule, StreamModule],
   controllers: [OpsController],
   providers: [
-    { provide: OperationsRepository, inject: [Pool], useFactory: (pool: Pool) => new OperationsRepository(pool) },
-    { provide: OpsStatusRepository, inject: [Pool], useFactory: (pool: Pool) => new OpsStatusRepository(pool) },
     ProjectionLag,
     OpsStatusService,
   ],

@@ -20,20 +20,18 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
   private head = 0;
   private readonly live = new Set<SseClient>();
   private readonly clients = new Set<SseClient>();
-  private readonly signal: OutboxSignal;
   private running: Promise<void> | null = null;
   private stopped = false;
 
   constructor(
     private readonly config: TimelineConfig,
     private readonly outbox: OutboxRepository,
-  ) {
-    this.signal = new OutboxSignal(config.database.url, (error) => this.logger.warn(`outbox listener: ${error.message}`));
-  }
+    private readonly signal: OutboxSignal,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     this.head = await this.outbox.head();
-    await this.signal.start();
+    this.signal.start();
     this.running = this.loop();
   }
 
@@ -42,7 +40,7 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
     this.signal.wake();
     await this.running;
     for (const client of [...this.clients]) client.close();
-    await this.signal.stop();
+    this.signal.stop();
   }
 
   get clientCount(): number {

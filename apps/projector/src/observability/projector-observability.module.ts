@@ -1,7 +1,6 @@
 import { Global, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
-import { OperationsRepository } from '@timeline/database';
+import { DatabaseModule, OperationsRepository } from '@timeline/database';
 import { ProjectorMetrics } from '@timeline/observability';
-import { Pool } from 'pg';
 import { OutboxRelay } from '../relay/outbox-relay';
 import { RelayModule } from '../relay/relay.module';
 import { ProjectionLag } from '@timeline/observability';
@@ -36,13 +35,12 @@ class ProjectorMetricSources implements OnModuleInit {
 /** Projection lag (for metrics, readiness and the ops status) and the projector's telemetry. */
 @Global()
 @Module({
-  imports: [RelayModule],
+  imports: [DatabaseModule, RelayModule],
   providers: [
-    { provide: OperationsRepository, inject: [Pool], useFactory: (pool: Pool) => new OperationsRepository(pool) },
     ProjectionLag,
     ProjectorTelemetry,
     ProjectorMetricSources,
   ],
-  exports: [OperationsRepository, ProjectionLag, ProjectorTelemetry],
+  exports: [ProjectionLag, ProjectorTelemetry],
 })
 export class ProjectorObservabilityModule {}

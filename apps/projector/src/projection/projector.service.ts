@@ -1,15 +1,14 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandLog, type BatchControl, type LogRecord, type PartitionBatch, type Subscription } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
-import { ProjectionRepository } from '@timeline/database';
+import { ConsumerOffsetsRepository, ProjectionRepository } from '@timeline/database';
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
+import { retryDelayMs } from '../retry-delay';
 import { classifyFailure, DecideError, failureDetail, LogBehindStoredOffset, OffsetMovedError, type FailureClass } from './batch-failure';
 import { decideBatch, decisionDetail, parseRecord, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from './decide-batch';
 
 type ChunkOutcome = { kind: 'applied' } | { kind: 'seek'; offset: number };
 type LoadedBatchState = Awaited<ReturnType<ProjectionRepository['loadBatchState']>>;
-
-const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 
 /**
  * Consumes timeline.commands partition by partition and, for each chunk of a
@@ -32,6 +31,7 @@ export class ProjectorService implements OnApplicationShutdown {
     private readonly config: TimelineConfig,
     private readonly log: CommandLog,
     private readonly projection: ProjectionRepository,
+    private readonly consumerOffsets: ConsumerOffsetsRepository,
     private readonly telemetry: ProjectorTelemetry,
   ) {}
 
@@ -43,7 +43,7 @@ export class ProjectorService implements OnApplicationShutdown {
       sessionTimeoutMs: this.config.kafka.sessionTimeoutMs,
       onJoinError: (error) => this.logger.warn(`stored offsets not read on assignment (${error.message}); each batch finds its own`),
       startOffsets: async (partitions) => {
-        const stored = await this.projection.storedOffsets(topic);
+        const stored = await this.consumerOffsets.nextOffsets(topic);
         this.logger.log(`assigned partitions ${partitions.join(', ') || '(none)'}; starting at stored offsets`);
         return new Map(partitions.map((partition) => [partition, stored.get(partition) ?? 0]));
       },
@@ -112,7 +112,7 @@ export class ProjectorService implements OnApplicationShutdown {
         const failureClass = classifyFailure(error);
         const message = failureDetail(error);
         await this.failed(topic, partition, failureClass, message);
-        const delay = RETRY_DELAYS_MS[Math.min(attempt, RETRY_DELAYS_MS.length - 1)];
+        const delay = retryDelayMs(attempt);
         this.logger.error(`partition ${partition} offsets ${chunk[0].offset}-${chunk.at(-1)!.offset} failed (${failureClass}), retrying in ${delay} ms: ${message}`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }

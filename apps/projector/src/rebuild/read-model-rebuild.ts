@@ -1,10 +1,16 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
-import { createPool, ProjectionRepository, ReadModelSwitchRepository, runMigrations, type ReadModelChecksum } from '@timeline/database';
+import {
+  ConsumerOffsetsRepository,
+  createPool,
+  ProjectionRepository,
+  ReadModelSwitchRepository,
+  runMigrations,
+  type ReadModelChecksum,
+} from '@timeline/database';
 import { ProjectorMetrics, ServiceMetrics } from '@timeline/observability';
 import { Gauge } from 'prom-client';
-import { Pool } from 'pg';
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
 import { ProjectorService } from '../projection/projector.service';
 import { offsetsBehind, replayProgress, sameOffsets, type ReplayProgress } from './rebuild-progress';
@@ -44,15 +50,14 @@ export class ReadModelRebuild implements OnApplicationShutdown {
   private current: RebuildStatus;
   private running: Promise<void> | null = null;
   private stopping = false;
-  private readonly switcher: ReadModelSwitchRepository;
 
   constructor(
     private readonly config: TimelineConfig,
     private readonly log: CommandLog,
-    pool: Pool,
+    private readonly switcher: ReadModelSwitchRepository,
+    private readonly consumerOffsets: ConsumerOffsetsRepository,
     service: ServiceMetrics,
   ) {
-    this.switcher = new ReadModelSwitchRepository(pool);
     this.current = this.idle();
     registerRebuildGauges(service, () => this.current);
   }
@@ -104,6 +109,7 @@ export class ReadModelRebuild implements OnApplicationShutdown {
       rebuildConfig,
       this.log,
       new ProjectionRepository(pool),
+      new ConsumerOffsetsRepository(pool),
       new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics())),
     );
     try {
@@ -129,7 +135,8 @@ export class ReadModelRebuild implements OnApplicationShutdown {
     let previous: { at: number; applied: number } | null = null;
     for (;;) {
       if (this.stopping) throw new Error('the projector is shutting down');
-      const [applied, end] = await Promise.all([this.switcher.offsets(rebuildSchema), this.log.endOffsets(this.config.kafka.commandsTopic)]);
+      const topic = this.config.kafka.commandsTopic;
+      const [applied, end] = await Promise.all([this.consumerOffsets.nextOffsets(topic, { schema: rebuildSchema }), this.log.endOffsets(topic)]);
       const at = Date.now();
       const progress = replayProgress({ at, applied, end }, previous);
       previous = { at, applied: progress.applied };
@@ -145,13 +152,14 @@ export class ReadModelRebuild implements OnApplicationShutdown {
 
   /** Holds the live projector, brings the rebuild to exactly its offsets, compares, switches. Retries if the rebuild ran ahead. */
   private async switchOver(liveSchema: string, rebuildSchema: string, retiredSchema: string, projector: ProjectorService) {
+    const topic = this.config.kafka.commandsTopic;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.switcher.switchTo(liveSchema, rebuildSchema, retiredSchema, async (liveOffsets) => {
+        return await this.switcher.switchTo(topic, liveSchema, rebuildSchema, retiredSchema, async (liveOffsets) => {
           projector.holdBelow(liveOffsets);
           const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
           for (;;) {
-            const rebuilt = await this.switcher.offsets(rebuildSchema);
+            const rebuilt = await this.consumerOffsets.nextOffsets(topic, { schema: rebuildSchema });
             if (sameOffsets(rebuilt, liveOffsets)) return;
             if (offsetsBehind(liveOffsets, rebuilt) > 0) throw new RebuildAhead();
             if (Date.now() > deadline) throw new Error('the rebuild did not reach the live offsets in time');

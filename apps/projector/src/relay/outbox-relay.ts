@@ -2,11 +2,11 @@ import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/comm
 import { CommandLog, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { OutboxRepository, OutboxSignal, type OutboxRow, type RelayLease } from '@timeline/database';
+import { retryDelayMs } from '../retry-delay';
 import { chunkByBytes, toEventRecord } from './kafka-binary';
 
 // One produce call carries at most this much; a single larger record goes alone (the topic takes up to 8 MiB).
 const PRODUCE_CALL_BYTES = 1_048_576;
-const RETRY_DELAYS_MS = [100, 250, 500, 1_000, 2_000, 5_000];
 // How long the lease's connection may take to confirm the lock before each round.
 const LEASE_CONFIRM_TIMEOUT_MS = 5_000;
 
@@ -24,7 +24,6 @@ export class OutboxRelay implements BeforeApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private appender: RecordAppender | null = null;
   private lease: RelayLease | null = null;
-  private signal: OutboxSignal | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
   private lastError: string | null = null;
@@ -34,13 +33,13 @@ export class OutboxRelay implements BeforeApplicationShutdown {
     private readonly config: TimelineConfig,
     private readonly log: CommandLog,
     private readonly outbox: OutboxRepository,
+    private readonly signal: OutboxSignal,
   ) {}
 
   /** Runs the relay loop until shutdown. Call after the projector has started. */
   async start(): Promise<void> {
     await this.open();
-    this.signal = new OutboxSignal(this.config.database.url, (error) => this.logger.warn(`outbox listener: ${error.message}`));
-    await this.signal.start();
+    this.signal.start();
     this.running = this.loop();
   }
 
@@ -96,15 +95,15 @@ export class OutboxRelay implements BeforeApplicationShutdown {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.signal?.wake();
+    this.signal.wake();
     await this.running;
     const lease = this.lease;
     this.lease = null;
     try {
       await lease?.release();
     } finally {
-      // Whatever happened to the lease, the listener and the producer must close, or the process cannot exit.
-      await this.signal?.stop();
+      this.signal.stop();
+      // Whatever happened to the lease, the producer must close, or the process cannot exit.
       await this.appender?.close();
       this.appender = null;
     }
@@ -129,12 +128,12 @@ export class OutboxRelay implements BeforeApplicationShutdown {
         // A full batch means more is waiting: go on at once. Otherwise sleep until woken, then let the
         // batches committing meanwhile gather, so that one round publishes several of them.
         if (rows.length < this.config.relay.batchSize) {
-          await this.signal?.wait(this.config.relay.pollIntervalMs);
+          await this.signal.wait(this.config.relay.pollIntervalMs);
           if (this.config.relay.gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, this.config.relay.gatherMs));
         }
       } catch (error) {
         this.lastError = (error as Error).message;
-        const delay = RETRY_DELAYS_MS[Math.min(failures++, RETRY_DELAYS_MS.length - 1)];
+        const delay = retryDelayMs(failures++);
         this.logger.error(`relay failed, retrying in ${delay} ms: ${this.lastError}`);
         // Not woken early by notifications: a failing broker or database gets the whole pause.
         await new Promise((resolve) => setTimeout(resolve, delay));

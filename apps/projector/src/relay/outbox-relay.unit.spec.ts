@@ -1,8 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import type { CommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
-import type { OutboxRepository, RelayLease } from '@timeline/database';
+import { DecisionNotifications, OutboxSignal, type OutboxRepository, type RelayLease } from '@timeline/database';
 import { OutboxRelay } from './outbox-relay';
+
+/** A signal on a listener that never connects: these tests drive the relay step by step. */
+const idleSignal = () => new OutboxSignal(new DecisionNotifications('postgres://unused'));
 
 /** A lease like the repository's over a pooled connection: a second release throws, as pg-pool does. */
 function lease() {
@@ -34,7 +37,7 @@ describe('the relay lease across a database outage', () => {
       async () => second.relayLease,
     ];
     const outbox = { tryRelayLease: () => attempts.shift()!() } as unknown as OutboxRepository;
-    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({}), {} as CommandLog, outbox);
+    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({}), {} as CommandLog, outbox, idleSignal());
 
     expect(await relay.lead()).toBe(true);
     first.state.held = false; // its connection was lost
@@ -53,7 +56,7 @@ describe('the relay lease confirmed before every round', () => {
     const second = lease();
     const attempts: (() => Promise<RelayLease | null>)[] = [async () => first.relayLease, async () => null, async () => second.relayLease];
     const outbox = { tryRelayLease: () => attempts.shift()!() } as unknown as OutboxRepository;
-    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({}), {} as CommandLog, outbox);
+    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({}), {} as CommandLog, outbox, idleSignal());
 
     expect(await relay.lead()).toBe(true);
     expect(await relay.lead()).toBe(true); // confirmed: the same lease
