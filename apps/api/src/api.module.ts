@@ -3,7 +3,6 @@ import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
-import { DatabaseModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ObservabilityModule } from '@timeline/observability';
 import { ProblemDetailsFilter } from '@timeline/problems';
@@ -18,7 +17,6 @@ import { TimelinesModule } from './timelines/timelines.module';
 @Module({
   imports: [
     CqrsModule.forRoot(),
-    DatabaseModule,
     CommandLogModule,
     HealthModule.forRoot(),
     TimelinesModule,

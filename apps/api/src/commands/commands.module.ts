@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { DatabaseModule } from '@timeline/database';
 import { CommandSubmissionService } from './command-submission.service';
 import { CommandsController, GetCommandStatusHandler } from './command-status';
 import { DecisionWaiters } from './decision-waiters';
 
 /** The write path every feature submits through, and `GET /v1/commands/{commandId}` to follow a 202. */
 @Module({
+  imports: [DatabaseModule],
   controllers: [CommandsController],
   providers: [DecisionWaiters, CommandSubmissionService, GetCommandStatusHandler],
   exports: [CommandSubmissionService],

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DatabaseModule } from '@timeline/database';
 import { CommandsModule } from '../commands/commands.module';
 import { RetractEventHandler, ReviseEventHandler } from './event.commands';
 import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './event.queries';
@@ -6,7 +7,7 @@ import { EventsController } from './events.controller';
 
 /** `/v1/events/{eventId}`: read an event and its revisions; revise and retract it. */
 @Module({
-  imports: [CommandsModule],
+  imports: [DatabaseModule, CommandsModule],
   controllers: [EventsController],
   providers: [ReviseEventHandler, RetractEventHandler, GetEventHandler, GetEventRevisionsHandler, FindEventTimelineHandler],
 })

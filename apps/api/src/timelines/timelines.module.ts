@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DatabaseModule } from '@timeline/database';
 import { CommandsModule } from '../commands/commands.module';
 import { CreateTimelineHandler, RecordEventHandler } from './timeline.commands';
 import { GetTimelineHandler, ListTimelinesHandler } from './timeline.queries';
@@ -6,7 +7,7 @@ import { TimelinesController } from './timelines.controller';
 
 /** `/v1/timelines`: create, list and get timelines; record events on them. */
 @Module({
-  imports: [CommandsModule],
+  imports: [DatabaseModule, CommandsModule],
   controllers: [TimelinesController],
   providers: [CreateTimelineHandler, RecordEventHandler, GetTimelineHandler, ListTimelinesHandler],
 })
