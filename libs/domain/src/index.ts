@@ -5,5 +5,4 @@ export * from './commands';
 export * from './timeline';
 export * from './decide';
 export * from './stable-id';
-export * from './change-events';
 export * from './upcasters';

@@ -1,4 +1,5 @@
-import { CHANGE_EVENT_TYPE_LIST, timelineDataSchema } from '@timeline/domain';
+import { timelineDataSchema } from '@timeline/domain';
+import { CHANGE_EVENT_TYPE_LIST } from '@timeline/change-events';
 import { z } from 'zod';
 import { TRACEPARENT } from '@timeline/command-log';
 import { histogramParamsSchema, TIMELINEJS_MEDIA_TYPE } from '../event-search/event-search.controller';

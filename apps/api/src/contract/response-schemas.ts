@@ -1,5 +1,6 @@
 import type { HistogramBucket } from '@timeline/database';
-import { CHANGE_TYPES, eventDataSchema, eventStateSchema, languageSchema, timelineDataSchema, timelineIdSchema, type EventState } from '@timeline/domain';
+import { CHANGE_TYPES, eventDataSchema, languageSchema, timelineDataSchema, timelineIdSchema, type EventState } from '@timeline/domain';
+import { eventStateSchema } from '@timeline/change-events';
 import { z } from 'zod';
 import type { CommandStatus } from '../commands/command-status';
 import type { EventSearchPage } from '../event-search/event-search.queries';

@@ -1,7 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { CHANGE_DATA_SCHEMAS, changeCloudEvent, changeEventId } from './change-events';
-import { decide } from './decide';
-import { emptyView, evolve, type TimelineChange } from './timeline';
+import { decide, emptyView, evolve, type TimelineChange } from '@timeline/domain';
 
 const base = 'https://timeline.example';
 const timelineId = 'japan-nato';

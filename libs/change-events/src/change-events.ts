@@ -1,7 +1,5 @@
+import { eventDataSchema, nameBasedUuid, timelineDataSchema, timelineIdSchema, type ChangeType, type TimelineChange } from '@timeline/domain';
 import { z } from 'zod';
-import { eventDataSchema, timelineDataSchema, timelineIdSchema } from './event-data';
-import { nameBasedUuid } from './stable-id';
-import type { ChangeType, TimelineChange } from './timeline';
 
 /**
  * Accepted changes as subscribers see them: CloudEvents 1.0 whose `data` is
