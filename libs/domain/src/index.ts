@@ -5,4 +5,3 @@ export * from './commands';
 export * from './timeline';
 export * from './decide';
 export * from './stable-id';
-export * from './upcasters';

@@ -1,10 +1,5 @@
-import {
-  COMMAND_SCHEMA_VERSION,
-  createTimelineSchema,
-  recordEventSchema,
-  retractEventSchema,
-  reviseEventSchema,
-} from '@timeline/domain';
+import { createTimelineSchema, recordEventSchema, retractEventSchema, reviseEventSchema } from '@timeline/domain';
+import { COMMAND_SCHEMA_VERSION } from '@timeline/command-log';
 import { CHANGE_DATA_SCHEMAS, CHANGE_EVENT_TYPE_LIST, dataSchemaUrl, type ChangeEventType } from '@timeline/change-events';
 import { z } from 'zod';
 

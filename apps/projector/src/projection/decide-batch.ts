@@ -1,11 +1,10 @@
-import { COMMAND_HEADERS, TRACEPARENT, type LogRecord } from '@timeline/command-log';
+import { COMMAND_HEADERS, parseCommandRecord, TRACEPARENT, type LogRecord } from '@timeline/command-log';
 import type { DecisionRow, LoadedState, ProjectedBatch, ProjectedChange, ProjectedEvent } from '@timeline/database';
 import {
   COMMAND_TYPES,
   decide,
   evolve,
   nameBasedUuid,
-  parseCommandRecord,
   timelineIdSchema,
   toStorableText,
   validTimeOf,

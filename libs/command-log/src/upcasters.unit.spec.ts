@@ -1,7 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseCommandRecord } from './commands';
-import { decide } from './decide';
-import { emptyView, evolve } from './timeline';
+import { decide, emptyView, evolve } from '@timeline/domain';
+import { parseCommandRecord } from './command-record';
 import { canUpcast, upcastCommandRecord } from './upcasters';
 
 const timelineId = 'japan-nato';
