@@ -1,19 +1,8 @@
-import type { EventState } from '@timeline/domain';
+import type { CommandDecision, EventState } from '@timeline/domain';
 import type { Pool } from 'pg';
 
-export interface DecisionRecord {
-  commandId: string;
-  commandType: string;
-  timelineId: string | null;
-  eventId: string | null;
-  outcome: 'accepted' | 'rejected';
-  reason: string | null;
-  detail: string | null;
-  fingerprint: string | null;
-  version: number | null;
-  revision: number | null;
-  changed: boolean;
-  knownAt: string;
+/** A decision with what a caller's answer needs. */
+export interface DecisionRecord extends CommandDecision {
   /** The event as this decision left it (accepted event commands). */
   event: EventState | null;
   /** The timeline it created or found (accepted CreateTimeline). */

@@ -1,4 +1,4 @@
-import { validTimeOf, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
+import { validTimeOf, type CommandDecision, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
 import { batchLockSql } from './read-model-switch.repository';
 import type { Pool, PoolClient } from 'pg';
@@ -7,21 +7,10 @@ export const DECISIONS_CHANNEL = 'timeline_decisions';
 // NOTIFY payloads are capped at 8000 bytes: about 200 uuids with separators.
 const IDS_PER_NOTIFICATION = 200;
 
-export interface DecisionRow {
-  commandId: string;
-  commandType: string;
-  timelineId: string | null;
-  eventId: string | null;
-  outcome: 'accepted' | 'rejected';
-  reason: string | null;
-  detail: string | null;
-  fingerprint: string | null;
-  version: number | null;
-  revision: number | null;
-  changed: boolean;
+/** A decision with the place of its command's record in the log. */
+export interface DecisionRow extends CommandDecision {
   partition: number;
   offset: number;
-  knownAt: string;
 }
 
 export interface ProjectedEvent {

@@ -1,3 +1,4 @@
+import type { CommandType } from './commands';
 import type { TimelineChange } from './timeline';
 
 export const REJECTION_REASONS = [
@@ -27,3 +28,29 @@ export interface DecisionContext {
 
 export const accept = (...changes: TimelineChange[]): Decision => ({ outcome: 'accepted', changes });
 export const reject = (reason: RejectionReason, detail: string): Decision => ({ outcome: 'rejected', reason, detail });
+
+/**
+ * The decision on one command as it is recorded and read back: the projector
+ * stores one per command id, the api answers a caller and tells a command's
+ * status from it.
+ */
+export interface CommandDecision {
+  readonly commandId: string;
+  /** `unknown` for a record so malformed that it names no command type. */
+  readonly commandType: CommandType | 'unknown';
+  readonly timelineId: string | null;
+  readonly eventId: string | null;
+  readonly outcome: Decision['outcome'];
+  readonly reason: RejectionReason | null;
+  readonly detail: string | null;
+  /** Hash of the request that produced the command; tells an idempotent retry from a reused key. */
+  readonly fingerprint: string | null;
+  /** The timeline's version after the command, when accepted. */
+  readonly version: number | null;
+  /** The event's revision after the command, when accepted and about an event. */
+  readonly revision: number | null;
+  /** False when an accepted command changed nothing (a retry, a revision to the same values). */
+  readonly changed: boolean;
+  /** Known time: the Kafka append time of the command's record. */
+  readonly knownAt: string;
+}

@@ -8,7 +8,7 @@ export { reviseEventSchema, type ReviseEvent, type EventRevised } from './revise
 export { retractEventSchema, type RetractEvent, type EventRetracted } from './retract-event/retract-event';
 export * from './commands';
 export * from './timeline';
-export { REJECTION_REASONS, type Decision, type DecisionContext, type RejectionReason } from './decision';
+export { REJECTION_REASONS, type CommandDecision, type Decision, type DecisionContext, type RejectionReason } from './decision';
 export * from './decide';
 export * from './evolve';
 export * from './stable-id';
