@@ -1,4 +1,4 @@
-import { validTimeOf, type CommandDecision, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
+import { knownTimeRanges, validTimeOf, type CommandDecision, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
 import { batchLockSql } from './read-model-switch.repository';
 import type { Pool, PoolClient } from 'pg';
@@ -230,9 +230,9 @@ export class ProjectionRepository {
        ),
        -- Revisions replaced by the first new revision of their event, written by an earlier batch.
        replaced_revisions as (
-         update event_revisions replaced set known_to = successor.known_from
-         from jsonb_to_recordset($9::jsonb) as successor(event_id uuid, revision integer, known_from timestamptz)
-         where replaced.event_id = successor.event_id and replaced.revision = successor.revision - 1
+         update event_revisions replaced set known_to = closed.known_to
+         from jsonb_to_recordset($9::jsonb) as closed(event_id uuid, revision integer, known_to timestamptz)
+         where replaced.event_id = closed.event_id and replaced.revision = closed.revision
        ),
        -- Wakes the API instances waiting for these decisions; delivered when the transaction commits.
        notified as (select pg_notify($11, command_ids) from unnest($12::text[]) as command_ids)
@@ -246,7 +246,7 @@ export class ProjectionRepository {
         JSON.stringify(timelineRows(batch.timelines)),
         JSON.stringify(eventRows(batch.events)),
         JSON.stringify(revisions.inserted),
-        JSON.stringify(revisions.replacing),
+        JSON.stringify(revisions.replaced),
         JSON.stringify(outboxRows(batch.changes)),
         DECISIONS_CHANNEL,
         notificationPayloads([...batch.decisions.map((decision) => decision.commandId), ...batch.redelivered]),
@@ -320,15 +320,10 @@ function eventRows(events: ProjectedEvent[]) {
   }));
 }
 
-/**
- * The new revisions, each with its known-time range closed when a later
- * revision of the same batch replaces it; and, per event, the first new
- * revision, which closes the range of one written by an earlier batch.
- */
+/** The new revisions with their known-time ranges, and the earlier revisions they close (see knownTimeRanges). */
 function revisionRows(changes: ProjectedChange[]) {
-  const eventChanges = changes.flatMap(({ change }) => (change.type === 'TimelineCreated' ? [] : [change]));
-  const successorKnownAt = new Map(eventChanges.map((change) => [`${change.eventId}/${change.revision - 1}`, change.knownAt]));
-  const inserted = eventChanges.map((change) => {
+  const { revisions, replaced } = knownTimeRanges(changes.map(({ change }) => change));
+  const inserted = revisions.map(({ change, knownFrom, knownTo }) => {
     const { event } = change;
     const validTime = validTimeOf(event);
     return {
@@ -341,8 +336,8 @@ function revisionRows(changes: ProjectedChange[]) {
       changed: change.type === 'EventRevised' ? change.changed : {},
       previous: change.type === 'EventRevised' ? change.previous : {},
       state: event,
-      known_from: change.knownAt,
-      known_to: successorKnownAt.get(`${change.eventId}/${change.revision}`) ?? null,
+      known_from: knownFrom,
+      known_to: knownTo,
       kind: event.kind,
       factuality: event.factuality,
       language: event.language,
@@ -354,11 +349,7 @@ function revisionRows(changes: ProjectedChange[]) {
       topics: event.topics,
     };
   });
-  const insertedKeys = new Set(inserted.map((row) => `${row.event_id}/${row.revision}`));
-  const replacing = inserted
-    .filter((row) => row.revision > 1 && !insertedKeys.has(`${row.event_id}/${row.revision - 1}`))
-    .map((row) => ({ event_id: row.event_id, revision: row.revision, known_from: row.known_from }));
-  return { inserted, replacing };
+  return { inserted, replaced: replaced.map(({ eventId, revision, knownTo }) => ({ event_id: eventId, revision, known_to: knownTo })) };
 }
 
 function outboxRows(changes: ProjectedChange[]) {

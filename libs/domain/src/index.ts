@@ -11,4 +11,5 @@ export * from './timeline';
 export { REJECTION_REASONS, type CommandDecision, type Decision, type DecisionContext, type RejectionReason } from './decision';
 export * from './decide';
 export * from './evolve';
+export * from './known-time';
 export * from './stable-id';
