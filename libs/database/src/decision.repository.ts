@@ -1,10 +1,10 @@
-import type { CommandDecision, EventState } from '@timeline/domain';
+import type { AsJson, CommandDecision, EventState } from '@timeline/domain';
 import type { Pool } from 'pg';
 
 /** A decision with what a caller's answer needs. */
 export interface DecisionRecord extends CommandDecision {
   /** The event as this decision left it (accepted event commands). */
-  event: EventState | null;
+  event: AsJson<EventState> | null;
   /** The timeline it created or found (accepted CreateTimeline). */
   timeline: { title: string; description: string; defaultLanguage: string; createdAt: string } | null;
 }

@@ -1,4 +1,4 @@
-import type { EventState } from '@timeline/domain';
+import type { AsJson, EventState } from '@timeline/domain';
 import type { Pool } from 'pg';
 import { actorRoleKey, placeFilterKeys } from './query-keys';
 
@@ -30,7 +30,7 @@ export interface EventQuery extends EventFilter {
 }
 
 export interface FoundEvent {
-  event: EventState;
+  event: AsJson<EventState>;
   keyset: EventKeyset;
 }
 

@@ -1,4 +1,4 @@
-import type { ChangeType, TimelineChange } from '@timeline/domain';
+import type { AsJson, ChangeType, TimelineChange } from '@timeline/domain';
 import type { Pool, PoolClient, QueryConfig } from 'pg';
 
 /**
@@ -12,7 +12,7 @@ export interface OutboxRow {
   changeType: ChangeType;
   commandId: string;
   changeIndex: number;
-  change: TimelineChange;
+  change: AsJson<TimelineChange>;
   traceparent: string | null;
 }
 

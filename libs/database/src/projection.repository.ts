@@ -1,4 +1,12 @@
-import { knownTimeRanges, validTimeOf, type CommandDecision, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
+import {
+  eventStateFromJson,
+  knownTimeRanges,
+  type AsJson,
+  type CommandDecision,
+  type EventState,
+  type TimelineChange,
+  type TimelineState,
+} from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
 import { batchLockSql } from './read-model-switch.repository';
 import type { Pool, PoolClient } from 'pg';
@@ -11,11 +19,6 @@ const IDS_PER_NOTIFICATION = 200;
 export interface DecisionRow extends CommandDecision {
   partition: number;
   offset: number;
-}
-
-export interface ProjectedEvent {
-  state: EventState;
-  validTime: ValidTime;
 }
 
 export interface ProjectedChange {
@@ -33,7 +36,7 @@ export interface ProjectedBatch {
   nextOffset: number;
   decisions: DecisionRow[];
   timelines: TimelineState[];
-  events: ProjectedEvent[];
+  events: EventState[];
   changes: ProjectedChange[];
   /** Command ids decided before whose record came again: notified, so that a waiter looks the decision up. */
   redelivered: string[];
@@ -120,7 +123,7 @@ export class ProjectionRepository {
     client: PoolClient,
     ids: { commandIds: string[]; timelineIds: string[]; eventIds: string[] },
   ): Promise<LoadedState & { alreadyDecided: Set<string> }> {
-    const { rows } = await client.query<{ decided: string[]; timelines: TimelineRow[]; events: EventState[] }>(
+    const { rows } = await client.query<{ decided: string[]; timelines: TimelineRow[]; events: AsJson<EventState>[] }>(
       `select
          (select coalesce(json_agg(command_id), '[]') from decisions where command_id = any($1::uuid[])) as decided,
          (select coalesce(json_agg(t), '[]')
@@ -144,7 +147,7 @@ export class ProjectionRepository {
           updatedAt: new Date(row.updated_at).toISOString(),
         }),
       ),
-      events: loaded.events,
+      events: loaded.events.map(eventStateFromJson),
     };
   }
 
@@ -301,18 +304,18 @@ function timelineRows(timelines: TimelineState[]): TimelineRow[] {
   }));
 }
 
-function eventRows(events: ProjectedEvent[]) {
-  return events.map(({ state, validTime }) => ({
+function eventRows(events: EventState[]) {
+  return events.map((state) => ({
     event_id: state.eventId,
     timeline_id: state.timelineId,
     revision: state.revision,
     kind: state.kind,
     language: state.language,
     factuality: state.factuality,
-    valid_time: validTime.text,
-    valid_precision: validTime.precision,
-    valid_lower: validTime.lower,
-    valid_upper: validTime.upper,
+    valid_time: state.validTime.text,
+    valid_precision: state.validTime.precision,
+    valid_lower: state.validTime.lower,
+    valid_upper: state.validTime.upper,
     retracted: state.retracted,
     recorded_at: state.recordedAt,
     revised_at: state.revisedAt,
@@ -325,7 +328,6 @@ function revisionRows(changes: ProjectedChange[]) {
   const { revisions, replaced } = knownTimeRanges(changes.map(({ change }) => change));
   const inserted = revisions.map(({ change, knownFrom, knownTo }) => {
     const { event } = change;
-    const validTime = validTimeOf(event);
     return {
       event_id: change.eventId,
       revision: change.revision,
@@ -341,8 +343,8 @@ function revisionRows(changes: ProjectedChange[]) {
       kind: event.kind,
       factuality: event.factuality,
       language: event.language,
-      valid_lower: validTime.lower,
-      valid_upper: validTime.upper,
+      valid_lower: event.validTime.lower,
+      valid_upper: event.validTime.upper,
       retracted: event.retracted,
       actor_keys: actorKeys(event),
       place_keys: placeKeys(event),

@@ -1,4 +1,4 @@
-import type { EventState } from '@timeline/domain';
+import type { AsJson, EventState } from '@timeline/domain';
 import type { Pool } from 'pg';
 
 export interface TimelineSummary {
@@ -23,7 +23,7 @@ export interface EventRevisionRecord {
   previous: Record<string, unknown>;
   knownFrom: string;
   knownTo: string | null;
-  state: EventState;
+  state: AsJson<EventState>;
 }
 
 export class TimelineReadRepository {
@@ -72,8 +72,8 @@ export class TimelineReadRepository {
     return rows[0]?.timeline_id ?? null;
   }
 
-  async findEvent(eventId: string): Promise<EventState | null> {
-    const { rows } = await this.pool.query<{ state: EventState }>('select state from events where event_id = $1', [eventId]);
+  async findEvent(eventId: string): Promise<AsJson<EventState> | null> {
+    const { rows } = await this.pool.query<{ state: AsJson<EventState> }>('select state from events where event_id = $1', [eventId]);
     return rows[0]?.state ?? null;
   }
 

@@ -3,7 +3,7 @@ import type { TimelineCommand } from './commands';
 import type { CreateTimeline } from './create-timeline/create-timeline';
 import { decide } from './decide';
 import type { Decision } from './decision';
-import type { EventData } from './event-data';
+import { eventDataSchema, type EventData } from './event-data';
 import { evolve } from './evolve';
 import type { RecordEvent } from './record-event/record-event';
 import type { RetractEvent } from './retract-event/retract-event';
@@ -21,7 +21,7 @@ export const T2 = '2023-07-13T09:00:00.000Z';
 let commandCounter = 0;
 const nextCommandId = () => `00000000-0000-4000-8000-${String(++commandCounter).padStart(12, '0')}`;
 
-export const itpp: EventData = {
+export const itpp: EventData = eventDataSchema.parse({
   kind: 'programme.adopted',
   title: 'Giappone e NATO adottano il programma di partenariato su misura',
   summary: 'Kishida e Stoltenberg adottano a Vilnius il programma.',
@@ -34,7 +34,7 @@ export const itpp: EventData = {
   factuality: 'expected',
   relations: [],
   translations: {},
-};
+});
 
 export const createTimeline = (overrides: Partial<CreateTimeline> = {}): TimelineCommand => ({
   type: 'CreateTimeline',

@@ -3,7 +3,7 @@ import type { EventData, TimelineData } from './event-data';
 import type { EventRecorded } from './record-event/record-event';
 import type { EventRetracted } from './retract-event/retract-event';
 import type { EventRevised } from './revise-event/revise-event';
-import { parseValidTime, type ValidTime } from './valid-time';
+import { ValidTime, type AsJson } from './valid-time';
 
 /** A timeline as the decider needs it: its own fields and the version that counts accepted changes. */
 export interface TimelineState extends TimelineData {
@@ -69,9 +69,9 @@ export function withEventChange(view: TimelineView, change: EventChange, countDe
   };
 }
 
-/** Valid time of an event; its text was validated when the command was parsed. */
-export function validTimeOf(event: Pick<EventData, 'validTime'>): ValidTime {
-  const validTime = parseValidTime(event.validTime);
-  if (!validTime) throw new Error(`invalid valid time ${event.validTime}`);
-  return validTime;
+/** An event state read back from JSON (the read models); its text was a valid time when its command was decided. */
+export function eventStateFromJson(json: AsJson<EventState>): EventState {
+  const validTime = ValidTime.parse(json.validTime);
+  if (!validTime) throw new Error(`stored valid time ${json.validTime} of event ${json.eventId} is not a valid time`);
+  return { ...json, validTime };
 }

@@ -1,6 +1,6 @@
 import type { HistogramBucket } from '@timeline/database';
-import { CHANGE_TYPES, eventDataSchema, languageSchema, timelineDataSchema, timelineIdSchema, type EventState } from '@timeline/domain';
-import { eventStateSchema } from '@timeline/change-events';
+import { CHANGE_TYPES, languageSchema, timelineDataSchema, timelineIdSchema, type AsJson, type EventState } from '@timeline/domain';
+import { eventFieldsSchema, eventStateSchema } from '@timeline/change-events';
 import { z } from 'zod';
 import type { CommandStatus } from '../commands/command-status';
 import type { EventSearchPage } from '../event-search/event-search.queries';
@@ -96,8 +96,6 @@ export const histogramSchema = named(
   'Histogram',
   'Events per year or month of their valid-time start; periods without events are left out',
 );
-
-const eventFieldsSchema = eventDataSchema.partial();
 
 export const revisionsSchema = named(
   z.strictObject({
@@ -317,7 +315,7 @@ export const problemSchema = named(
 // left out: their record types `changed` loosely; the contract test checks real answers instead.
 type Returns<Code, Schema extends z.ZodType> = [Code] extends [z.output<Schema>] ? true : never;
 const typeChecks: [
-  Returns<EventState, typeof eventSchema>,
+  Returns<AsJson<EventState>, typeof eventSchema>,
   Returns<LocalizedEvent, typeof localizedEventSchema>,
   Returns<Omit<EventSearchPage, 'events'> & { events: LocalizedEvent[] }, typeof eventPageSchema>,
   Returns<TimelinePage, typeof timelinePageSchema>,

@@ -1,5 +1,5 @@
 import { COMMAND_HEADERS, parseCommandRecord, TRACEPARENT, type LogRecord } from '@timeline/command-log';
-import type { DecisionRow, LoadedState, ProjectedBatch, ProjectedChange, ProjectedEvent } from '@timeline/database';
+import type { DecisionRow, LoadedState, ProjectedBatch, ProjectedChange } from '@timeline/database';
 import {
   COMMAND_TYPES,
   decide,
@@ -7,7 +7,6 @@ import {
   nameBasedUuid,
   timelineIdSchema,
   toStorableText,
-  validTimeOf,
   type CommandType,
   type EventState,
   type TimelineCommand,
@@ -174,10 +173,7 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     changes,
     redelivered,
     timelines: [...touchedTimelines].map((id) => timelines.get(id)!),
-    events: [...touchedEvents].map((id): ProjectedEvent => {
-      const state = events.get(id)!;
-      return { state, validTime: validTimeOf(state) };
-    }),
+    events: [...touchedEvents].map((id) => events.get(id)!),
   };
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { createTimeline, given, itpp, recordEvent, retractEvent, reviseEvent, T0, T2 } from '../given-when-then';
+import { ValidTime } from '../valid-time';
 
 describe('ReviseEvent', () => {
   describe('when the timeline does not exist', () => {
@@ -32,6 +33,9 @@ describe('ReviseEvent', () => {
     test('that changes nothing is accepted with no change', () => {
       recorded().when(reviseEvent({ changes: { factuality: 'expected' } })).thenAccepted();
     });
+    test('to the valid time it has is accepted with no change', () => {
+      recorded().when(reviseEvent({ changes: { validTime: ValidTime.parse(itpp.validTime.text) } })).thenAccepted();
+    });
     test('with the current expected revision is accepted', () => {
       recorded().when(reviseEvent({ expectedRevision: 1 })).thenAccepted({ type: 'EventRevised', revision: 2 });
     });
@@ -51,8 +55,8 @@ describe('ReviseEvent', () => {
   describe('when the event is revised', () => {
     test('again moves to revision 3', () => {
       given(createTimeline(), recordEvent(), reviseEvent())
-        .when(reviseEvent({ changes: { validTime: '2023-07-11/2023-07-12' }, expectedRevision: 2 }))
-        .thenAccepted({ type: 'EventRevised', revision: 3, changed: { validTime: '2023-07-11/2023-07-12' } });
+        .when(reviseEvent({ changes: { validTime: ValidTime.parse('2023-07-11/2023-07-12') }, expectedRevision: 2 }))
+        .thenAccepted({ type: 'EventRevised', revision: 3, changed: { validTime: ValidTime.parse('2023-07-11/2023-07-12') } });
     });
   });
 
