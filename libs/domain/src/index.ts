@@ -7,7 +7,17 @@ export { recordEventSchema, type RecordEvent, type EventRecorded } from './recor
 export { reviseEventSchema, type ReviseEvent, type EventRevised } from './revise-event/revise-event';
 export { retractEventSchema, type RetractEvent, type EventRetracted } from './retract-event/retract-event';
 export * from './commands';
-export * from './timeline';
+export {
+  CHANGE_TYPES,
+  emptyView,
+  eventStateFromJson,
+  type ChangeType,
+  type EventChange,
+  type EventState,
+  type TimelineChange,
+  type TimelineState,
+  type TimelineView,
+} from './timeline';
 export { REJECTION_REASONS, type CommandDecision, type Decision, type DecisionContext, type RejectionReason } from './decision';
 export * from './decide';
 export * from './evolve';

@@ -37,6 +37,16 @@ export interface ChangeBase {
 }
 
 export type EventChange = EventRecorded | EventRevised | EventRetracted;
+
+/** What every change of an event says first: the command, the timeline's next version, when, and the event's new revision. */
+export function eventChangeBase(
+  command: { readonly commandId: string; readonly timelineId: string; readonly eventId: string },
+  timeline: TimelineState,
+  knownAt: string,
+  revision: number,
+) {
+  return { commandId: command.commandId, timelineId: command.timelineId, version: timeline.version + 1, knownAt, eventId: command.eventId, revision };
+}
 export type TimelineChange = TimelineCreated | EventChange;
 export type ChangeType = TimelineChange['type'];
 export const CHANGE_TYPES: readonly ChangeType[] = ['TimelineCreated', 'EventRecorded', 'EventRevised', 'EventRetracted'];

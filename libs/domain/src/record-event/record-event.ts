@@ -3,7 +3,7 @@ import { commandEnvelope } from '../command-envelope';
 import { accept, reject, type Decision, type DecisionContext } from '../decision';
 import { eventDataSchema } from '../event-data';
 import { checkVersion } from '../preconditions';
-import { withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
+import { eventChangeBase, withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
 
 export const recordEventSchema = z.strictObject({
   type: z.literal('RecordEvent'),
@@ -36,16 +36,7 @@ export function decideRecordEvent(command: RecordEvent, view: TimelineView, { kn
     recordedAt: knownAt,
     revisedAt: knownAt,
   };
-  return accept({
-    type: 'EventRecorded',
-    commandId: command.commandId,
-    timelineId: command.timelineId,
-    version: timeline.version + 1,
-    knownAt,
-    eventId: command.eventId,
-    revision: 1,
-    event,
-  });
+  return accept({ type: 'EventRecorded', ...eventChangeBase(command, timeline, knownAt, 1), event });
 }
 
 /** A recorded event is one more live event on its timeline. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { commandEnvelope, expectedRevisionSchema, reasonSchema } from '../command-envelope';
 import { accept, type Decision, type DecisionContext } from '../decision';
 import { findLiveEvent } from '../preconditions';
-import { withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
+import { eventChangeBase, withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
 
 export const retractEventSchema = z.strictObject({
   type: z.literal('RetractEvent'),
@@ -29,12 +29,7 @@ export function decideRetractEvent(command: RetractEvent, view: TimelineView, { 
   const revision = event.revision + 1;
   return accept({
     type: 'EventRetracted',
-    commandId: command.commandId,
-    timelineId: command.timelineId,
-    version: timeline.version + 1,
-    knownAt,
-    eventId: command.eventId,
-    revision,
+    ...eventChangeBase(command, timeline, knownAt, revision),
     reason: command.reason,
     event: { ...event, revision, retracted: true, retractionReason: command.reason, revisedAt: knownAt },
   });

@@ -4,7 +4,7 @@ import { commandEnvelope, expectedRevisionSchema, reasonSchema } from '../comman
 import { accept, type Decision, type DecisionContext } from '../decision';
 import { EVENT_FIELDS, eventChangesSchema, type EventData } from '../event-data';
 import { findLiveEvent } from '../preconditions';
-import { withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
+import { eventChangeBase, withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
 
 export const reviseEventSchema = z.strictObject({
   type: z.literal('ReviseEvent'),
@@ -38,12 +38,7 @@ export function decideReviseEvent(command: ReviseEvent, view: TimelineView, { kn
   const revision = event.revision + 1;
   return accept({
     type: 'EventRevised',
-    commandId: command.commandId,
-    timelineId: command.timelineId,
-    version: timeline.version + 1,
-    knownAt,
-    eventId: command.eventId,
-    revision,
+    ...eventChangeBase(command, timeline, knownAt, revision),
     reason: command.reason,
     changed,
     previous,
