@@ -1,3 +1,4 @@
+/** What the decider's specs share: commands to start from and the given/when/then harness. */
 import { expect } from '@jest/globals';
 import type { TimelineCommand } from './commands';
 import type { CreateTimeline } from './create-timeline/create-timeline';
@@ -9,8 +10,6 @@ import type { RecordEvent } from './record-event/record-event';
 import type { RetractEvent } from './retract-event/retract-event';
 import type { ReviseEvent } from './revise-event/revise-event';
 import { emptyView, type TimelineChange, type TimelineView } from './timeline';
-
-/** What the decider's specs share: commands to start from and the given/when/then harness. */
 
 export const TIMELINE = 'japan-nato';
 export const EVENT = '7d1c0e6e-5c4b-4c53-9a55-3f7c3f2a0001';
