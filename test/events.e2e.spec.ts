@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { COMMAND_HEADERS } from '@timeline/command-log';
 import { DecisionNotifications, OutboxRepository, OutboxSignal } from '@timeline/database';
-import { CHANGE_DATA_SCHEMAS, CHANGE_EVENT_TYPE_LIST, changeEventId, type ChangeEventType } from '@timeline/domain';
+import { CHANGE_DATA_SCHEMAS, CHANGE_EVENT_TYPE_LIST, changeEventId, type ChangeEventType } from '@timeline/change-events';
 import { OutboxRelay } from '../apps/projector/src/relay/outbox-relay';
 import { expectEventually } from './support/eventually';
 import { EventSubscriber, type ReceivedChange } from './support/event-subscriber';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import { Parser } from '@asyncapi/parser';
 import { ProjectionRepository, type DecisionRow, type ProjectedBatch } from '@timeline/database';
-import { CHANGE_DATA_SCHEMAS, type ChangeEventType } from '@timeline/domain';
+import { CHANGE_DATA_SCHEMAS, type ChangeEventType } from '@timeline/change-events';
 import { Client } from 'pg';
 import { expectEventually } from './support/eventually';
 import { SseReader } from './support/sse-reader';

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConsumerOffsetsRepository, ReadModelSwitchRepository } from '@timeline/database';
-import { changeEventId } from '@timeline/domain';
+import { changeEventId } from '@timeline/change-events';
 import type { Deployment } from './lab';
 import { kafkaAdmin } from './lab';
 import type { Write } from './write-load';

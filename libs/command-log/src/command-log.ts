@@ -1,4 +1,3 @@
-import { COMMAND_SCHEMA_VERSION, type TimelineCommand } from '@timeline/domain';
 import type { GroupCommitOptions } from './group-commit';
 
 /**
@@ -6,36 +5,10 @@ import type { GroupCommitOptions } from './group-commit';
  * knows the client library; the rest of the service sees these types.
  */
 
-/** Header names carried by every record of timeline.commands. */
-export const COMMAND_HEADERS = {
-  commandId: 'command-id',
-  commandType: 'command-type',
-  schemaVersion: 'schema-version',
-  traceparent: 'traceparent',
-  tracestate: 'tracestate',
-} as const;
-
-/** W3C trace context's `traceparent`; a record's header of another shape is not carried on. */
-export const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
-
 export interface OutgoingRecord {
   key: string;
   value: string;
   headers: Record<string, string>;
-}
-
-/** The record of a command on timeline.commands: keyed by its timeline, the JSON command, and its headers. */
-export function commandRecord(command: TimelineCommand, traceHeaders: Record<string, string>): OutgoingRecord {
-  return {
-    key: command.timelineId,
-    value: JSON.stringify(command),
-    headers: {
-      [COMMAND_HEADERS.commandId]: command.commandId,
-      [COMMAND_HEADERS.commandType]: command.type,
-      [COMMAND_HEADERS.schemaVersion]: String(COMMAND_SCHEMA_VERSION),
-      ...traceHeaders,
-    },
-  };
 }
 
 export interface LogRecord {

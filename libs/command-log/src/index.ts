@@ -1,4 +1,5 @@
 export * from './command-log';
+export * from './command-record';
 export * from './group-commit';
 export * from './kafka-command-log';
 export * from './command-log.module';

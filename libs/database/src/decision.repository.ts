@@ -1,29 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import type { EventState } from '@timeline/domain';
+import type { AsJson, CommandDecision, EventState } from '@timeline/domain';
 import { Pool } from 'pg';
 
-/** A decision as the decisions table holds it: one per command, at the command's place in the log. */
-export interface DecisionRow {
-  commandId: string;
-  commandType: string;
-  timelineId: string | null;
-  eventId: string | null;
-  outcome: 'accepted' | 'rejected';
-  reason: string | null;
-  detail: string | null;
-  fingerprint: string | null;
-  version: number | null;
-  revision: number | null;
-  changed: boolean;
+/** A decision as the decisions table holds it: one per command, at the place of its command's record in the log. */
+export interface DecisionRow extends CommandDecision {
   partition: number;
   offset: number;
-  knownAt: string;
 }
 
 /** A decision with what a caller's answer needs. */
 export interface DecisionRecord extends DecisionRow {
   /** The event as this decision left it (accepted event commands). */
-  event: EventState | null;
+  event: AsJson<EventState> | null;
   /** The timeline it created or found (accepted CreateTimeline). */
   timeline: { title: string; description: string; defaultLanguage: string; createdAt: string } | null;
 }

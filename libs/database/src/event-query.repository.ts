@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EventState } from '@timeline/domain';
+import type { AsJson, EventState } from '@timeline/domain';
 import { Pool } from 'pg';
 import { actorRoleKey, placeFilterKeys } from './query-keys';
 
@@ -31,7 +31,7 @@ export interface EventQuery extends EventFilter {
 }
 
 export interface FoundEvent {
-  event: EventState;
+  event: AsJson<EventState>;
   keyset: EventKeyset;
 }
 

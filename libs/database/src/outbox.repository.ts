@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ChangeType, TimelineChange } from '@timeline/domain';
+import type { AsJson, ChangeType, TimelineChange } from '@timeline/domain';
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
 
 /**
@@ -13,7 +13,7 @@ export interface OutboxRow {
   changeType: ChangeType;
   commandId: string;
   changeIndex: number;
-  change: TimelineChange;
+  change: AsJson<TimelineChange>;
   traceparent: string | null;
 }
 

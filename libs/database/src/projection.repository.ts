@@ -1,5 +1,13 @@
 import { Injectable } from '@nestjs/common';
-import { validTimeOf, type EventState, type TimelineChange, type TimelineState, type ValidTime } from '@timeline/domain';
+import {
+  eventStateFromJson,
+  knownTimeRanges,
+  type AsJson,
+  type CommandDecision,
+  type EventState,
+  type TimelineChange,
+  type TimelineState,
+} from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
 import type { DecisionRow } from './decision.repository';
 import { batchLockSql } from './read-model-switch.repository';
@@ -10,11 +18,6 @@ import { Pool, type PoolClient } from 'pg';
 export const DECISIONS_CHANNEL = 'timeline_decisions';
 // NOTIFY payloads are capped at 8000 bytes: about 200 uuids with separators.
 const IDS_PER_NOTIFICATION = 200;
-
-export interface ProjectedEvent {
-  state: EventState;
-  validTime: ValidTime;
-}
 
 export interface ProjectedChange {
   change: TimelineChange;
@@ -31,7 +34,7 @@ export interface ProjectedBatch {
   nextOffset: number;
   decisions: DecisionRow[];
   timelines: TimelineState[];
-  events: ProjectedEvent[];
+  events: EventState[];
   changes: ProjectedChange[];
   /** Command ids decided before whose record came again: notified, so that a waiter looks the decision up. */
   redelivered: string[];
@@ -100,7 +103,7 @@ export class ProjectionRepository {
     client: PoolClient,
     ids: { commandIds: string[]; timelineIds: string[]; eventIds: string[] },
   ): Promise<LoadedState & { alreadyDecided: Set<string> }> {
-    const { rows } = await client.query<{ decided: string[]; timelines: TimelineRow[]; events: EventState[] }>(
+    const { rows } = await client.query<{ decided: string[]; timelines: TimelineRow[]; events: AsJson<EventState>[] }>(
       `select
          (select coalesce(json_agg(command_id), '[]') from decisions where command_id = any($1::uuid[])) as decided,
          (select coalesce(json_agg(t), '[]')
@@ -113,7 +116,7 @@ export class ProjectionRepository {
     return {
       alreadyDecided: new Set(loaded.decided),
       timelines: loaded.timelines.map(timelineFromRow),
-      events: loaded.events,
+      events: loaded.events.map(eventStateFromJson),
     };
   }
 
@@ -199,9 +202,9 @@ export class ProjectionRepository {
        ),
        -- Revisions replaced by the first new revision of their event, written by an earlier batch.
        replaced_revisions as (
-         update event_revisions replaced set known_to = successor.known_from
-         from jsonb_to_recordset($9::jsonb) as successor(event_id uuid, revision integer, known_from timestamptz)
-         where replaced.event_id = successor.event_id and replaced.revision = successor.revision - 1
+         update event_revisions replaced set known_to = closed.known_to
+         from jsonb_to_recordset($9::jsonb) as closed(event_id uuid, revision integer, known_to timestamptz)
+         where replaced.event_id = closed.event_id and replaced.revision = closed.revision
        ),
        -- Wakes the API instances waiting for these decisions; delivered when the transaction commits.
        notified as (select pg_notify($11, command_ids) from unnest($12::text[]) as command_ids)
@@ -215,7 +218,7 @@ export class ProjectionRepository {
         JSON.stringify(batch.timelines.map(toTimelineRow)),
         JSON.stringify(eventRows(batch.events)),
         JSON.stringify(revisions.inserted),
-        JSON.stringify(revisions.replacing),
+        JSON.stringify(revisions.replaced),
         JSON.stringify(outboxRows(batch.changes)),
         DECISIONS_CHANNEL,
         notificationPayloads([...batch.decisions.map((decision) => decision.commandId), ...batch.redelivered]),
@@ -246,18 +249,18 @@ function decisionRows(decisions: DecisionRow[]) {
   }));
 }
 
-function eventRows(events: ProjectedEvent[]) {
-  return events.map(({ state, validTime }) => ({
+function eventRows(events: EventState[]) {
+  return events.map((state) => ({
     event_id: state.eventId,
     timeline_id: state.timelineId,
     revision: state.revision,
     kind: state.kind,
     language: state.language,
     factuality: state.factuality,
-    valid_time: validTime.text,
-    valid_precision: validTime.precision,
-    valid_lower: validTime.lower,
-    valid_upper: validTime.upper,
+    valid_time: state.validTime.text,
+    valid_precision: state.validTime.precision,
+    valid_lower: state.validTime.lower,
+    valid_upper: state.validTime.upper,
     retracted: state.retracted,
     recorded_at: state.recordedAt,
     revised_at: state.revisedAt,
@@ -265,17 +268,11 @@ function eventRows(events: ProjectedEvent[]) {
   }));
 }
 
-/**
- * The new revisions, each with its known-time range closed when a later
- * revision of the same batch replaces it; and, per event, the first new
- * revision, which closes the range of one written by an earlier batch.
- */
+/** The new revisions with their known-time ranges, and the earlier revisions they close (see knownTimeRanges). */
 function revisionRows(changes: ProjectedChange[]) {
-  const eventChanges = changes.flatMap(({ change }) => (change.type === 'TimelineCreated' ? [] : [change]));
-  const successorKnownAt = new Map(eventChanges.map((change) => [`${change.eventId}/${change.revision - 1}`, change.knownAt]));
-  const inserted = eventChanges.map((change) => {
+  const { revisions, replaced } = knownTimeRanges(changes.map(({ change }) => change));
+  const inserted = revisions.map(({ change, knownFrom, knownTo }) => {
     const { event } = change;
-    const validTime = validTimeOf(event);
     return {
       event_id: change.eventId,
       revision: change.revision,
@@ -286,24 +283,20 @@ function revisionRows(changes: ProjectedChange[]) {
       changed: change.type === 'EventRevised' ? change.changed : {},
       previous: change.type === 'EventRevised' ? change.previous : {},
       state: event,
-      known_from: change.knownAt,
-      known_to: successorKnownAt.get(`${change.eventId}/${change.revision}`) ?? null,
+      known_from: knownFrom,
+      known_to: knownTo,
       kind: event.kind,
       factuality: event.factuality,
       language: event.language,
-      valid_lower: validTime.lower,
-      valid_upper: validTime.upper,
+      valid_lower: event.validTime.lower,
+      valid_upper: event.validTime.upper,
       retracted: event.retracted,
       actor_keys: actorKeys(event),
       place_keys: placeKeys(event),
       topics: event.topics,
     };
   });
-  const insertedKeys = new Set(inserted.map((row) => `${row.event_id}/${row.revision}`));
-  const replacing = inserted
-    .filter((row) => row.revision > 1 && !insertedKeys.has(`${row.event_id}/${row.revision - 1}`))
-    .map((row) => ({ event_id: row.event_id, revision: row.revision, known_from: row.known_from }));
-  return { inserted, replacing };
+  return { inserted, replaced: replaced.map(({ eventId, revision, knownTo }) => ({ event_id: eventId, revision, known_to: knownTo })) };
 }
 
 function outboxRows(changes: ProjectedChange[]) {

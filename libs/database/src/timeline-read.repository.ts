@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EventState, TimelineState } from '@timeline/domain';
+import type { AsJson, EventState, TimelineState } from '@timeline/domain';
 import { Pool } from 'pg';
 import { timelineFromRow, type TimelineRow } from './timeline-row';
 
@@ -17,7 +17,7 @@ export interface EventRevisionRecord {
   previous: Record<string, unknown>;
   knownFrom: string;
   knownTo: string | null;
-  state: EventState;
+  state: AsJson<EventState>;
 }
 
 @Injectable()
@@ -60,8 +60,8 @@ export class TimelineReadRepository {
     return rows[0]?.timeline_id ?? null;
   }
 
-  async findEvent(eventId: string): Promise<EventState | null> {
-    const { rows } = await this.pool.query<{ state: EventState }>('select state from events where event_id = $1', [eventId]);
+  async findEvent(eventId: string): Promise<AsJson<EventState> | null> {
+    const { rows } = await this.pool.query<{ state: AsJson<EventState> }>('select state from events where event_id = $1', [eventId]);
     return rows[0]?.state ?? null;
   }
 

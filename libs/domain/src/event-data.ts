@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { storableString, isStorableText, STORABLE_TEXT_MESSAGE } from './storable-text';
-import { parseValidTime } from './valid-time';
+import { ValidTime } from './valid-time';
 
 /** Lowercase slug: `japan-nato`. Timeline ids are the Kafka key, so keep them short. */
 export const timelineIdSchema = z
@@ -10,12 +10,23 @@ export const timelineIdSchema = z
 
 export const languageSchema = z.string().regex(/^[a-z]{2}$/, 'must be an ISO 639-1 code such as "it" or "en"');
 
-export const validTimeSchema = z
-  .string()
-  .max(50)
-  .refine((text) => parseValidTime(text) !== undefined, {
-    message:
-      'must be a date (YYYY, YYYY-MM or YYYY-MM-DD, year 0001 to 9999) or a range of two such dates separated by "/", start before end',
+const VALID_TIME_MAX_LENGTH = 50;
+
+/** Valid time as JSON carries it: its text. */
+export const validTimeTextSchema = z.string().max(VALID_TIME_MAX_LENGTH);
+
+const NOT_A_VALID_TIME =
+  'must be a date (YYYY, YYYY-MM or YYYY-MM-DD, year 0001 to 9999) or a range of two such dates separated by "/", start before end';
+
+/** Valid time as a command gives it: the text, parsed into the value the decider and the projection use. */
+export const validTimeSchema = validTimeTextSchema
+  // A transform does not run after a failed check: a text too long is told it is no valid time here.
+  .refine((text) => text.length <= VALID_TIME_MAX_LENGTH, NOT_A_VALID_TIME)
+  .transform((text, context) => {
+    const validTime = ValidTime.parse(text);
+    if (validTime) return validTime;
+    context.addIssue({ code: 'custom', message: NOT_A_VALID_TIME });
+    return z.NEVER;
   });
 
 export const FACTUALITIES = ['confirmed', 'reported', 'expected', 'disputed'] as const;

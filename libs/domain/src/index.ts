@@ -1,9 +1,25 @@
 export * from './valid-time';
 export * from './storable-text';
 export * from './event-data';
+export { reasonSchema } from './command-envelope';
+export { createTimelineSchema, type CreateTimeline, type TimelineCreated } from './create-timeline/create-timeline';
+export { recordEventSchema, type RecordEvent, type EventRecorded } from './record-event/record-event';
+export { reviseEventSchema, type ReviseEvent, type EventRevised } from './revise-event/revise-event';
+export { retractEventSchema, type RetractEvent, type EventRetracted } from './retract-event/retract-event';
 export * from './commands';
-export * from './timeline';
+export {
+  CHANGE_TYPES,
+  emptyView,
+  eventStateFromJson,
+  type ChangeType,
+  type EventChange,
+  type EventState,
+  type TimelineChange,
+  type TimelineState,
+  type TimelineView,
+} from './timeline';
+export { REJECTION_REASONS, type CommandDecision, type Decision, type DecisionContext, type RejectionReason } from './decision';
 export * from './decide';
+export * from './evolve';
+export * from './known-time';
 export * from './stable-id';
-export * from './change-events';
-export * from './upcasters';

@@ -1,5 +1,9 @@
+import type { TimelineCreated } from './create-timeline/create-timeline';
 import type { EventData, TimelineData } from './event-data';
-import { parseValidTime, type ValidTime } from './valid-time';
+import type { EventRecorded } from './record-event/record-event';
+import type { EventRetracted } from './retract-event/retract-event';
+import type { EventRevised } from './revise-event/revise-event';
+import { ValidTime, type AsJson } from './valid-time';
 
 /** A timeline as the decider needs it: its own fields and the version that counts accepted changes. */
 export interface TimelineState extends TimelineData {
@@ -23,7 +27,7 @@ export interface EventState extends EventData {
   readonly revisedAt: string;
 }
 
-interface ChangeBase {
+export interface ChangeBase {
   readonly commandId: string;
   readonly timelineId: string;
   /** The timeline's version after this change. */
@@ -32,39 +36,18 @@ interface ChangeBase {
   readonly knownAt: string;
 }
 
-export interface TimelineCreated extends ChangeBase {
-  readonly type: 'TimelineCreated';
-  readonly timeline: TimelineData;
-}
+export type EventChange = EventRecorded | EventRevised | EventRetracted;
 
-export interface EventRecorded extends ChangeBase {
-  readonly type: 'EventRecorded';
-  readonly eventId: string;
-  readonly revision: number;
-  readonly event: EventState;
+/** What every change of an event says first: the command, the timeline's next version, when, and the event's new revision. */
+export function eventChangeBase(
+  command: { readonly commandId: string; readonly timelineId: string; readonly eventId: string },
+  timeline: TimelineState,
+  knownAt: string,
+  revision: number,
+) {
+  return { commandId: command.commandId, timelineId: command.timelineId, version: timeline.version + 1, knownAt, eventId: command.eventId, revision };
 }
-
-export interface EventRevised extends ChangeBase {
-  readonly type: 'EventRevised';
-  readonly eventId: string;
-  readonly revision: number;
-  readonly reason: string;
-  /** The fields this revision changed, with their new values. */
-  readonly changed: Partial<EventData>;
-  /** The same fields with the values they had before. */
-  readonly previous: Partial<EventData>;
-  readonly event: EventState;
-}
-
-export interface EventRetracted extends ChangeBase {
-  readonly type: 'EventRetracted';
-  readonly eventId: string;
-  readonly revision: number;
-  readonly reason: string;
-  readonly event: EventState;
-}
-
-export type TimelineChange = TimelineCreated | EventRecorded | EventRevised | EventRetracted;
+export type TimelineChange = TimelineCreated | EventChange;
 export type ChangeType = TimelineChange['type'];
 export const CHANGE_TYPES: readonly ChangeType[] = ['TimelineCreated', 'EventRecorded', 'EventRevised', 'EventRetracted'];
 
@@ -80,34 +63,8 @@ export interface TimelineView {
 
 export const emptyView = (): TimelineView => ({ timeline: null, events: new Map() });
 
-export function evolve(view: TimelineView, change: TimelineChange): TimelineView {
-  switch (change.type) {
-    case 'TimelineCreated':
-      return {
-        ...view,
-        timeline: {
-          timelineId: change.timelineId,
-          ...change.timeline,
-          version: change.version,
-          eventCount: 0,
-          createdAt: change.knownAt,
-          updatedAt: change.knownAt,
-        },
-      };
-    case 'EventRecorded':
-      return withEvent(view, change, +1);
-    case 'EventRevised':
-      return withEvent(view, change, 0);
-    case 'EventRetracted':
-      return withEvent(view, change, -1);
-    default: {
-      const unknown: never = change;
-      return unknown;
-    }
-  }
-}
-
-function withEvent(view: TimelineView, change: EventRecorded | EventRevised | EventRetracted, countDelta: number): TimelineView {
+/** The view with an event changed: the change's event state, the timeline's new version, `countDelta` more live events. */
+export function withEventChange(view: TimelineView, change: EventChange, countDelta: number): TimelineView {
   if (!view.timeline) return view;
   const events = new Map(view.events);
   events.set(change.eventId, change.event);
@@ -122,9 +79,9 @@ function withEvent(view: TimelineView, change: EventRecorded | EventRevised | Ev
   };
 }
 
-/** Valid time of an event; its text was validated when the command was parsed. */
-export function validTimeOf(event: Pick<EventData, 'validTime'>): ValidTime {
-  const validTime = parseValidTime(event.validTime);
-  if (!validTime) throw new Error(`invalid valid time ${event.validTime}`);
-  return validTime;
+/** An event state read back from JSON (the read models); its text was a valid time when its command was decided. */
+export function eventStateFromJson(json: AsJson<EventState>): EventState {
+  const validTime = ValidTime.parse(json.validTime);
+  if (!validTime) throw new Error(`stored valid time ${json.validTime} of event ${json.eventId} is not a valid time`);
+  return { ...json, validTime };
 }

@@ -6,17 +6,6 @@
  */
 export type DatePrecision = 'year' | 'month' | 'day';
 
-export interface ValidTime {
-  /** The text as given, e.g. `2023-07` or `2022-06-28/2022-06-30`. */
-  readonly text: string;
-  /** Precision of the coarsest end: a range `2022/2023-07` is `year`. */
-  readonly precision: DatePrecision;
-  /** First day covered, `YYYY-MM-DD`. */
-  readonly lower: string;
-  /** First day no longer covered, `YYYY-MM-DD` (exclusive). */
-  readonly upper: string;
-}
-
 const PARTIAL_DATE = /^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$/;
 /** ISO 8601 has a year 0000; PostgreSQL's dates do not (1 BC is year 0001 BC there). */
 export const EARLIEST_YEAR = 1;
@@ -28,16 +17,42 @@ interface PartialDate {
   upper: string;
 }
 
-export function parseValidTime(text: string): ValidTime | undefined {
-  const parts = text.split('/');
-  if (parts.length > 2) return undefined;
-  const start = parsePartialDate(parts[0]);
-  const end = parts.length === 2 ? parsePartialDate(parts[1]) : start;
-  if (!start || !end) return undefined;
-  if (compareDays(end.upper, start.lower) <= 0) return undefined;
-  const precision = PRECISION_RANK[start.precision] <= PRECISION_RANK[end.precision] ? start.precision : end.precision;
-  return { text, precision, lower: start.lower, upper: end.upper };
+/**
+ * Parsed once where it enters (a request, a command record, a stored state);
+ * JSON carries it as its text, so commands, read models and changes keep the
+ * text as their format.
+ */
+export class ValidTime {
+  private constructor(
+    /** The text as given, e.g. `2023-07` or `2022-06-28/2022-06-30`. */
+    readonly text: string,
+    /** Precision of the coarsest end: a range `2022/2023-07` is `year`. */
+    readonly precision: DatePrecision,
+    /** First day covered, `YYYY-MM-DD`. */
+    readonly lower: string,
+    /** First day no longer covered, `YYYY-MM-DD` (exclusive). */
+    readonly upper: string,
+  ) {}
+
+  /** The valid time `text` names, or undefined when it names none. */
+  static parse(text: string): ValidTime | undefined {
+    const parts = text.split('/');
+    if (parts.length > 2) return undefined;
+    const start = parsePartialDate(parts[0]);
+    const end = parts.length === 2 ? parsePartialDate(parts[1]) : start;
+    if (!start || !end) return undefined;
+    if (compareDays(end.upper, start.lower) <= 0) return undefined;
+    const precision = PRECISION_RANK[start.precision] <= PRECISION_RANK[end.precision] ? start.precision : end.precision;
+    return new ValidTime(text, precision, start.lower, end.upper);
+  }
+
+  toJSON(): string {
+    return this.text;
+  }
 }
+
+/** A value as JSON carries it, for what is read back from JSON (read models, the outbox): valid time as its text. */
+export type AsJson<T> = T extends ValidTime ? string : T extends object ? { [K in keyof T]: AsJson<T[K]> } : T;
 
 /** Parses `YYYY`, `YYYY-MM` or `YYYY-MM-DD` into the days it covers. */
 export function parsePartialDate(text: string): PartialDate | undefined {

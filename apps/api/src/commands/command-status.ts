@@ -1,20 +1,13 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { Query, QueryBus, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DecisionRepository } from '@timeline/database';
+import type { CommandDecision } from '@timeline/domain';
 import { parseCommandId } from '../http/path-params';
 
-export interface CommandStatus {
-  commandId: string;
-  status: 'pending' | 'accepted' | 'rejected';
-  commandType?: string;
-  timelineId?: string | null;
-  eventId?: string | null;
-  reason?: string | null;
-  detail?: string | null;
-  version?: number | null;
-  revision?: number | null;
-  knownAt?: string;
-}
+/** A command's decision as its status tells it; while it is pending, only its id. */
+export type CommandStatus = { commandId: string; status: 'pending' | CommandDecision['outcome'] } & Partial<
+  Pick<CommandDecision, 'commandType' | 'timelineId' | 'eventId' | 'reason' | 'detail' | 'version' | 'revision' | 'knownAt'>
+>;
 
 export class GetCommandStatus extends Query<CommandStatus> {
   constructor(readonly commandId: string) {

@@ -1,4 +1,5 @@
-import { eventStateSchema, timelineIdSchema } from '@timeline/domain';
+import { eventStateSchema } from '@timeline/change-events';
+import { timelineIdSchema } from '@timeline/domain';
 import { z } from 'zod';
 import { instant, named, revision, version, type Returns } from '../http/response-schemas';
 import type { CommandStatus } from './command-status';

@@ -92,7 +92,7 @@ describe('write commands', () => {
 
 /** An accepted CreateTimeline, with `fields` changed. */
 function decision(fields: Partial<DecisionRecord>): DecisionRecord {
-  const ids = { commandId: 'c0ffee00-0000-4000-8000-000000000002', commandType: 'CreateTimeline', timelineId: 'japan-nato', eventId: null };
+  const ids = { commandId: 'c0ffee00-0000-4000-8000-000000000002', commandType: 'CreateTimeline', timelineId: 'japan-nato', eventId: null } as const;
   const outcome = { outcome: 'accepted', reason: null, detail: null, fingerprint: null, changed: true, knownAt: '2023-07-12T00:00:00.000Z' } as const;
   return { ...ids, ...outcome, version: 1, revision: null, partition: 0, offset: 0, event: null, timeline: null, ...fields };
 }

@@ -1,6 +1,6 @@
-import { EVENTS_MAX_MESSAGE_BYTES } from '@timeline/command-log';
+import { COMMAND_SCHEMA_VERSION, EVENTS_MAX_MESSAGE_BYTES } from '@timeline/command-log';
 import type { TimelineConfig } from '@timeline/config';
-import { CHANGE_EVENT_TYPE_LIST, CHANGE_EVENT_TYPES, COMMAND_SCHEMA_VERSION, dataSchemaUrl, type ChangeEventType } from '@timeline/domain';
+import { CHANGE_EVENT_TYPE_LIST, CHANGE_EVENT_TYPES, dataSchemaUrl, type ChangeEventType } from '@timeline/change-events';
 import { changeDataJsonSchema, commandJsonSchemas, type JsonSchema } from './json-schemas';
 
 const KAFKA_BINDING = '0.5.0';

@@ -1,4 +1,4 @@
-import { CHANGE_EVENT_TYPE_LIST } from '@timeline/domain';
+import { CHANGE_EVENT_TYPE_LIST } from '@timeline/change-events';
 import { z } from 'zod';
 import { MEDIA, type ApiOperation } from '../http/api-operation';
 import { DOCS_ASSET_NAMES } from './docs-page';

@@ -1,14 +1,6 @@
-import {
-  CHANGE_DATA_SCHEMAS,
-  CHANGE_EVENT_TYPE_LIST,
-  COMMAND_SCHEMA_VERSION,
-  createTimelineSchema,
-  dataSchemaUrl,
-  recordEventSchema,
-  retractEventSchema,
-  reviseEventSchema,
-  type ChangeEventType,
-} from '@timeline/domain';
+import { createTimelineSchema, recordEventSchema, retractEventSchema, reviseEventSchema } from '@timeline/domain';
+import { COMMAND_SCHEMA_VERSION } from '@timeline/command-log';
+import { CHANGE_DATA_SCHEMAS, CHANGE_EVENT_TYPE_LIST, dataSchemaUrl, type ChangeEventType } from '@timeline/change-events';
 import { z } from 'zod';
 
 export type JsonSchema = Record<string, unknown>;

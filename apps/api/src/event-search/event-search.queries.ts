@@ -1,12 +1,12 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { EventQueryRepository, TimelineReadRepository, type HistogramBucket } from '@timeline/database';
-import type { EventState } from '@timeline/domain';
+import type { AsJson, EventState } from '@timeline/domain';
 import { Problem } from '@timeline/problems';
 import { filterOf, type EventSearchParams } from './event-search.params';
 import { decodeSearchCursor, encodeSearchCursor, queryHash } from './search-cursor';
 
 export interface EventSearchPage {
-  events: EventState[];
+  events: AsJson<EventState>[];
   /** The known time this answer (and every page after it) reflects. */
   knownAt: string;
   nextCursor: string | null;

@@ -1,5 +1,6 @@
 import type { HistogramBucket } from '@timeline/database';
-import { eventStateSchema, languageSchema, timelineIdSchema } from '@timeline/domain';
+import { eventStateSchema } from '@timeline/change-events';
+import { languageSchema, timelineIdSchema } from '@timeline/domain';
 import { z } from 'zod';
 import { instant, named, type Returns } from '../http/response-schemas';
 import { eventSearchParamsSchema } from './event-search.params';

@@ -1,7 +1,7 @@
-import type { EventState } from '@timeline/domain';
+import type { AsJson, EventState } from '@timeline/domain';
 
 /** An event with title and summary in the reader's best language; the original is kept beside them. */
-export type LocalizedEvent = EventState & {
+export type LocalizedEvent = AsJson<EventState> & {
   displayLanguage: string;
   original?: { language: string; title: string; summary: string };
 };
@@ -22,7 +22,7 @@ export function acceptedLanguages(header: string | undefined): string[] {
     .map((entry) => entry.language);
 }
 
-export function localize(event: EventState, preferred: string[]): LocalizedEvent {
+export function localize(event: AsJson<EventState>, preferred: string[]): LocalizedEvent {
   const language = preferred.find((candidate) => candidate === event.language || event.translations?.[candidate]);
   if (!language || language === event.language) return { ...event, displayLanguage: event.language };
   const translation = event.translations[language];

@@ -1,4 +1,4 @@
-import { parsePartialDate, type EventState } from '@timeline/domain';
+import { parsePartialDate, type AsJson, type EventState } from '@timeline/domain';
 import type { LocalizedEvent } from './localization';
 
 export const TIMELINEJS_MEDIA_TYPE = 'application/vnd.timelinejs+json';
@@ -28,7 +28,7 @@ export function timelineJsDate(partial: string): TimelineJsDate {
   return { year, ...(month ? { month } : {}), ...(day ? { day } : {}) };
 }
 
-export function toTimelineJs(events: (EventState | LocalizedEvent)[], title?: { title: string; description: string }): TimelineJsDocument {
+export function toTimelineJs(events: (AsJson<EventState> | LocalizedEvent)[], title?: { title: string; description: string }): TimelineJsDocument {
   return {
     ...(title ? { title: { text: { headline: escapeHtml(title.title), text: escapeHtml(title.description) } } } : {}),
     events: events.map((event) => {

@@ -1,21 +1,21 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { TimelineReadRepository, type EventRevisionRecord } from '@timeline/database';
-import type { EventState } from '@timeline/domain';
+import type { AsJson, EventState } from '@timeline/domain';
 import { Problem } from '@timeline/problems';
 
 const eventNotFound = (eventId: string) => new Problem('event-not-found', `event ${eventId} does not exist`);
 
-export class GetEvent extends Query<EventState> {
+export class GetEvent extends Query<AsJson<EventState>> {
   constructor(readonly eventId: string) {
     super();
   }
 }
 
 @QueryHandler(GetEvent)
-export class GetEventHandler implements IQueryHandler<GetEvent, EventState> {
+export class GetEventHandler implements IQueryHandler<GetEvent, AsJson<EventState>> {
   constructor(private readonly timelines: TimelineReadRepository) {}
 
-  async execute({ eventId }: GetEvent): Promise<EventState> {
+  async execute({ eventId }: GetEvent): Promise<AsJson<EventState>> {
     const event = await this.timelines.findEvent(eventId);
     if (!event) throw eventNotFound(eventId);
     return event;

@@ -1,4 +1,5 @@
-import { CHANGE_TYPES, eventChangesSchema, eventDataSchema, eventStateSchema, reasonSchema as reason, type EventState } from '@timeline/domain';
+import { eventFieldsSchema, eventStateSchema } from '@timeline/change-events';
+import { CHANGE_TYPES, eventChangesSchema, reasonSchema as reason, type AsJson, type EventState } from '@timeline/domain';
 import { z } from 'zod';
 import { instant, named, revision, type Returns } from '../http/response-schemas';
 
@@ -9,8 +10,6 @@ export type ReviseBody = z.infer<typeof reviseBodySchema>;
 export type RetractBody = z.infer<typeof retractBodySchema>;
 
 export const eventSchema = named(eventStateSchema, 'Event', 'The current state of a historical event');
-
-const eventFieldsSchema = eventDataSchema.partial();
 
 // Revisions are left out of the type checks: their record types `changed` loosely; the contract test checks real answers instead.
 export const revisionsSchema = named(
@@ -34,5 +33,5 @@ export const revisionsSchema = named(
   'Every revision of an event, oldest first: what changed, and why',
 );
 
-const returns: [Returns<EventState, typeof eventSchema>] = [true];
+const returns: [Returns<AsJson<EventState>, typeof eventSchema>] = [true];
 void returns;

@@ -1,5 +1,5 @@
 import type { OutboxRow, StreamFilter } from '@timeline/database';
-import { changeCloudEvent } from '@timeline/domain';
+import { changeCloudEvent } from '@timeline/change-events';
 import { sseComment, sseEvent, sseMessage } from './sse';
 
 /** The part of a Node.js writable (an HTTP response) that a client writes to. */

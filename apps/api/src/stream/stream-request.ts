@@ -1,4 +1,5 @@
-import { CHANGE_EVENT_TYPE_LIST, CHANGE_EVENT_TYPES, timelineIdSchema, type ChangeType } from '@timeline/domain';
+import { timelineIdSchema, type ChangeType } from '@timeline/domain';
+import { CHANGE_EVENT_TYPE_LIST, CHANGE_EVENT_TYPES } from '@timeline/change-events';
 import type { StreamFilter } from '@timeline/database';
 import { z } from 'zod';
 import { parseOrThrow } from '@timeline/problems';

@@ -1,4 +1,4 @@
-import { CHANGE_EVENT_TYPE_LIST } from '@timeline/domain';
+import { CHANGE_EVENT_TYPE_LIST } from '@timeline/change-events';
 import { z } from 'zod';
 import { READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
 import { headersSchema, querySchema } from './stream-request';

@@ -1,14 +1,12 @@
-import { COMMAND_HEADERS, TRACEPARENT, type LogRecord } from '@timeline/command-log';
-import type { DecisionRow, LoadedState, ProjectedBatch, ProjectedChange, ProjectedEvent } from '@timeline/database';
+import { COMMAND_HEADERS, parseCommandRecord, TRACEPARENT, type LogRecord } from '@timeline/command-log';
+import type { DecisionRow, LoadedState, ProjectedBatch, ProjectedChange } from '@timeline/database';
 import {
   COMMAND_TYPES,
   decide,
   evolve,
   nameBasedUuid,
-  parseCommandRecord,
   timelineIdSchema,
   toStorableText,
-  validTimeOf,
   type CommandType,
   type EventState,
   type TimelineCommand,
@@ -175,10 +173,7 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     changes,
     redelivered,
     timelines: [...touchedTimelines].map((id) => timelines.get(id)!),
-    events: [...touchedEvents].map((id): ProjectedEvent => {
-      const state = events.get(id)!;
-      return { state, validTime: validTimeOf(state) };
-    }),
+    events: [...touchedEvents].map((id) => events.get(id)!),
   };
 }
 

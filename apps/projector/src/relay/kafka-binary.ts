@@ -1,5 +1,5 @@
 import type { OutgoingRecord } from '@timeline/command-log';
-import { changeCloudEvent, type ChangeCloudEvent } from '@timeline/domain';
+import { changeCloudEvent, type ChangeCloudEvent } from '@timeline/change-events';
 import type { OutboxRow } from '@timeline/database';
 
 /** CloudEvents attributes carried as `ce_` headers in Kafka binary mode; `datacontenttype` is `content-type`. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { OutboxRow } from '@timeline/database';
-import { changeEventId } from '@timeline/domain';
+import { changeEventId } from '@timeline/change-events';
 import { chunkByBytes, toEventRecord } from './kafka-binary';
 
 const commandId = '00000000-0000-4000-8000-000000000001';

@@ -9,7 +9,7 @@
  * - 0: records without a `schema-version` header, from the first writer.
  *   RecordEvent's `event` and ReviseEvent's `changes` named valid time
  *   `occurredAt`. Otherwise the shape of version 1.
- * - 1: the current shape (commands.ts). Valid time is `validTime`.
+ * - 1: the current shape (the domain's command schemas). Valid time is `validTime`.
  */
 
 type Json = Record<string, unknown>;

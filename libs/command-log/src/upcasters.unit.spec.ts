@@ -1,7 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { parseCommandRecord } from './commands';
-import { decide } from './decide';
-import { emptyView, evolve } from './timeline';
+import { decide, emptyView, evolve } from '@timeline/domain';
+import { parseCommandRecord } from './command-record';
 import { canUpcast, upcastCommandRecord } from './upcasters';
 
 const timelineId = 'japan-nato';
@@ -32,7 +31,7 @@ const storedVersion0Record = JSON.stringify({
 describe('reading old records of timeline.commands', () => {
   test('a stored version 0 RecordEvent is upcast and decides like the same command written today', () => {
     const parsed = parseCommandRecord(storedVersion0Record, undefined);
-    expect(parsed).toMatchObject({ ok: true, command: { type: 'RecordEvent', event: { validTime: '2023-07-12' } } });
+    expect(parsed).toMatchObject({ ok: true, command: { type: 'RecordEvent', event: { validTime: { text: '2023-07-12' } } } });
     if (!parsed.ok) throw new Error(parsed.detail);
     expect(parsed.command.type === 'RecordEvent' && 'occurredAt' in parsed.command.event).toBe(false);
 
@@ -46,7 +45,7 @@ describe('reading old records of timeline.commands', () => {
     const context = { knownAt: '2023-07-12T10:00:00.000Z' };
     const decision = decide(parsed.command, view, context);
     expect(decision).toEqual(decide(current.command, view, context));
-    expect(decision).toMatchObject({ outcome: 'accepted', changes: [{ type: 'EventRecorded', event: { validTime: '2023-07-12' } }] });
+    expect(decision).toMatchObject({ outcome: 'accepted', changes: [{ type: 'EventRecorded', event: { validTime: { text: '2023-07-12' } } }] });
   });
 
   test('a version 0 ReviseEvent names `occurredAt` among its changes', () => {

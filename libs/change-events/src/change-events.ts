@@ -1,7 +1,14 @@
+import {
+  eventDataSchema,
+  nameBasedUuid,
+  timelineDataSchema,
+  timelineIdSchema,
+  validTimeTextSchema,
+  type AsJson,
+  type ChangeType,
+  type TimelineChange,
+} from '@timeline/domain';
 import { z } from 'zod';
-import { eventDataSchema, timelineDataSchema, timelineIdSchema } from './event-data';
-import { nameBasedUuid } from './stable-id';
-import type { ChangeType, TimelineChange } from './timeline';
 
 /**
  * Accepted changes as subscribers see them: CloudEvents 1.0 whose `data` is
@@ -27,7 +34,10 @@ const changeBase = {
   knownAt: knownTime.describe('Known time: when the service accepted the change'),
 };
 
-export const eventStateSchema = eventDataSchema.extend({
+/** An event's fields as published: valid time as its text. */
+const publishedEventDataSchema = eventDataSchema.extend({ validTime: validTimeTextSchema });
+
+export const eventStateSchema = publishedEventDataSchema.extend({
   eventId: z.uuid(),
   timelineId: timelineIdSchema,
   revision: z.number().int().positive(),
@@ -37,7 +47,8 @@ export const eventStateSchema = eventDataSchema.extend({
   revisedAt: knownTime.describe('Known time of the current revision'),
 });
 
-const eventFields = eventDataSchema.partial();
+/** Some of an event's fields, as a revision's `changed` and `previous` publish them. */
+export const eventFieldsSchema = publishedEventDataSchema.partial();
 
 /** The `data` of each change type, keyed by CloudEvents type. */
 export const CHANGE_DATA_SCHEMAS = {
@@ -51,8 +62,8 @@ export const CHANGE_DATA_SCHEMAS = {
       eventId: z.uuid(),
       revision: z.number().int().min(2),
       reason: z.string(),
-      changed: eventFields.describe('The fields this revision changed, with their new values'),
-      previous: eventFields.describe('The same fields with the values they had before'),
+      changed: eventFieldsSchema.describe('The fields this revision changed, with their new values'),
+      previous: eventFieldsSchema.describe('The same fields with the values they had before'),
       event: eventStateSchema,
     })
     .describe('An event was revised'),
@@ -86,7 +97,8 @@ export function dataSchemaUrl(baseUrl: string, type: ChangeEventType): string {
 }
 
 export interface ChangeEventInput {
-  change: TimelineChange;
+  /** As the outbox stores it. */
+  change: AsJson<TimelineChange>;
   /** Position of the change among its command's changes. */
   changeIndex: number;
   traceparent: string | null;

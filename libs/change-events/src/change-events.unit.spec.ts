@@ -1,15 +1,14 @@
 import { describe, expect, test } from '@jest/globals';
 import { CHANGE_DATA_SCHEMAS, changeCloudEvent, changeEventId } from './change-events';
-import { decide } from './decide';
-import { emptyView, evolve, type TimelineChange } from './timeline';
+import { decide, emptyView, evolve, ValidTime, type AsJson, type TimelineChange } from '@timeline/domain';
 
 const base = 'https://timeline.example';
 const timelineId = 'japan-nato';
 const eventId = '5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d';
 const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
 
-/** Every change type, as the decider makes them. */
-function lifeOfAnEvent(): TimelineChange[] {
+/** Every change type, as the decider makes them and the outbox stores them. */
+function lifeOfAnEvent(): AsJson<TimelineChange>[] {
   const changes: TimelineChange[] = [];
   let view = emptyView();
   const run = (command: Parameters<typeof decide>[0], knownAt: string) => {
@@ -27,13 +26,13 @@ function lifeOfAnEvent(): TimelineChange[] {
       commandId: id(2),
       timelineId,
       eventId,
-      event: { kind: 'programme.adopted', title: 'Programma', summary: '', language: 'it', validTime: '2023-07-12', actors: [], places: [], topics: [], sources: [], factuality: 'expected', relations: [], translations: {} },
+      event: { kind: 'programme.adopted', title: 'Programma', summary: '', language: 'it', validTime: ValidTime.parse('2023-07-12')!, actors: [], places: [], topics: [], sources: [], factuality: 'expected', relations: [], translations: {} },
     },
     '2023-07-02T00:00:00.000Z',
   );
   run({ type: 'ReviseEvent', commandId: id(3), timelineId, eventId, changes: { factuality: 'confirmed' }, reason: 'MOFA' }, '2023-07-13T00:00:00.000Z');
   run({ type: 'RetractEvent', commandId: id(4), timelineId, eventId, reason: 'Recorded twice' }, '2023-07-14T00:00:00.000Z');
-  return changes;
+  return JSON.parse(JSON.stringify(changes));
 }
 
 describe('accepted changes as CloudEvents', () => {

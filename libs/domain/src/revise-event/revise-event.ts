@@ -1,0 +1,64 @@
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
+import { commandEnvelope, expectedRevisionSchema, reasonSchema } from '../command-envelope';
+import { accept, type Decision, type DecisionContext } from '../decision';
+import { EVENT_FIELDS, eventChangesSchema, type EventData } from '../event-data';
+import { findLiveEvent } from '../preconditions';
+import { eventChangeBase, withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
+
+export const reviseEventSchema = z.strictObject({
+  type: z.literal('ReviseEvent'),
+  ...commandEnvelope,
+  eventId: z.uuid(),
+  expectedRevision: expectedRevisionSchema.optional(),
+  changes: eventChangesSchema,
+  reason: reasonSchema,
+});
+export type ReviseEvent = z.infer<typeof reviseEventSchema>;
+
+export interface EventRevised extends ChangeBase {
+  readonly type: 'EventRevised';
+  readonly eventId: string;
+  readonly revision: number;
+  readonly reason: string;
+  /** The fields this revision changed, with their new values. */
+  readonly changed: Partial<EventData>;
+  /** The same fields with the values they had before. */
+  readonly previous: Partial<EventData>;
+  readonly event: EventState;
+}
+
+/** A revision that changes no field's value is accepted and changes nothing. */
+export function decideReviseEvent(command: ReviseEvent, view: TimelineView, { knownAt }: DecisionContext): Decision {
+  const found = findLiveEvent(command, view);
+  if ('outcome' in found) return found;
+  const { timeline, event } = found;
+  const { changed, previous } = diffFields(event, command.changes);
+  if (Object.keys(changed).length === 0) return accept();
+  const revision = event.revision + 1;
+  return accept({
+    type: 'EventRevised',
+    ...eventChangeBase(command, timeline, knownAt, revision),
+    reason: command.reason,
+    changed,
+    previous,
+    event: { ...event, ...changed, revision, revisedAt: knownAt },
+  });
+}
+
+export function evolveEventRevised(view: TimelineView, change: EventRevised): TimelineView {
+  return withEventChange(view, change, 0);
+}
+
+/** Field-level difference: only the fields whose value really changes. */
+function diffFields(event: EventData, changes: Partial<EventData>) {
+  const changed: Record<string, unknown> = {};
+  const previous: Record<string, unknown> = {};
+  for (const field of EVENT_FIELDS) {
+    if (!(field in changes) || changes[field] === undefined) continue;
+    if (isDeepStrictEqual(changes[field], event[field])) continue;
+    changed[field] = changes[field];
+    previous[field] = event[field];
+  }
+  return { changed: changed as Partial<EventData>, previous: previous as Partial<EventData> };
+}
