@@ -266,6 +266,33 @@ export class Lab {
     return deployment;
   }
 
+  /**
+   * Runs `work` as a command line program: cleans up on SIGINT/SIGTERM, gives up after `overallMs`, keeps the
+   * service logs when `work` throws, and exits with its code once everything it started is stopped.
+   */
+  runToExit(name: string, overallMs: number, work: () => Promise<number>): void {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        console.error(`${name}: ${signal}, cleaning up`);
+        void this.stop().finally(() => process.exit(130));
+      });
+    }
+    setTimeout(() => {
+      console.error(`${name}: still running after ${overallMs / 1000} s, giving up`);
+      void this.stop().finally(() => process.exit(1));
+    }, overallMs).unref();
+    work()
+      .catch((error) => {
+        console.error(`${name} failed: ${(error as Error).stack ?? error}`);
+        this.keepLogs = true;
+        return 1;
+      })
+      .then(async (code) => {
+        await this.stop();
+        process.exit(code);
+      });
+  }
+
   async stop(): Promise<void> {
     await this.cleanups.runAll(this.log);
   }

@@ -36,24 +36,4 @@ async function main(): Promise<number> {
   return results.length === names.length && results.every((result) => result.violations.length === 0) ? 0 : 1;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`chaos: ${signal}, cleaning up`);
-    void lab.stop().finally(() => process.exit(130));
-  });
-}
-setTimeout(() => {
-  console.error(`chaos: still running after ${overallMs / 1000} s, giving up`);
-  void lab.stop().finally(() => process.exit(1));
-}, overallMs).unref();
-
-main()
-  .catch((error) => {
-    console.error(`chaos failed: ${(error as Error).stack ?? error}`);
-    lab.keepLogs = true;
-    return 1;
-  })
-  .then(async (code) => {
-    await lab.stop();
-    process.exit(code);
-  });
+lab.runToExit('chaos', overallMs, main);

@@ -203,24 +203,4 @@ async function soak(deployment: Deployment): Promise<number> {
   return verdicts.length === 0 ? 0 : 1;
 }
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`soak: ${signal}, cleaning up`);
-    void lab.stop().finally(() => process.exit(130));
-  });
-}
-setTimeout(() => {
-  console.error(`soak: still running after ${overallMs / 60_000} min, giving up`);
-  void lab.stop().finally(() => process.exit(1));
-}, overallMs).unref();
-
-main()
-  .catch((error) => {
-    console.error(`soak failed: ${(error as Error).stack ?? error}`);
-    lab.keepLogs = true;
-    return 1;
-  })
-  .then(async (code) => {
-    await lab.stop();
-    process.exit(code);
-  });
+lab.runToExit('soak', overallMs, main);
