@@ -7,7 +7,7 @@ const tier = (displayName, testMatch, settings = {}) => ({ displayName, transfor
 
 module.exports = {
   projects: [
-    tier('unit', ['<rootDir>/{apps,libs}/**/*.unit.spec.ts']),
+    tier('unit', ['<rootDir>/{apps,libs,test}/**/*.unit.spec.ts']),
     // The repositories against a real PostgreSQL: no broker.
     tier('int', ['<rootDir>/{apps,libs}/**/*.int.spec.ts'], {
       globalSetup: '<rootDir>/test/support/int-global-setup.ts',
