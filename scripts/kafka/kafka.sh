@@ -30,6 +30,9 @@
 #   KAFKA_CLUSTER_ID        the id every node of one cluster is formatted with (default: a new one)
 #   KAFKA_REPLICATION       default and internal topics' replication factor (default 1)
 #   KAFKA_MIN_INSYNC        min.insync.replicas, also of the internal topics (default 1)
+#   A SASL listener beside the plain one (how the tests check the clients' SCRAM settings):
+#   KAFKA_SASL_PORT         port of a SASL_PLAINTEXT listener taking SCRAM-SHA-256 and SCRAM-SHA-512 (default: none)
+#   KAFKA_SCRAM_USERS       user:password[,user:password...] given SCRAM credentials when the log dir is formatted
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -62,6 +65,7 @@ BOOTSTRAP="$HOST:$PORT"
 NODE_ID="${KAFKA_NODE_ID:-1}"
 QUORUM_VOTERS="${KAFKA_QUORUM_VOTERS:-$NODE_ID@$HOST:$CONTROLLER_PORT}"
 REPLICATION="${KAFKA_REPLICATION:-1}"
+SASL_PORT="${KAFKA_SASL_PORT:-}"
 MIN_INSYNC="${KAFKA_MIN_INSYNC:-1}"
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
@@ -235,16 +239,26 @@ wait_ready() {
 write_config() {
   mkdir -p "$DATA_DIR" "$LOG_DIRS"
   local major="${KAFKA_VERSION%%.*}"
+  local listeners="PLAINTEXT://$HOST:$PORT" protocols="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+  if [[ -n "$SASL_PORT" ]]; then
+    listeners+=",SASL_PLAINTEXT://$HOST:$SASL_PORT"
+    protocols+=",SASL_PLAINTEXT:SASL_PLAINTEXT"
+  fi
   {
     echo "# Written by scripts/kafka/kafka.sh for Kafka $KAFKA_VERSION; rewritten on every start."
     echo "process.roles=broker,controller"
     echo "node.id=$NODE_ID"
     echo "controller.quorum.voters=$QUORUM_VOTERS"
-    echo "listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CONTROLLER_PORT"
-    echo "advertised.listeners=PLAINTEXT://$HOST:$PORT"
+    echo "listeners=$listeners,CONTROLLER://$HOST:$CONTROLLER_PORT"
+    echo "advertised.listeners=$listeners"
     echo "inter.broker.listener.name=PLAINTEXT"
     echo "controller.listener.names=CONTROLLER"
-    echo "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    echo "listener.security.protocol.map=$protocols"
+    if [[ -n "$SASL_PORT" ]]; then
+      echo "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512"
+      echo "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+      echo "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    fi
     echo "log.dirs=$LOG_DIRS"
     echo "num.partitions=1"
     echo "default.replication.factor=$REPLICATION"
@@ -300,9 +314,18 @@ format_if_needed() {
   [[ -f "$LOG_DIRS/meta.properties" ]] && return 0
   local cluster_id
   cluster_id="${KAFKA_CLUSTER_ID:-$(new_cluster_id)}"
+  local scram=() user
+  if [[ -n "${KAFKA_SCRAM_USERS:-}" ]]; then
+    IFS=',' read -r -a users <<<"$KAFKA_SCRAM_USERS"
+    for user in "${users[@]}"; do
+      [[ "$user" == *:* ]] || die "KAFKA_SCRAM_USERS: '$user' is not user:password"
+      scram+=(--add-scram "SCRAM-SHA-256=[name=${user%%:*},password=${user#*:}]")
+      scram+=(--add-scram "SCRAM-SHA-512=[name=${user%%:*},password=${user#*:}]")
+    done
+  fi
   log "formatting $LOG_DIRS (cluster id $cluster_id)"
   java "${JAVA_OPTS[@]}" -cp "$LIBS_DIR/*" kafka.tools.StorageTool \
-    format -t "$cluster_id" -c "$CONF_FILE" >>"$LOG_FILE" 2>&1 \
+    format -t "$cluster_id" -c "$CONF_FILE" "${scram[@]}" >>"$LOG_FILE" 2>&1 \
     || { log_tail 30; die "kafka-storage format failed"; }
 }
 
@@ -322,6 +345,7 @@ cmd_start() {
   rm -f "$PID_FILE"
   if port_open "$PORT"; then die "port $PORT is already in use by another process (set KAFKA_PORT)"; fi
   if port_open "$CONTROLLER_PORT"; then die "port $CONTROLLER_PORT is already in use by another process (set KAFKA_CONTROLLER_PORT)"; fi
+  if [[ -n "$SASL_PORT" ]] && port_open "$SASL_PORT"; then die "port $SASL_PORT is already in use by another process (set KAFKA_SASL_PORT)"; fi
 
   is_installed || cmd_install
   command -v java >/dev/null || die "java not found (Kafka $KAFKA_VERSION needs Java 17+)"

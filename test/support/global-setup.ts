@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
 import { startKafkaBroker, type RunningKafkaBroker } from './kafka-broker';
 
@@ -12,8 +13,10 @@ declare global {
  * PostgreSQL for the whole run; each test file uses topics and a database of its own.
  */
 export default async function globalSetup(): Promise<void> {
+  const scram = { username: 'timeline-test', password: randomBytes(12).toString('base64url') };
   const [broker, postgres] = await Promise.allSettled([
-    startKafkaBroker(),
+    // With a SCRAM listener beside the plain one, for the tests of the clients' SASL settings.
+    startKafkaBroker({ scram }),
     process.env.TEST_DATABASE_URL ? undefined : startEmbeddedPostgres(),
   ]);
   globalThis.testKafkaBroker = broker.status === 'fulfilled' ? broker.value : undefined;
@@ -24,5 +27,8 @@ export default async function globalSetup(): Promise<void> {
     throw failed.reason;
   }
   process.env.TEST_KAFKA_BROKERS = globalThis.testKafkaBroker!.bootstrap;
+  process.env.TEST_KAFKA_SASL_BROKERS = globalThis.testKafkaBroker!.saslBootstrap;
+  process.env.TEST_KAFKA_SCRAM_USER = scram.username;
+  process.env.TEST_KAFKA_SCRAM_PASSWORD = scram.password;
   if (globalThis.testPostgres) process.env.TEST_DATABASE_URL = globalThis.testPostgres.url;
 }

@@ -30,6 +30,8 @@ export interface RunningKafkaBroker {
   bootstrap: string;
   port: number;
   controllerPort: number;
+  /** With the `scram` option: `127.0.0.1:<port>` of the SASL_PLAINTEXT listener that takes SCRAM. */
+  saslBootstrap?: string;
   /** Temp dir holding server.properties, kafka.pid, kafka.log and the log dir; removed by stop(). */
   dataDir: string;
   /** Current JVM pid (changes after restart()). */
@@ -49,6 +51,8 @@ export interface StartKafkaBrokerOptions {
   heap?: string;
   /** Readiness timeout in ms (default 90 000). */
   startTimeoutMs?: number;
+  /** Also a SASL_PLAINTEXT listener (SCRAM-SHA-256 and -512) on which this user may log in. */
+  scram?: { username: string; password: string };
 }
 
 /** A KRaft cluster of nodes that are each broker and controller, on 127.0.0.1. */
@@ -198,10 +202,11 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
   // Free ports are released before Kafka binds them, so a parallel test worker can grab one in between:
   // retry with fresh ports when that happens.
   for (let attempt = 1; ; attempt++) {
-    const [port, controllerPort] = await freePorts(2);
+    const [port, controllerPort, saslPort] = await freePorts(opts.scram ? 3 : 2);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'timeline-kafka-'));
+    const scramEnv: Record<string, string> = opts.scram ? { KAFKA_SASL_PORT: String(saslPort), KAFKA_SCRAM_USERS: `${opts.scram.username}:${opts.scram.password}` } : {};
     try {
-      return await launch(script, port, controllerPort, dataDir, opts);
+      return await launch(script, port, controllerPort, dataDir, opts, scramEnv);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       if (attempt < 3 && /already in use|BindException/.test(message)) continue;
@@ -339,6 +344,7 @@ async function launch(
     bootstrap,
     port,
     controllerPort,
+    ...(extraEnv.KAFKA_SASL_PORT ? { saslBootstrap: `127.0.0.1:${extraEnv.KAFKA_SASL_PORT}` } : {}),
     dataDir,
     get pid() {
       return pid;

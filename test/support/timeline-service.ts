@@ -86,7 +86,7 @@ export class TestTimelineService {
     });
     await api.listen(0, '127.0.0.1');
     const pool = createPool({ ...config.database, poolSize: 4, applicationName: 'test-assertions' });
-    const log = new KafkaCommandLog({ brokers: config.kafka.brokers, clientId: `test-writer-${suffix}` });
+    const log = new KafkaCommandLog({ brokers: config.kafka.brokers, clientId: `test-writer-${suffix}`, security: config.kafka.security });
     const service = new TestTimelineService(env, config, database, api, await api.getUrl(), pool, log);
     service.apiRoutes.push(...apiRoutes);
     const mode = options.projector ?? 'in-process';

@@ -15,6 +15,7 @@ import { KafkaCommandLog } from './kafka-command-log';
         const log = new KafkaCommandLog({
           brokers: config.kafka.brokers,
           clientId: config.kafka.clientId,
+          security: config.kafka.security,
           log: (level, message, extra) => logger[level](`${message} ${JSON.stringify(extra)}`),
         });
         const { commandsTopic, eventsTopic, partitions, replicationFactor } = config.kafka;

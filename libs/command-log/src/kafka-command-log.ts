@@ -1,3 +1,4 @@
+import type { KafkaSecurity } from '@timeline/config';
 import {
   ConfigResourceTypes,
   Kafka,
@@ -26,6 +27,8 @@ import { GroupCommit, type GroupCommitOptions } from './group-commit';
 export interface KafkaSettings {
   brokers: string[];
   clientId: string;
+  /** SASL and TLS, as configured (KAFKA_SASL_*, KAFKA_SSL*); none for a local broker. */
+  security?: KafkaSecurity;
   /** Called with kafkajs's own log lines at warn and above. */
   log?: (level: 'error' | 'warn', message: string, extra: Record<string, unknown>) => void;
 }
@@ -42,6 +45,7 @@ export class KafkaCommandLog extends CommandLog {
     this.kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,
+      ...settings.security,
       connectionTimeout: 3_000,
       requestTimeout: 30_000,
       retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 5_000 },

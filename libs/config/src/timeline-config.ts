@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -20,6 +21,13 @@ const environmentSchema = z.object({
   KAFKA_REPLICATION_FACTOR: positiveInt.max(10).default(1),
   KAFKA_CONSUMER_GROUP: z.string().min(1).default('timeline-projector'),
   KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
+  /** SASL for a production cluster: none, or a mechanism with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD. */
+  KAFKA_SASL_MECHANISM: z.enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512']).default('none'),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /** TLS to the brokers; KAFKA_SSL_CA_FILE adds a CA (PEM) to the trusted ones, e.g. a private CA. */
+  KAFKA_SSL: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: port.default(3000),
   PROJECTOR_HTTP_PORT: port.default(3001),
@@ -55,6 +63,13 @@ const environmentSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).superRefine((env, context) => {
+  const sasl = env.KAFKA_SASL_MECHANISM !== 'none';
+  for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+    if (sasl && !env[name]) context.addIssue({ code: 'custom', path: [name], message: `required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}` });
+    if (!sasl && env[name]) context.addIssue({ code: 'custom', path: [name], message: 'set, but KAFKA_SASL_MECHANISM is none' });
+  }
+  if (env.KAFKA_SSL_CA_FILE && !env.KAFKA_SSL) context.addIssue({ code: 'custom', path: ['KAFKA_SSL_CA_FILE'], message: 'set, but KAFKA_SSL is false' });
 });
 
 export type TimelineEnvironment = z.infer<typeof environmentSchema>;
@@ -62,6 +77,32 @@ export type TimelineEnvironment = z.infer<typeof environmentSchema>;
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+type SaslMechanism = Exclude<TimelineEnvironment['KAFKA_SASL_MECHANISM'], 'none'>;
+
+export interface KafkaSecurity {
+  /** One member per mechanism, as the Kafka client types it. */
+  sasl?: { [M in SaslMechanism]: { mechanism: M; username: string; password: string } }[SaslMechanism];
+  ssl?: true | { ca: string[] };
+}
+
+function kafkaSecurity(env: TimelineEnvironment): KafkaSecurity {
+  const security: KafkaSecurity = {};
+  if (env.KAFKA_SASL_MECHANISM !== 'none') {
+    const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = env;
+    security.sasl = { mechanism, username: username!, password: password! } as KafkaSecurity['sasl'];
+  }
+  if (env.KAFKA_SSL) security.ssl = env.KAFKA_SSL_CA_FILE ? { ca: [readCaFile(env.KAFKA_SSL_CA_FILE)] } : true;
+  return security;
+}
+
+function readCaFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`KAFKA_SSL_CA_FILE: cannot read ${file}: ${(error as Error).message}`]);
   }
 }
 
@@ -77,6 +118,8 @@ export class TimelineConfig {
     replicationFactor: number;
     consumerGroup: string;
     sessionTimeoutMs: number;
+    /** How the clients authenticate and encrypt: passed to the Kafka client as they are. */
+    security: KafkaSecurity;
   };
   readonly http: { host: string; port: number; projectorPort: number; bodyLimitBytes: number };
   readonly decisionTimeoutMs: number;
@@ -105,6 +148,7 @@ export class TimelineConfig {
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
       consumerGroup: env.KAFKA_CONSUMER_GROUP,
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+      security: kafkaSecurity(env),
     };
     this.http = {
       host: env.HTTP_HOST,

@@ -36,4 +36,17 @@ describe('TimelineConfig.fromEnvironment', () => {
       /OTEL_TRACES_EXPORTER[\s\S]*PROJECTOR_READY_MAX_LAG_RECORDS|PROJECTOR_READY_MAX_LAG_RECORDS[\s\S]*OTEL_TRACES_EXPORTER/,
     );
   });
+
+  test('Kafka security: none by default; SASL needs a user and a password; TLS may add a CA file', () => {
+    expect(TimelineConfig.fromEnvironment({}).kafka.security).toEqual({});
+    const scram = TimelineConfig.fromEnvironment({ KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'api', KAFKA_SASL_PASSWORD: 's3cret', KAFKA_SSL: 'true' });
+    expect(scram.kafka.security).toEqual({ sasl: { mechanism: 'scram-sha-256', username: 'api', password: 's3cret' }, ssl: true });
+    expect(() => TimelineConfig.fromEnvironment({ KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'api' })).toThrow(/KAFKA_SASL_PASSWORD: required with KAFKA_SASL_MECHANISM=scram-sha-512/);
+    expect(() => TimelineConfig.fromEnvironment({ KAFKA_SASL_PASSWORD: 'forgotten' })).toThrow(/KAFKA_SASL_PASSWORD: set, but KAFKA_SASL_MECHANISM is none/);
+    expect(() => TimelineConfig.fromEnvironment({ KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(/KAFKA_SASL_MECHANISM/);
+    expect(() => TimelineConfig.fromEnvironment({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' })).toThrow(ConfigError);
+    expect(() => TimelineConfig.fromEnvironment({ KAFKA_SSL_CA_FILE: __filename })).toThrow(/KAFKA_SSL_CA_FILE: set, but KAFKA_SSL is false/);
+    const withCa = TimelineConfig.fromEnvironment({ KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: __filename });
+    expect(withCa.kafka.security.ssl).toEqual({ ca: [expect.stringContaining('Kafka security')] });
+  });
 });
