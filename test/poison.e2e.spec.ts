@@ -7,6 +7,7 @@ import { createPool, runMigrations } from '@timeline/database';
 import { expectEventually } from './support/eventually';
 import { HttpClient } from './support/http-client';
 import { rawRequest } from './support/raw-http';
+import { CursorSigner } from '../apps/api/src/http/cursor-signer';
 import { TestTimelineService } from './support/timeline-service';
 import { expectWritesOnEveryPartition } from './support/write-probes';
 
@@ -24,6 +25,8 @@ const eventData = () => ({
   factuality: 'reported',
 });
 const validEvent = () => ({ eventId: randomUUID(), ...eventData() });
+
+const CURSOR_SECRET = 'poison-tests-cursor-secret-of-32-characters';
 
 describe('no request and no record can stop the write path', () => {
   let service: TestTimelineService;
@@ -52,7 +55,7 @@ describe('no request and no record can stop the write path', () => {
   }
 
   beforeAll(async () => {
-    service = await TestTimelineService.start({ projector: 'none', env: { DECISION_TIMEOUT_MS: '3000' } });
+    service = await TestTimelineService.start({ projector: 'none', env: { DECISION_TIMEOUT_MS: '3000', CURSOR_SECRET: CURSOR_SECRET } });
     await startProjector();
     const kafka = new Kafka({ clientId: `poison-${timelineId}`, brokers: service.config.kafka.brokers, logLevel: logLevel.NOTHING });
     producer = kafka.producer();
@@ -125,7 +128,8 @@ describe('no request and no record can stop the write path', () => {
   });
 
   describe('queries answer 400, never 500', () => {
-    const forged = (cursor: unknown) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+    // Signed with the service's own key, as if it had leaked: the fields are still checked one by one.
+    const forged = (cursor: unknown) => new CursorSigner(service.config).sign(cursor);
     // A cursor the service gave out, changed field by field.
     const cases: [string, string, string][] = [
       ['from in year 0000', 'from=0000', 'query.from'],
@@ -144,7 +148,7 @@ describe('no request and no record can stop the write path', () => {
     });
 
     test('forged cursors: a day PostgreSQL has no date for, a rank no real holds, an id no uuid is, a known time in year 0000', async () => {
-      const hashOf = (cursor: string) => JSON.parse(Buffer.from(cursor, 'base64url').toString()).h as string;
+      const hashOf = (cursor: string) => (new CursorSigner(service.config).verify(cursor)?.payload as { h: string }).h;
       const first = await service.http.get(`/v1/timelines/${timelineId}/events?limit=1`);
       expect(first.body.nextCursor).toEqual(expect.any(String));
       const h = hashOf(first.body.nextCursor);
@@ -164,6 +168,32 @@ describe('no request and no record can stop the write path', () => {
       const rankedHash = hashOf(ranked.body.nextCursor);
       const overflow = forged({ h: rankedHash, k: '2026-01-01T00:00:00.000Z', a: { rank: 1e300, eventId: id } });
       expect((await service.http.get(`/v1/timelines/${timelineId}/events?limit=1&q=ufficio&cursor=${overflow}`)).status).toBe(400);
+    });
+
+    test('a cursor the service did not sign is a 400: unsigned, changed by one character, or signed with another key', async () => {
+      const first = await service.http.get(`/v1/timelines/${timelineId}/events?limit=1`);
+      const cursor: string = first.body.nextCursor;
+      const [body, mac] = cursor.split('.');
+      const payload = JSON.parse(Buffer.from(body, 'base64url').toString());
+      const flip = (text: string, at: number) => text.slice(0, at) + (text[at] === 'A' ? 'B' : 'A') + text.slice(at + 1);
+      const otherKey = new CursorSigner(Object.assign(Object.create(service.config), { cursorSecret: 'x'.repeat(32) }));
+      const refused = [
+        body, // no signature, as cursors were before they were signed
+        `${flip(body, 5)}.${mac}`,
+        `${body}.${flip(mac, 3)}`,
+        otherKey.sign(payload),
+        `${body}.${mac}.${mac}`,
+      ];
+      expect((await service.http.get(`/v1/timelines/${timelineId}/events?limit=1&cursor=${cursor}`)).status).toBe(200);
+      for (const text of refused) {
+        const response = await service.http.get(`/v1/timelines/${timelineId}/events?limit=1&cursor=${encodeURIComponent(text)}`);
+        expect({ text, status: response.status, field: response.body.errors?.[0]?.field }).toEqual({ text, status: 400, field: 'query.cursor' });
+      }
+      const timelines = await service.http.get('/v1/timelines?limit=1');
+      expect(timelines.body.nextCursor).toEqual(expect.any(String));
+      const unsignedTimelineCursor = Buffer.from(timelineId).toString('base64url');
+      expect((await service.http.get(`/v1/timelines?limit=1&cursor=${unsignedTimelineCursor}`)).status).toBe(400);
+      expect((await service.http.get(`/v1/timelines?limit=1&cursor=${timelines.body.nextCursor}`)).status).toBe(200);
     });
 
     test('Accept-Language names no property of an object: __proto__ and constructor are no languages', async () => {

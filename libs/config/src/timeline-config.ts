@@ -62,6 +62,8 @@ const environmentSchema = z.object({
   /** Read by the OTLP exporter itself (default http://localhost:4318); checked here so a typo stops the start. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** Key of the HMAC that signs page cursors; the same on every api instance. Unset: a random key per process. */
+  CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).superRefine((env, context) => {
   const sasl = env.KAFKA_SASL_MECHANISM !== 'none';
@@ -126,6 +128,7 @@ export class TimelineConfig {
   readonly producer: { lingerMs: number; maxBatch: number; maxBatchBytes: number; maxQueued: number; timeoutMs: number };
   readonly projector: { maxBatch: number; readyMaxLagRecords: number };
   readonly publicBaseUrl: string;
+  readonly cursorSecret: string | null;
   readonly relay: { batchSize: number; pollIntervalMs: number; gatherMs: number };
   readonly stream: { pollIntervalMs: number; heartbeatMs: number; clientBufferBytes: number };
   readonly logLevel: TimelineEnvironment['LOG_LEVEL'];
@@ -166,6 +169,7 @@ export class TimelineConfig {
     };
     this.projector = { maxBatch: env.PROJECTOR_MAX_BATCH, readyMaxLagRecords: env.PROJECTOR_READY_MAX_LAG_RECORDS };
     this.publicBaseUrl = env.PUBLIC_BASE_URL;
+    this.cursorSecret = env.CURSOR_SECRET ?? null;
     this.relay = { batchSize: env.RELAY_BATCH_SIZE, pollIntervalMs: env.RELAY_POLL_INTERVAL_MS, gatherMs: env.RELAY_GATHER_MS };
     this.stream = {
       pollIntervalMs: env.STREAM_POLL_INTERVAL_MS,

@@ -3,6 +3,7 @@ import { EventQueryRepository, TimelineReadRepository, type HistogramBucket } fr
 import type { AsJson, EventState } from '@timeline/domain';
 import { Problem } from '@timeline/problems';
 import { filterOf, type EventSearchParams } from './event-search.params';
+import { CursorSigner } from '../http/cursor-signer';
 import { decodeSearchCursor, encodeSearchCursor, queryHash } from './search-cursor';
 
 export interface EventSearchPage {
@@ -26,12 +27,13 @@ export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSea
   constructor(
     private readonly events: EventQueryRepository,
     private readonly timelines: TimelineReadRepository,
+    private readonly cursors: CursorSigner,
   ) {}
 
   async execute({ params, timelineId }: SearchEvents): Promise<EventSearchPage> {
     const filter = filterOf(params, timelineId);
     const hash = queryHash({ filter, order: params.order, knownAt: params.knownAt ?? null });
-    const cursor = params.cursor ? decodeSearchCursor(params.cursor, hash) : null;
+    const cursor = params.cursor ? decodeSearchCursor(this.cursors, params.cursor, hash) : null;
     if (timelineId && !cursor) await assertTimelineExists(this.timelines, timelineId);
     const knownAt = cursor?.knownAt ?? params.knownAt ?? (await this.events.now());
     // One more than asked tells whether there is a next page.
@@ -41,7 +43,7 @@ export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSea
     return {
       events: page.map((row) => row.event),
       knownAt,
-      nextCursor: found.length > params.limit && last ? encodeSearchCursor({ knownAt, after: last.keyset }, hash) : null,
+      nextCursor: found.length > params.limit && last ? encodeSearchCursor(this.cursors, { knownAt, after: last.keyset }, hash) : null,
     };
   }
 }

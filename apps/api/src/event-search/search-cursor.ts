@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EventKeyset } from '@timeline/database';
 import { parsePartialDate } from '@timeline/domain';
+import type { CursorSigner } from '../http/cursor-signer';
 import { invalidCursor, isInstant } from './event-search.params';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -22,17 +23,14 @@ export function queryHash(query: unknown): string {
   return createHash('sha256').update(JSON.stringify(query)).digest('base64url').slice(0, 16);
 }
 
-export function encodeSearchCursor(cursor: SearchCursor, hash: string): string {
-  return Buffer.from(JSON.stringify({ h: hash, k: cursor.knownAt, a: cursor.after })).toString('base64url');
+export function encodeSearchCursor(signer: CursorSigner, cursor: SearchCursor, hash: string): string {
+  return signer.sign({ h: hash, k: cursor.knownAt, a: cursor.after });
 }
 
-export function decodeSearchCursor(text: string, hash: string): SearchCursor {
-  let decoded: { h?: unknown; k?: unknown; a?: Record<string, unknown> };
-  try {
-    decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor('is not a cursor this service gave out');
-  }
+export function decodeSearchCursor(signer: CursorSigner, text: string, hash: string): SearchCursor {
+  const signed = signer.verify(text);
+  if (!signed) throw invalidCursor('is not a cursor this service gave out');
+  const decoded = signed.payload as { h?: unknown; k?: unknown; a?: Record<string, unknown> } | null;
   if (decoded?.h !== hash) throw invalidCursor('belongs to another query: keep every other parameter as it was');
   // Every field is checked as a parameter would be: a forged cursor is a 400, never a database error.
   const knownAt = typeof decoded.k === 'string' && isInstant(decoded.k) ? decoded.k : null;

@@ -1,6 +1,7 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { TimelineReadRepository, type TimelineSummary } from '@timeline/database';
 import { Problem } from '@timeline/problems';
+import { CursorSigner } from '../http/cursor-signer';
 
 export class GetTimeline extends Query<TimelineSummary> {
   constructor(readonly timelineId: string) {
@@ -35,19 +36,26 @@ export class ListTimelines extends Query<TimelinePage> {
 
 @QueryHandler(ListTimelines)
 export class ListTimelinesHandler implements IQueryHandler<ListTimelines, TimelinePage> {
-  constructor(private readonly timelines: TimelineReadRepository) {}
+  constructor(
+    private readonly timelines: TimelineReadRepository,
+    private readonly cursors: CursorSigner,
+  ) {}
 
   async execute({ limit, cursor }: ListTimelines): Promise<TimelinePage> {
-    const after = cursor === undefined ? undefined : Buffer.from(cursor, 'base64url').toString('utf8');
-    if (after !== undefined && !/^[a-z0-9-]{1,100}$/.test(after)) {
-      throw Problem.invalid([{ field: 'query.cursor', message: 'is not a cursor this service gave out' }]);
-    }
+    const after = cursor === undefined ? undefined : this.lastTimelineOf(cursor);
     const found = await this.timelines.listTimelines({ after, limit: limit + 1 });
     const page = found.slice(0, limit);
     const last = page.at(-1);
     return {
       timelines: page,
-      nextCursor: found.length > limit && last ? Buffer.from(last.timelineId).toString('base64url') : null,
+      nextCursor: found.length > limit && last ? this.cursors.sign(last.timelineId) : null,
     };
+  }
+
+  /** The id of the last timeline of the page a cursor follows; a 400 for a cursor this service did not give out. */
+  private lastTimelineOf(cursor: string): string {
+    const payload = this.cursors.verify(cursor)?.payload;
+    if (typeof payload === 'string' && /^[a-z0-9-]{1,100}$/.test(payload)) return payload;
+    throw Problem.invalid([{ field: 'query.cursor', message: 'is not a cursor this service gave out' }]);
   }
 }

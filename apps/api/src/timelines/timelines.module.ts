@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
 import { CommandsModule } from '../commands/commands.module';
+import { CursorSigner } from '../http/cursor-signer';
 import { CreateTimelineHandler, RecordEventHandler } from './timeline.commands';
 import { GetTimelineHandler, ListTimelinesHandler } from './timeline.queries';
 import { TimelinesController } from './timelines.controller';
@@ -9,6 +10,6 @@ import { TimelinesController } from './timelines.controller';
 @Module({
   imports: [DatabaseModule, CommandsModule],
   controllers: [TimelinesController],
-  providers: [CreateTimelineHandler, RecordEventHandler, GetTimelineHandler, ListTimelinesHandler],
+  providers: [CreateTimelineHandler, RecordEventHandler, GetTimelineHandler, ListTimelinesHandler, CursorSigner],
 })
 export class TimelinesModule {}
