@@ -1,39 +1,34 @@
 /**
- * Loads the Japan–NATO seed timeline through the HTTP API. Every write carries
- * an Idempotency-Key, so running it again changes nothing and gets the same answers.
+ * Loads the Japan–NATO seed timeline through the HTTP API, with the typed client
+ * (@timeline/client). Every write carries an Idempotency-Key of its own, so
+ * running it again changes nothing and gets the same answers.
  *
  *   node -r @swc-node/register scripts/seed/load-seed.ts [api base URL]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { TimelineClient, type components } from '@timeline/client';
+
+type Schemas = components['schemas'];
 
 interface Seed {
-  timeline: { timelineId: string; title: string; description: string; defaultLanguage: string };
-  events: ({ eventId: string } & Record<string, unknown>)[];
-  revisions: { eventId: string; expectedRevision: number; reason: string; changes: Record<string, unknown> }[];
+  timeline: { timelineId: string } & Schemas['CreateTimelineRequest'];
+  events: ({ eventId: string } & Schemas['RecordEventRequest'])[];
+  revisions: ({ eventId: string } & Schemas['ReviseEventRequest'])[];
 }
 
 const SEED_FILE = join(__dirname, 'japan-nato.json');
 
-async function write(baseUrl: string, method: 'PUT' | 'POST', path: string, body: unknown, idempotencyKey: string) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-    body: JSON.stringify(body),
-  });
-  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return response.status;
-}
-
 export async function loadSeed(baseUrl: string): Promise<{ timelineId: string; events: number; revisions: number }> {
   const seed = JSON.parse(readFileSync(SEED_FILE, 'utf8')) as Seed;
+  const client = new TimelineClient({ baseUrl });
   const { timelineId, ...timeline } = seed.timeline;
-  await write(baseUrl, 'PUT', `/v1/timelines/${timelineId}`, timeline, `seed:${timelineId}`);
+  await client.createTimeline(timelineId, timeline, { idempotencyKey: `seed:${timelineId}` });
   for (const event of seed.events) {
-    await write(baseUrl, 'POST', `/v1/timelines/${timelineId}/events`, event, `seed:event:${event.eventId}`);
+    await client.recordEvent(timelineId, event, { idempotencyKey: `seed:event:${event.eventId}` });
   }
   for (const { eventId, ...revision } of seed.revisions) {
-    await write(baseUrl, 'POST', `/v1/events/${eventId}/revisions`, revision, `seed:revision:${eventId}:${revision.expectedRevision}`);
+    await client.reviseEvent(eventId, revision, { idempotencyKey: `seed:revision:${eventId}:${revision.expectedRevision}` });
   }
   return { timelineId, events: seed.events.length, revisions: seed.revisions.length };
 }

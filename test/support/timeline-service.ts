@@ -101,6 +101,12 @@ export class TestTimelineService {
     return app;
   }
 
+  /** Closes the in-process projector (its shutdown hooks run): decisions stop until it starts again. */
+  async stopProjectorInProcess(): Promise<void> {
+    await this.projectorApp?.close();
+    this.projectorApp = null;
+  }
+
   /** Starts the projector as its own process, as in production, and waits for its health endpoint. */
   async startProjectorProcess(): Promise<void> {
     const port = await freePort();

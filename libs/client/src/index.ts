@@ -1,0 +1,2 @@
+export * from './timeline-client';
+export type { components, operations, paths } from './openapi';

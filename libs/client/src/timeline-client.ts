@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
+import type { components, paths } from './openapi';
+
+type Schemas = components['schemas'];
+export type TimelineApi = Client<paths>;
+
+/** An RFC 9457 problem the api answered with, as an error. */
+export class TimelineProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: { type?: string; title?: string; detail?: string; [extension: string]: unknown },
+  ) {
+    super(`${status} ${problem.title ?? 'problem'}: ${problem.detail ?? ''}`);
+  }
+}
+
+export interface TimelineClientOptions extends ClientOptions {
+  /** How long to wait for a command answered `202` to be decided (default 30 s). */
+  decisionTimeoutMs?: number;
+  /** Between two looks at GET /v1/commands/{commandId} (default 200 ms). */
+  pollIntervalMs?: number;
+  /** Writes answered `503` with `retryable: true` are sent again this many times, after `Retry-After` (default 3). */
+  retries?: number;
+}
+
+export interface WriteOptions {
+  /** Makes the write safe to retry; the client makes one up when not given, and reuses it for its own retries. */
+  idempotencyKey?: string;
+  /** The version the write expects (sent as `If-Match`); another is a 409 `version-conflict`. */
+  expectedVersion?: number;
+}
+
+interface Sent<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/**
+ * The api for services that call it: every path and body typed from the
+ * OpenAPI document (`api`), and writes that handle what a caller otherwise
+ * gets wrong: each carries an Idempotency-Key, `If-Match` comes from
+ * `expectedVersion`, a `202` is followed until the command is decided and
+ * answered as a retry with the same key is (with the first answer), and a
+ * retryable `503` is retried after `Retry-After`. A rejection throws a
+ * `TimelineProblem`.
+ */
+export class TimelineClient {
+  readonly api: TimelineApi;
+  private readonly decisionTimeoutMs: number;
+  private readonly pollIntervalMs: number;
+  private readonly retries: number;
+
+  constructor({ decisionTimeoutMs = 30_000, pollIntervalMs = 200, retries = 3, ...options }: TimelineClientOptions) {
+    this.api = createClient<paths>(options);
+    this.decisionTimeoutMs = decisionTimeoutMs;
+    this.pollIntervalMs = pollIntervalMs;
+    this.retries = retries;
+  }
+
+  createTimeline(timelineId: string, body: Schemas['CreateTimelineRequest'], options: WriteOptions = {}) {
+    return this.write(options, (headers) => this.api.PUT('/v1/timelines/{timelineId}', { params: { path: { timelineId }, header: headers }, body }));
+  }
+
+  recordEvent(timelineId: string, body: Schemas['RecordEventRequest'], options: WriteOptions = {}) {
+    return this.write(options, (headers) => this.api.POST('/v1/timelines/{timelineId}/events', { params: { path: { timelineId }, header: headers }, body }));
+  }
+
+  reviseEvent(eventId: string, body: Schemas['ReviseEventRequest'], options: WriteOptions = {}) {
+    return this.write(options, (headers) => this.api.POST('/v1/events/{eventId}/revisions', { params: { path: { eventId }, header: headers }, body }));
+  }
+
+  retractEvent(eventId: string, body: Schemas['RetractEventRequest'], options: WriteOptions = {}) {
+    return this.write(options, (headers) => this.api.POST('/v1/events/{eventId}/retraction', { params: { path: { eventId }, header: headers }, body }));
+  }
+
+  /** A command's decision; `pending` while there is none. */
+  async commandStatus(commandId: string): Promise<Schemas['CommandStatus']> {
+    return answerOf(await this.api.GET('/v1/commands/{commandId}', { params: { path: { commandId } } }));
+  }
+
+  /** The answer once decided: never the `202` (CommandPending) of the first try. */
+  private async write<T>(options: WriteOptions, send: (headers: WriteHeaders) => Promise<Sent<T>>): Promise<Exclude<T, Schemas['CommandPending']>> {
+    const headers: WriteHeaders = {
+      'Idempotency-Key': options.idempotencyKey ?? randomUUID(),
+      ...(options.expectedVersion === undefined ? {} : { 'If-Match': `"${options.expectedVersion}"` }),
+    };
+    for (let attempt = 0; ; attempt += 1) {
+      const sent = await send(headers);
+      const { status } = sent.response;
+      if (status === 202) {
+        await this.decided((sent.data as Schemas['CommandPending']).commandId);
+        continue; // answered from the decision, as every retry with the same key is
+      }
+      const retryAfter = Number(sent.response.headers.get('retry-after') ?? 1);
+      if (status === 503 && isRetryable(sent.error) && attempt < this.retries) {
+        await sleep(Math.min(retryAfter, 30) * 1_000);
+        continue;
+      }
+      return answerOf(sent) as Exclude<T, Schemas['CommandPending']>;
+    }
+  }
+
+  private async decided(commandId: string): Promise<void> {
+    const deadline = Date.now() + this.decisionTimeoutMs;
+    while ((await this.commandStatus(commandId)).status === 'pending') {
+      if (Date.now() > deadline) throw new Error(`command ${commandId} was not decided within ${this.decisionTimeoutMs} ms; ask GET /v1/commands/${commandId} later`);
+      await sleep(this.pollIntervalMs);
+    }
+  }
+}
+
+type WriteHeaders = { 'Idempotency-Key': string; 'If-Match'?: string };
+
+function answerOf<T>({ data, error, response }: Sent<T>): T {
+  if (error !== undefined || !response.ok) throw new TimelineProblem(response.status, (error ?? {}) as TimelineProblem['problem']);
+  return data as T;
+}
+
+function isRetryable(problem: unknown): boolean {
+  return typeof problem === 'object' && problem !== null && (problem as { retryable?: unknown }).retryable === true;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
