@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
 import { CommandsModule } from '../commands/commands.module';
-import { CreateTimelineHandler, RecordEventHandler } from './timeline.commands';
+import { CreateTimelineHandler, RecordEventBatchHandler, RecordEventHandler } from './timeline.commands';
 import { GetTimelineHandler, ListTimelinesHandler } from './timeline.queries';
 import { TimelinesController } from './timelines.controller';
 
-/** `/v1/timelines`: create, list and get timelines; record events on them. */
+/** `/v1/timelines`: create, list and get timelines; record events on them, one by one or in batches. */
 @Module({
   imports: [DatabaseModule, CommandsModule],
   controllers: [TimelinesController],
-  providers: [CreateTimelineHandler, RecordEventHandler, GetTimelineHandler, ListTimelinesHandler],
+  providers: [CreateTimelineHandler, RecordEventHandler, RecordEventBatchHandler, GetTimelineHandler, ListTimelinesHandler],
 })
 export class TimelinesModule {}
