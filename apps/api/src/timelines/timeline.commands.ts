@@ -78,11 +78,7 @@ export class RecordEventBatch extends Command<Answer> {
   }
 }
 
-/**
- * Submits the batch's commands together and answers 200 with one result per
- * event. `If-Match` goes with the first event only: the batch's records land
- * side by side in the log, so the others follow it directly.
- */
+/** Submits the batch's commands together and answers 200 with one result per event. */
 @CommandHandler(RecordEventBatch)
 export class RecordEventBatchHandler implements ICommandHandler<RecordEventBatch, Answer> {
   constructor(private readonly writes: CommandSubmissionService) {}
@@ -90,10 +86,9 @@ export class RecordEventBatchHandler implements ICommandHandler<RecordEventBatch
   async execute({ timelineId, recordings, sentBody, headers }: RecordEventBatch): Promise<Answer> {
     const writes = recordings.map(({ eventId: givenEventId, ...event }, index): TimelineWrite => {
       const commandId = batchCommandIdFor(timelineId, headers.idempotencyKey, index);
-      const expectedVersion = index === 0 ? headers.expectedVersion : undefined;
       return {
         commandId,
-        draft: { type: 'RecordEvent', timelineId, eventId: givenEventId ?? nameBasedUuid(`event:${commandId}`), expectedVersion, event },
+        draft: { type: 'RecordEvent', timelineId, eventId: givenEventId ?? nameBasedUuid(`event:${commandId}`), expectedVersion: undefined, event },
         request: { route: 'POST events:batch', timelineId, body: sentBody, index },
         headers,
       };

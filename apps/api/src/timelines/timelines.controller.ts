@@ -65,9 +65,15 @@ export class TimelinesController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const timelineId = parseTimelineId(rawTimelineId);
+    const preconditions = writeHeaders(headers);
+    // A version check per event cannot hold a batch to one version: an event rejected for another reason
+    // leaves the version where it was, and the next event would then pass a check meant for the batch.
+    if (preconditions.expectedVersion !== undefined) {
+      throw Problem.invalid([{ field: 'header.if-match', message: 'is not supported on batches: record the events one by one to check the version' }]);
+    }
     this.refuseOversizedBatch(body);
     const { events } = parseOrThrow(recordEventBatchBodySchema, body, 'body');
-    return send(reply, await this.commandBus.execute(new RecordEventBatch(timelineId, events, body, writeHeaders(headers))));
+    return send(reply, await this.commandBus.execute(new RecordEventBatch(timelineId, events, body, preconditions)));
   }
 
   /** Counted before the events are validated, so that an oversized batch costs little. */

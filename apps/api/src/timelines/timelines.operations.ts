@@ -94,8 +94,9 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
       '(all or none) and decided in request order. The answer is 200 with one result per event: `201` recorded, `202` not decided within the ' +
       'wait bound (follow `location`), or the problem of its rejection (e.g. `event-exists`). A problem of the whole request (an invalid event, ' +
       'too many events, the log unavailable, overloaded) records nothing. `Idempotency-Key` names the batch: a retry with the same key and body ' +
-      'gets the same results, each event decided once. `If-Match` is checked by the first event only; the others follow it directly in the log.',
-    headers: WRITE_HEADERS,
+      'gets the same results, each event decided once. `If-Match` is not supported on batches (a 400): an event rejected for another reason would ' +
+      'leave the version as it was, and the events after it would pass a check meant for the whole batch.',
+    headers: { IdempotencyKey: WRITE_HEADERS.IdempotencyKey, Traceparent: WRITE_HEADERS.Traceparent },
     body: {
       schema: recordEventBatchBodySchema,
       description: 'The events',
