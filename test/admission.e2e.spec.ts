@@ -51,6 +51,7 @@ describe('admission control', () => {
 
     expect(await endOffsetsSum()).toBe(2);
     expect(await metrics()).toContain('timeline_api_commands_refused_total{reason="waiting_decisions"} 2');
+    expect((await service.http.get('/ops/status')).body.admission).toEqual({ waitingCommands: 2, maxWaiting: 2, refusedCommands: 2 });
   });
 
   test('once decisions come, the waiting writes are answered with them, and the refused command never reaches the read models', async () => {

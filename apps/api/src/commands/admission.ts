@@ -17,7 +17,8 @@ const RETRY_AFTER_SECONDS = 1;
 @Injectable()
 export class Admission {
   private waiting = 0;
-  private readonly maxWaiting: number;
+  private refused = 0;
+  readonly maxWaiting: number;
 
   constructor(
     config: TimelineConfig,
@@ -30,6 +31,11 @@ export class Admission {
   /** Commands admitted and not yet answered. */
   get waitingCommands(): number {
     return this.waiting;
+  }
+
+  /** Commands refused since this process started, for the ops page. */
+  get refusedCommands(): number {
+    return this.refused;
   }
 
   /** Runs `work` holding `commands` slots, or throws `overloaded` when they are not free. */
@@ -47,6 +53,7 @@ export class Admission {
 
   /** The 503 of commands refused before they were appended, counted by reason. */
   refuse(reason: RefusalReason, commands: number, why: string): Problem {
+    this.refused += commands;
     this.metrics.commandsRefused(reason, commands);
     return new Problem(
       'overloaded',

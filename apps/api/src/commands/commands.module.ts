@@ -10,6 +10,6 @@ import { DecisionWaiters } from './decision-waiters';
   imports: [DatabaseModule],
   controllers: [CommandsController],
   providers: [Admission, DecisionWaiters, CommandSubmissionService, GetCommandStatusHandler],
-  exports: [CommandSubmissionService],
+  exports: [CommandSubmissionService, Admission],
 })
 export class CommandsModule {}

@@ -113,7 +113,7 @@ describe('write commands', () => {
     );
     expect(writes[1].request).toEqual({ route: 'POST events:batch', timelineId: 'japan-nato', body, index: 1 });
     expect(answer.status).toBe(200);
-    expect(answer.body.results).toEqual([
+    expect((answer.body as { results: unknown[] }).results).toEqual([
       { status: 201, event: null, revision: 1, version: 5, commandId: recorded.commandId },
       { status: 202, commandId: PENDING_ID, location: `/v1/commands/${PENDING_ID}` },
       { status: 409, problem: expect.objectContaining({ type: '/problems/event-exists', status: 409, detail: 'event exists', commandId: conflict.commandId }) },
