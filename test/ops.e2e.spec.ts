@@ -151,6 +151,12 @@ describe('the ops page', () => {
     await expectEventually(async () => expect(await figure(page, 'lag-records')).toBe(0), { timeoutMs: 10_000 });
   });
 
+  test('shows the writes waiting on this api instance against its admission bound, and those refused', async () => {
+    await expectEventually(async () => expect(await figure(page, 'admission-waiting')).toBe(0), { timeoutMs: 10_000 });
+    expect(await page.getByTestId('admission-refused').textContent()).toBe('0');
+    expect(await page.locator('#admission-max').textContent()).toBe(`of ${service.config.admission.maxWaiting}`);
+  });
+
   test('counts the clients of the change stream', async () => {
     expect(await figure(page, 'stream-clients')).toBe(0);
     const leave = new AbortController();

@@ -68,6 +68,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/timelines/{timelineId}/events:batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record several events
+         * @description Records up to `BATCH_MAX_EVENTS` events (100 by default) on the timeline: each is its own command, all are appended to the log together (all or none) and decided in request order. The answer is 200 with one result per event: `201` recorded, `202` not decided within the wait bound (follow `location`), or the problem of its rejection (e.g. `event-exists`). A problem of the whole request (an invalid event, too many events, the log unavailable, overloaded) records nothing. `Idempotency-Key` names the batch: a retry with the same key and body gets the same results, each event decided once. `If-Match` is not supported on batches (a 400): an event rejected for another reason would leave the version as it was, and the events after it would pass a check meant for the whole batch.
+         */
+        post: operations["recordEventBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/timelines/{timelineId}/histogram": {
         parameters: {
             query?: never;
@@ -871,6 +891,14 @@ export interface components {
                 /** @description Clients of /v1/stream on this api instance */
                 connectedClients: number | null;
             };
+            admission: {
+                /** @description Commands this api instance holds: appending, or waiting for their decision */
+                waitingCommands: number;
+                /** @description ADMISSION_MAX_WAITING: past it writes are answered 503 `overloaded` */
+                maxWaiting: number;
+                /** @description Commands answered 503 `overloaded` since this instance started (not recorded) */
+                refusedCommands: number;
+            } | null;
             /** @description Read-model rebuilds replaying now, or left behind by a failed one (their schema does not advance) */
             rebuilds: {
                 /** @description The schema the rebuild replays into */
@@ -885,6 +913,41 @@ export interface components {
                 title: string;
                 eventCount: number;
             }[];
+        };
+        Problem: {
+            /**
+             * @description The problem type; see the list in the description of this api
+             * @enum {string}
+             */
+            type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
+            /** @description A short summary of the problem type */
+            title: string;
+            status: number;
+            /** @description What went wrong with this request */
+            detail: string;
+            /** @description The request path */
+            instance: string;
+            /** @description The id of the request in our logs; quote it when reporting a problem */
+            requestId: string;
+            /** @description `invalid-request`: every bad field */
+            errors?: {
+                /** @description Where the bad value is: `body.validTime`, `query.limit`, `header.if-match`, `path.eventId` */
+                field: string;
+                message: string;
+            }[];
+            /**
+             * Format: uuid
+             * @description The command a rejection or a reused Idempotency-Key refers to
+             */
+            commandId?: string;
+            /** @description `log-unavailable`, `overloaded`: retrying is safe (see `recorded`) */
+            retryable?: boolean;
+            /** @description `not-ready`: the state of each dependency */
+            checks?: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
         };
         TimelineSummary: {
             timelineId: string;
@@ -927,40 +990,64 @@ export interface components {
              */
             commandId: string;
         };
-        Problem: {
-            /**
-             * @description The problem type; see the list in the description of this api
-             * @enum {string}
-             */
-            type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/not-ready" | "/problems/internal";
-            /** @description A short summary of the problem type */
-            title: string;
-            status: number;
-            /** @description What went wrong with this request */
-            detail: string;
-            /** @description The request path */
-            instance: string;
-            /** @description The id of the request in our logs; quote it when reporting a problem */
-            requestId: string;
-            /** @description `invalid-request`: every bad field */
-            errors?: {
-                /** @description Where the bad value is: `body.validTime`, `query.limit`, `header.if-match`, `path.eventId` */
-                field: string;
-                message: string;
-            }[];
-            /**
-             * Format: uuid
-             * @description The command a rejection or a reused Idempotency-Key refers to
-             */
-            commandId?: string;
-            /** @description `log-unavailable`: the command was not recorded; retrying is safe */
-            retryable?: boolean;
-            /** @description `not-ready`: the state of each dependency */
-            checks?: {
-                [key: string]: unknown;
-            };
-        } & {
-            [key: string]: unknown;
+        EventBatchAnswer: {
+            /** @description One result per event, in the order of the request */
+            results: ({
+                event: components["schemas"]["Event"];
+                /** @description The event's revision: 1 when recorded, one more per revision or retraction */
+                revision: number;
+                /** @description The timeline's version: the number of accepted changes */
+                version: number;
+                /** Format: uuid */
+                commandId: string;
+                /** @constant */
+                status: 201;
+            } | {
+                /** @constant */
+                status: 202;
+                /** Format: uuid */
+                commandId: string;
+                /** @description Where to ask for the decision: GET /v1/commands/{commandId} */
+                location: string;
+            } | {
+                status: number;
+                /** @description Why this event was not recorded */
+                problem: {
+                    /**
+                     * @description The problem type; see the list in the description of this api
+                     * @enum {string}
+                     */
+                    type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
+                    /** @description A short summary of the problem type */
+                    title: string;
+                    status: number;
+                    /** @description What went wrong with this request */
+                    detail: string;
+                    /** @description The request path */
+                    instance?: string;
+                    /** @description The id of the request in our logs; quote it when reporting a problem */
+                    requestId?: string;
+                    /** @description `invalid-request`: every bad field */
+                    errors?: {
+                        /** @description Where the bad value is: `body.validTime`, `query.limit`, `header.if-match`, `path.eventId` */
+                        field: string;
+                        message: string;
+                    }[];
+                    /**
+                     * Format: uuid
+                     * @description The command a rejection or a reused Idempotency-Key refers to
+                     */
+                    commandId?: string;
+                    /** @description `log-unavailable`, `overloaded`: retrying is safe (see `recorded`) */
+                    retryable?: boolean;
+                    /** @description `not-ready`: the state of each dependency */
+                    checks?: {
+                        [key: string]: unknown;
+                    };
+                } & {
+                    [key: string]: unknown;
+                };
+            })[];
         };
         CreateTimelineRequest: {
             title: string;
@@ -1014,6 +1101,10 @@ export interface components {
             };
             /** Format: uuid */
             eventId?: string;
+        };
+        RecordEventBatchRequest: {
+            /** @description The events, each as the body of `POST /v1/timelines/{timelineId}/events`, appended in this order; at most `BATCH_MAX_EVENTS` (100 by default) */
+            events: components["schemas"]["RecordEventRequest"][];
         };
         ReviseEventRequest: {
             changes: {
@@ -1317,7 +1408,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/database-unavailable`: The database cannot be reached now */
+            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/overloaded`: The service is over capacity now; `/problems/database-unavailable`: The database cannot be reached now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1561,7 +1652,114 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/database-unavailable`: The database cannot be reached now */
+            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/overloaded`: The service is over capacity now; `/problems/database-unavailable`: The database cannot be reached now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    recordEventBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a write safe to retry: a retry with the same key (and the same request) is decided once and gets the first answer. The same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description W3C trace context. Carried with the command into the log and onto the published changes; a new trace is started without it. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path: {
+                /** @description The timeline id: a lowercase slug such as `japan-nato` */
+                timelineId: string;
+            };
+            cookie?: never;
+        };
+        /** @description The events */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         {
+                 *           "kind": "summit.attended",
+                 *           "title": "Japan attends the NATO Madrid summit",
+                 *           "language": "en",
+                 *           "validTime": "2022-06-28/2022-06-30",
+                 *           "factuality": "confirmed"
+                 *         },
+                 *         {
+                 *           "kind": "programme.adopted",
+                 *           "title": "NATO and Japan adopt an Individually Tailored Partnership Programme",
+                 *           "language": "en",
+                 *           "validTime": "2023-07-12",
+                 *           "factuality": "confirmed"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["RecordEventBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Each event as it was decided, in request order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventBatchAnswer"];
+                };
+            };
+            /** @description `/problems/invalid-request`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/payload-too-large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: The request body must be JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/idempotency-key-reused`: The Idempotency-Key was used for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/internal`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/overloaded`: The service is over capacity now; `/problems/database-unavailable`: The database cannot be reached now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -1981,7 +2179,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/database-unavailable`: The database cannot be reached now */
+            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/overloaded`: The service is over capacity now; `/problems/database-unavailable`: The database cannot be reached now */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2104,7 +2302,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/database-unavailable`: The database cannot be reached now */
+            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/overloaded`: The service is over capacity now; `/problems/database-unavailable`: The database cannot be reached now */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -73,6 +73,8 @@ export interface ProducerState {
 /** Appends records, several per produce call when they arrive together. */
 export interface RecordAppender {
   append(record: OutgoingRecord): Promise<void>;
+  /** Records of one key appended together: all refused, or all in one produce call (see GroupCommit.addAll). */
+  appendAll(records: OutgoingRecord[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -10,11 +10,18 @@ export class AppendFailed extends Error {
   }
 }
 
+/** An append refused at once because `maxQueued` records wait already: never handed to Kafka. */
+export class AppendQueueFull extends AppendFailed {
+  constructor(queued: number) {
+    super(`${queued} records wait for the log already`, false);
+  }
+}
+
 export interface GroupCommitOptions {
   lingerMs: number;
   /** Records per send at most. */
   maxBatch: number;
-  /** Bytes per send at most (a record larger than this goes alone). */
+  /** Bytes per send at most (a record or group larger than this goes alone). */
   maxBatchBytes?: number;
   /** Records waiting at most; an append past it fails at once. */
   maxQueued?: number;
@@ -25,8 +32,9 @@ export interface GroupCommitOptions {
 /** Below the commands topic's max.message.bytes (COMMANDS_MAX_MESSAGE_BYTES), with room for one large record. */
 export const DEFAULT_APPEND_LIMITS = { maxBatchBytes: 1_048_576, maxQueued: 10_000, timeoutMs: 30_000 };
 
+/** Records added together: they go in the same send, and are acknowledged or fail together. */
 interface Pending<T> {
-  item: T;
+  items: T[];
   bytes: number;
   settle: (error?: AppendFailed) => void;
 }
@@ -55,14 +63,21 @@ export class GroupCommit<T> {
   }
 
   add(item: T): Promise<void> {
-    if (this.pending.length >= this.options.maxQueued) {
-      return Promise.reject(new AppendFailed(`${this.pending.length} records wait for the log already`, false));
-    }
+    return this.addAll([item]);
+  }
+
+  /**
+   * Adds records that must not be split: all are refused, or all go in one send (a group larger than
+   * `maxBatch` or `maxBatchBytes` goes alone). Records of one key thus land in the log side by side.
+   */
+  addAll(items: T[]): Promise<void> {
+    const queued = this.queuedRecords();
+    if (queued + items.length > this.options.maxQueued) return Promise.reject(new AppendQueueFull(queued));
     return new Promise<void>((resolve, reject) => {
       let sent = false;
       const entry: Pending<T> = {
-        item,
-        bytes: this.sizeOf(item),
+        items,
+        bytes: items.reduce((total, item) => total + this.sizeOf(item), 0),
         settle: (error) => {
           clearTimeout(deadline);
           if (error) reject(error);
@@ -85,7 +100,11 @@ export class GroupCommit<T> {
 
   /** Records waiting for the next send, and records of the send in flight. */
   get state(): { queued: number; inFlight: number } {
-    return { queued: this.pending.length, inFlight: this.inFlightCount };
+    return { queued: this.queuedRecords(), inFlight: this.inFlightCount };
+  }
+
+  private queuedRecords(): number {
+    return this.pending.reduce((total, entry) => total + entry.items.length, 0);
   }
 
   /** Resolves when everything added so far has been sent (or has failed). */
@@ -102,7 +121,7 @@ export class GroupCommit<T> {
 
   private schedule(): void {
     if (this.inFlight) return; // the flush that follows the one in flight takes it
-    if (this.pending.length >= this.options.maxBatch || this.pendingBytes() >= this.options.maxBatchBytes) {
+    if (this.queuedRecords() >= this.options.maxBatch || this.pendingBytes() >= this.options.maxBatchBytes) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = null;
       this.flush();
@@ -118,14 +137,17 @@ export class GroupCommit<T> {
     return this.pending.reduce((total, entry) => total + entry.bytes, 0);
   }
 
-  /** The next batch: up to maxBatch records and maxBatchBytes, at least one record. */
+  /** The next batch: up to maxBatch records and maxBatchBytes, at least one group of records. */
   private takeBatch(): Pending<T>[] {
     let bytes = 0;
+    let records = 0;
     let count = 0;
-    while (count < this.pending.length && count < this.options.maxBatch) {
-      const next = this.pending[count].bytes;
-      if (count > 0 && bytes + next > this.options.maxBatchBytes) break;
-      bytes += next;
+    while (count < this.pending.length) {
+      const next = this.pending[count];
+      const fits = records + next.items.length <= this.options.maxBatch && bytes + next.bytes <= this.options.maxBatchBytes;
+      if (count > 0 && !fits) break;
+      bytes += next.bytes;
+      records += next.items.length;
       count += 1;
     }
     return this.pending.splice(0, count);
@@ -134,8 +156,9 @@ export class GroupCommit<T> {
   private flush(): void {
     const batch = this.takeBatch();
     if (batch.length === 0) return;
-    this.inFlightCount = batch.length;
-    this.inFlight = this.send(batch.map((entry) => entry.item)).then(
+    const items = batch.flatMap((entry) => entry.items);
+    this.inFlightCount = items.length;
+    this.inFlight = this.send(items).then(
       () => batch.forEach((entry) => entry.settle()),
       (error) => {
         const failed = new AppendFailed(`the log did not take the records: ${(error as Error)?.message ?? error}`, true, error);

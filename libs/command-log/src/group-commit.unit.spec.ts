@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { GroupCommit } from './group-commit';
+import { AppendQueueFull, GroupCommit } from './group-commit';
 
 function recordingSender(delayMs = 5) {
   const calls: number[][] = [];
@@ -125,5 +125,23 @@ describe('GroupCommit bounds', () => {
     const group = new GroupCommit<number>(sender.send, { lingerMs: 5, maxBatch: 100, maxBatchBytes: 10 }, (n) => n);
     await Promise.all([4, 4, 4, 20, 3].map((n) => group.add(n)));
     expect(sender.calls).toEqual([[4, 4], [4], [20], [3]]);
+  });
+
+  test('records added together go in one send, never split by maxBatch; a group over it goes alone', async () => {
+    const sender = recordingSender();
+    const group = new GroupCommit(sender.send, { lingerMs: 5, maxBatch: 3 });
+    await Promise.all([group.add(1), group.addAll([2, 3]), group.addAll([4, 5, 6, 7]), group.add(8)]);
+    expect(sender.calls).toEqual([[1, 2, 3], [4, 5, 6, 7], [8]]);
+  });
+
+  test('records added together that do not all fit under maxQueued are all refused, as not recorded', async () => {
+    const sender = recordingSender();
+    const group = new GroupCommit<number>(sender.send, { lingerMs: 50, maxBatch: 10, maxQueued: 4 });
+    const first = group.addAll([1, 2]);
+    const refused = group.addAll([3, 4, 5]);
+    await expect(refused).rejects.toBeInstanceOf(AppendQueueFull);
+    await expect(refused).rejects.toMatchObject({ mayHaveBeenRecorded: false });
+    await Promise.all([first, group.addAll([6, 7])]);
+    expect(sender.calls).toEqual([[1, 2, 6, 7]]);
   });
 });

@@ -169,7 +169,7 @@ export class KafkaCommandLog extends CommandLog {
       await producer.disconnect();
     };
     this.closers.push(close);
-    return { append: (record) => group.add(record), close };
+    return { append: (record) => group.add(record), appendAll: (records) => group.addAll(records), close };
   }
 
   async subscribe({ topic, groupId, sessionTimeoutMs, startOffsets, handler, onJoinError }: SubscribeOptions): Promise<Subscription> {

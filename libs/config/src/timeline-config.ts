@@ -34,11 +34,23 @@ const environmentSchema = z.object({
   /** At most 2 MiB: a command must fit in one record of timeline.commands (COMMANDS_MAX_MESSAGE_BYTES). */
   HTTP_BODY_LIMIT_BYTES: positiveInt.max(2 * 1_048_576).default(1_048_576),
   DECISION_TIMEOUT_MS: positiveInt.max(60_000).default(5_000),
+  /**
+   * Commands this api process has taken and not yet answered (appending, or waiting for their decision) at
+   * most; past it a write is answered 503 `overloaded` before it is appended. 500 is about one second of the
+   * decisions two cores make (~470/s single appends): an admitted write is decided well within
+   * DECISION_TIMEOUT_MS, and a caller past capacity hears 503 at once instead of a 202 after the wait.
+   */
+  ADMISSION_MAX_WAITING: positiveInt.max(1_000_000).default(500),
+  /** Events of one batch append at most; each counts against ADMISSION_MAX_WAITING. */
+  BATCH_MAX_EVENTS: positiveInt.max(10_000).default(100),
   PRODUCER_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
   PRODUCER_MAX_BATCH: positiveInt.max(10_000).default(500),
   PRODUCER_MAX_BATCH_BYTES: positiveInt.max(4 * 1_048_576).default(1_048_576),
-  /** Appends waiting for the log at most: past it a write is answered 503 at once. */
-  APPEND_MAX_QUEUED: positiveInt.max(1_000_000).default(10_000),
+  /**
+   * Appends waiting for the log at most: past it a write is answered 503 at once. Each one also holds an
+   * admission slot, so ADMISSION_MAX_WAITING bounds it first; this stays the bound of the producer itself.
+   */
+  APPEND_MAX_QUEUED: positiveInt.max(1_000_000).default(1_000),
   /** A write the log has not acknowledged within this is answered 503 (Kafka unreachable, or too slow). */
   APPEND_TIMEOUT_MS: positiveInt.max(120_000).default(5_000),
   /** Longest a PostgreSQL statement may run; 0 for none. Migrations are not bound by it. */
@@ -72,6 +84,8 @@ const environmentSchema = z.object({
     if (!sasl && env[name]) context.addIssue({ code: 'custom', path: [name], message: 'set, but KAFKA_SASL_MECHANISM is none' });
   }
   if (env.KAFKA_SSL_CA_FILE && !env.KAFKA_SSL) context.addIssue({ code: 'custom', path: ['KAFKA_SSL_CA_FILE'], message: 'set, but KAFKA_SSL is false' });
+  // A batch larger than the admission bound could never be admitted.
+  if (env.BATCH_MAX_EVENTS > env.ADMISSION_MAX_WAITING) context.addIssue({ code: 'custom', path: ['BATCH_MAX_EVENTS'], message: 'must not exceed ADMISSION_MAX_WAITING' });
 });
 
 export type TimelineEnvironment = z.infer<typeof environmentSchema>;
@@ -125,6 +139,8 @@ export class TimelineConfig {
   };
   readonly http: { host: string; port: number; projectorPort: number; bodyLimitBytes: number };
   readonly decisionTimeoutMs: number;
+  /** Admission control of writes in this api process (see ADMISSION_MAX_WAITING). */
+  readonly admission: { maxWaiting: number; batchMaxEvents: number };
   readonly producer: { lingerMs: number; maxBatch: number; maxBatchBytes: number; maxQueued: number; timeoutMs: number };
   readonly projector: { maxBatch: number; readyMaxLagRecords: number };
   readonly publicBaseUrl: string;
@@ -160,6 +176,7 @@ export class TimelineConfig {
       bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
     };
     this.decisionTimeoutMs = env.DECISION_TIMEOUT_MS;
+    this.admission = { maxWaiting: env.ADMISSION_MAX_WAITING, batchMaxEvents: env.BATCH_MAX_EVENTS };
     this.producer = {
       lingerMs: env.PRODUCER_LINGER_MS,
       maxBatch: env.PRODUCER_MAX_BATCH,

@@ -16,6 +16,11 @@ describe('TimelineConfig.fromEnvironment', () => {
     expect(config.decisionTimeoutMs).toBe(250);
   });
 
+  test('admission: a bound on waiting commands and on batch size, and a batch must fit under the bound', () => {
+    expect(TimelineConfig.fromEnvironment({}).admission).toEqual({ maxWaiting: 500, batchMaxEvents: 100 });
+    expect(() => TimelineConfig.fromEnvironment({ ADMISSION_MAX_WAITING: '50' })).toThrow(/BATCH_MAX_EVENTS: must not exceed ADMISSION_MAX_WAITING/);
+  });
+
   test('reports every bad variable by name', () => {
     expect.assertions(3);
     try {

@@ -112,13 +112,17 @@ export class ServiceMetrics {
 }
 
 /** How the api answered a write: a decision, still pending (202), a reused Idempotency-Key, or an error. */
-export type AnswerOutcome = 'accepted' | 'rejected' | 'pending' | 'idempotency_conflict' | 'append_failed' | 'failed';
+export type AnswerOutcome = 'accepted' | 'rejected' | 'pending' | 'idempotency_conflict' | 'overloaded' | 'append_failed' | 'failed';
+
+/** Why a write was refused before it was appended: the admission bound, or the producer's queue. */
+export type RefusalReason = 'waiting_decisions' | 'append_queue';
 
 const ANSWER_STATUS_CLASS: Record<AnswerOutcome, string> = {
   accepted: '2xx',
   pending: '2xx',
   rejected: '4xx',
   idempotency_conflict: '4xx',
+  overloaded: '5xx',
   append_failed: '5xx',
   failed: '5xx',
 };
@@ -127,7 +131,9 @@ const ANSWER_STATUS_CLASS: Record<AnswerOutcome, string> = {
 export class ApiMetrics {
   private readonly appended: Counter<'command_type'>;
   private readonly answered: Counter<'command_type' | 'outcome' | 'status_class'>;
+  private readonly refused: Counter<'reason'>;
   private streamClientSource: (() => number) | null = null;
+  private waitingSource: (() => number) | null = null;
   /** Set by the SSE endpoint when it does not offer a source (`countStreamClientsWith`). */
   readonly streamClients: Gauge;
 
@@ -144,6 +150,24 @@ export class ApiMetrics {
       help: 'Write requests answered, by command type, outcome and HTTP status class.',
       labelNames: ['command_type', 'outcome', 'status_class'],
       registers,
+    });
+    this.refused = new Counter({
+      name: 'timeline_api_commands_refused_total',
+      help:
+        'Commands refused with 503 `overloaded` before they were appended (not recorded), by reason: ' +
+        '"waiting_decisions" (ADMISSION_MAX_WAITING) or "append_queue" (APPEND_MAX_QUEUED). Each event of a batch counts.',
+      labelNames: ['reason'],
+      registers,
+    });
+    const waiting = () => this.waitingSource?.();
+    new Gauge({
+      name: 'timeline_api_commands_waiting',
+      help: 'Commands this api process has admitted and not yet answered (appending, or waiting for their decision); bounded by ADMISSION_MAX_WAITING.',
+      registers,
+      collect() {
+        const count = waiting();
+        if (count !== undefined) this.set(count);
+      },
     });
     const source = () => this.streamClientSource?.();
     this.streamClients = new Gauge({
@@ -163,6 +187,15 @@ export class ApiMetrics {
 
   commandAnswered(commandType: string, outcome: AnswerOutcome): void {
     this.answered.inc({ command_type: commandType, outcome, status_class: ANSWER_STATUS_CLASS[outcome] });
+  }
+
+  commandsRefused(reason: RefusalReason, count: number): void {
+    this.refused.inc({ reason }, count);
+  }
+
+  /** Admission reports the commands it holds on each scrape. */
+  countWaitingCommandsWith(source: () => number): void {
+    this.waitingSource = source;
   }
 
   /** The stream reports its client count on each scrape. */

@@ -17,7 +17,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const problem = toProblem(error);
-    if (problem.status >= 500) {
+    // Load shed on purpose is counted (timeline_api_commands_refused_total), not logged with a stack per request.
+    if (problem.status >= 500 && problem.code !== 'overloaded') {
       this.logger.error(`${request.method} ${request.url} failed [${request.id}]: ${(error as Error)?.stack ?? error}`);
     }
     void reply

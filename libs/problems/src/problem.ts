@@ -22,6 +22,7 @@ export const PROBLEM_TYPES = {
   'unprocessable-command': { status: 422, title: 'The database refused what the command would write' },
   'log-unavailable': { status: 503, title: 'The command log cannot take writes now' },
   'database-unavailable': { status: 503, title: 'The database cannot be reached now' },
+  'overloaded': { status: 503, title: 'The service is over capacity now' },
   'not-ready': { status: 503, title: 'A dependency of the service is not ready' },
   'internal': { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;

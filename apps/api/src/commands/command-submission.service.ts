@@ -1,12 +1,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { AppendFailed, COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
+import { AppendFailed, AppendQueueFull, COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid, type TimelineCommand } from '@timeline/domain';
 import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/observability';
 import { Problem } from '@timeline/problems';
 import type { WriteHeaders } from '../http/request-headers';
+import { Admission } from './admission';
 import { DecisionWaiters } from './decision-waiters';
 
 /** A command as a request describes it; the submission gives it its id and fingerprint. */
@@ -42,6 +43,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     private readonly decisions: DecisionRepository,
     private readonly waiters: DecisionWaiters,
     private readonly metrics: ApiMetrics,
+    private readonly admission: Admission,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -55,7 +57,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
   /** Submits and counts the answer by command type and outcome. */
   async submit(write: TimelineWrite): Promise<Submission> {
     try {
-      const result = await this.appendAndWait(write);
+      const result = await this.admission.whileAdmitted(1, () => this.appendAndWait(write));
       if (result.state === 'pending') this.metrics.commandAnswered(write.draft.type, 'pending');
       else this.metrics.commandAnswered(result.decision.commandType, result.decision.outcome);
       return result;
@@ -85,12 +87,81 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
       this.metrics.commandAppended(command.type);
     } catch (error) {
       this.waiters.cancel(commandId);
+      if (error instanceof AppendQueueFull) throw this.admission.refuse('append_queue', 1, error.message);
       this.logger.error(`append of ${command.type} ${commandId} failed: ${(error as Error).message}`);
-      throw logUnavailable(error, commandId, idempotencyKey !== undefined);
+      throw logUnavailable(error, [commandId], idempotencyKey !== undefined);
     }
     // In the log now: whatever happens to PostgreSQL, the answer is the decision or a 202 to poll.
     const decision = (await decided) ?? (await this.decisionOf(commandId));
     return decision ? answered(decision, fingerprint) : { state: 'pending', commandId };
+  }
+
+  /**
+   * Submits the commands of one batch request, each counted against admission, and answers them in the
+   * order given. They are appended in one produce call (their timeline is the key, so one partition):
+   * all are refused or all are taken. Commands decided earlier (a retry with the same Idempotency-Key)
+   * are answered from their decision and not appended again.
+   */
+  async submitBatch(writes: TimelineWrite[]): Promise<Submission[]> {
+    try {
+      const results = await this.admission.whileAdmitted(writes.length, () => this.appendAndWaitAll(writes));
+      for (const result of results) {
+        if (result.state === 'pending') this.metrics.commandAnswered('RecordEvent', 'pending');
+        else this.metrics.commandAnswered(result.decision.commandType, result.decision.outcome);
+      }
+      return results;
+    } catch (error) {
+      for (const write of writes) this.metrics.commandAnswered(write.draft.type, answerOutcomeOf(error));
+      throw error;
+    }
+  }
+
+  private async appendAndWaitAll(writes: TimelineWrite[]): Promise<Submission[]> {
+    const { idempotencyKey, traceparent } = writes[0].headers;
+    const submitted = writes.map(({ draft, request, headers, commandId = commandIdFor(draft.timelineId, headers.idempotencyKey) }) => {
+      const fingerprint = fingerprintOf({ ...request, expectedVersion: headers.expectedVersion });
+      return { fingerprint, command: { ...draft, commandId, fingerprint } as TimelineCommand };
+    });
+    const commands = submitted.map(({ command }) => command);
+    const earlier = idempotencyKey ? await this.decisionsOf(commands.map((command) => command.commandId)) : new Map<string, DecisionRecord>();
+    // Another request under the same key is refused whole, before anything is appended.
+    for (const { command, fingerprint } of submitted) {
+      const decision = earlier.get(command.commandId);
+      if (decision) answered(decision, fingerprint);
+    }
+    const toAppend = commands.filter((command) => !earlier.has(command.commandId));
+    const decided = toAppend.map((command) => this.waiters.wait(command.commandId, this.config.decisionTimeoutMs));
+    if (toAppend.length > 0) {
+      const traceHeaders = { [COMMAND_HEADERS.traceparent]: traceparentFor(traceparent), ...activeTraceHeaders() };
+      try {
+        await this.appender.appendAll(toAppend.map((command) => commandRecord(command, traceHeaders)));
+        for (const command of toAppend) this.metrics.commandAppended(command.type);
+      } catch (error) {
+        for (const command of toAppend) this.waiters.cancel(command.commandId);
+        if (error instanceof AppendQueueFull) throw this.admission.refuse('append_queue', toAppend.length, error.message);
+        this.logger.error(`append of a batch of ${toAppend.length} commands failed: ${(error as Error).message}`);
+        throw logUnavailable(error, toAppend.map((command) => command.commandId), idempotencyKey !== undefined);
+      }
+    }
+    const decisions = new Map(earlier);
+    for (const decision of await Promise.all(decided)) if (decision) decisions.set(decision.commandId, decision);
+    const late = toAppend.map((command) => command.commandId).filter((commandId) => !decisions.has(commandId));
+    if (late.length > 0) for (const [commandId, decision] of await this.decisionsOf(late)) decisions.set(commandId, decision);
+    return submitted.map(({ command, fingerprint }) => {
+      const decision = decisions.get(command.commandId);
+      return decision ? answered(decision, fingerprint) : { state: 'pending', commandId: command.commandId };
+    });
+  }
+
+  /** The decisions there are on these commands, by command id; none when PostgreSQL does not answer. */
+  private async decisionsOf(commandIds: string[]): Promise<Map<string, DecisionRecord>> {
+    try {
+      return new Map((await this.decisions.findByCommandIds(commandIds)).map((decision) => [decision.commandId, decision]));
+    } catch (error) {
+      // As for one command: the projector decides a command id once, so appending again is safe.
+      this.logger.warn(`decisions of ${commandIds.length} commands not read: ${(error as Error).message}`);
+      return new Map();
+    }
   }
 
   /** The decision on a command, or null when there is none yet or PostgreSQL does not answer. */
@@ -119,7 +190,7 @@ const RETRY_AFTER_SECONDS = 1;
  * all the same (the send timed out or failed in flight), a retry is safe only
  * with the same Idempotency-Key: the answer says so and names the command.
  */
-function logUnavailable(error: unknown, commandId: string, keyed: boolean): Problem {
+function logUnavailable(error: unknown, commandIds: string[], keyed: boolean): Problem {
   const mayHaveBeenRecorded = !(error instanceof AppendFailed) || error.mayHaveBeenRecorded;
   const headers = { 'retry-after': String(RETRY_AFTER_SECONDS) };
   if (!mayHaveBeenRecorded) {
@@ -128,10 +199,13 @@ function logUnavailable(error: unknown, commandId: string, keyed: boolean): Prob
   const retry = keyed
     ? 'retry with the same Idempotency-Key: it is decided once either way'
     : 'GET /v1/commands/{commandId} says whether it was; a blind retry may record it twice (an Idempotency-Key makes retries safe)';
+  const [commandId] = commandIds;
+  // A batch names every command it appended; one command also names where to follow it.
+  const named = commandIds.length === 1 ? { commandId, location: `/v1/commands/${commandId}` } : { commandIds };
   return new Problem(
     'log-unavailable',
     `the command log did not acknowledge the command in time; it may have been recorded: ${retry}`,
-    { retryable: true, recorded: 'unknown', commandId, location: `/v1/commands/${commandId}` },
+    { retryable: true, recorded: 'unknown', ...named },
     headers,
   );
 }
@@ -139,6 +213,7 @@ function logUnavailable(error: unknown, commandId: string, keyed: boolean): Prob
 function answerOutcomeOf(error: unknown): AnswerOutcome {
   if (!(error instanceof Problem)) return 'failed';
   if (error.code === 'idempotency-key-reused') return 'idempotency_conflict';
+  if (error.code === 'overloaded') return 'overloaded';
   return error.code === 'log-unavailable' ? 'append_failed' : 'failed';
 }
 

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
+import { Admission } from './admission';
 import { CommandSubmissionService } from './command-submission.service';
 import { CommandsController, GetCommandStatusHandler } from './command-status';
 import { DecisionWaiters } from './decision-waiters';
@@ -8,7 +9,7 @@ import { DecisionWaiters } from './decision-waiters';
 @Module({
   imports: [DatabaseModule],
   controllers: [CommandsController],
-  providers: [DecisionWaiters, CommandSubmissionService, GetCommandStatusHandler],
-  exports: [CommandSubmissionService],
+  providers: [Admission, DecisionWaiters, CommandSubmissionService, GetCommandStatusHandler],
+  exports: [CommandSubmissionService, Admission],
 })
 export class CommandsModule {}

@@ -37,6 +37,7 @@ export const WRITE_PROBLEMS: ProblemCode[] = [
   'unprocessable-command',
   'internal',
   'log-unavailable',
+  'overloaded',
   'database-unavailable',
 ];
 

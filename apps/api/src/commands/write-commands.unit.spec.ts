@@ -5,7 +5,14 @@ import { TimelineReadRepository, type DecisionRecord } from '@timeline/database'
 import { nameBasedUuid } from '@timeline/domain';
 import { RetractEvent, RetractEventHandler, ReviseEvent, ReviseEventHandler } from '../events/event.commands';
 import { FindEventTimelineHandler } from '../events/event.queries';
-import { CreateTimeline, CreateTimelineHandler, RecordEvent, RecordEventHandler } from '../timelines/timeline.commands';
+import {
+  CreateTimeline,
+  CreateTimelineHandler,
+  RecordEvent,
+  RecordEventBatch,
+  RecordEventBatchHandler,
+  RecordEventHandler,
+} from '../timelines/timeline.commands';
 import { recordEventBodySchema } from '../timelines/timelines.schemas';
 import { CommandSubmissionService, type Submission, type TimelineWrite } from './command-submission.service';
 
@@ -18,6 +25,7 @@ describe('write commands', () => {
   let commandBus: CommandBus;
   let writes: TimelineWrite[];
   let submission: Submission;
+  let batchSubmissions: Submission[];
 
   beforeAll(async () => {
     const module = await Test.createTestingModule({
@@ -25,11 +33,18 @@ describe('write commands', () => {
       providers: [
         CreateTimelineHandler,
         RecordEventHandler,
+        RecordEventBatchHandler,
         ReviseEventHandler,
         RetractEventHandler,
         FindEventTimelineHandler,
         { provide: TimelineReadRepository, useValue: { findEventTimeline: async () => 'japan-nato' } },
-        { provide: CommandSubmissionService, useValue: { submit: async (write: TimelineWrite) => (writes.push(write), submission) } },
+        {
+          provide: CommandSubmissionService,
+          useValue: {
+            submit: async (write: TimelineWrite) => (writes.push(write), submission),
+            submitBatch: async (batch: TimelineWrite[]) => (writes.push(...batch), batchSubmissions),
+          },
+        },
       ],
     }).compile();
     await module.init();
@@ -82,6 +97,27 @@ describe('write commands', () => {
       },
     ]);
     for (const answer of [revised, retracted]) expect(answer).toMatchObject({ status: 200, body: { revision: 2, version: 4 }, headers: { etag: '"4"' } });
+  });
+
+  test('RecordEventBatch: one RecordEvent per event, keyed per index under the batch key, answered 200 with a result per event in order', async () => {
+    const recorded = decision({ commandType: 'RecordEvent', eventId: EVENT_ID, version: 5, revision: 1 });
+    const conflict = decision({ commandType: 'RecordEvent', outcome: 'rejected', reason: 'event_exists', detail: 'event exists' });
+    batchSubmissions = [{ state: 'decided', decision: recorded }, { state: 'pending', commandId: PENDING_ID }, { state: 'decided', decision: conflict }];
+    const body = { events: [EVENT, EVENT, EVENT] };
+    const answer = await commandBus.execute(new RecordEventBatch('japan-nato', [EVENT, EVENT, EVENT], body, { idempotencyKey: 'b-1' }));
+
+    const commandIds = [0, 1, 2].map((index) => nameBasedUuid(`idempotency-batch:japan-nato:b-1:${index}`));
+    expect(writes.map((write) => write.commandId)).toEqual(commandIds);
+    expect(writes.map((write) => write.draft)).toEqual(
+      commandIds.map((commandId) => ({ type: 'RecordEvent', timelineId: 'japan-nato', eventId: nameBasedUuid(`event:${commandId}`), expectedVersion: undefined, event: EVENT })),
+    );
+    expect(writes[1].request).toEqual({ route: 'POST events:batch', timelineId: 'japan-nato', body, index: 1 });
+    expect(answer.status).toBe(200);
+    expect((answer.body as { results: unknown[] }).results).toEqual([
+      { status: 201, event: null, revision: 1, version: 5, commandId: recorded.commandId },
+      { status: 202, commandId: PENDING_ID, location: `/v1/commands/${PENDING_ID}` },
+      { status: 409, problem: expect.objectContaining({ type: '/problems/event-exists', status: 409, detail: 'event exists', commandId: conflict.commandId }) },
+    ]);
   });
 
   test('a rejection is thrown as its problem, with its status from the problem table', async () => {

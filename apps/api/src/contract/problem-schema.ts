@@ -12,9 +12,9 @@ const invalidFieldSchema = z.strictObject({
 
 /**
  * RFC 9457 problem details. Extension members may be added, so the object is
- * open. Registered only: every problem response refers to it as `Problem`.
+ * open. Every problem response refers to it as `Problem`.
  */
-named(
+export const problemSchema = named(
   z.looseObject({
     type: z.enum(PROBLEM_CODES.map(problemType) as [string, ...string[]]).describe('The problem type; see the list in the description of this api'),
     title: z.string().describe('A short summary of the problem type'),
@@ -24,7 +24,7 @@ named(
     requestId: z.string().describe('The id of the request in our logs; quote it when reporting a problem'),
     errors: z.array(invalidFieldSchema).optional().describe('`invalid-request`: every bad field'),
     commandId: z.uuid().optional().describe('The command a rejection or a reused Idempotency-Key refers to'),
-    retryable: z.boolean().optional().describe('`log-unavailable`: the command was not recorded; retrying is safe'),
+    retryable: z.boolean().optional().describe('`log-unavailable`, `overloaded`: retrying is safe (see `recorded`)'),
     checks: z.record(z.string(), z.unknown()).optional().describe('`not-ready`: the state of each dependency'),
   }),
   'Problem',

@@ -8,6 +8,7 @@ import {
   type RecentRejection,
 } from '@timeline/database';
 import { ProjectionLag } from '@timeline/observability';
+import { Admission } from '../commands/admission';
 import { StreamFeed } from '../stream/stream-feed';
 
 /** Throughput is counted over this window; decisions by outcome over the longer one. */
@@ -45,6 +46,8 @@ export interface OpsStatus {
   recentRejections: RecentRejection[];
   relay: { unsentRecords: number; oldestUnsentSeconds: number };
   stream: { connectedClients: number | null };
+  /** Writes held and refused by this api instance's admission control; null where there is none. */
+  admission: { waitingCommands: number; maxWaiting: number; refusedCommands: number } | null;
   /** Read-model rebuilds replaying now (or left behind by a failed one), from their schemas' stored offsets. */
   rebuilds: {
     schema: string;
@@ -74,6 +77,7 @@ export class OpsStatusService {
     private readonly opsStatus: OpsStatusRepository,
     private readonly timelines: TimelineReadRepository,
     @Optional() private readonly stream?: StreamFeed,
+    @Optional() private readonly admission?: Admission,
   ) {}
 
   status(now = Date.now()): Promise<OpsStatus> {
@@ -115,6 +119,9 @@ export class OpsStatusService {
       recentRejections,
       relay: { unsentRecords: relay.records, oldestUnsentSeconds: round(relay.oldestSeconds, 1) },
       stream: { connectedClients: this.stream?.clientCount ?? null },
+      admission: this.admission
+        ? { waitingCommands: this.admission.waitingCommands, maxWaiting: this.admission.maxWaiting, refusedCommands: this.admission.refusedCommands }
+        : null,
       rebuilds: rebuilds.map(({ schema, offsets }) => ({
         schema,
         applied: [...offsets.values()].reduce((total, offset) => total + offset, 0),

@@ -69,6 +69,13 @@ export const opsStatusSchema = named(
       oldestUnsentSeconds: seconds.describe('Age of the oldest of them; 0 when none waits'),
     }),
     stream: z.strictObject({ connectedClients: count.nullable().describe('Clients of /v1/stream on this api instance') }),
+    admission: z
+      .strictObject({
+        waitingCommands: count.describe('Commands this api instance holds: appending, or waiting for their decision'),
+        maxWaiting: count.describe('ADMISSION_MAX_WAITING: past it writes are answered 503 `overloaded`'),
+        refusedCommands: count.describe('Commands answered 503 `overloaded` since this instance started (not recorded)'),
+      })
+      .nullable(),
     rebuilds: z
       .array(
         z.strictObject({

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { nameBasedUuid, type TimelineData } from '@timeline/domain';
-import { CommandSubmissionService, commandIdFor } from '../commands/command-submission.service';
+import { Problem, problemDocument } from '@timeline/problems';
+import { CommandSubmissionService, commandIdFor, type Submission, type TimelineWrite } from '../commands/command-submission.service';
 import { answerFor, eventAnswer, type Answer } from '../commands/decision-answer';
 import type { WriteHeaders } from '../http/request-headers';
 import type { RecordEventBody } from './timelines.schemas';
@@ -60,5 +62,56 @@ export class RecordEventHandler implements ICommandHandler<RecordEvent, Answer> 
       headers,
     });
     return answerFor(submission, eventAnswer(201));
+  }
+}
+
+/** Several events recorded on one timeline by one request: one RecordEvent command each. */
+export class RecordEventBatch extends Command<Answer> {
+  constructor(
+    readonly timelineId: string,
+    readonly recordings: RecordEventBody[],
+    /** The body as sent: every event's fingerprint is taken from all of it. */
+    readonly sentBody: unknown,
+    readonly headers: WriteHeaders,
+  ) {
+    super();
+  }
+}
+
+/** Submits the batch's commands together and answers 200 with one result per event. */
+@CommandHandler(RecordEventBatch)
+export class RecordEventBatchHandler implements ICommandHandler<RecordEventBatch, Answer> {
+  constructor(private readonly writes: CommandSubmissionService) {}
+
+  async execute({ timelineId, recordings, sentBody, headers }: RecordEventBatch): Promise<Answer> {
+    const writes = recordings.map(({ eventId: givenEventId, ...event }, index): TimelineWrite => {
+      const commandId = batchCommandIdFor(timelineId, headers.idempotencyKey, index);
+      return {
+        commandId,
+        draft: { type: 'RecordEvent', timelineId, eventId: givenEventId ?? nameBasedUuid(`event:${commandId}`), expectedVersion: undefined, event },
+        request: { route: 'POST events:batch', timelineId, body: sentBody, index },
+        headers,
+      };
+    });
+    const submissions = await this.writes.submitBatch(writes);
+    return { status: 200, body: { results: submissions.map(batchResult) }, headers: {} };
+  }
+}
+
+/** Event `index` of a batch: a retry with the same Idempotency-Key maps it to the same command, decided once. */
+export function batchCommandIdFor(timelineId: string, idempotencyKey: string | undefined, index: number): string {
+  // Another namespace than single writes' keys, so that no single write's key can name a batch's event.
+  return idempotencyKey ? nameBasedUuid(`idempotency-batch:${timelineId}:${idempotencyKey}:${index}`) : randomUUID();
+}
+
+/** An event's result in a batch: its answer as a single write would have it, with the status inside. */
+function batchResult(submission: Submission): Record<string, unknown> {
+  try {
+    const answer = answerFor(submission, eventAnswer(201));
+    const { status: _pending, ...body } = answer.body as Record<string, unknown>;
+    return { status: answer.status, ...body };
+  } catch (error) {
+    if (!(error instanceof Problem)) throw error;
+    return { status: error.status, problem: problemDocument(error) };
   }
 }

@@ -1,14 +1,15 @@
 import { Body, Controller, Get, Headers, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
+import { TimelineConfig } from '@timeline/config';
 import { timelineDataSchema } from '@timeline/domain';
-import { parseOrThrow } from '@timeline/problems';
+import { parseOrThrow, Problem } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
 import { send } from '../commands/decision-answer';
 import { parseTimelineId } from '../http/path-params';
 import { writeHeaders } from '../http/request-headers';
-import { CreateTimeline, RecordEvent } from './timeline.commands';
+import { CreateTimeline, RecordEvent, RecordEventBatch } from './timeline.commands';
 import { GetTimeline, ListTimelines } from './timeline.queries';
-import { listQuerySchema, recordEventBodySchema } from './timelines.schemas';
+import { listQuerySchema, recordEventBatchBodySchema, recordEventBodySchema } from './timelines.schemas';
 
 type RequestHeaders = Record<string, string | undefined>;
 
@@ -17,6 +18,7 @@ export class TimelinesController {
   constructor(
     private readonly commandBus: CommandBus,
     private readonly queryBus: QueryBus,
+    private readonly config: TimelineConfig,
   ) {}
 
   @Get()
@@ -52,5 +54,34 @@ export class TimelinesController {
   ) {
     const command = new RecordEvent(parseTimelineId(rawTimelineId), parseOrThrow(recordEventBodySchema, body, 'body'), body, writeHeaders(headers));
     return send(reply, await this.commandBus.execute(command));
+  }
+
+  // `::` is Fastify's escape for a literal `:` in a path: this is `/v1/timelines/{timelineId}/events:batch`.
+  @Post(':timelineId/events::batch')
+  async recordEventBatch(
+    @Param('timelineId') rawTimelineId: string,
+    @Body() body: unknown,
+    @Headers() headers: RequestHeaders,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const timelineId = parseTimelineId(rawTimelineId);
+    const preconditions = writeHeaders(headers);
+    // A version check per event cannot hold a batch to one version: an event rejected for another reason
+    // leaves the version where it was, and the next event would then pass a check meant for the batch.
+    if (preconditions.expectedVersion !== undefined) {
+      throw Problem.invalid([{ field: 'header.if-match', message: 'is not supported on batches: record the events one by one to check the version' }]);
+    }
+    this.refuseOversizedBatch(body);
+    const { events } = parseOrThrow(recordEventBatchBodySchema, body, 'body');
+    return send(reply, await this.commandBus.execute(new RecordEventBatch(timelineId, events, body, preconditions)));
+  }
+
+  /** Counted before the events are validated, so that an oversized batch costs little. */
+  private refuseOversizedBatch(body: unknown): void {
+    const events = (body as { events?: unknown } | null)?.events;
+    const max = this.config.admission.batchMaxEvents;
+    if (Array.isArray(events) && events.length > max) {
+      throw new Problem('payload-too-large', `a batch takes at most ${max} events (BATCH_MAX_EVENTS); this one has ${events.length}: split it`, { maxEvents: max });
+    }
   }
 }

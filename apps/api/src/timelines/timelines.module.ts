@@ -2,14 +2,14 @@ import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
 import { CommandsModule } from '../commands/commands.module';
 import { CursorSigner } from '../http/cursor-signer';
-import { CreateTimelineHandler, RecordEventHandler } from './timeline.commands';
+import { CreateTimelineHandler, RecordEventBatchHandler, RecordEventHandler } from './timeline.commands';
 import { GetTimelineHandler, ListTimelinesHandler } from './timeline.queries';
 import { TimelinesController } from './timelines.controller';
 
-/** `/v1/timelines`: create, list and get timelines; record events on them. */
+/** `/v1/timelines`: create, list and get timelines; record events on them, one by one or in batches. */
 @Module({
   imports: [DatabaseModule, CommandsModule],
   controllers: [TimelinesController],
-  providers: [CreateTimelineHandler, RecordEventHandler, GetTimelineHandler, ListTimelinesHandler, CursorSigner],
+  providers: [CreateTimelineHandler, RecordEventHandler, RecordEventBatchHandler, GetTimelineHandler, ListTimelinesHandler, CursorSigner],
 })
 export class TimelinesModule {}

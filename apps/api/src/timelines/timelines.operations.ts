@@ -2,7 +2,15 @@ import { timelineDataSchema } from '@timeline/domain';
 import { PENDING_RESPONSE, WRITE_HEADERS, WRITE_PROBLEMS } from '../commands/commands.operations';
 import { eventAnswerSchema } from '../commands/commands.schemas';
 import { ETAG, LOCATION, MEDIA, PAGE_PARAMETER_DESCRIPTIONS, READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
-import { listQuerySchema, recordEventBodySchema, timelineAnswerSchema, timelinePageSchema, timelineSummarySchema } from './timelines.schemas';
+import {
+  eventBatchAnswerSchema,
+  listQuerySchema,
+  recordEventBatchBodySchema,
+  recordEventBodySchema,
+  timelineAnswerSchema,
+  timelinePageSchema,
+  timelineSummarySchema,
+} from './timelines.schemas';
 
 export const TIMELINE_OPERATIONS: ApiOperation[] = [
   {
@@ -74,5 +82,35 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
       202: PENDING_RESPONSE,
     },
     problems: [...WRITE_PROBLEMS, 'timeline-not-found', 'event-exists'],
+  },
+  {
+    method: 'post',
+    path: '/v1/timelines/{timelineId}/events:batch',
+    operationId: 'recordEventBatch',
+    tag: 'Events',
+    summary: 'Record several events',
+    description:
+      'Records up to `BATCH_MAX_EVENTS` events (100 by default) on the timeline: each is its own command, all are appended to the log together ' +
+      '(all or none) and decided in request order. The answer is 200 with one result per event: `201` recorded, `202` not decided within the ' +
+      'wait bound (follow `location`), or the problem of its rejection (e.g. `event-exists`). A problem of the whole request (an invalid event, ' +
+      'too many events, the log unavailable, overloaded) records nothing. `Idempotency-Key` names the batch: a retry with the same key and body ' +
+      'gets the same results, each event decided once. `If-Match` is not supported on batches (a 400): an event rejected for another reason would ' +
+      'leave the version as it was, and the events after it would pass a check meant for the whole batch.',
+    headers: { IdempotencyKey: WRITE_HEADERS.IdempotencyKey, Traceparent: WRITE_HEADERS.Traceparent },
+    body: {
+      schema: recordEventBatchBodySchema,
+      description: 'The events',
+      example: {
+        events: [
+          { kind: 'summit.attended', title: 'Japan attends the NATO Madrid summit', language: 'en', validTime: '2022-06-28/2022-06-30', factuality: 'confirmed' },
+          { kind: 'programme.adopted', title: 'NATO and Japan adopt an Individually Tailored Partnership Programme', language: 'en', validTime: '2023-07-12', factuality: 'confirmed' },
+        ],
+      },
+    },
+    responses: {
+      200: { description: 'Each event as it was decided, in request order', content: { [MEDIA.json]: eventBatchAnswerSchema } },
+    },
+    // Rejections of single events (`version-conflict`, `event-exists`…) are results inside the 200.
+    problems: WRITE_PROBLEMS.filter((code) => !['version-conflict', 'malformed-command', 'unprocessable-command'].includes(code)),
   },
 ];

@@ -1,5 +1,7 @@
 import { eventDataSchema, languageSchema, timelineDataSchema, timelineIdSchema } from '@timeline/domain';
 import { z } from 'zod';
+import { eventAnswerSchema } from '../commands/commands.schemas';
+import { problemSchema } from '../contract/problem-schema';
 import { instant, named, version, type Returns } from '../http/response-schemas';
 import type { TimelinePage } from './timeline.queries';
 
@@ -9,6 +11,13 @@ export const listQuerySchema = z.strictObject({
 });
 export const recordEventBodySchema = eventDataSchema.extend({ eventId: z.uuid().optional() });
 export type RecordEventBody = z.infer<typeof recordEventBodySchema>;
+export const recordEventBatchBodySchema = z.strictObject({
+  events: z
+    .array(recordEventBodySchema)
+    .min(1)
+    .describe('The events, each as the body of `POST /v1/timelines/{timelineId}/events`, appended in this order; at most `BATCH_MAX_EVENTS` (100 by default)'),
+});
+export type RecordEventBatchBody = z.infer<typeof recordEventBatchBodySchema>;
 
 export const timelineSummarySchema = named(
   z.strictObject({
@@ -47,6 +56,29 @@ export const timelineAnswerSchema = named(
   }),
   'TimelineCreated',
   'The timeline as the command left it',
+);
+
+export const eventBatchAnswerSchema = named(
+  z.strictObject({
+    results: z
+      .array(
+        z.union([
+          eventAnswerSchema.extend({ status: z.literal(201) }),
+          z.strictObject({
+            status: z.literal(202),
+            commandId: z.uuid(),
+            location: z.string().describe('Where to ask for the decision: GET /v1/commands/{commandId}'),
+          }),
+          z.strictObject({
+            status: z.number().int().min(400).max(499),
+            problem: problemSchema.partial({ instance: true, requestId: true }).describe('Why this event was not recorded'),
+          }),
+        ]),
+      )
+      .describe('One result per event, in the order of the request'),
+  }),
+  'EventBatchAnswer',
+  'Each event of a batch as it was decided: 201 recorded, 202 not decided within the wait bound, or the problem of its rejection',
 );
 
 const returns: [Returns<TimelinePage, typeof timelinePageSchema>] = [true];

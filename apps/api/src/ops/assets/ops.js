@@ -10,7 +10,7 @@
   const SHORT_RANGE_MS = 45 * 24 * 3600 * 1000;
 
   const $ = (id) => document.getElementById(id);
-  const trend = { lag: [], throughput: [], relay: [], stream: [], rebuild: [], partitions: new Map() };
+  const trend = { lag: [], throughput: [], relay: [], stream: [], admission: [], rebuild: [], partitions: new Map() };
   /** Per rebuild schema: [time, records applied] of the recent polls, for its rate and ETA. */
   const rebuildSamples = new Map();
   let lastUpdate = 0;
@@ -85,6 +85,14 @@
 
     $('stream-clients').textContent = formatCount(status.stream.connectedClients);
     $('spark-stream').innerHTML = sparkline(trend.stream, 'var(--muted)');
+
+    const admission = status.admission;
+    push(trend.admission, admission ? admission.waitingCommands : 0);
+    $('admission-waiting').textContent = formatCount(admission && admission.waitingCommands);
+    $('admission-max').textContent = admission ? `of ${formatCount(admission.maxWaiting)}` : '';
+    $('admission-refused').textContent = formatCount(admission && admission.refusedCommands);
+    if (admission) level($('card-admission'), admission.waitingCommands / admission.maxWaiting, 0.5, 0.9);
+    $('spark-admission').innerHTML = sparkline(trend.admission, 'var(--warn)');
 
     renderRebuild(status.rebuilds);
     renderPartitions(status.projection);
