@@ -136,14 +136,18 @@ export function findEventsSql(query: EventQuery, searchTsquery?: string): { text
   const sql = new SqlConditions();
   const knownAt = sql.param(query.knownAt ?? null);
   const timelineId = sql.param(query.timelineId ?? null);
-  addFilter(sql, query, 'asked.known_at');
+  const ranked = query.text !== undefined && searchTsquery !== undefined;
+  // One actor across every timeline, in valid-time order: walk that actor's key in
+  // event_revision_actor_keys, which then stands for the actor (and role) filter.
+  const walkedActorKey = ranked || query.timelineId ? undefined : singleActorKey(query);
+  addFilter(sql, walkedActorKey === undefined ? query : { ...query, actors: undefined, role: undefined }, 'asked.known_at');
   const direction = query.order === 'desc' ? 'desc' : 'asc';
   const asked = `with asked as (
          -- Milliseconds, as the cursor carries it: every page reads at exactly the instant it reports.
          select coalesce(${knownAt}::timestamptz, date_trunc('milliseconds', now())) as known_at,
                 case when ${timelineId}::text is not null then exists (select 1 from timelines t where t.timeline_id = ${timelineId}) end as timeline_exists
        )`;
-  if (query.text !== undefined && searchTsquery !== undefined) {
+  if (ranked) {
     // Ranked: best first, ties by id; the keyset is (rank, id).
     const tsquery = `${sql.param(searchTsquery)}::tsquery`;
     sql.add(`r.search @@ ${tsquery}`);
@@ -162,17 +166,24 @@ export function findEventsSql(query: EventQuery, searchTsquery?: string): { text
        order by page.rank desc, page.event_id desc`;
     return { text, values: sql.values, ranked: true };
   }
+  // The order (and keyset) is on the walked index's columns: the same values as the revision's.
+  const ordered = walkedActorKey === undefined ? 'r' : 'a';
+  if (walkedActorKey !== undefined) sql.add(`a.actor_key = ${sql.param(walkedActorKey)}`);
   if (query.after && 'validLower' in query.after) {
     const comparison = direction === 'asc' ? '>' : '<';
-    sql.add(`(r.valid_lower, r.event_id) ${comparison} (${sql.param(query.after.validLower)}::date, ${sql.param(query.after.eventId)}::uuid)`);
+    sql.add(`(${ordered}.valid_lower, ${ordered}.event_id) ${comparison} (${sql.param(query.after.validLower)}::date, ${sql.param(query.after.eventId)}::uuid)`);
   }
+  const revisions =
+    walkedActorKey === undefined
+      ? 'event_revisions r'
+      : 'event_revision_actor_keys a join event_revisions r on r.event_id = a.event_id and r.revision = a.revision';
   const text = `${asked}
        select asked.known_at, asked.timeline_exists, page.state, page.valid_lower
        from asked left join lateral (
          select r.state, r.valid_lower, r.event_id
-         from event_revisions r
+         from ${revisions}
          where ${sql.where()}
-         order by r.valid_lower ${direction}, r.event_id ${direction}
+         order by ${ordered}.valid_lower ${direction}, ${ordered}.event_id ${direction}
          limit ${sql.param(query.limit)}
        ) page on true
        order by page.valid_lower ${direction}, page.event_id ${direction}`;
@@ -195,8 +206,7 @@ function addFilter(sql: SqlConditions, filter: Omit<EventFilter, 'knownAt'>, kno
     );
   }
   if (filter.actors?.length) {
-    const keys = filter.role ? filter.actors.map((actor) => actorRoleKey(actor, filter.role!)) : filter.actors;
-    sql.add(`r.actor_keys && ${sql.param(keys)}::text[]`);
+    sql.add(`r.actor_keys && ${sql.param(actorFilterKeys(filter.actors, filter.role))}::text[]`);
   } else if (filter.role) {
     sql.add(`exists (select 1 from jsonb_array_elements(r.state->'actors') a where lower(a->>'role') = ${sql.param(filter.role.toLowerCase())})`);
   }
@@ -204,6 +214,15 @@ function addFilter(sql: SqlConditions, filter: Omit<EventFilter, 'knownAt'>, kno
   if (filter.topics?.length) sql.add(`r.topics && ${sql.param(filter.topics)}::text[]`);
   if (filter.kinds?.length) sql.add(`r.kind = any(${sql.param(filter.kinds)}::text[])`);
   if (filter.factualities?.length) sql.add(`r.factuality = any(${sql.param(filter.factualities)}::text[])`);
+}
+
+/** `actor=` values as actor keys: with a role, each actor in that role. */
+function actorFilterKeys(actors: string[], role: string | undefined): string[] {
+  return role ? actors.map((actor) => actorRoleKey(actor, role)) : actors;
+}
+
+function singleActorKey(filter: Pick<EventFilter, 'actors' | 'role'>): string | undefined {
+  return filter.actors?.length === 1 ? actorFilterKeys(filter.actors, filter.role)[0] : undefined;
 }
 
 /** Collects `and`-ed conditions and their numbered parameters. */
