@@ -12,12 +12,15 @@ create table event_revision_actor_keys (
   primary key (actor_key, valid_lower, event_id, revision)
 );
 
--- Pinned to the schema it is created in, whatever the writing session's search_path.
-create function add_revision_actor_keys() returns trigger language plpgsql set search_path from current as $$
+-- The table beside the revisions written, whatever the writer's search_path: a rebuild migrates
+-- a schema under another name and renames it at the switch.
+create function add_revision_actor_keys() returns trigger language plpgsql as $$
 begin
-  insert into event_revision_actor_keys (actor_key, valid_lower, event_id, revision)
-  select distinct actor_key, inserted.valid_lower, inserted.event_id, inserted.revision
-  from inserted, unnest(inserted.actor_keys) as actor_key;
+  execute format(
+    'insert into %I.event_revision_actor_keys (actor_key, valid_lower, event_id, revision)
+     select distinct actor_key, inserted.valid_lower, inserted.event_id, inserted.revision
+     from inserted, unnest(inserted.actor_keys) as actor_key',
+    tg_table_schema);
   return null;
 end
 $$;
