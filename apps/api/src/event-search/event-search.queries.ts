@@ -23,10 +23,7 @@ export class SearchEvents extends Query<EventSearchPage> {
 
 @QueryHandler(SearchEvents)
 export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSearchPage> {
-  constructor(
-    private readonly events: EventQueryRepository,
-    private readonly timelines: TimelineReadRepository,
-  ) {}
+  constructor(private readonly events: EventQueryRepository) {}
 
   async execute({ params, timelineId }: SearchEvents): Promise<EventSearchPage> {
     const filter = filterOf(params, timelineId);
