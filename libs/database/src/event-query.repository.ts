@@ -24,7 +24,9 @@ export interface EventFilter {
 
 export type EventKeyset = { validLower: string; eventId: string } | { rank: number; eventId: string };
 
-export interface EventQuery extends EventFilter {
+export interface EventQuery extends Omit<EventFilter, 'knownAt'> {
+  /** Absent: the database's now, which the page reports back so that later pages pin it. */
+  knownAt?: string;
   order: 'asc' | 'desc';
   limit: number;
   after?: EventKeyset;
@@ -33,6 +35,14 @@ export interface EventQuery extends EventFilter {
 export interface FoundEvent {
   event: AsJson<EventState>;
   keyset: EventKeyset;
+}
+
+export interface FoundPage {
+  /** The known time the events were read at: the one asked for, or the database's now. */
+  knownAt: string;
+  /** Whether the query's timeline exists; null for a query across every timeline. */
+  timelineExists: boolean | null;
+  events: FoundEvent[];
 }
 
 export interface HistogramBucket {
@@ -50,21 +60,30 @@ export class EventQueryRepository {
 
   private readonly searchQueries = new Map<string, string>();
 
-  async findEvents(query: EventQuery): Promise<FoundEvent[]> {
+  /**
+   * A page of events, with the known time it was read at and whether its timeline exists:
+   * one statement, so a first page costs one round trip.
+   */
+  async findEvents(query: EventQuery): Promise<FoundPage> {
     const tsquery = query.text === undefined ? undefined : await this.searchQuery(query.text);
-    if (tsquery === '') return []; // nothing but stop words
-    const { text, values, ranked } = findEventsSql(query, tsquery);
+    // Nothing but stop words: no event matches, and nothing is searched.
+    const { text, values, ranked } = findEventsSql(tsquery === '' ? { ...query, limit: 0 } : query, tsquery);
     const { rows } = await this.pool.query(text, values);
-    return rows.map((row) => ({
-      event: row.state,
-      keyset: ranked ? { rank: row.rank, eventId: row.state.eventId } : { validLower: row.valid_lower, eventId: row.state.eventId },
-    }));
+    const found = rows.filter((row) => row.state !== null);
+    return {
+      knownAt: rows[0].known_at.toISOString(),
+      timelineExists: rows[0].timeline_exists,
+      events: found.map((row) => ({
+        event: row.state,
+        keyset: ranked ? { rank: row.rank, eventId: row.state.eventId } : { validLower: row.valid_lower, eventId: row.state.eventId },
+      })),
+    };
   }
 
   /** Events per year or month of their valid-time start, under the same filters. */
   async histogram(filter: EventFilter, by: 'year' | 'month'): Promise<HistogramBucket[]> {
     const sql = new SqlConditions();
-    addFilter(sql, filter);
+    addFilter(sql, filter, `${sql.param(filter.knownAt)}::timestamptz`);
     if (filter.text) sql.add(`r.search @@ ${sql.param(await this.searchQuery(filter.text))}::tsquery`);
     const format = by === 'year' ? 'YYYY' : 'YYYY-MM';
     const { rows } = await this.pool.query<{ period: string; count: number }>(
@@ -107,40 +126,73 @@ export class EventQueryRepository {
   }
 }
 
-/** The SQL of a page of events; exported so that a test can EXPLAIN exactly what runs. */
+/**
+ * The SQL of a page of events; exported so that a test can EXPLAIN exactly what runs.
+ * `asked` is the known time (the one given, or now) and whether the timeline exists; the page
+ * is joined to it so that an empty page still answers both. The outer sort only re-states the
+ * page's order: the page itself is read in index order and is at most `limit` rows.
+ */
 export function findEventsSql(query: EventQuery, searchTsquery?: string): { text: string; values: unknown[]; ranked: boolean } {
   const sql = new SqlConditions();
-  addFilter(sql, query);
+  const knownAt = sql.param(query.knownAt ?? null);
+  const timelineId = sql.param(query.timelineId ?? null);
+  const ranked = query.text !== undefined && searchTsquery !== undefined;
+  // One actor across every timeline, in valid-time order: walk that actor's key in
+  // event_revision_actor_keys, which then stands for the actor (and role) filter.
+  const walkedActorKey = ranked || query.timelineId ? undefined : singleActorKey(query);
+  addFilter(sql, walkedActorKey === undefined ? query : { ...query, actors: undefined, role: undefined }, 'asked.known_at');
   const direction = query.order === 'desc' ? 'desc' : 'asc';
-  if (query.text !== undefined && searchTsquery !== undefined) {
+  const asked = `with asked as (
+         -- Milliseconds, as the cursor carries it: every page reads at exactly the instant it reports.
+         select coalesce(${knownAt}::timestamptz, date_trunc('milliseconds', now())) as known_at,
+                case when ${timelineId}::text is not null then exists (select 1 from timelines t where t.timeline_id = ${timelineId}) end as timeline_exists
+       )`;
+  if (ranked) {
     // Ranked: best first, ties by id; the keyset is (rank, id).
     const tsquery = `${sql.param(searchTsquery)}::tsquery`;
     sql.add(`r.search @@ ${tsquery}`);
     if (query.after && 'rank' in query.after) {
       sql.add(`(ts_rank(r.search, ${tsquery}), r.event_id) < (${sql.param(query.after.rank)}::real, ${sql.param(query.after.eventId)}::uuid)`);
     }
-    const text = `select r.state, ts_rank(r.search, ${tsquery}) as rank
-       from event_revisions r
-       where ${sql.where()}
-       order by rank desc, r.event_id desc
-       limit ${sql.param(query.limit)}`;
+    const text = `${asked}
+       select asked.known_at, asked.timeline_exists, page.state, page.rank
+       from asked left join lateral (
+         select r.state, r.event_id, ts_rank(r.search, ${tsquery}) as rank
+         from event_revisions r
+         where ${sql.where()}
+         order by rank desc, r.event_id desc
+         limit ${sql.param(query.limit)}
+       ) page on true
+       order by page.rank desc, page.event_id desc`;
     return { text, values: sql.values, ranked: true };
   }
+  // The order (and keyset) is on the walked index's columns: the same values as the revision's.
+  const ordered = walkedActorKey === undefined ? 'r' : 'a';
+  if (walkedActorKey !== undefined) sql.add(`a.actor_key = ${sql.param(walkedActorKey)}`);
   if (query.after && 'validLower' in query.after) {
     const comparison = direction === 'asc' ? '>' : '<';
-    sql.add(`(r.valid_lower, r.event_id) ${comparison} (${sql.param(query.after.validLower)}::date, ${sql.param(query.after.eventId)}::uuid)`);
+    sql.add(`(${ordered}.valid_lower, ${ordered}.event_id) ${comparison} (${sql.param(query.after.validLower)}::date, ${sql.param(query.after.eventId)}::uuid)`);
   }
-  const text = `select r.state, r.valid_lower
-       from event_revisions r
-       where ${sql.where()}
-       order by r.valid_lower ${direction}, r.event_id ${direction}
-       limit ${sql.param(query.limit)}`;
+  const revisions =
+    walkedActorKey === undefined
+      ? 'event_revisions r'
+      : 'event_revision_actor_keys a join event_revisions r on r.event_id = a.event_id and r.revision = a.revision';
+  const text = `${asked}
+       select asked.known_at, asked.timeline_exists, page.state, page.valid_lower
+       from asked left join lateral (
+         select r.state, r.valid_lower, r.event_id
+         from ${revisions}
+         where ${sql.where()}
+         order by ${ordered}.valid_lower ${direction}, ${ordered}.event_id ${direction}
+         limit ${sql.param(query.limit)}
+       ) page on true
+       order by page.valid_lower ${direction}, page.event_id ${direction}`;
   return { text, values: sql.values, ranked: false };
 }
 
-function addFilter(sql: SqlConditions, filter: EventFilter): void {
-  const knownAt = sql.param(filter.knownAt);
-  sql.add(`r.known_from <= ${knownAt}::timestamptz and (r.known_to is null or r.known_to > ${knownAt}::timestamptz)`);
+/** `knownAt` is SQL: a parameter, or the known time a page's statement settled on. */
+function addFilter(sql: SqlConditions, filter: Omit<EventFilter, 'knownAt'>, knownAt: string): void {
+  sql.add(`r.known_from <= ${knownAt} and (r.known_to is null or r.known_to > ${knownAt})`);
   if (!filter.includeRetracted) sql.add('not r.retracted');
   if (filter.timelineId) sql.add(`r.timeline_id = ${sql.param(filter.timelineId)}`);
   if (filter.window) {
@@ -154,8 +206,7 @@ function addFilter(sql: SqlConditions, filter: EventFilter): void {
     );
   }
   if (filter.actors?.length) {
-    const keys = filter.role ? filter.actors.map((actor) => actorRoleKey(actor, filter.role!)) : filter.actors;
-    sql.add(`r.actor_keys && ${sql.param(keys)}::text[]`);
+    sql.add(`r.actor_keys && ${sql.param(actorFilterKeys(filter.actors, filter.role))}::text[]`);
   } else if (filter.role) {
     sql.add(`exists (select 1 from jsonb_array_elements(r.state->'actors') a where lower(a->>'role') = ${sql.param(filter.role.toLowerCase())})`);
   }
@@ -163,6 +214,15 @@ function addFilter(sql: SqlConditions, filter: EventFilter): void {
   if (filter.topics?.length) sql.add(`r.topics && ${sql.param(filter.topics)}::text[]`);
   if (filter.kinds?.length) sql.add(`r.kind = any(${sql.param(filter.kinds)}::text[])`);
   if (filter.factualities?.length) sql.add(`r.factuality = any(${sql.param(filter.factualities)}::text[])`);
+}
+
+/** `actor=` values as actor keys: with a role, each actor in that role. */
+function actorFilterKeys(actors: string[], role: string | undefined): string[] {
+  return role ? actors.map((actor) => actorRoleKey(actor, role)) : actors;
+}
+
+function singleActorKey(filter: Pick<EventFilter, 'actors' | 'role'>): string | undefined {
+  return filter.actors?.length === 1 ? actorFilterKeys(filter.actors, filter.role)[0] : undefined;
 }
 
 /** Collects `and`-ed conditions and their numbered parameters. */

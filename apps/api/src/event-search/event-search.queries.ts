@@ -26,7 +26,6 @@ export class SearchEvents extends Query<EventSearchPage> {
 export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSearchPage> {
   constructor(
     private readonly events: EventQueryRepository,
-    private readonly timelines: TimelineReadRepository,
     private readonly cursors: CursorSigner,
   ) {}
 
@@ -34,10 +33,16 @@ export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSea
     const filter = filterOf(params, timelineId);
     const hash = queryHash({ filter, order: params.order, knownAt: params.knownAt ?? null });
     const cursor = params.cursor ? decodeSearchCursor(this.cursors, params.cursor, hash) : null;
-    if (timelineId && !cursor) await assertTimelineExists(this.timelines, timelineId);
-    const knownAt = cursor?.knownAt ?? params.knownAt ?? (await this.events.now());
-    // One more than asked tells whether there is a next page.
-    const found = await this.events.findEvents({ ...filter, knownAt, order: params.order, limit: params.limit + 1, after: cursor?.after });
+    // One more than asked tells whether there is a next page. Without a known time, the database's now is read at.
+    const { knownAt, timelineExists, events: found } = await this.events.findEvents({
+      ...filter,
+      knownAt: cursor?.knownAt ?? params.knownAt,
+      order: params.order,
+      limit: params.limit + 1,
+      after: cursor?.after,
+    });
+    // A later page carries its timeline in the cursor's query hash: only a first page checks it.
+    if (timelineExists === false && !cursor) throw timelineNotFound(timelineId!);
     const page = found.slice(0, params.limit);
     const last = page.at(-1);
     return {
@@ -74,5 +79,7 @@ export class TimelineHistogramHandler implements IQueryHandler<TimelineHistogram
 }
 
 async function assertTimelineExists(timelines: TimelineReadRepository, timelineId: string): Promise<void> {
-  if (!(await timelines.findTimeline(timelineId))) throw new Problem('timeline-not-found', `timeline ${timelineId} does not exist`);
+  if (!(await timelines.findTimeline(timelineId))) throw timelineNotFound(timelineId);
 }
+
+const timelineNotFound = (timelineId: string) => new Problem('timeline-not-found', `timeline ${timelineId} does not exist`);
