@@ -43,21 +43,18 @@ export async function measureBatchAppends(spec: BatchAppendSpec): Promise<BatchA
   if (probe.status !== 200) return { available: false, status: probe.status };
 
   let resultStatuses: Record<string, number> = {};
-  const loop = (durationS: number) =>
-    measureClosedLoop({
-      callers: spec.callers,
-      warmupS: 0,
-      durationS,
-      operation: async (caller, sequence) => {
-        const answer = await post(spec.timelineIds[(caller + sequence) % spec.timelineIds.length]);
-        if (answer.status !== 200) throw new Error(`events:batch answered ${answer.status}: ${await answer.text()}`);
-        const { results } = (await answer.json()) as { results: { status: number }[] };
-        for (const { status } of results) resultStatuses[status] = (resultStatuses[status] ?? 0) + 1;
-      },
-    });
-  await loop(spec.warmupS);
-  resultStatuses = {};
-  const requests = await loop(spec.durationS);
+  const requests = await measureClosedLoop({
+    callers: spec.callers,
+    warmupS: spec.warmupS,
+    durationS: spec.durationS,
+    operation: async (caller, sequence) => {
+      const answer = await post(spec.timelineIds[(caller + sequence) % spec.timelineIds.length]);
+      if (answer.status !== 200) throw new Error(`events:batch answered ${answer.status}: ${await answer.text()}`);
+      const { results } = (await answer.json()) as { results: { status: number }[] };
+      for (const { status } of results) resultStatuses[status] = (resultStatuses[status] ?? 0) + 1;
+    },
+    onMeasuredStart: () => (resultStatuses = {}),
+  });
   return {
     available: true,
     eventsPerRequest: spec.eventsPerRequest,

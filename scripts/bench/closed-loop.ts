@@ -11,6 +11,8 @@ export interface ClosedLoopSpec {
   durationS: number;
   /** One operation; `caller` is 0..callers-1 and `sequence` counts that caller's operations. */
   operation: (caller: number, sequence: number) => Promise<void>;
+  /** Called between the warm-up and the measured window, e.g. to reset counts of the caller's own. */
+  onMeasuredStart?: () => void;
 }
 
 export interface ClosedLoopResult {
@@ -28,6 +30,7 @@ export interface ClosedLoopResult {
 export async function measureClosedLoop(spec: ClosedLoopSpec): Promise<ClosedLoopResult> {
   const sequences = new Array<number>(spec.callers).fill(0);
   if (spec.warmupS > 0) await runFor(spec, spec.warmupS, sequences);
+  spec.onMeasuredStart?.();
   return runFor(spec, spec.durationS, sequences);
 }
 
