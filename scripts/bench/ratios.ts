@@ -28,7 +28,7 @@ export function ratioOf(name: string, ours: number | null | undefined, baseline:
 
 /** A latency against its bound in milliseconds. */
 export function boundOf(name: string, milliseconds: number | null | undefined, atMostMs: number, from: string): Ratio {
-  const value = milliseconds == null || Number.isNaN(milliseconds) ? null : milliseconds;
+  const value = milliseconds == null || Number.isNaN(milliseconds) ? null : round(milliseconds, 1);
   return { name, value, from, goal: `<= ${atMostMs} ms`, met: value === null ? null : value <= atMostMs };
 }
 
