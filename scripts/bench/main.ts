@@ -124,7 +124,7 @@ async function main(): Promise<void> {
     if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
     else console.error(`bench: service logs kept in ${logDir}`);
   });
-  const results: BenchResults = {
+  const results: BenchResults = (collected = {
     generatedAt: new Date().toISOString(),
     machine,
     settings: {
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
     },
     ratios: [],
     benchSeconds: 0,
-  };
+  });
 
   const database = await createDatabase('timeline_bench');
   const databaseUrl = urlOf(database);
@@ -415,9 +415,16 @@ async function main(): Promise<void> {
   }
 
   // ---------------------------------------------------------------- report
-  results.ratios = ratios(results);
   const loads = [...(results.httpAppends ?? []), ...(results.groupCommit ? [results.groupCommit.off, results.groupCommit.on] : [])];
   keepLogs = loads.some((result) => result.errors > 0 || Object.keys(result.otherStatuses).length > 0) || results.replay?.completed === false;
+  writeReport(results);
+}
+
+/** What the sections measured so far; reported also when the run is cut short. */
+let collected: BenchResults | null = null;
+
+function writeReport(results: BenchResults): void {
+  results.ratios = ratios(results);
   results.benchSeconds = round((Date.now() - benchStartedAt) / 1000, 1);
   writeFileSync(path.join(REPO_ROOT, 'bench-results.json'), JSON.stringify(results, null, 2) + '\n');
   console.log(report(results));
@@ -550,7 +557,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const overall = setTimeout(() => {
-  console.error(`bench: still running after ${OVERALL_TIMEOUT_MS / 1000} s, giving up`);
+  console.error(`bench: still running after ${OVERALL_TIMEOUT_MS / 1000} s, giving up; the sections that finished follow`);
+  keepLogs = true;
+  if (collected) writeReport({ ...collected, incomplete: true });
   void cleanUp().finally(() => process.exit(1));
 }, OVERALL_TIMEOUT_MS);
 overall.unref();
