@@ -570,6 +570,7 @@ main()
     async (error) => {
       console.error(`bench failed: ${(error as Error).stack ?? error}`);
       keepLogs = true;
+      if (collected) writeReport({ ...collected, incomplete: true });
       await cleanUp();
       return 1;
     },

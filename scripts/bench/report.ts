@@ -71,7 +71,7 @@ export interface BenchResults {
   queries?: QueryLatencyResult;
   ratios: Ratio[];
   benchSeconds: number;
-  /** The run was cut short by its overall time limit: the sections that had not finished are missing. */
+  /** The run failed or was cut short by its time limit: the sections that had not finished are missing. */
   incomplete?: boolean;
 }
 
@@ -116,7 +116,7 @@ export function report(r: BenchResults): string {
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB RAM, load average ${m.loadAverage1m} at start; Node ${m.node}; ` +
       `Kafka ${m.kafka} (KRaft, 1 broker, ${s.partitions} partitions); ${m.postgres}`,
     ['Ratios (every figure from this run)', ratiosTable(r.ratios)].join('\n'),
-    `bench took ${r.benchSeconds} s (before clean-up)${r.incomplete ? ', INCOMPLETE: cut short by its time limit' : ''}; figures also in bench-results.json`,
+    `bench took ${r.benchSeconds} s (before clean-up)${r.incomplete ? ', INCOMPLETE: failed or cut short by its time limit, see above' : ''}; figures also in bench-results.json`,
   ];
   return blocks.filter(Boolean).join('\n\n');
 }
