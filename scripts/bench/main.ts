@@ -423,6 +423,16 @@ async function main(): Promise<void> {
 /** What the sections measured so far; reported also when the run is cut short. */
 let collected: BenchResults | null = null;
 
+/** After a failure or the time limit: the sections that finished, marked incomplete. */
+function reportWhatFinished(): void {
+  if (!collected) return;
+  try {
+    writeReport({ ...collected, incomplete: true });
+  } catch (error) {
+    console.error(`bench: could not report the finished sections: ${(error as Error).message}`);
+  }
+}
+
 function writeReport(results: BenchResults): void {
   results.ratios = ratios(results);
   results.benchSeconds = round((Date.now() - benchStartedAt) / 1000, 1);
@@ -559,7 +569,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 const overall = setTimeout(() => {
   console.error(`bench: still running after ${OVERALL_TIMEOUT_MS / 1000} s, giving up; the sections that finished follow`);
   keepLogs = true;
-  if (collected) writeReport({ ...collected, incomplete: true });
+  reportWhatFinished();
   void cleanUp().finally(() => process.exit(1));
 }, OVERALL_TIMEOUT_MS);
 overall.unref();
@@ -570,7 +580,7 @@ main()
     async (error) => {
       console.error(`bench failed: ${(error as Error).stack ?? error}`);
       keepLogs = true;
-      if (collected) writeReport({ ...collected, incomplete: true });
+      reportWhatFinished();
       await cleanUp();
       return 1;
     },
