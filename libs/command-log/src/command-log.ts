@@ -1,4 +1,4 @@
-import type { GroupCommitOptions } from './group-commit';
+import type { Appended, GroupCommitOptions } from './group-commit';
 
 /**
  * Our narrow view of the Kafka log. Only the kafkajs adapter beside this file
@@ -72,7 +72,7 @@ export interface ProducerState {
 
 /** Appends records, several per produce call when they arrive together. */
 export interface RecordAppender {
-  append(record: OutgoingRecord): Promise<void>;
+  append(record: OutgoingRecord): Promise<Appended>;
   close(): Promise<void>;
 }
 

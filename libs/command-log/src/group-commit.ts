@@ -25,10 +25,15 @@ export interface GroupCommitOptions {
 /** Below the commands topic's max.message.bytes (COMMANDS_MAX_MESSAGE_BYTES), with room for one large record. */
 export const DEFAULT_APPEND_LIMITS = { maxBatchBytes: 1_048_576, maxQueued: 10_000, timeoutMs: 30_000 };
 
+/** An acknowledged append: when the produce request that carried it was sent (`performance.now()`). */
+export interface Appended {
+  sentAt: number;
+}
+
 interface Pending<T> {
   item: T;
   bytes: number;
-  settle: (error?: AppendFailed) => void;
+  settle: (outcome: Appended | AppendFailed) => void;
 }
 
 /**
@@ -54,19 +59,19 @@ export class GroupCommit<T> {
     this.options = { ...DEFAULT_APPEND_LIMITS, ...options };
   }
 
-  add(item: T): Promise<void> {
+  add(item: T): Promise<Appended> {
     if (this.pending.length >= this.options.maxQueued) {
       return Promise.reject(new AppendFailed(`${this.pending.length} records wait for the log already`, false));
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Appended>((resolve, reject) => {
       let sent = false;
       const entry: Pending<T> = {
         item,
         bytes: this.sizeOf(item),
-        settle: (error) => {
+        settle: (outcome) => {
           clearTimeout(deadline);
-          if (error) reject(error);
-          else resolve();
+          if (outcome instanceof AppendFailed) reject(outcome);
+          else resolve(outcome);
         },
       };
       const deadline = setTimeout(() => {
@@ -135,8 +140,9 @@ export class GroupCommit<T> {
     const batch = this.takeBatch();
     if (batch.length === 0) return;
     this.inFlightCount = batch.length;
+    const appended: Appended = { sentAt: performance.now() };
     this.inFlight = this.send(batch.map((entry) => entry.item)).then(
-      () => batch.forEach((entry) => entry.settle()),
+      () => batch.forEach((entry) => entry.settle(appended)),
       (error) => {
         const failed = new AppendFailed(`the log did not take the records: ${(error as Error)?.message ?? error}`, true, error);
         batch.forEach((entry) => entry.settle(failed));

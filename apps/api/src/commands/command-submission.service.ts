@@ -1,13 +1,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { AppendFailed, COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
+import { AppendFailed, type Appended, COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid, type TimelineCommand } from '@timeline/domain';
 import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/observability';
 import { Problem } from '@timeline/problems';
 import type { WriteHeaders } from '../http/request-headers';
-import { DecisionWaiters } from './decision-waiters';
+import { DecisionWaiters, type NotifiedDecision } from './decision-waiters';
 
 /** A command as a request describes it; the submission gives it its id and fingerprint. */
 export type CommandDraft = TimelineCommand extends infer C ? (C extends TimelineCommand ? Omit<C, 'commandId' | 'fingerprint'> : never) : never;
@@ -74,8 +74,10 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     }
     const command = { ...draft, commandId, fingerprint } as TimelineCommand;
     const decided = this.waiters.wait(commandId, this.config.decisionTimeoutMs);
+    const calledAt = performance.now();
+    let appended: Appended;
     try {
-      await this.appender.append(
+      appended = await this.appender.append(
         commandRecord(command, {
           [COMMAND_HEADERS.traceparent]: traceparentFor(traceparent),
           // The request's span, child of the caller's traceparent (see HttpInstrumentation), when there is one.
@@ -88,9 +90,22 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
       this.logger.error(`append of ${command.type} ${commandId} failed: ${(error as Error).message}`);
       throw logUnavailable(error, commandId, idempotencyKey !== undefined);
     }
+    const acknowledgedAt = performance.now();
     // In the log now: whatever happens to PostgreSQL, the answer is the decision or a 202 to poll.
-    const decision = (await decided) ?? (await this.decisionOf(commandId));
+    const notified = await decided;
+    if (notified) this.observeStages(calledAt, appended.sentAt, acknowledgedAt, notified);
+    const decision = notified?.decision ?? (await this.decisionOf(commandId));
     return decision ? answered(decision, fingerprint) : { state: 'pending', commandId };
+  }
+
+  /** Where the time of a write decided within its wait went (see `AppendStage`). */
+  private observeStages(calledAt: number, sentAt: number, acknowledgedAt: number, { notifiedAt }: NotifiedDecision): void {
+    const inHandAt = performance.now();
+    this.metrics.appendStage('queued', (sentAt - calledAt) / 1_000);
+    this.metrics.appendStage('produced', (acknowledgedAt - sentAt) / 1_000);
+    // The notification can come before the acknowledgement reaches us: that stage then took no time.
+    this.metrics.appendStage('notified', (notifiedAt - acknowledgedAt) / 1_000);
+    this.metrics.appendStage('decision_read', (inHandAt - Math.max(notifiedAt, acknowledgedAt)) / 1_000);
   }
 
   /** The decision on a command, or null when there is none yet or PostgreSQL does not answer. */
