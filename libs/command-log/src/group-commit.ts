@@ -11,6 +11,11 @@ export class AppendFailed extends Error {
 }
 
 export interface GroupCommitOptions {
+  /**
+   * How long an append that finds no produce call in flight waits for others to share its call. 0: it
+   * leaves once the current turn of the event loop is over (appends made in the same turn share it).
+   * Appends that arrive while a call is in flight always wait for it and share the next.
+   */
   lingerMs: number;
   /** Records per send at most. */
   maxBatch: number;
@@ -38,15 +43,17 @@ interface Pending<T> {
 
 /**
  * Group commit: appends that arrive while a flush is being prepared or is in
- * flight share the next produce call. A batch leaves after `lingerMs`, or at
- * once when it reaches `maxBatch` records or `maxBatchBytes`; only one produce
+ * flight share the next produce call. A batch leaves after `lingerMs` (0: at
+ * the end of the current turn of the event loop) or when the call in flight
+ * returns, or at once when it reaches `maxBatch` records or `maxBatchBytes`; only one produce
  * call is in flight at a time, as the idempotent producer wants. Memory and
  * waiting are bounded: at most `maxQueued` records wait, and every append is
  * answered within `timeoutMs`.
  */
 export class GroupCommit<T> {
   private pending: Pending<T>[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  /** Cancels the pending flush of the linger, if one is scheduled. */
+  private timer: { cancel(): void } | null = null;
   private inFlight: Promise<void> | null = null;
   private inFlightCount = 0;
   private readonly options: Required<GroupCommitOptions>;
@@ -97,7 +104,7 @@ export class GroupCommit<T> {
   async drain(): Promise<void> {
     while (this.pending.length > 0 || this.inFlight) {
       if (this.timer) {
-        clearTimeout(this.timer);
+        this.timer.cancel();
         this.timer = null;
         this.flush();
       }
@@ -108,15 +115,25 @@ export class GroupCommit<T> {
   private schedule(): void {
     if (this.inFlight) return; // the flush that follows the one in flight takes it
     if (this.pending.length >= this.options.maxBatch || this.pendingBytes() >= this.options.maxBatchBytes) {
-      if (this.timer) clearTimeout(this.timer);
+      this.timer?.cancel();
       this.timer = null;
       this.flush();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => {
+      this.timer = this.afterLinger(() => {
         this.timer = null;
         this.flush();
-      }, this.options.lingerMs);
+      });
     }
+  }
+
+  /** setTimeout(0) waits about a millisecond; a linger of 0 leaves right after this turn of the event loop. */
+  private afterLinger(run: () => void): { cancel(): void } {
+    if (this.options.lingerMs === 0) {
+      const immediate = setImmediate(run);
+      return { cancel: () => clearImmediate(immediate) };
+    }
+    const timeout = setTimeout(run, this.options.lingerMs);
+    return { cancel: () => clearTimeout(timeout) };
   }
 
   private pendingBytes(): number {

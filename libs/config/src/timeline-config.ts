@@ -26,7 +26,7 @@ const environmentSchema = z.object({
   /** At most 2 MiB: a command must fit in one record of timeline.commands (COMMANDS_MAX_MESSAGE_BYTES). */
   HTTP_BODY_LIMIT_BYTES: positiveInt.max(2 * 1_048_576).default(1_048_576),
   DECISION_TIMEOUT_MS: positiveInt.max(60_000).default(5_000),
-  PRODUCER_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+  PRODUCER_LINGER_MS: z.coerce.number().int().min(0).max(100).default(0),
   PRODUCER_MAX_BATCH: positiveInt.max(10_000).default(500),
   PRODUCER_MAX_BATCH_BYTES: positiveInt.max(4 * 1_048_576).default(1_048_576),
   /** Appends waiting for the log at most: past it a write is answered 503 at once. */
