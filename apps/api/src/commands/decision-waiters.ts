@@ -11,8 +11,9 @@ type Waiter = (decided: NotifiedDecision | null) => void;
 
 /**
  * Requests waiting for the projector's decision on their command. The
- * process's one LISTEN connection serves them all; decisions named in a
- * notification are fetched together, in one query per burst of notifications.
+ * process's one LISTEN connection serves them all. Most notifications carry
+ * the decisions themselves; those they only name are fetched together, in one
+ * query per burst of notifications.
  */
 @Injectable()
 export class DecisionWaiters implements OnModuleInit, OnApplicationShutdown {
@@ -30,7 +31,11 @@ export class DecisionWaiters implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     this.unsubscribe = this.notifications.subscribe({
-      decided: (ids) => this.fetchSoon(ids.filter((id) => this.waiters.has(id))),
+      decided: (ids, carried) => {
+        const notifiedAt = performance.now();
+        for (const decision of carried) this.settle(decision.commandId, { decision, notifiedAt });
+        this.fetchSoon(ids.filter((id) => this.waiters.has(id)));
+      },
       reconnected: () => this.fetchSoon([...this.waiters.keys()]),
     });
   }
