@@ -12,7 +12,7 @@
  * With PROFILE_DIR set, both apps run with --cpu-prof and write their profiles there.
  *
  *   npm run build && node scripts/build.js test/support
- *   node dist/scripts/latency/one-caller.js [--requests 500] [--warmup 100] [--rounds 2] [<repo root>...]
+ *   node dist/scripts/latency/one-caller.js [--requests 500] [--warmup 100] [--rounds 2] [<repo root>[+NAME=value][+async-commit]...]
  *
  * Everything runs on 127.0.0.1: a throw-away Kafka broker and a throw-away database on the server
  * LATENCY_ADMIN_DATABASE_URL names (default postgres://postgres@127.0.0.1:5432/postgres); removed at the end.
@@ -128,7 +128,17 @@ function summary(values: number[]) {
   return { n: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), mean: round(mean) };
 }
 
-async function measure(root: string, broker: string, databaseUrl: string, logDir: string) {
+/**
+ * A build on the command line: a repository root, then optionally `+NAME=value` settings for both apps and
+ * `+async-commit` (a database whose sessions commit with synchronous_commit = off: a measurement only).
+ */
+function parseBuild(spec: string): { root: string; env: Record<string, string>; asyncCommit: boolean } {
+  const [root, ...extras] = spec.split('+');
+  const env = Object.fromEntries(extras.filter((extra) => extra.includes('=')).map((extra) => extra.split('=', 2) as [string, string]));
+  return { root, env, asyncCommit: extras.includes('async-commit') };
+}
+
+async function measure(root: string, extraEnv: Record<string, string>, broker: string, databaseUrl: string, logDir: string) {
   const suffix = randomBytes(4).toString('hex');
   const eventsTopic = `timeline.events.latency-${suffix}`;
   const env = {
@@ -139,6 +149,7 @@ async function measure(root: string, broker: string, databaseUrl: string, logDir
     KAFKA_EVENTS_TOPIC: eventsTopic,
     KAFKA_CONSUMER_GROUP: `timeline-projector-latency-${suffix}`,
     LOG_LEVEL: 'warn',
+    ...extraEnv,
   };
   const projector = await startApp(root, 'projector', env, path.join(logDir, `projector-${suffix}.log`));
   const api = await startApp(root, 'api', env, path.join(logDir, `api-${suffix}.log`));
@@ -224,7 +235,7 @@ async function measure(root: string, broker: string, databaseUrl: string, logDir
 async function main(): Promise<void> {
   process.env.KAFKA_SCRIPT ??= path.join(REPO_ROOT, 'scripts', 'kafka', 'kafka.sh');
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'timeline-latency-'));
-  const broker = await startKafkaBroker();
+  const broker = await startKafkaBroker({ startTimeoutMs: 240_000 });
   const database = `timeline_latency_${randomBytes(6).toString('hex')}`;
   const admin = async (sql: string) => {
     const client = new Client({ connectionString: ADMIN_URL });
@@ -236,18 +247,23 @@ async function main(): Promise<void> {
     }
   };
   await admin(`create database ${database}`);
-  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${database}` }).toString();
+  await admin(`create database ${database}_async`);
+  await admin(`alter database ${database}_async set synchronous_commit = off`);
+  const databaseUrl = (name: string) => Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
   const stop = async () => {
-    await admin(`drop database if exists ${database} with (force)`).catch((error) => console.error(`drop database: ${error.message}`));
+    for (const name of [database, `${database}_async`]) {
+      await admin(`drop database if exists ${name} with (force)`).catch((error) => console.error(`drop database: ${error.message}`));
+    }
     await broker.stop();
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   try {
     console.error(`logs in ${logDir}; ${ROUNDS} round(s) of ${REQUESTS} requests after ${WARMUP} warm-up, builds: ${builds.join(', ')}`);
     for (let round_ = 1; round_ <= ROUNDS; round_ += 1) {
-      for (const root of builds) {
-        const result = await measure(root, broker.bootstrap, databaseUrl, logDir);
-        console.log(JSON.stringify({ round: round_, build: root, ...result }));
+      for (const spec of builds) {
+        const { root, env, asyncCommit } = parseBuild(spec);
+        const result = await measure(root, env, broker.bootstrap, databaseUrl(asyncCommit ? `${database}_async` : database), logDir);
+        console.log(JSON.stringify({ round: round_, build: spec, ...result }));
       }
     }
   } finally {
