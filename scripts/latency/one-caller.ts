@@ -71,7 +71,7 @@ async function startApp(root: string, app: 'api' | 'projector', env: Record<stri
 }
 
 async function stopApp(app: App): Promise<void> {
-  if (app.child.exitCode !== null) return;
+  if (app.child.exitCode !== null || app.child.signalCode !== null) return;
   const exited = new Promise((resolve) => app.child.once('exit', resolve));
   app.child.kill('SIGTERM');
   await exited;
