@@ -1,7 +1,7 @@
 /**
  * EXPLAIN ANALYZE of the projector's saveBatch on realistic batches (EXPLAIN_BATCH_SIZE records, default 1,000) of RecordEvent commands, for
  * working on the replay path (not part of `npm run bench`). Creates and drops a database of its own.
- * Run: npm run build && node scripts/build.js test/support && node dist/scripts/bench/explain-save-batch.js
+ * Run: npm run bench:explain-save-batch
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
