@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { nameBasedUuid, type TimelineData } from '@timeline/domain';
 import { Problem, problemDocument } from '@timeline/problems';
-import { CommandSubmissionService, commandIdFor, type Submission, type TimelineWrite } from '../commands/command-submission.service';
+import { CommandSubmissionService, commandIdFor, type CommandDraft, type Submission, type TimelineWrite } from '../commands/command-submission.service';
 import { answerFor, eventAnswer, type Answer } from '../commands/decision-answer';
 import type { WriteHeaders } from '../http/request-headers';
 import type { RecordEventBody } from './timelines.schemas';
@@ -52,17 +52,20 @@ export class RecordEventHandler implements ICommandHandler<RecordEvent, Answer> 
   constructor(private readonly writes: CommandSubmissionService) {}
 
   async execute({ timelineId, recording, sentBody, headers }: RecordEvent): Promise<Answer> {
-    const { eventId: givenEventId, ...event } = recording;
-    // Without a given id, the command id names the event: a retried command records the same event.
     const commandId = commandIdFor(timelineId, headers.idempotencyKey);
     const submission = await this.writes.submit({
       commandId,
-      draft: { type: 'RecordEvent', timelineId, eventId: givenEventId ?? nameBasedUuid(`event:${commandId}`), expectedVersion: headers.expectedVersion, event },
+      draft: recordEventDraft(timelineId, commandId, recording, headers.expectedVersion),
       request: { route: 'POST event', timelineId, body: sentBody },
       headers,
     });
     return answerFor(submission, eventAnswer(201));
   }
+}
+
+/** Without a given id, the command id names the event: a retried command records the same event. */
+function recordEventDraft(timelineId: string, commandId: string, { eventId, ...event }: RecordEventBody, expectedVersion: number | undefined): CommandDraft {
+  return { type: 'RecordEvent', timelineId, eventId: eventId ?? nameBasedUuid(`event:${commandId}`), expectedVersion, event };
 }
 
 /** Several events recorded on one timeline by one request: one RecordEvent command each. */
@@ -84,11 +87,11 @@ export class RecordEventBatchHandler implements ICommandHandler<RecordEventBatch
   constructor(private readonly writes: CommandSubmissionService) {}
 
   async execute({ timelineId, recordings, sentBody, headers }: RecordEventBatch): Promise<Answer> {
-    const writes = recordings.map(({ eventId: givenEventId, ...event }, index): TimelineWrite => {
+    const writes = recordings.map((recording, index): TimelineWrite => {
       const commandId = batchCommandIdFor(timelineId, headers.idempotencyKey, index);
       return {
         commandId,
-        draft: { type: 'RecordEvent', timelineId, eventId: givenEventId ?? nameBasedUuid(`event:${commandId}`), expectedVersion: undefined, event },
+        draft: recordEventDraft(timelineId, commandId, recording, undefined),
         request: { route: 'POST events:batch', timelineId, body: sentBody, index },
         headers,
       };
