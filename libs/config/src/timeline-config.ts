@@ -54,7 +54,7 @@ const environmentSchema = z.object({
   /** Expensive queries (README: Limits) a client may make per second, with bursts of RATE_LIMIT_QUERIES_BURST; 0 for no limit. */
   RATE_LIMIT_QUERIES_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(0),
   RATE_LIMIT_QUERIES_BURST: positiveInt.max(1_000_000).default(100),
-  /** Clients whose buckets are remembered at most; the longest unseen is forgotten first (and starts full again). */
+  /** Clients whose buckets are remembered at most; those unseen longest are forgotten (and start full again). */
   RATE_LIMIT_MAX_CLIENTS: positiveInt.max(10_000_000).default(100_000),
   DECISION_TIMEOUT_MS: positiveInt.max(60_000).default(5_000),
   /**

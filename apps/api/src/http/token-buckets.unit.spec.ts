@@ -25,15 +25,19 @@ describe('TokenBuckets', () => {
     expect(buckets.take('b', 0)).toBe(0);
   });
 
-  it('remembers at most `maxClients`, forgetting the one unseen longest', () => {
-    const buckets = new TokenBuckets(1, 1, 2);
-    buckets.take('a', 0);
-    buckets.take('b', 0);
-    buckets.take('a', 0);
-    buckets.take('c', 0);
-    expect(buckets.clientCount).toBe(2);
-    // 'b' was forgotten and starts full; 'a' was kept and is still empty.
+  it('remembers at most `maxClients`, dropping clients unseen longest and keeping those seen again', () => {
+    const buckets = new TokenBuckets(1, 1, 4);
+    for (const client of ['a', 'b']) buckets.take(client, 0);
+    for (const client of ['c', 'a', 'd', 'e']) buckets.take(client, 0);
+    expect(buckets.clientCount).toBeLessThanOrEqual(4);
+    // 'a' was seen again: kept, still empty. 'b' was unseen since: dropped, it starts full.
+    expect(buckets.take('a', 0)).toBe(1);
     expect(buckets.take('b', 0)).toBe(0);
-    expect(buckets.take('c', 0)).toBe(1);
+  });
+
+  it('never holds more than `maxClients` buckets however many clients come', () => {
+    const buckets = new TokenBuckets(1, 1, 100);
+    for (let n = 0; n < 10_000; n += 1) buckets.take(`client-${n}`, 0);
+    expect(buckets.clientCount).toBeLessThanOrEqual(100);
   });
 });
