@@ -30,8 +30,8 @@ export function rateLimitCategoryOf(request: {
   if (route.endsWith('/histogram')) return 'queries';
   if (route !== '/v1/events' && route !== '/v1/timelines/:timelineId/events') return null;
   const acrossTimelines = route === '/v1/events';
-  const export_ = query.format === 'timelinejs' || (request.accept?.includes(TIMELINEJS_MEDIA_TYPE) ?? false);
-  return query.q !== undefined || (acrossTimelines && query.actor !== undefined) || export_ ? 'queries' : null;
+  const timelineJsExport = query.format === 'timelinejs' || (request.accept?.includes(TIMELINEJS_MEDIA_TYPE) ?? false);
+  return query.q !== undefined || (acrossTimelines && query.actor !== undefined) || timelineJsExport ? 'queries' : null;
 }
 
 /**
