@@ -40,6 +40,7 @@ describe('limits', () => {
         STREAM_MAX_CLIENTS: '3',
         STREAM_MAX_CLIENTS_PER_ADDRESS: '2',
         STREAM_MAX_CATCH_UPS: '1',
+        STREAM_CATCH_UP_WAIT_MS: '300',
         STREAM_POLL_INTERVAL_MS: '100',
         STREAM_HEARTBEAT_MS: '200',
         HTTP_REQUEST_TIMEOUT_MS: '1500',
@@ -128,7 +129,7 @@ describe('limits', () => {
   });
 
   describe('catch-ups', () => {
-    test('while one stream reads history, another that must is answered 503; once the first is live, it opens', async () => {
+    test('while one stream reads history, another that must waits STREAM_CATCH_UP_WAIT_MS and is answered 503; once the first is live, it opens', async () => {
       // The feed has handed out the last change once a live stream received it: a stream from 0 is then a catch-up.
       const live = readers[0];
       expect((await service.http.post(`/v1/timelines/${timelineId}/events`, EVENT, from('10.0.3.9'))).status).toBe(201);

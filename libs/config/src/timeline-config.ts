@@ -94,8 +94,10 @@ const environmentSchema = z.object({
   STREAM_MAX_CLIENTS: positiveInt.max(1_000_000).default(1_000),
   /** Open streams of one client address at most; past it a new stream is answered 429 `rate-limited`. */
   STREAM_MAX_CLIENTS_PER_ADDRESS: positiveInt.max(1_000_000).default(20),
-  /** Streams reading history (resuming from an old position) at once at most; past it 503 `overloaded`. */
+  /** Streams reading history (resuming from an old position) at once at most; one past it waits, see below. */
   STREAM_MAX_CATCH_UPS: positiveInt.max(10_000).default(10),
+  /** How long a catch-up past STREAM_MAX_CATCH_UPS waits for a slot before it is answered 503. */
+  STREAM_CATCH_UP_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   /** The projector is ready only while no partition has more undecided records than this. */
   PROJECTOR_READY_MAX_LAG_RECORDS: z.coerce.number().int().min(0).max(1_000_000_000).default(10_000),
   /** Spans are exported only when this names an exporter; trace context is propagated either way. */
@@ -203,6 +205,7 @@ export class TimelineConfig {
     maxClients: number;
     maxClientsPerAddress: number;
     maxCatchUps: number;
+    maxCatchUpWaitMs: number;
   };
   readonly logLevel: TimelineEnvironment['LOG_LEVEL'];
   /** `serviceName` is OTEL_SERVICE_NAME, else `timeline-<app>`. */
@@ -261,6 +264,7 @@ export class TimelineConfig {
       maxClients: env.STREAM_MAX_CLIENTS,
       maxClientsPerAddress: env.STREAM_MAX_CLIENTS_PER_ADDRESS,
       maxCatchUps: env.STREAM_MAX_CATCH_UPS,
+      maxCatchUpWaitMs: env.STREAM_CATCH_UP_WAIT_MS,
     };
     this.logLevel = env.LOG_LEVEL;
     this.tracing = { exporter: env.OTEL_TRACES_EXPORTER, serviceName: env.OTEL_SERVICE_NAME };

@@ -64,13 +64,13 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
    * Admits a stream of `client` that starts after `position` (see `startAfter`),
    * or throws the problem of the limit it would pass: too many streams of the
    * client or of the process, or, when it starts behind the feed and so reads
-   * history first, too many catch-ups at once.
+   * history first, too many catch-ups at once for longer than it may wait.
    */
   async admit(client: string, position: number | undefined, field?: string): Promise<StreamAdmission> {
     const releaseClient = this.limits.admitClient(client);
     try {
       const start = await this.startAfter(position, field);
-      const releaseCatchUp = start < this.head ? this.limits.admitCatchUp() : null;
+      const releaseCatchUp = start < this.head ? await this.limits.admitCatchUp() : null;
       return { start, releaseClient, releaseCatchUp };
     } catch (error) {
       releaseClient();

@@ -10,16 +10,19 @@ export type Release = () => void;
 /**
  * Bounds on this process's SSE clients: open streams in all
  * (STREAM_MAX_CLIENTS) and per client (STREAM_MAX_CLIENTS_PER_ADDRESS), and
- * streams reading history at once (STREAM_MAX_CATCH_UPS). A refusal is a
- * problem thrown before the stream opens.
+ * streams reading history at once (STREAM_MAX_CATCH_UPS; one past it waits up
+ * to STREAM_CATCH_UP_WAIT_MS for a slot). A refusal is a problem thrown before
+ * the stream opens.
  */
 export class StreamLimits {
   private open = 0;
   private readonly openPerClient = new Map<string, number>();
   private catchUps = 0;
+  /** Catch-ups waiting for a slot, oldest first; each is called with `true` when handed one. */
+  private readonly catchUpWaiters: ((handedOver: boolean) => void)[] = [];
 
   constructor(
-    private readonly bounds: { maxClients: number; maxClientsPerAddress: number; maxCatchUps: number },
+    private readonly bounds: { maxClients: number; maxClientsPerAddress: number; maxCatchUps: number; maxCatchUpWaitMs: number },
     private readonly onRefused: (limit: RequestLimit) => void,
   ) {}
 
@@ -50,14 +53,40 @@ export class StreamLimits {
     });
   }
 
-  /** A catch-up slot, or 503 `overloaded` when STREAM_MAX_CATCH_UPS streams read history already. */
-  admitCatchUp(): Release {
-    if (this.catchUps >= this.bounds.maxCatchUps) {
+  /**
+   * A catch-up slot: at once when one is free, else the first to free within
+   * `maxCatchUpWaitMs` (first come, first served), else 503 `overloaded`.
+   */
+  async admitCatchUp(): Promise<Release> {
+    if (this.catchUps < this.bounds.maxCatchUps) return this.takeCatchUp();
+    const handedOver = await new Promise<boolean>((resolve) => {
+      const waiter = (taken: boolean) => {
+        clearTimeout(timer);
+        resolve(taken);
+      };
+      const timer = setTimeout(() => {
+        this.catchUpWaiters.splice(this.catchUpWaiters.indexOf(waiter), 1);
+        waiter(false);
+      }, this.bounds.maxCatchUpWaitMs);
+      this.catchUpWaiters.push(waiter);
+    });
+    if (!handedOver) {
       throw this.refuse('stream_catch_ups', 'overloaded', `${this.catchUps} streams are reading history, STREAM_MAX_CATCH_UPS`);
     }
+    return this.releaseOfCatchUp();
+  }
+
+  private takeCatchUp(): Release {
     this.catchUps += 1;
+    return this.releaseOfCatchUp();
+  }
+
+  /** Frees the slot, or hands it straight to the longest waiting catch-up. */
+  private releaseOfCatchUp(): Release {
     return once(() => {
-      this.catchUps -= 1;
+      const next = this.catchUpWaiters.shift();
+      if (next) next(true);
+      else this.catchUps -= 1;
     });
   }
 

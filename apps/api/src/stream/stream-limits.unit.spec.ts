@@ -3,9 +3,9 @@ import type { RequestLimit } from '@timeline/observability';
 import type { Problem } from '@timeline/problems';
 import { StreamLimits } from './stream-limits';
 
-function limits(bounds: { maxClients: number; maxClientsPerAddress: number; maxCatchUps: number }) {
+function limits(bounds: { maxClients: number; maxClientsPerAddress: number; maxCatchUps: number; maxCatchUpWaitMs?: number }) {
   const refused: RequestLimit[] = [];
-  return { limits: new StreamLimits(bounds, (limit) => refused.push(limit)), refused };
+  return { limits: new StreamLimits({ maxCatchUpWaitMs: 0, ...bounds }, (limit) => refused.push(limit)), refused };
 }
 
 function refusal(admit: () => unknown): { code: string; status: number; retryAfter: string | undefined } {
@@ -40,13 +40,27 @@ describe('StreamLimits', () => {
     expect(refused).toEqual(['stream_clients']);
   });
 
-  it('bounds the catch-ups running at once', () => {
-    const { limits: streams, refused } = limits({ maxClients: 10, maxClientsPerAddress: 10, maxCatchUps: 1 });
-    const release = streams.admitCatchUp();
-    expect(refusal(() => streams.admitCatchUp())).toMatchObject({ code: 'overloaded', status: 503 });
+  it('bounds the catch-ups running at once: past the bound one waits, and is refused with 503 when no slot frees in time', async () => {
+    const { limits: streams, refused } = limits({ maxClients: 10, maxClientsPerAddress: 10, maxCatchUps: 1, maxCatchUpWaitMs: 10 });
+    const release = await streams.admitCatchUp();
+    await expect(streams.admitCatchUp()).rejects.toMatchObject({ code: 'overloaded', status: 503 });
     expect(refused).toEqual(['stream_catch_ups']);
     release();
     expect(streams.runningCatchUps).toBe(0);
-    expect(() => streams.admitCatchUp()).not.toThrow();
+    await expect(streams.admitCatchUp()).resolves.toBeInstanceOf(Function);
+  });
+
+  it('hands a freed catch-up slot to the catch-up waiting longest', async () => {
+    const { limits: streams, refused } = limits({ maxClients: 10, maxClientsPerAddress: 10, maxCatchUps: 1, maxCatchUpWaitMs: 60_000 });
+    const release = await streams.admitCatchUp();
+    const admitted: string[] = [];
+    const first = streams.admitCatchUp().then((releaseFirst) => (admitted.push('first'), releaseFirst));
+    const second = streams.admitCatchUp().then((releaseSecond) => (admitted.push('second'), releaseSecond));
+    release();
+    (await first)();
+    (await second)();
+    expect(admitted).toEqual(['first', 'second']);
+    expect(streams.runningCatchUps).toBe(0);
+    expect(refused).toEqual([]);
   });
 });
