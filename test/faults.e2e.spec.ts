@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import { commandsTopicSpec, KafkaCommandLog, TopicMisconfigured } from '@timeline/command-log';
-import { DECISIONS_CHANNEL } from '@timeline/database';
+import { DECISIONS_CHANNEL, parseNotification } from '@timeline/database';
 import { expectEventually } from './support/eventually';
 import { startKafkaBroker, type RunningKafkaBroker } from './support/kafka-broker';
 import { reportedStatement } from './support/sample-events';
@@ -152,7 +152,7 @@ describe('faults around a write', () => {
     await listener.connect();
     try {
       const notified: string[] = [];
-      listener.on('notification', (message) => notified.push(...(message.payload ?? '').split(',')));
+      listener.on('notification', (message) => notified.push(...parseNotification(message.payload ?? '').commandIds));
       await listener.query(`listen ${DECISIONS_CHANNEL}`);
       const { rows } = await service.pool.query(`select topic_partition, topic_offset from decisions where command_id = $1`, [recorded.body.commandId]);
       // The same record again, as a producer's retry would write it.

@@ -62,6 +62,11 @@ describe('health, metrics and traces of a running service', () => {
       expect(text).toMatch(/^timeline_api_commands_appended_total\{command_type="RecordEvent"\} 1$/m);
       expect(text).toMatch(/^timeline_api_commands_answered_total\{command_type="CreateTimeline",outcome="accepted",status_class="2xx"\} 1$/m);
       expect(text).toMatch(/^timeline_api_commands_answered_total\{command_type="CreateTimeline",outcome="rejected",status_class="4xx"\} 1$/m);
+      // Every write above was decided within its wait: each stage of an append counted once per write.
+      for (const stage of ['queued', 'produced', 'notified', 'decision_read']) {
+        expect(text).toMatch(new RegExp(`^timeline_api_append_stage_seconds_count\\{stage="${stage}"\\} 3$`, 'm'));
+        expect(text).toMatch(new RegExp(`^timeline_api_append_stage_seconds_sum\\{stage="${stage}"\\} [\\d.e+-]+$`, 'm'));
+      }
       expect(text).toMatch(
         /^timeline_http_request_duration_seconds_count\{method="PUT",route="\/v1\/timelines\/:timelineId",status_class="4xx"\} 1$/m,
       );
@@ -84,6 +89,10 @@ describe('health, metrics and traces of a running service', () => {
       expect(text).toMatch(/^timeline_projector_decision_latency_seconds_count\{command_type="RecordEvent",outcome="accepted"\} 1$/m);
       expect(text).toMatch(/^timeline_projector_batch_records_count [1-9]\d*$/m);
       expect(text).toMatch(/^timeline_projector_batch_duration_seconds_count [1-9]\d*$/m);
+      // Each of the three records counted when fetched (again, should a rebalance deliver it twice); one transaction per committed batch.
+      expect(Number(text.match(/^timeline_projector_stage_seconds_count\{stage="fetch"\} (\d+)$/m)?.[1])).toBeGreaterThanOrEqual(3);
+      const batches = text.match(/^timeline_projector_batch_duration_seconds_count (\d+)$/m)![1];
+      expect(text).toMatch(new RegExp(`^timeline_projector_stage_seconds_count\\{stage="transaction"\\} ${batches}$`, 'm'));
       for (let partition = 0; partition < service.config.kafka.partitions; partition += 1) {
         expect(text).toMatch(new RegExp(`^timeline_projection_lag_records\\{partition="${partition}"\\} 0$`, 'm'));
         expect(text).toMatch(new RegExp(`^timeline_projection_lag_seconds\\{partition="${partition}"\\} 0$`, 'm'));

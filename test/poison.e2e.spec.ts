@@ -189,6 +189,8 @@ describe('no request and no record can stop the write path', () => {
         const response = await service.http.get(`/v1/timelines/${timelineId}/events?limit=1&cursor=${encodeURIComponent(text)}`);
         expect({ text, status: response.status, field: response.body.errors?.[0]?.field }).toEqual({ text, status: 400, field: 'query.cursor' });
       }
+      // A second timeline, so that a first page of one has a cursor.
+      expect((await service.http.put(`/v1/timelines/${timelineId}-second`, { title: 'Seconda', defaultLanguage: 'it' })).status).toBe(201);
       const timelines = await service.http.get('/v1/timelines?limit=1');
       expect(timelines.body.nextCursor).toEqual(expect.any(String));
       const unsignedTimelineCursor = Buffer.from(timelineId).toString('base64url');

@@ -1,16 +1,24 @@
 /**
- * `npm run bench`: figures for this machine.
+ * `npm run bench`: our figures and the baselines they are held against, all measured in the same run on
+ * this machine, and the ratios between them (issue 11: "the bench is the record").
  *
- *   1. HTTP single-event appends at concurrency 1, 16, 64 (each answered 201 only once decided).
- *   2. The highest concurrency with group commit off (one produce call per request) versus on.
- *   3. Projector replay of 100,000 RecordEvent commands into a fresh schema, with its RSS.
- *   4. The machine.
- *   5. Query latency through HTTP on a generated read model of a million events (first page, deep page,
- *      knownAt, q search, actor filter).
+ * Sections, in the order they run (BENCH_SECTIONS=a,b,... runs a subset, e.g. `BENCH_SECTIONS=emmett,raw-pg`;
+ * the default is all of them):
+ *   appends       HTTP single-event appends at concurrency 1, 16, 64 (201 only once decided); stage means, one caller
+ *   subscribers   append -> subscriber latency at half capacity: Kafka timeline.events and the SSE stream
+ *   batch         POST /v1/timelines/{id}/events:batch, 100 events per request ("n/a" where the endpoint is missing)
+ *   open-load     a fixed offered rate at half and at twice the capacity: latency, and 201/202/503 counted apart
+ *   group-commit  the highest concurrency with group commit off (one produce call per request) versus on
+ *   emmett        Emmett's PostgreSQL appendToStream at the same concurrencies, in its own database
+ *   raw-kafka     a bare kafkajs producer batched as our group commit, at the same concurrencies
+ *   replay        projector replay of 100,000 RecordEvent commands into a fresh schema, with its RSS
+ *   raw-pg        PostgreSQL alone: unnest insert and COPY into our read-model tables, 1,000-row transactions
+ *   queries       query latency through HTTP on a generated read model of a million events
+ * "Capacity" is the best closed-loop appends/s of `appends` (or, without it, of a short probe at concurrency 64).
  *
- * Everything runs on 127.0.0.1: a throw-away Kafka broker (test/support/kafka-broker.ts), a throw-away
- * database timeline_bench_<random>, and the api and projector as child processes from dist/. All of it
- * is removed at the end, also on failure or Ctrl-C. Prints a table; writes bench-results.json.
+ * Everything runs on 127.0.0.1: a throw-away Kafka broker (test/support/kafka-broker.ts), throw-away
+ * databases timeline_bench_<random> (and _emmett), and the api and projector as child processes from dist/.
+ * All of it is removed at the end, also on failure or Ctrl-C. Prints a table; writes bench-results.json.
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -19,32 +27,54 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KafkaCommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
+import { createPool } from '@timeline/database';
 import { Client, Pool } from 'pg';
 import { startKafkaBroker, type RunningKafkaBroker } from '../../test/support/kafka-broker';
-import { CpuMeter, formatCpu, type CpuUse } from './cpu';
-import { measureAppends, putJson, type LoadResult } from './http-load';
 import { freePort, REPO_ROOT, RssSampler, ServiceProcess } from '../../test/support/service-process';
-import { EVENT_BODY, fillCommandsTopic, timeReplay, type FillResult, type ReplayResult } from './replay';
-import { mib, round, table } from './stats';
-import { measureQueryLatency, type QueryLatencyResult } from './query-latency';
-import { createPool } from '@timeline/database';
+import { measureBatchAppends } from './batch-appends';
+import { CpuMeter } from './cpu';
+import { measureEmmettAppends } from './emmett';
+import { measureAppends, putJson, type LoadResult } from './http-load';
+import { offerLoad } from './open-load';
+import { measureQueryLatency } from './query-latency';
+import { boundOf, ratioOf, type Ratio } from './ratios';
+import { measureRawProduce } from './raw-kafka';
+import { measureRawPostgres } from './raw-postgres';
+import { EVENT_BODY, fillCommandsTopic, timeReplay } from './replay';
+import { bestOf, report, worstQueryP99, type BenchResults, type Machine } from './report';
+import { scrapeStages, stageMeans } from './stage-metrics';
+import { round } from './stats';
+import { measureSubscriberLatency } from './subscriber-latency';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SECTIONS = ['appends', 'subscribers', 'batch', 'open-load', 'group-commit', 'emmett', 'raw-kafka', 'replay', 'raw-pg', 'queries'] as const;
+type Section = (typeof SECTIONS)[number];
 const CONCURRENCIES = [1, 16, 64];
 const WARMUP_S = 2;
 const DURATION_S = 10;
 const HTTP_TIMELINES = 8;
+const OPEN_LOAD_S = 10;
+const CAPACITY_PROBE_S = 5;
+/** After an overload, how long the projector may take to work off what was accepted. */
+const DRAIN_TIMEOUT_MS = 90_000;
+const SUBSCRIBER_DRAIN_MS = 10_000;
+const BATCH_EVENTS = 100;
+const BATCH_CALLERS = 4;
 const REPLAY_TIMELINES = 100;
 const REPLAY_RECORD_EVENTS = 100_000;
 const REPLAY_TIMEOUT_MS = 180_000;
+const RAW_PG_EVENTS = 50_000;
+const RAW_PG_BATCH = 1_000;
 /** The whole run is bounded: past this, clean up and fail. */
-const OVERALL_TIMEOUT_MS = 9 * 60_000;
+const OVERALL_TIMEOUT_MS = 14 * 60_000;
 const PARTITIONS = 3;
 const QUERY_EVENTS = 1_000_000;
 const QUERY_TIMELINES = 300;
 const QUERY_REQUESTS = 300;
 /** The api's group-commit settings when PRODUCER_LINGER_MS and PRODUCER_MAX_BATCH are not set. */
 const GROUP_COMMIT_DEFAULTS = TimelineConfig.fromEnvironment({}).producer;
+/** Goals of issue 11. */
+const GOALS = { appendsVsEmmett: 1.0, oneCallerP50Ms: 5, halfCapacityP99Ms: 25, subscriberP99Ms: 50, replayVsUnnest: 1.0, batchVsUnnest: 0.5, queryP99Ms: 5 };
 
 type Cleanup = () => Promise<void>;
 const cleanups: { name: string; run: Cleanup }[] = [];
@@ -77,43 +107,74 @@ const benchStartedAt = Date.now();
 /** Service logs are kept (and their folder printed) only when something went wrong. */
 let keepLogs = false;
 
+function selectedSections(): Section[] {
+  const asked = process.env.BENCH_SECTIONS?.split(',').map((name) => name.trim()).filter(Boolean);
+  if (!asked?.length) return [...SECTIONS];
+  const unknown = asked.filter((name) => !(SECTIONS as readonly string[]).includes(name));
+  if (unknown.length) throw new Error(`BENCH_SECTIONS: unknown ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
+  return SECTIONS.filter((name) => asked.includes(name));
+}
+
 async function main(): Promise<void> {
+  const sections = selectedSections();
+  const runs = (section: Section) => sections.includes(section);
   const machine = await machineInfo();
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'timeline-bench-'));
   onCleanup('logs', async () => {
     if (!keepLogs) rmSync(logDir, { recursive: true, force: true });
     else console.error(`bench: service logs kept in ${logDir}`);
   });
+  const results: BenchResults = (collected = {
+    generatedAt: new Date().toISOString(),
+    machine,
+    settings: {
+      sections,
+      warmupS: WARMUP_S,
+      durationS: DURATION_S,
+      timelines: HTTP_TIMELINES,
+      partitions: PARTITIONS,
+      groupCommitDefaults: { PRODUCER_LINGER_MS: GROUP_COMMIT_DEFAULTS.lingerMs, PRODUCER_MAX_BATCH: GROUP_COMMIT_DEFAULTS.maxBatch },
+      eventBody: EVENT_BODY,
+      loadGenerator: 'autocannon (closed loop, one request in flight per connection) and a timer-driven open-model sender, same machine',
+    },
+    ratios: [],
+    benchSeconds: 0,
+  });
 
-  // The repo's own script (the helper would otherwise find the copy the build puts in dist/).
-  process.env.KAFKA_SCRIPT ??= path.join(REPO_ROOT, 'scripts', 'kafka', 'kafka.sh');
-  step(`starting a throw-away Kafka broker`);
-  const broker: RunningKafkaBroker = await startKafkaBroker();
-  onCleanup('Kafka broker', () => broker.stop());
-  step(`Kafka on ${broker.bootstrap} (pid ${broker.pid})`);
-
-  const database = `timeline_bench_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`create database ${database}`));
-  onCleanup(`database ${database}`, () => admin((client) => client.query(`drop database if exists ${database} with (force)`)).then(() => undefined));
-  const databaseUrl = Object.assign(new URL(ADMIN_URL), { pathname: `/${database}` }).toString();
+  const database = await createDatabase('timeline_bench');
+  const databaseUrl = urlOf(database);
   const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'timeline-bench' });
   onCleanup('bench pool', () => pool.end());
   step(`database ${database}`);
 
+  const needsKafka = sections.some((section) => section !== 'emmett' && section !== 'raw-pg');
+  let broker: RunningKafkaBroker | null = null;
+  if (needsKafka) {
+    // The repo's own script (the helper would otherwise find the copy the build puts in dist/).
+    process.env.KAFKA_SCRIPT ??= path.join(REPO_ROOT, 'scripts', 'kafka', 'kafka.sh');
+    step(`starting a throw-away Kafka broker`);
+    const started = await startKafkaBroker();
+    broker = started;
+    onCleanup('Kafka broker', () => started.stop());
+    step(`Kafka on ${started.bootstrap} (pid ${started.pid})`);
+  }
+
   // Which pids count as whose CPU; `current` follows the processes as sections start and stop them.
   const current: { api: number[]; projector: number[] } = { api: [], projector: [] };
   const meter = new CpuMeter(
-    () => ({ api: current.api, projector: current.projector, kafka: [broker.pid], loadgen: [process.pid] }),
+    () => ({ api: current.api, projector: current.projector, kafka: broker ? [broker.pid] : [], loadgen: [process.pid] }),
     pool,
     database,
   );
 
   const suffix = randomBytes(4).toString('hex');
+  const eventsTopic = `timeline.events.bench-${suffix}`;
   const baseEnv: Record<string, string> = {
     DATABASE_URL: databaseUrl,
     DATABASE_SCHEMA: 'bench_http',
-    KAFKA_BROKERS: broker.bootstrap,
+    KAFKA_BROKERS: broker?.bootstrap ?? '',
     KAFKA_COMMANDS_TOPIC: `timeline.commands.bench-http-${suffix}`,
+    KAFKA_EVENTS_TOPIC: eventsTopic,
     KAFKA_CONSUMER_GROUP: `timeline-projector-bench-http-${suffix}`,
     KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
     LOG_LEVEL: 'warn',
@@ -130,246 +191,347 @@ async function main(): Promise<void> {
     return service;
   };
 
-  // ---------------------------------------------------------------- 1. HTTP appends
-  const projector = await startService('projector', 'projector', { ...baseEnv, KAFKA_CLIENT_ID: 'bench-projector' });
-  const apiOn = await startService('api-group-commit-on', 'api', { ...baseEnv, KAFKA_CLIENT_ID: 'bench-api-on' });
-  const timelineIds = Array.from({ length: HTTP_TIMELINES }, (_, index) => `bench-${index + 1}`);
-  for (const id of timelineIds) {
-    const answer = await putJson(`${apiOn.url}/v1/timelines/${id}`, { title: `Benchmark ${id}`, defaultLanguage: 'it' });
-    if (answer.status !== 201) throw new Error(`PUT /v1/timelines/${id} answered ${answer.status}: ${answer.text}`);
-  }
-  const paths = timelineIds.map((id) => `/v1/timelines/${id}/events`);
-  const body = JSON.stringify(EVENT_BODY);
-  const load = async (api: ServiceProcess, connections: number) => {
-    current.api = [api.pid];
-    const result = await measureAppends({ baseUrl: api.url, connections, warmupS: WARMUP_S, durationS: DURATION_S, paths, body }, meter);
-    for (const service of [api, projector]) {
-      if (service.exited) throw new Error(`${service.name} died during the load (${service.child.exitCode ?? service.child.signalCode}):\n${service.logTail()}`);
+  // ---------------------------------------------------------------- our HTTP appends, and what rides on them
+  const httpSections: Section[] = ['appends', 'subscribers', 'batch', 'open-load', 'group-commit'];
+  if (httpSections.some(runs)) {
+    const projector = await startService('projector', 'projector', { ...baseEnv, KAFKA_CLIENT_ID: 'bench-projector' });
+    current.projector = [projector.pid];
+    const timelineIds = Array.from({ length: HTTP_TIMELINES }, (_, index) => `bench-${index + 1}`);
+    const paths = timelineIds.map((id) => `/v1/timelines/${id}/events`);
+    const body = JSON.stringify(EVENT_BODY);
+    const checkAlive = (...services: ServiceProcess[]) => {
+      for (const service of services) {
+        if (service.exited) throw new Error(`${service.name} died during the load (${service.child.exitCode ?? service.child.signalCode}):\n${service.logTail()}`);
+      }
+    };
+    const load = async (api: ServiceProcess, connections: number, warmupS = WARMUP_S) => {
+      current.api = [api.pid];
+      const result = await measureAppends({ baseUrl: api.url, connections, warmupS, durationS: DURATION_S, paths, body }, meter);
+      checkAlive(api, projector);
+      return result;
+    };
+
+    if (['appends', 'subscribers', 'batch', 'open-load'].some((section) => runs(section as Section))) {
+      const api = await startService('api-group-commit-on', 'api', { ...baseEnv, KAFKA_CLIENT_ID: 'bench-api-on' });
+      current.api = [api.pid];
+      for (const id of timelineIds) {
+        const answer = await putJson(`${api.url}/v1/timelines/${id}`, { title: `Benchmark ${id}`, defaultLanguage: 'it' });
+        if (answer.status !== 201) throw new Error(`PUT /v1/timelines/${id} answered ${answer.status}: ${answer.text}`);
+      }
+      const stagesAround = async <T>(work: () => Promise<T>) => {
+        const before = await scrapeStages(api.url, projector.url);
+        const result = await work();
+        return { result, stages: stageMeans(before, await scrapeStages(api.url, projector.url)) };
+      };
+
+      let capacity: { perSecond: number; from: string } | null = null;
+      if (runs('appends')) {
+        const apiSampler = new RssSampler(api.pid).start();
+        const projectorSampler = new RssSampler(projector.pid).start();
+        const http: LoadResult[] = [];
+        for (const connections of CONCURRENCIES) {
+          step(`appends: concurrency ${connections} (${WARMUP_S} s warm-up + ${DURATION_S} s)`);
+          if (connections === 1) {
+            // The warm-up apart, so that the stage means cover the measured window only.
+            await measureAppends({ baseUrl: api.url, connections, warmupS: 0, durationS: WARMUP_S, paths, body });
+            const { result, stages } = await stagesAround(() => load(api, connections, 0));
+            http.push(result);
+            results.oneCallerStages = stages;
+          } else {
+            http.push(await load(api, connections));
+          }
+        }
+        const apiMemory = apiSampler.stop();
+        const projectorMemory = projectorSampler.stop();
+        results.httpAppends = http;
+        results.apiRss = { peakKb: apiMemory.peakKb, hwmKb: apiMemory.hwmKb, samples: apiMemory.count };
+        results.projectorRssDuringHttp = { peakKb: projectorMemory.peakKb, hwmKb: projectorMemory.hwmKb };
+        const best = bestOf(http);
+        capacity = { perSecond: best.requestsPerSecond, from: `best closed-loop row, concurrency ${best.connections}` };
+      }
+      const capacityNow = async () => {
+        if (!capacity) {
+          const top = Math.max(...CONCURRENCIES);
+          step(`capacity probe: concurrency ${top}, ${CAPACITY_PROBE_S} s`);
+          const probe = await measureAppends({ baseUrl: api.url, connections: top, warmupS: WARMUP_S, durationS: CAPACITY_PROBE_S, paths, body });
+          capacity = { perSecond: probe.requestsPerSecond, from: `probe at concurrency ${top}, ${CAPACITY_PROBE_S} s` };
+        }
+        return capacity;
+      };
+
+      if (runs('subscribers')) {
+        const rate = (await capacityNow()).perSecond / 2;
+        step(`subscribers: ${rate.toFixed(0)} appends/s offered for ${OPEN_LOAD_S} s, watching Kafka ${eventsTopic} and GET /v1/stream`);
+        const latency = await measureSubscriberLatency({
+          baseUrl: api.url,
+          paths,
+          body,
+          ratePerSecond: rate,
+          durationS: OPEN_LOAD_S,
+          brokers: [broker!.bootstrap],
+          eventsTopic,
+          drainMs: SUBSCRIBER_DRAIN_MS,
+        });
+        checkAlive(api, projector);
+        results.subscriberLatency = { ...latency, offeredPerSecond: round(rate, 1) };
+      }
+
+      if (runs('batch')) {
+        step(`batch: ${BATCH_EVENTS} events per request, ${BATCH_CALLERS} callers (${WARMUP_S} s warm-up + ${DURATION_S} s)`);
+        results.batchAppends = await measureBatchAppends({
+          baseUrl: api.url,
+          timelineIds,
+          eventBody: EVENT_BODY,
+          eventsPerRequest: BATCH_EVENTS,
+          callers: BATCH_CALLERS,
+          warmupS: WARMUP_S,
+          durationS: DURATION_S,
+        });
+        checkAlive(api, projector);
+      }
+
+      if (runs('open-load')) {
+        const { perSecond, from } = await capacityNow();
+        step(`open-load: ${(perSecond / 2).toFixed(0)}/s offered for ${OPEN_LOAD_S} s`);
+        const half = await stagesAround(() => offerLoad({ baseUrl: api.url, paths, body, ratePerSecond: perSecond / 2, durationS: OPEN_LOAD_S }));
+        step(`open-load: ${(perSecond * 2).toFixed(0)}/s offered for ${OPEN_LOAD_S} s`);
+        const double = await offerLoad({ baseUrl: api.url, paths, body, ratePerSecond: perSecond * 2, durationS: OPEN_LOAD_S });
+        checkAlive(api, projector);
+        results.openLoad = { capacityPerSecond: perSecond, capacityFrom: from, half: half.result, halfStages: half.stages, double };
+        step('open-load: waiting for the projector to work off the overload');
+        await waitForQuietDecisions(pool, 'bench_http');
+      }
+      await api.stop();
     }
-    return result;
-  };
-  current.projector = [projector.pid];
 
-  const apiSampler = new RssSampler(apiOn.pid).start();
-  const projectorSampler = new RssSampler(projector.pid).start();
-  const http: LoadResult[] = [];
-  for (const connections of CONCURRENCIES) {
-    step(`section 1: concurrency ${connections} (${WARMUP_S} s warm-up + ${DURATION_S} s)`);
-    http.push(await load(apiOn, connections));
+    if (runs('group-commit')) {
+      const top = Math.max(...CONCURRENCIES);
+      const apiOff = await startService('api-group-commit-off', 'api', {
+        ...baseEnv,
+        KAFKA_CLIENT_ID: 'bench-api-off',
+        PRODUCER_LINGER_MS: '0',
+        PRODUCER_MAX_BATCH: '1',
+      });
+      // A run with only this section has no timelines yet.
+      for (const id of timelineIds) await putJson(`${apiOff.url}/v1/timelines/${id}`, { title: `Benchmark ${id}`, defaultLanguage: 'it' });
+      step(`group-commit: off, concurrency ${top}`);
+      const off = await load(apiOff, top);
+      await apiOff.stop();
+      const apiOnAgain = await startService('api-group-commit-on-2', 'api', { ...baseEnv, KAFKA_CLIENT_ID: 'bench-api-on-2' });
+      step(`group-commit: on, concurrency ${top}`);
+      const on = await load(apiOnAgain, top);
+      await apiOnAgain.stop();
+      results.groupCommit = { connections: top, off, on, ratio: round(on.requestsPerSecond / off.requestsPerSecond, 2) };
+    }
+    await projector.stop();
+    current.api = [];
+    current.projector = [];
   }
-  const apiMemory = apiSampler.stop();
-  const projectorMemory = projectorSampler.stop();
-  await apiOn.stop();
 
-  // ---------------------------------------------------------------- 2. group commit off vs on
-  const top = Math.max(...CONCURRENCIES);
-  const apiOff = await startService('api-group-commit-off', 'api', {
-    ...baseEnv,
-    KAFKA_CLIENT_ID: 'bench-api-off',
-    PRODUCER_LINGER_MS: '0',
-    PRODUCER_MAX_BATCH: '1',
-  });
-  step(`section 2: group commit off, concurrency ${top}`);
-  const off = await load(apiOff, top);
-  await apiOff.stop();
-  const apiOnAgain = await startService('api-group-commit-on-2', 'api', { ...baseEnv, KAFKA_CLIENT_ID: 'bench-api-on-2' });
-  step(`section 2: group commit on, concurrency ${top}`);
-  const on = await load(apiOnAgain, top);
-  await apiOnAgain.stop();
-  await projector.stop();
+  // ---------------------------------------------------------------- baselines outside our service
+  if (runs('emmett')) {
+    const emmettDatabase = await createDatabase('timeline_bench_emmett');
+    step(`emmett: appendToStream in database ${emmettDatabase}, concurrency ${CONCURRENCIES.join('/')}`);
+    results.emmett = await measureEmmettAppends(
+      { databaseUrl: urlOf(emmettDatabase), concurrencies: CONCURRENCIES, streams: HTTP_TIMELINES, warmupS: WARMUP_S, durationS: DURATION_S },
+      (callers) => step(`emmett: concurrency ${callers} (${WARMUP_S} s warm-up + ${DURATION_S} s)`),
+    );
+  }
+  if (runs('raw-kafka')) {
+    results.rawKafka = await measureRawProduce(
+      {
+        brokers: [broker!.bootstrap],
+        topic: `timeline.commands.bench-raw-${suffix}`,
+        partitions: PARTITIONS,
+        timelines: HTTP_TIMELINES,
+        concurrencies: CONCURRENCIES,
+        warmupS: WARMUP_S,
+        durationS: DURATION_S,
+        lingerMs: GROUP_COMMIT_DEFAULTS.lingerMs,
+        maxBatch: GROUP_COMMIT_DEFAULTS.maxBatch,
+      },
+      (callers) => step(`raw-kafka: concurrency ${callers} (${WARMUP_S} s warm-up + ${DURATION_S} s)`),
+    );
+  }
 
-  // ---------------------------------------------------------------- 3. projector replay
-  const replayTopic = `timeline.commands.bench-replay-${suffix}`;
-  const replaySchema = `bench_replay_${suffix}`;
-  const log = new KafkaCommandLog({ brokers: [broker.bootstrap], clientId: 'bench-writer' });
-  onCleanup('bench Kafka client', () => log.close());
-  step(`section 3: appending ${REPLAY_RECORD_EVENTS.toLocaleString('en')} RecordEvent commands to ${replayTopic}`);
-  const fill: FillResult = await fillCommandsTopic(log, {
-    topic: replayTopic,
-    partitions: PARTITIONS,
-    timelines: REPLAY_TIMELINES,
-    recordEvents: REPLAY_RECORD_EVENTS,
-  });
-  step(`section 3: ${fill.records} records in ${fill.seconds} s; starting a fresh projector on schema ${replaySchema}`);
-  const replayPort = await freePort();
-  const cpuBefore = await meter.snapshot();
-  const spawnedAt = Date.now();
-  const replayProjector = ServiceProcess.spawn(
-    'projector-replay',
-    'projector',
-    {
-      ...baseEnv,
-      DATABASE_SCHEMA: replaySchema,
-      KAFKA_COMMANDS_TOPIC: replayTopic,
-      KAFKA_CONSUMER_GROUP: `timeline-projector-bench-replay-${suffix}`,
-      KAFKA_CLIENT_ID: 'bench-projector-replay',
-    },
-    replayPort,
-    path.join(logDir, 'projector-replay.log'),
-  );
-  processes.push(replayProjector);
-  current.api = [];
-  current.projector = [replayProjector.pid];
-  const replay: ReplayResult = await timeReplay(replayProjector, spawnedAt, pool, replaySchema, replayTopic, fill.endOffsets, REPLAY_TIMEOUT_MS);
-  const replayCpu = CpuMeter.between(cpuBefore, await meter.snapshot());
-  // The outbox relay runs in the projector process too: how far behind it was when the projection finished.
-  const relay = await pool
-    .query<{ unsent: string; total: string }>(`select count(*) filter (where sent_at is null) as unsent, count(*) as total from "${replaySchema}".outbox`)
-    .then(({ rows }) => ({ outboxRows: Number(rows[0].total), unsentAtCompletion: Number(rows[0].unsent) }))
-    .catch(() => null);
-  step(`section 3: ${replay.completed ? 'done' : 'TIMED OUT'} after ${replay.totalSeconds} s`);
-  await replayProjector.stop();
-  const decisions = await pool.query<{ outcome: string; count: string }>(
-    `select outcome, count(*) from "${replaySchema}".decisions group by outcome order by outcome`,
-  );
-  const outcomes = Object.fromEntries(decisions.rows.map((row) => [row.outcome, Number(row.count)]));
+  // ---------------------------------------------------------------- projector replay
+  if (runs('replay')) {
+    const replayTopic = `timeline.commands.bench-replay-${suffix}`;
+    const replaySchema = `bench_replay_${suffix}`;
+    const log = new KafkaCommandLog({ brokers: [broker!.bootstrap], clientId: 'bench-writer' });
+    onCleanup('bench Kafka client', () => log.close());
+    step(`replay: appending ${REPLAY_RECORD_EVENTS.toLocaleString('en')} RecordEvent commands to ${replayTopic}`);
+    const fill = await fillCommandsTopic(log, { topic: replayTopic, partitions: PARTITIONS, timelines: REPLAY_TIMELINES, recordEvents: REPLAY_RECORD_EVENTS });
+    step(`replay: ${fill.records} records in ${fill.seconds} s; starting a fresh projector on schema ${replaySchema}`);
+    const replayPort = await freePort();
+    const cpuBefore = await meter.snapshot();
+    const spawnedAt = Date.now();
+    const replayProjector = ServiceProcess.spawn(
+      'projector-replay',
+      'projector',
+      {
+        ...baseEnv,
+        DATABASE_SCHEMA: replaySchema,
+        KAFKA_COMMANDS_TOPIC: replayTopic,
+        KAFKA_CONSUMER_GROUP: `timeline-projector-bench-replay-${suffix}`,
+        KAFKA_CLIENT_ID: 'bench-projector-replay',
+      },
+      replayPort,
+      path.join(logDir, 'projector-replay.log'),
+    );
+    processes.push(replayProjector);
+    current.projector = [replayProjector.pid];
+    const replay = await timeReplay(replayProjector, spawnedAt, pool, replaySchema, replayTopic, fill.endOffsets, REPLAY_TIMEOUT_MS);
+    const replayCpu = CpuMeter.between(cpuBefore, await meter.snapshot());
+    // The outbox relay runs in the projector process too: how far behind it was when the projection finished.
+    const relay = await pool
+      .query<{ unsent: string; total: string }>(`select count(*) filter (where sent_at is null) as unsent, count(*) as total from "${replaySchema}".outbox`)
+      .then(({ rows }) => ({ outboxRows: Number(rows[0].total), unsentAtCompletion: Number(rows[0].unsent) }))
+      .catch(() => null);
+    step(`replay: ${replay.completed ? 'done' : 'TIMED OUT'} after ${replay.totalSeconds} s`);
+    await replayProjector.stop();
+    current.projector = [];
+    const decisions = await pool.query<{ outcome: string; count: string }>(
+      `select outcome, count(*) from "${replaySchema}".decisions group by outcome order by outcome`,
+    );
+    const outcomes = Object.fromEntries(decisions.rows.map((row) => [row.outcome, Number(row.count)]));
+    results.replay = { fill, ...replay, outcomes, cpu: replayCpu, relay };
+  }
 
-  // ---------------------------------------------------------------- 4. query latency on a million events
-  const querySchema = `bench_queries_${suffix}`;
-  const queryApi = await startService('api-queries', 'api', { ...baseEnv, DATABASE_SCHEMA: querySchema, KAFKA_CLIENT_ID: 'bench-api-queries' });
-  const queryPool = createPool({ url: databaseUrl, schema: querySchema, poolSize: 2, applicationName: 'timeline-bench-queries' });
-  onCleanup('bench query pool', () => queryPool.end());
-  step(`section 4: generating ${QUERY_EVENTS.toLocaleString('en')} events over ${QUERY_TIMELINES} timelines in ${querySchema}, then timing queries`);
-  const queries = await measureQueryLatency(queryApi.url, queryPool, { events: QUERY_EVENTS, timelines: QUERY_TIMELINES, requests: QUERY_REQUESTS });
-  await queryApi.stop();
+  if (runs('raw-pg')) {
+    step(`raw-pg: ${RAW_PG_EVENTS.toLocaleString('en')} events by unnest, then by COPY, ${RAW_PG_BATCH} per transaction`);
+    results.rawPostgres = await measureRawPostgres({ databaseUrl, schemaPrefix: `bench_rawpg_${suffix}`, events: RAW_PG_EVENTS, batchSize: RAW_PG_BATCH });
+  }
+
+  // ---------------------------------------------------------------- query latency on a million events
+  if (runs('queries')) {
+    const querySchema = `bench_queries_${suffix}`;
+    const queryApi = await startService('api-queries', 'api', { ...baseEnv, DATABASE_SCHEMA: querySchema, KAFKA_CLIENT_ID: 'bench-api-queries' });
+    const queryPool = createPool({ url: databaseUrl, schema: querySchema, poolSize: 2, applicationName: 'timeline-bench-queries' });
+    onCleanup('bench query pool', () => queryPool.end());
+    step(`queries: generating ${QUERY_EVENTS.toLocaleString('en')} events over ${QUERY_TIMELINES} timelines in ${querySchema}, then timing queries`);
+    results.queries = await measureQueryLatency(queryApi.url, queryPool, { events: QUERY_EVENTS, timelines: QUERY_TIMELINES, requests: QUERY_REQUESTS });
+    await queryApi.stop();
+  }
 
   // ---------------------------------------------------------------- report
-  const results = {
-    generatedAt: new Date().toISOString(),
-    machine,
-    settings: {
-      warmupS: WARMUP_S,
-      durationS: DURATION_S,
-      timelines: HTTP_TIMELINES,
-      partitions: PARTITIONS,
-      groupCommitDefaults: { PRODUCER_LINGER_MS: GROUP_COMMIT_DEFAULTS.lingerMs, PRODUCER_MAX_BATCH: GROUP_COMMIT_DEFAULTS.maxBatch },
-      eventBody: EVENT_BODY,
-      loadGenerator: 'autocannon (closed loop, one request in flight per connection), same machine',
-    },
-    httpAppends: http,
-    apiRss: { peakKb: apiMemory.peakKb, hwmKb: apiMemory.hwmKb, samples: apiMemory.count },
-    projectorRssDuringHttp: { peakKb: projectorMemory.peakKb, hwmKb: projectorMemory.hwmKb },
-    groupCommit: {
-      connections: top,
-      off,
-      on,
-      ratio: round(on.requestsPerSecond / off.requestsPerSecond, 2),
-    },
-    replay: { fill, ...replay, outcomes, cpu: replayCpu, relay },
-    queries,
-    benchSeconds: 0,
-  };
-  keepLogs = [...http, off, on].some((result) => result.errors > 0 || Object.keys(result.otherStatuses).length > 0) || !replay.completed;
+  const loads = [...(results.httpAppends ?? []), ...(results.groupCommit ? [results.groupCommit.off, results.groupCommit.on] : [])];
+  keepLogs = loads.some((result) => result.errors > 0 || Object.keys(result.otherStatuses).length > 0) || results.replay?.completed === false;
+  writeReport(results);
+}
+
+/** What the sections measured so far; reported also when the run is cut short. */
+let collected: BenchResults | null = null;
+
+/** After a failure or the time limit: the sections that finished, marked incomplete. */
+function reportWhatFinished(): void {
+  if (!collected) return;
+  try {
+    writeReport({ ...collected, incomplete: true });
+  } catch (error) {
+    console.error(`bench: could not report the finished sections: ${(error as Error).message}`);
+  }
+}
+
+function writeReport(results: BenchResults): void {
+  results.ratios = ratios(results);
   results.benchSeconds = round((Date.now() - benchStartedAt) / 1000, 1);
   writeFileSync(path.join(REPO_ROOT, 'bench-results.json'), JSON.stringify(results, null, 2) + '\n');
   console.log(report(results));
-  console.log(queryReport(queries));
 }
 
-function queryReport(result: QueryLatencyResult): string {
-  const rows = result.queries.map((query) => [query.name, query.latencyMs.p50, query.latencyMs.p99, query.latencyMs.max, query.latencyMs.count]);
+/** Every ratio and goal of issue 11 that this run's sections can answer; n/a for the others. */
+function ratios(r: BenchResults): Ratio[] {
+  const ours = r.httpAppends ? bestOf(r.httpAppends) : null;
+  const oneCaller = r.httpAppends?.[0] ?? null;
+  const peakOf = (rows: { operationsPerSecond: number; callers: number }[] | undefined) =>
+    rows?.length ? rows.reduce((a, b) => (b.operationsPerSecond > a.operationsPerSecond ? b : a)) : null;
+  const emmettPeak = peakOf(r.emmett);
+  const emmettOneCaller = r.emmett?.find((row) => row.callers === 1) ?? null;
+  const kafkaPeak = peakOf(r.rawKafka);
+  const unnest = r.rawPostgres?.find((row) => row.method === 'unnest') ?? null;
+  const copy = r.rawPostgres?.find((row) => row.method === 'copy') ?? null;
+  const replay = r.replay ?? null;
+  const batch = r.batchAppends?.available ? r.batchAppends : null;
+  const double = r.openLoad?.double;
+  const count = (status: number) => double?.statuses[status] ?? 0;
+  const fmt = (value: number | null | undefined, unit = '/s') => (value == null ? 'n/a' : `${value.toLocaleString('en')}${unit}`);
   return [
-    '',
-    `5. Query latency through HTTP on a read model of ${result.events.toLocaleString('en')} events over ${result.timelines} timelines`,
-    `   (a tenth revised, so "knownAt" has history; generated in SQL in ${result.loadSeconds} s; sequential requests, light load)`,
-    table(['query', 'p50 ms', 'p99 ms', 'max ms', 'requests'], rows),
-    `   => worst p99 ${Math.max(...result.queries.map((query) => query.latencyMs.p99))} ms`,
-  ].join('\n');
-}
-
-const CPU_GROUPS = ['api', 'projector', 'kafka', 'postgres', 'loadgen', 'other'];
-/** More than this many cores used by processes the bench did not start: the figures are skewed. */
-const OTHER_CPU_WARNING = 0.25;
-
-function report(r: {
-  machine: Awaited<ReturnType<typeof machineInfo>>;
-  httpAppends: LoadResult[];
-  apiRss: { peakKb: number | null; hwmKb: number | null };
-  projectorRssDuringHttp: { peakKb: number | null; hwmKb: number | null };
-  groupCommit: { connections: number; off: LoadResult; on: LoadResult; ratio: number };
-  replay: ReplayResult & {
-    fill: FillResult;
-    outcomes: Record<string, number>;
-    cpu: CpuUse;
-    relay: { outboxRows: number; unsentAtCompletion: number } | null;
-  };
-  benchSeconds: number;
-}): string {
-  const other = (result: LoadResult) => {
-    const parts = Object.entries(result.otherStatuses).map(([status, count]) => `${status}x${count}`);
-    if (result.errors) parts.push(`errors x${result.errors}`);
-    if (result.timeouts) parts.push(`timeouts x${result.timeouts}`);
-    return parts.join(' ') || '0';
-  };
-  const row = (label: string, result: LoadResult) => [
-    label,
-    result.requestsPerSecond.toFixed(1),
-    result.latencyMs.p50.toFixed(1),
-    result.latencyMs.p99.toFixed(1),
-    result.latencyMs.max.toFixed(1),
-    result.created,
-    other(result),
-    ...CPU_GROUPS.map((name) => (result.cpu?.[name] ?? 0).toFixed(2)),
-  ];
-  const headers = ['', 'req/s (201)', 'p50 ms', 'p99 ms', 'max ms', '201s', 'not 201', ...CPU_GROUPS.map((name) => `${name.replace('projector', 'proj.').replace('postgres', 'pg')}`)];
-  const { machine: m, httpAppends, groupCommit: g, replay } = r;
-  const best = httpAppends.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
-  const c1 = httpAppends[0];
-  const milestones = Object.entries(replay.rss.atProgressKb).map(([at, kb]) => `${at} ${mib(kb)}`).join(', ');
-  const contended = [...httpAppends.map((x) => x.cpu), g.off.cpu, g.on.cpu, replay.cpu].some((cpu) => (cpu?.other ?? 0) > OTHER_CPU_WARNING);
-  const lines = [
-    '',
-    `Timeline service benchmark, ${m.date}`,
-    `Everything runs on this one machine: load generator (autocannon, closed loop), api, projector, Kafka, PostgreSQL, all on 127.0.0.1.`,
-    `CPU columns: cores used during the measured window (${m.cores}.00 = the whole machine); "other" = processes this bench did not start.`,
-    ...(contended ? [`WARNING: other processes used more than ${OTHER_CPU_WARNING} cores during some windows (load average ${m.loadAverage1m} at start): figures are skewed low.`] : []),
-    '',
-    `1. HTTP single-event appends: POST /v1/timelines/{id}/events over ${HTTP_TIMELINES} timelines, 201 only once decided;`,
-    `   ${WARMUP_S} s warm-up + ${DURATION_S} s measured per row; group commit on (defaults PRODUCER_LINGER_MS=${GROUP_COMMIT_DEFAULTS.lingerMs}, PRODUCER_MAX_BATCH=${GROUP_COMMIT_DEFAULTS.maxBatch}); latency percentiles of the 201s`,
-    table(headers, httpAppends.map((result) => row(`concurrency ${result.connections}`, result))),
-    `   api RSS during section 1: peak ${mib(r.apiRss.peakKb)} (VmHWM ${mib(r.apiRss.hwmKb)}); projector peak ${mib(r.projectorRssDuringHttp.peakKb)}`,
-    `   => best ${best.requestsPerSecond.toFixed(0)} appends/s at concurrency ${best.connections} (p50 ${best.latencyMs.p50.toFixed(1)} ms, p99 ${best.latencyMs.p99.toFixed(1)} ms); ` +
-      `one caller alone: ${c1.requestsPerSecond.toFixed(0)} req/s, ${c1.latencyMs.p50.toFixed(1)} ms p50 (append + decide + project + answer)`,
-    '',
-    `2. Group commit at concurrency ${g.connections}: a fresh api process for each row, same database, topic and projector`,
-    table(headers, [row('off (LINGER_MS=0, MAX_BATCH=1)', g.off), row(`on (defaults: ${GROUP_COMMIT_DEFAULTS.lingerMs} ms, ${GROUP_COMMIT_DEFAULTS.maxBatch})`, g.on)]),
-    `   => group commit on/off = ${g.ratio.toFixed(2)}x throughput (${g.off.requestsPerSecond.toFixed(0)} -> ${g.on.requestsPerSecond.toFixed(0)} req/s), ` +
-      `p50 ${g.off.latencyMs.p50.toFixed(1)} -> ${g.on.latencyMs.p50.toFixed(1)} ms, p99 ${g.off.latencyMs.p99.toFixed(1)} -> ${g.on.latencyMs.p99.toFixed(1)} ms`,
-    '',
-    `3. Projector replay: ${replay.fill.recordEvents.toLocaleString('en')} RecordEvent + ${replay.fill.timelines} CreateTimeline commands over ${replay.fill.timelines} timelines ` +
-      `(${(replay.fill.bytes / 1024 / 1024).toFixed(1)} MiB of JSON), appended through KafkaCommandLog at ${replay.fill.recordsPerSecond.toLocaleString('en')} records/s;`,
-    `   then a fresh projector process (new schema, new consumer group), timed from spawn until its stored offsets reach the end offsets`,
-    table(
-      ['', 'value'],
-      [
-        ['commands decided', `${replay.records.toLocaleString('en')}${replay.completed ? '' : ' (NOT COMPLETED in time)'}`],
-        ['outcomes', Object.entries(replay.outcomes).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ')],
-        ['time, spawn to last offset stored', `${replay.totalSeconds} s (start-up to first stored batch ${replay.startupSeconds} s)`],
-        ['throughput, including start-up', `${replay.commandsPerSecond.toLocaleString('en')} commands/s`],
-        ['throughput, after the first batch', `${replay.steadyCommandsPerSecond.toLocaleString('en')} commands/s`],
-        ['projector RSS, peak of 250 ms samples', `${mib(replay.rss.peakKb)} (VmHWM ${mib(replay.rss.hwmKb)}, ${replay.rss.samples} samples)`],
-        ['projector RSS at progress', milestones],
-        ['CPU (cores)', formatCpu(replay.cpu, ['projector', 'postgres', 'kafka', 'loadgen', 'other'])],
-        [
-          'outbox relay (same process) at the end',
-          replay.relay
-            ? `${(replay.relay.outboxRows - replay.relay.unsentAtCompletion).toLocaleString('en')} of ${replay.relay.outboxRows.toLocaleString('en')} changes published to timeline.events`
-            : 'n/a',
-        ],
-      ],
+    ratioOf(
+      'single-event appends / Emmett appendToStream peak',
+      ours?.requestsPerSecond,
+      emmettPeak?.operationsPerSecond,
+      `ours ${fmt(ours?.requestsPerSecond)} at c=${ours?.connections ?? '?'}, Emmett ${fmt(emmettPeak?.operationsPerSecond)} at c=${emmettPeak?.callers ?? '?'}`,
+      GOALS.appendsVsEmmett,
     ),
-    `   => replay ${replay.steadyCommandsPerSecond.toLocaleString('en')} commands/s steady, ${replay.commandsPerSecond.toLocaleString('en')}/s including start-up; ` +
-      `projector RSS peak ${mib(replay.rss.peakKb)}, ${milestones}`,
-    '',
-    `4. Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB RAM, load average ${m.loadAverage1m} at start; Node ${m.node}; ` +
-      `Kafka ${m.kafka} (KRaft, 1 broker, ${PARTITIONS} partitions); ${m.postgres}`,
-    '',
-    `bench took ${r.benchSeconds} s (before clean-up); figures also in bench-results.json`,
+    boundOf(
+      'one caller, p50 of our append',
+      oneCaller?.latencyMs.p50,
+      GOALS.oneCallerP50Ms,
+      `ours ${fmt(oneCaller?.latencyMs.p50, ' ms')}, Emmett one caller ${fmt(emmettOneCaller?.latencyMs.p50, ' ms')}` +
+        (oneCaller && emmettOneCaller ? ` (ours/Emmett ${round(oneCaller.latencyMs.p50 / emmettOneCaller.latencyMs.p50, 1)}x)` : ''),
+    ),
+    ratioOf(
+      'replay commands/s / raw unnest rows/s',
+      replay?.commandsPerSecond,
+      unnest?.rowsPerSecond,
+      `replay ${fmt(replay?.commandsPerSecond)} incl. start-up (${fmt(replay?.steadyCommandsPerSecond)} steady), unnest ${fmt(unnest?.rowsPerSecond)}`,
+      GOALS.replayVsUnnest,
+    ),
+    ratioOf('replay commands/s / raw COPY rows/s', replay?.commandsPerSecond, copy?.rowsPerSecond, `replay ${fmt(replay?.commandsPerSecond)}, COPY ${fmt(copy?.rowsPerSecond)}`, null),
+    ratioOf(
+      'batch-append events/s / raw unnest rows/s',
+      batch?.eventsPerSecond,
+      unnest?.rowsPerSecond,
+      r.batchAppends && !r.batchAppends.available ? `n/a (endpoint missing: ${r.batchAppends.status})` : `batch ${fmt(batch?.eventsPerSecond)}, unnest ${fmt(unnest?.rowsPerSecond)}`,
+      GOALS.batchVsUnnest,
+    ),
+    ratioOf(
+      'single-event appends / raw kafkajs produce',
+      ours?.requestsPerSecond,
+      kafkaPeak?.operationsPerSecond,
+      `ours ${fmt(ours?.requestsPerSecond)}, raw produce ${fmt(kafkaPeak?.operationsPerSecond)} at c=${kafkaPeak?.callers ?? '?'} (the cost of deciding and projecting)`,
+      null,
+    ),
+    boundOf('open-model load at half capacity, p99 of all answers', r.openLoad?.half.latencyMs.p99, GOALS.halfCapacityP99Ms, `offered ${fmt(r.openLoad?.half.offeredPerSecond)}, p50 ${fmt(r.openLoad?.half.latencyMs.p50, ' ms')}`),
+    {
+      name: 'past capacity (twice), answers',
+      value: double ? count(503) : null,
+      from: double ? `201 x${count(201)}, 202 x${count(202)}, 503 x${count(503)}, other x${double.sent - count(201) - count(202) - count(503)} (value = 503s)` : 'n/a',
+      goal: 'sheds with 503: more 503s than 202s',
+      met: double ? count(503) > 0 && count(503) > count(202) : null,
+    },
+    boundOf('append -> Kafka timeline.events, p99 at half capacity', r.subscriberLatency?.kafka.p99, GOALS.subscriberP99Ms, `p50 ${fmt(r.subscriberLatency?.kafka.p50, ' ms')}, never seen ${r.subscriberLatency?.kafka.missing ?? 'n/a'}`),
+    boundOf('append -> SSE /v1/stream, p99 at half capacity', r.subscriberLatency?.sse.p99, GOALS.subscriberP99Ms, `p50 ${fmt(r.subscriberLatency?.sse.p50, ' ms')}, never seen ${r.subscriberLatency?.sse.missing ?? 'n/a'}`),
+    boundOf('queries at 1M events, worst p99', r.queries ? worstQueryP99(r.queries) : null, GOALS.queryP99Ms, r.queries ? `worst of ${r.queries.queries.length} query shapes` : 'n/a'),
   ];
-  return lines.join('\n');
 }
 
-async function machineInfo() {
+/** After an overload: waits until the projector has stopped deciding (no new decision for 2 s), at most DRAIN_TIMEOUT_MS. */
+async function waitForQuietDecisions(pool: Pool, schema: string): Promise<void> {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  let last = -1;
+  for (;;) {
+    const { rows } = await pool.query<{ count: string }>(`select count(*) from "${schema}".decisions`);
+    const decided = Number(rows[0].count);
+    if (decided === last || Date.now() > deadline) return;
+    last = decided;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+}
+
+async function createDatabase(prefix: string): Promise<string> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  await admin((client) => client.query(`create database ${name}`));
+  onCleanup(`database ${name}`, () => admin((client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined));
+  return name;
+}
+
+function urlOf(database: string): string {
+  return Object.assign(new URL(ADMIN_URL), { pathname: `/${database}` }).toString();
+}
+
+async function machineInfo(): Promise<Machine> {
   const pom = readFileSync(path.join(REPO_ROOT, 'scripts', 'kafka', 'pom.xml'), 'utf8');
   const kafka = process.env.KAFKA_VERSION ?? /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1] ?? 'unknown';
   const postgres = await admin((client) => client.query<{ server_version: string }>('show server_version')).then(
@@ -405,7 +567,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const overall = setTimeout(() => {
-  console.error(`bench: still running after ${OVERALL_TIMEOUT_MS / 1000} s, giving up`);
+  console.error(`bench: still running after ${OVERALL_TIMEOUT_MS / 1000} s, giving up; the sections that finished follow`);
+  keepLogs = true;
+  reportWhatFinished();
   void cleanUp().finally(() => process.exit(1));
 }, OVERALL_TIMEOUT_MS);
 overall.unref();
@@ -416,6 +580,7 @@ main()
     async (error) => {
       console.error(`bench failed: ${(error as Error).stack ?? error}`);
       keepLogs = true;
+      reportWhatFinished();
       await cleanUp();
       return 1;
     },

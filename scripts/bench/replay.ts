@@ -83,7 +83,7 @@ export async function fillCommandsTopic(
     await Promise.all(timelineIds.map((id) => append(createTimelineRecord(id, { title: `Replay ${id}`, defaultLanguage: 'it' }))));
     const window = 10_000;
     for (let start = 0; start < recordEvents; start += window) {
-      const appends: Promise<void>[] = [];
+      const appends: Promise<unknown>[] = [];
       for (let n = start; n < Math.min(recordEvents, start + window); n++) {
         appends.push(append(recordEventRecord(timelineIds[n % timelines], { ...EVENT_BODY, title: `Dichiarazione ${n}` })));
       }

@@ -1,4 +1,4 @@
-import type { GroupCommitOptions } from './group-commit';
+import type { Appended, GroupCommitOptions } from './group-commit';
 
 /**
  * Our narrow view of the Kafka log. Only the kafkajs adapter beside this file
@@ -72,9 +72,9 @@ export interface ProducerState {
 
 /** Appends records, several per produce call when they arrive together. */
 export interface RecordAppender {
-  append(record: OutgoingRecord): Promise<void>;
+  append(record: OutgoingRecord): Promise<Appended>;
   /** Records of one key appended together: all refused, or all in one produce call (see GroupCommit.addAll). */
-  appendAll(records: OutgoingRecord[]): Promise<void>;
+  appendAll(records: OutgoingRecord[]): Promise<Appended>;
   close(): Promise<void>;
 }
 

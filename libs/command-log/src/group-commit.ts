@@ -18,6 +18,11 @@ export class AppendQueueFull extends AppendFailed {
 }
 
 export interface GroupCommitOptions {
+  /**
+   * How long an append that finds no produce call in flight waits for others to share its call. 0: it
+   * leaves once the current turn of the event loop is over (appends made in the same turn share it).
+   * Appends that arrive while a call is in flight always wait for it and share the next.
+   */
   lingerMs: number;
   /** Records per send at most. */
   maxBatch: number;
@@ -32,24 +37,31 @@ export interface GroupCommitOptions {
 /** Below the commands topic's max.message.bytes (COMMANDS_MAX_MESSAGE_BYTES), with room for one large record. */
 export const DEFAULT_APPEND_LIMITS = { maxBatchBytes: 1_048_576, maxQueued: 10_000, timeoutMs: 30_000 };
 
+/** An acknowledged append: when the produce request that carried it was sent (`performance.now()`). */
+export interface Appended {
+  sentAt: number;
+}
+
 /** Records added together: they go in the same send, and are acknowledged or fail together. */
 interface Pending<T> {
   items: T[];
   bytes: number;
-  settle: (error?: AppendFailed) => void;
+  settle: (outcome: Appended | AppendFailed) => void;
 }
 
 /**
  * Group commit: appends that arrive while a flush is being prepared or is in
- * flight share the next produce call. A batch leaves after `lingerMs`, or at
- * once when it reaches `maxBatch` records or `maxBatchBytes`; only one produce
+ * flight share the next produce call. A batch leaves after `lingerMs` (0: at
+ * the end of the current turn of the event loop) or when the call in flight
+ * returns, or at once when it reaches `maxBatch` records or `maxBatchBytes`; only one produce
  * call is in flight at a time, as the idempotent producer wants. Memory and
  * waiting are bounded: at most `maxQueued` records wait, and every append is
  * answered within `timeoutMs`.
  */
 export class GroupCommit<T> {
   private pending: Pending<T>[] = [];
-  private timer: NodeJS.Timeout | null = null;
+  /** Cancels the pending flush of the linger, if one is scheduled. */
+  private timer: { cancel(): void } | null = null;
   private inFlight: Promise<void> | null = null;
   private inFlightCount = 0;
   private readonly options: Required<GroupCommitOptions>;
@@ -62,7 +74,7 @@ export class GroupCommit<T> {
     this.options = { ...DEFAULT_APPEND_LIMITS, ...options };
   }
 
-  add(item: T): Promise<void> {
+  add(item: T): Promise<Appended> {
     return this.addAll([item]);
   }
 
@@ -70,18 +82,18 @@ export class GroupCommit<T> {
    * Adds records that must not be split: all are refused, or all go in one send (a group larger than
    * `maxBatch` or `maxBatchBytes` goes alone). Records of one key thus land in the log side by side.
    */
-  addAll(items: T[]): Promise<void> {
+  addAll(items: T[]): Promise<Appended> {
     const queued = this.queuedRecords();
     if (queued + items.length > this.options.maxQueued) return Promise.reject(new AppendQueueFull(queued));
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Appended>((resolve, reject) => {
       let sent = false;
       const entry: Pending<T> = {
         items,
         bytes: items.reduce((total, item) => total + this.sizeOf(item), 0),
-        settle: (error) => {
+        settle: (outcome) => {
           clearTimeout(deadline);
-          if (error) reject(error);
-          else resolve();
+          if (outcome instanceof AppendFailed) reject(outcome);
+          else resolve(outcome);
         },
       };
       const deadline = setTimeout(() => {
@@ -111,7 +123,7 @@ export class GroupCommit<T> {
   async drain(): Promise<void> {
     while (this.pending.length > 0 || this.inFlight) {
       if (this.timer) {
-        clearTimeout(this.timer);
+        this.timer.cancel();
         this.timer = null;
         this.flush();
       }
@@ -122,15 +134,25 @@ export class GroupCommit<T> {
   private schedule(): void {
     if (this.inFlight) return; // the flush that follows the one in flight takes it
     if (this.queuedRecords() >= this.options.maxBatch || this.pendingBytes() >= this.options.maxBatchBytes) {
-      if (this.timer) clearTimeout(this.timer);
+      this.timer?.cancel();
       this.timer = null;
       this.flush();
     } else if (!this.timer) {
-      this.timer = setTimeout(() => {
+      this.timer = this.afterLinger(() => {
         this.timer = null;
         this.flush();
-      }, this.options.lingerMs);
+      });
     }
+  }
+
+  /** setTimeout(0) waits about a millisecond; a linger of 0 leaves right after this turn of the event loop. */
+  private afterLinger(run: () => void): { cancel(): void } {
+    if (this.options.lingerMs === 0) {
+      const immediate = setImmediate(run);
+      return { cancel: () => clearImmediate(immediate) };
+    }
+    const timeout = setTimeout(run, this.options.lingerMs);
+    return { cancel: () => clearTimeout(timeout) };
   }
 
   private pendingBytes(): number {
@@ -158,8 +180,9 @@ export class GroupCommit<T> {
     if (batch.length === 0) return;
     const items = batch.flatMap((entry) => entry.items);
     this.inFlightCount = items.length;
+    const appended: Appended = { sentAt: performance.now() };
     this.inFlight = this.send(items).then(
-      () => batch.forEach((entry) => entry.settle()),
+      () => batch.forEach((entry) => entry.settle(appended)),
       (error) => {
         const failed = new AppendFailed(`the log did not take the records: ${(error as Error)?.message ?? error}`, true, error);
         batch.forEach((entry) => entry.settle(failed));

@@ -23,6 +23,26 @@ describe('GroupCommit', () => {
     expect(sender.calls).toEqual([[1, 2, 3, 4, 5]]);
   });
 
+  test('with no linger, an append that finds nothing in flight leaves after this turn of the event loop, with the appends of the same turn', async () => {
+    const sender = recordingSender();
+    const group = new GroupCommit(sender.send, { lingerMs: 0, maxBatch: 100 });
+    const appends = [1, 2, 3].map((n) => group.add(n));
+    expect(sender.calls).toEqual([]);
+    // setImmediate callbacks run in order: the flush scheduled by the first append has run before this one.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sender.calls).toEqual([[1, 2, 3]]);
+    await Promise.all(appends);
+  });
+
+  test('an acknowledged append says when its produce call was sent', async () => {
+    const sender = recordingSender();
+    const group = new GroupCommit(sender.send, { lingerMs: 0, maxBatch: 100 });
+    const calledAt = performance.now();
+    const { sentAt } = await group.add(1);
+    expect(sentAt).toBeGreaterThanOrEqual(calledAt);
+    expect(sentAt).toBeLessThanOrEqual(performance.now());
+  });
+
   test('a full batch leaves at once and batches never exceed the bound', async () => {
     const sender = recordingSender();
     const group = new GroupCommit(sender.send, { lingerMs: 1_000, maxBatch: 3 });
@@ -103,7 +123,7 @@ describe('GroupCommit bounds', () => {
       return new Promise<void>((resolve) => (release = resolve));
     };
     const group = new GroupCommit<number>(send, { lingerMs: 0, maxBatch: 1, timeoutMs: 30 });
-    const failureOf = (append: Promise<void>) => append.then(() => null, (error: unknown) => error);
+    const failureOf = (append: Promise<unknown>) => append.then(() => null, (error: unknown) => error);
     const inFlight = failureOf(group.add(1));
     await new Promise((resolve) => setTimeout(resolve, 5));
     const waiting = failureOf(group.add(2));

@@ -66,7 +66,7 @@ const environmentSchema = z.object({
   ADMISSION_MAX_WAITING: positiveInt.max(1_000_000).default(500),
   /** Events of one batch append at most; each counts against ADMISSION_MAX_WAITING. */
   BATCH_MAX_EVENTS: positiveInt.max(10_000).default(100),
-  PRODUCER_LINGER_MS: z.coerce.number().int().min(0).max(100).default(2),
+    PRODUCER_LINGER_MS: z.coerce.number().int().min(0).max(100).default(0),
   PRODUCER_MAX_BATCH: positiveInt.max(10_000).default(500),
   PRODUCER_MAX_BATCH_BYTES: positiveInt.max(4 * 1_048_576).default(1_048_576),
   /**

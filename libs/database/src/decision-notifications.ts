@@ -1,5 +1,6 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Client } from 'pg';
+import type { DecisionRecord } from './decision.repository';
 import { DECISIONS_CHANNEL } from './projection.repository';
 
 /** How often the listening connection is asked whether it still answers, and how long it may take. */
@@ -7,8 +8,11 @@ const PROBE_INTERVAL_MS = 10_000;
 const PROBE_TIMEOUT_MS = 5_000;
 
 export interface DecisionSubscriber {
-  /** A projector batch has committed the decisions on these commands. */
-  decided(commandIds: string[]): void;
+  /**
+   * A projector batch has committed the decisions on these commands; `carried` are those of them the
+   * notification carries whole, as `DecisionRepository.findByCommandIds` would read them.
+   */
+  decided(commandIds: string[], carried: DecisionRecord[]): void;
   /** The connection was lost and is back: what was notified meanwhile is gone, so look up what may have been missed. */
   reconnected(): void;
 }
@@ -53,8 +57,8 @@ export class DecisionNotifications implements OnModuleInit, OnApplicationShutdow
     });
     client.on('notification', (message) => {
       if (message.channel !== DECISIONS_CHANNEL || !message.payload) return;
-      const commandIds = message.payload.split(',');
-      for (const subscriber of this.subscribers) subscriber.decided(commandIds);
+      const { commandIds, carried } = parseNotification(message.payload);
+      for (const subscriber of this.subscribers) subscriber.decided(commandIds, carried);
     });
     client.on('error', (error) => {
       this.warn(error);
@@ -122,4 +126,15 @@ export class DecisionNotifications implements OnModuleInit, OnApplicationShutdow
   private warn(error: Error): void {
     this.logger.warn(`decision listener: ${error.message}`);
   }
+}
+
+/**
+ * A notification's payload: a JSON array of decisions and command ids (see the projection repository), or
+ * command ids separated by commas, as projectors before decisions were carried send them.
+ */
+export function parseNotification(payload: string): { commandIds: string[]; carried: DecisionRecord[] } {
+  if (!payload.startsWith('[')) return { commandIds: payload.split(','), carried: [] };
+  const entries = JSON.parse(payload) as (DecisionRecord | string)[];
+  const carried = entries.filter((entry): entry is DecisionRecord => typeof entry !== 'string');
+  return { commandIds: entries.map((entry) => (typeof entry === 'string' ? entry : entry.commandId)), carried };
 }

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { TimelineCommand } from '@timeline/domain';
 import { createMigratedDatabase, type MigratedDatabase } from '../../../test/support/migrated-database';
 import { commands, projectCommands } from '../../../test/support/projected-commands';
-import { DecisionRepository } from './decision.repository';
+import { expectEventually } from '../../../test/support/eventually';
+import { DecisionNotifications } from './decision-notifications';
+import { DecisionRepository, type DecisionRecord } from './decision.repository';
 import { ProjectionRepository } from './projection.repository';
 
 const eventIdOf = (command: TimelineCommand) => ('eventId' in command ? command.eventId : null);
@@ -15,15 +17,39 @@ describe('the decisions', () => {
   const recorded = commands.recordEvent('japan-nato');
   const revised = commands.reviseEvent('japan-nato', eventIdOf(recorded)!, { factuality: 'confirmed' });
   const orphan = commands.recordEvent('no-such-timeline');
+  // The same content again: accepted, and changes nothing.
+  const createdAgain = { ...commands.createTimeline('japan-nato'), commandId: randomUUID() };
+  const notified = { commandIds: [] as string[], carried: [] as DecisionRecord[] };
+  let listener: DecisionNotifications;
 
   beforeAll(async () => {
     database = await createMigratedDatabase();
     decisions = new DecisionRepository(database.pool);
+    listener = new DecisionNotifications(database.url);
+    await listener.start();
+    listener.subscribe({
+      decided: (commandIds, carried) => (notified.commandIds.push(...commandIds), notified.carried.push(...carried)),
+      reconnected: () => undefined,
+    });
     const projection = new ProjectionRepository(database.pool);
     await projectCommands(projection, [created, recorded, orphan]);
-    await projectCommands(projection, [revised]);
+    await projectCommands(projection, [revised, createdAgain]);
   });
-  afterAll(() => database?.drop());
+  afterAll(async () => {
+    await listener?.stop();
+    await database?.drop();
+  });
+
+  test("a batch's notification carries each decision it wrote whole, as read here; one that changed nothing only by its id", async () => {
+    const all = [created, recorded, orphan, revised, createdAgain];
+    await expectEventually(() => expect(notified.commandIds).toEqual(all.map((command) => command.commandId)));
+    const carriedIds = notified.carried.map((decision) => decision.commandId);
+    expect(carriedIds).toEqual([created, recorded, orphan, revised].map((command) => command.commandId));
+    const read = await decisions.findByCommandIds(carriedIds);
+    for (const decision of notified.carried) {
+      expect(decision).toEqual(read.find((found) => found.commandId === decision.commandId));
+    }
+  });
 
   test('an accepted CreateTimeline: with the timeline it created', async () => {
     const [decision] = await decisions.findByCommandIds([created.commandId]);

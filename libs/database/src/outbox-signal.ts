@@ -29,6 +29,11 @@ export class OutboxSignal {
     this.wake();
   }
 
+  /** True when a wake-up came while nobody waited: the reader was busy when a batch committed. */
+  get woken(): boolean {
+    return this.pending;
+  }
+
   wake(): void {
     if (this.wakeUp) this.wakeUp();
     else this.pending = true;

@@ -9,15 +9,15 @@ import {
   type TimelineState,
 } from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
-import type { DecisionRow } from './decision.repository';
+import type { DecisionRecord, DecisionRow } from './decision.repository';
 import { batchLockSql } from './read-model-switch.repository';
 import { timelineFromRow, toTimelineRow, type TimelineRow } from './timeline-row';
 import { withTransaction } from './transaction';
 import { Pool, type PoolClient } from 'pg';
 
 export const DECISIONS_CHANNEL = 'timeline_decisions';
-// NOTIFY payloads are capped at 8000 bytes: about 200 uuids with separators.
-const IDS_PER_NOTIFICATION = 200;
+/** NOTIFY payloads must be shorter than 8000 bytes. */
+const NOTIFICATION_PAYLOAD_BYTES = 7_999;
 
 export interface ProjectedChange {
   change: TimelineChange;
@@ -221,7 +221,7 @@ export class ProjectionRepository {
         JSON.stringify(revisions.replaced),
         JSON.stringify(outboxRows(batch.changes)),
         DECISIONS_CHANNEL,
-        notificationPayloads([...batch.decisions.map((decision) => decision.commandId), ...batch.redelivered]),
+        notificationPayloads([...notifiedDecisions(batch, revisions.inserted), ...batch.redelivered]),
       ],
     );
     return rows[0].moved === 1;
@@ -311,11 +311,47 @@ function outboxRows(changes: ProjectedChange[]) {
   }));
 }
 
-/** NOTIFY payloads are capped at 8000 bytes: about 200 uuids with separators each. */
-function notificationPayloads(commandIds: string[]): string[] {
+/**
+ * Each decision as the api answers from it (what `DecisionRepository.findByCommandIds` reads), when this batch
+ * wrote everything it holds: a rejection, an accepted change with the revision or the timeline it made. Else
+ * only the command id, and the api reads the decision (an accepted command that changed nothing).
+ */
+function notifiedDecisions(batch: ProjectedBatch, revisions: ReturnType<typeof revisionRows>['inserted']): (DecisionRecord | string)[] {
+  const revisionStates = new Map(revisions.map((revision) => [`${revision.event_id}/${revision.revision}`, revision.state]));
+  const timelines = new Map(batch.timelines.map((timeline) => [timeline.timelineId, timeline]));
+  return batch.decisions.map((decision): DecisionRecord | string => {
+    if (decision.outcome === 'rejected') return decision.revision === null ? { ...decision, event: null, timeline: null } : decision.commandId;
+    if (decision.commandType === 'CreateTimeline') {
+      const timeline = decision.changed ? timelines.get(decision.timelineId ?? '') : undefined;
+      if (!timeline || decision.revision !== null) return decision.commandId;
+      const { title, description, defaultLanguage, createdAt } = timeline;
+      return { ...decision, event: null, timeline: { title, description, defaultLanguage, createdAt } };
+    }
+    const state = decision.changed ? revisionStates.get(`${decision.eventId}/${decision.revision}`) : undefined;
+    return state ? { ...decision, event: state as unknown as DecisionRecord['event'], timeline: null } : decision.commandId;
+  });
+}
+
+/**
+ * NOTIFY payloads: JSON arrays of decisions (see `notifiedDecisions`) and command ids, each payload under the
+ * size limit. A decision too large to fit goes as its command id.
+ */
+function notificationPayloads(entries: (DecisionRecord | string)[]): string[] {
   const payloads: string[] = [];
-  for (let start = 0; start < commandIds.length; start += IDS_PER_NOTIFICATION) {
-    payloads.push(commandIds.slice(start, start + IDS_PER_NOTIFICATION).join(','));
+  let current: string[] = [];
+  let bytes = 2; // the brackets
+  for (const entry of entries) {
+    let json = JSON.stringify(entry);
+    if (Buffer.byteLength(json) + 2 > NOTIFICATION_PAYLOAD_BYTES && typeof entry !== 'string') json = JSON.stringify(entry.commandId);
+    const size = Buffer.byteLength(json) + 1; // and its comma
+    if (current.length > 0 && bytes + size > NOTIFICATION_PAYLOAD_BYTES) {
+      payloads.push(`[${current.join(',')}]`);
+      current = [];
+      bytes = 2;
+    }
+    current.push(json);
+    bytes += size;
   }
+  if (current.length > 0) payloads.push(`[${current.join(',')}]`);
   return payloads;
 }

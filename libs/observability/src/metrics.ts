@@ -17,6 +17,8 @@ export type AppName = 'api' | 'projector';
 const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const BATCH_DURATION_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const BATCH_SIZE_BUCKETS_RECORDS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
+/** Stages of one append take from a fraction of a millisecond up: finer at the low end than request latency. */
+const STAGE_BUCKETS_SECONDS = [0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 // prom-client's default metrics include three gauges named `..._total`, which
 // Prometheus reserves for counters (promtool rejects them). The same numbers,
@@ -130,12 +132,20 @@ const ANSWER_STATUS_CLASS: Record<AnswerOutcome, string> = {
   failed: '5xx',
 };
 
-/** The api's own metrics: commands appended and answered, stream clients. */
+/**
+ * Where one append's time goes in the api: `queued` (append called → produce request sent), `produced`
+ * (sent → acknowledged by the brokers), `notified` (acknowledged → the notification naming the command
+ * arrived), `decision_read` (notification → decision in hand).
+ */
+export type AppendStage = 'queued' | 'produced' | 'notified' | 'decision_read';
+
+/** The api's own metrics: commands appended and answered, the stages of an append, stream clients. */
 export class ApiMetrics {
   private readonly appended: Counter<'command_type'>;
   private readonly answered: Counter<'command_type' | 'outcome' | 'status_class'>;
   private readonly refused: Counter<'reason'>;
   private readonly limited: Counter<'limit'>;
+  private readonly appendStages: Histogram<'stage'>;
   private streamClientSource: (() => number) | null = null;
   private waitingSource: (() => number) | null = null;
   /** Set by the SSE endpoint when it does not offer a source (`countStreamClientsWith`). */
@@ -181,6 +191,15 @@ export class ApiMetrics {
         if (count !== undefined) this.set(count);
       },
     });
+    this.appendStages = new Histogram({
+      name: 'timeline_api_append_stage_seconds',
+      help:
+        'Stages of a write decided within its wait: queued (append called to produce request sent), produced (sent to acknowledged), ' +
+        'notified (acknowledged to the notification naming the command), decision_read (notification to decision in hand).',
+      labelNames: ['stage'],
+      buckets: STAGE_BUCKETS_SECONDS,
+      registers,
+    });
     const source = () => this.streamClientSource?.();
     this.streamClients = new Gauge({
       name: 'timeline_stream_connected_clients',
@@ -212,6 +231,10 @@ export class ApiMetrics {
   /** Admission reports the commands it holds on each scrape. */
   countWaitingCommandsWith(source: () => number): void {
     this.waitingSource = source;
+  }
+
+  appendStage(stage: AppendStage, seconds: number): void {
+    this.appendStages.observe({ stage }, Math.max(0, seconds));
   }
 
   /** The stream reports its client count on each scrape. */
@@ -255,9 +278,16 @@ export interface AppliedDecision {
   appendedAt: number;
 }
 
-/** The projector's own metrics: decisions, batches, projection lag, relay lag. */
+/**
+ * Where a command's time goes in the projector: `fetch` (the record's Kafka timestamp → the handler received
+ * its batch) and `transaction` (transaction begin → commit done).
+ */
+export type ProjectorStage = 'fetch' | 'transaction';
+
+/** The projector's own metrics: decisions, batches, stages, projection lag, relay lag. */
 export class ProjectorMetrics {
   private readonly decisions: Counter<'command_type' | 'outcome' | 'reason'>;
+  private readonly stages: Histogram<'stage'>;
   private readonly decisionLatency: Histogram<'command_type' | 'outcome'>;
   private readonly batchRecords: Histogram;
   private readonly batchDuration: Histogram;
@@ -290,6 +320,15 @@ export class ProjectorMetrics {
       name: 'timeline_projector_batch_duration_seconds',
       help: 'Time of one projector transaction: load state, decide, write, commit.',
       buckets: BATCH_DURATION_BUCKETS_SECONDS,
+      registers,
+    });
+    this.stages = new Histogram({
+      name: 'timeline_projector_stage_seconds',
+      help:
+        "Stages of the projector's work: fetch (a record's Kafka timestamp to the handler receiving its batch, once per record), " +
+        'transaction (begin to commit done, once per committed transaction).',
+      labelNames: ['stage'],
+      buckets: STAGE_BUCKETS_SECONDS,
       registers,
     });
 
@@ -405,6 +444,10 @@ export class ProjectorMetrics {
   readFrom(sources: ProjectorMetricSources, onError: (what: string, error: Error) => void): void {
     this.sources = sources;
     this.onSourceError = onError;
+  }
+
+  stage(stage: ProjectorStage, seconds: number): void {
+    this.stages.observe({ stage }, Math.max(0, seconds));
   }
 
   batchFailed(partition: number, failureClass: string): void {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { AppendFailed, AppendQueueFull, COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
+import { AppendFailed, AppendQueueFull, type Appended, COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid, type TimelineCommand } from '@timeline/domain';
@@ -8,7 +8,7 @@ import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/ob
 import { Problem } from '@timeline/problems';
 import type { WriteHeaders } from '../http/request-headers';
 import { Admission } from './admission';
-import { DecisionWaiters } from './decision-waiters';
+import { DecisionWaiters, type NotifiedDecision } from './decision-waiters';
 
 /** A command as a request describes it; the submission gives it its id and fingerprint. */
 export type CommandDraft = TimelineCommand extends infer C ? (C extends TimelineCommand ? Omit<C, 'commandId' | 'fingerprint'> : never) : never;
@@ -54,61 +54,25 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     await this.appender?.close();
   }
 
-  /** Submits and counts the answer by command type and outcome. */
+  /** Submits one write and counts its answer by command type and outcome. */
   async submit(write: TimelineWrite): Promise<Submission> {
-    try {
-      const result = await this.admission.whileAdmitted(1, () => this.appendAndWait(write));
-      if (result.state === 'pending') this.metrics.commandAnswered(write.draft.type, 'pending');
-      else this.metrics.commandAnswered(result.decision.commandType, result.decision.outcome);
-      return result;
-    } catch (error) {
-      this.metrics.commandAnswered(write.draft.type, answerOutcomeOf(error));
-      throw error;
-    }
-  }
-
-  private async appendAndWait({ draft, request, headers, commandId = commandIdFor(draft.timelineId, headers.idempotencyKey) }: TimelineWrite): Promise<Submission> {
-    const { idempotencyKey, expectedVersion, traceparent } = headers;
-    const fingerprint = fingerprintOf({ ...request, expectedVersion });
-    if (idempotencyKey) {
-      const earlier = await this.decisionOf(commandId);
-      if (earlier) return answered(earlier, fingerprint);
-    }
-    const command = { ...draft, commandId, fingerprint } as TimelineCommand;
-    const decided = this.waiters.wait(commandId, this.config.decisionTimeoutMs);
-    try {
-      await this.appender.append(
-        commandRecord(command, {
-          [COMMAND_HEADERS.traceparent]: traceparentFor(traceparent),
-          // The request's span, child of the caller's traceparent (see HttpInstrumentation), when there is one.
-          ...activeTraceHeaders(),
-        }),
-      );
-      this.metrics.commandAppended(command.type);
-    } catch (error) {
-      this.waiters.cancel(commandId);
-      if (error instanceof AppendQueueFull) throw this.admission.refuse('append_queue', 1, error.message);
-      this.logger.error(`append of ${command.type} ${commandId} failed: ${(error as Error).message}`);
-      throw logUnavailable(error, [commandId], idempotencyKey !== undefined);
-    }
-    // In the log now: whatever happens to PostgreSQL, the answer is the decision or a 202 to poll.
-    const decision = (await decided) ?? (await this.decisionOf(commandId));
-    return decision ? answered(decision, fingerprint) : { state: 'pending', commandId };
+    const [submission] = await this.submitBatch([write]);
+    return submission;
   }
 
   /**
-   * Submits the commands of one batch request, each counted against admission, and answers them in the
-   * order given. They are appended in one produce call (their timeline is the key, so one partition):
-   * all are refused or all are taken. Commands decided earlier (a retry with the same Idempotency-Key)
-   * are answered from their decision and not appended again.
+   * Submits the commands of one request, each counted against admission, and answers them in the order
+   * given. They are appended in one produce call (a batch's timeline is the key, so one partition): all
+   * are refused or all are taken. Commands decided earlier (a retry with the same Idempotency-Key) are
+   * answered from their decision and not appended again.
    */
   async submitBatch(writes: TimelineWrite[]): Promise<Submission[]> {
     try {
-      const results = await this.admission.whileAdmitted(writes.length, () => this.appendAndWaitAll(writes));
-      for (const result of results) {
-        if (result.state === 'pending') this.metrics.commandAnswered('RecordEvent', 'pending');
+      const results = await this.admission.whileAdmitted(writes.length, () => this.appendAndWait(writes));
+      results.forEach((result, index) => {
+        if (result.state === 'pending') this.metrics.commandAnswered(writes[index].draft.type, 'pending');
         else this.metrics.commandAnswered(result.decision.commandType, result.decision.outcome);
-      }
+      });
       return results;
     } catch (error) {
       for (const write of writes) this.metrics.commandAnswered(write.draft.type, answerOutcomeOf(error));
@@ -116,7 +80,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     }
   }
 
-  private async appendAndWaitAll(writes: TimelineWrite[]): Promise<Submission[]> {
+  private async appendAndWait(writes: TimelineWrite[]): Promise<Submission[]> {
     const { idempotencyKey, traceparent } = writes[0].headers;
     const submitted = writes.map(({ draft, request, headers, commandId = commandIdFor(draft.timelineId, headers.idempotencyKey) }) => {
       const fingerprint = fingerprintOf({ ...request, expectedVersion: headers.expectedVersion });
@@ -130,27 +94,53 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
       if (decision) answered(decision, fingerprint);
     }
     const toAppend = commands.filter((command) => !earlier.has(command.commandId));
-    const decided = toAppend.map((command) => this.waiters.wait(command.commandId, this.config.decisionTimeoutMs));
-    if (toAppend.length > 0) {
-      const traceHeaders = { [COMMAND_HEADERS.traceparent]: traceparentFor(traceparent), ...activeTraceHeaders() };
-      try {
-        await this.appender.appendAll(toAppend.map((command) => commandRecord(command, traceHeaders)));
-        for (const command of toAppend) this.metrics.commandAppended(command.type);
-      } catch (error) {
-        for (const command of toAppend) this.waiters.cancel(command.commandId);
-        if (error instanceof AppendQueueFull) throw this.admission.refuse('append_queue', toAppend.length, error.message);
-        this.logger.error(`append of a batch of ${toAppend.length} commands failed: ${(error as Error).message}`);
-        throw logUnavailable(error, toAppend.map((command) => command.commandId), idempotencyKey !== undefined);
-      }
-    }
     const decisions = new Map(earlier);
-    for (const decision of await Promise.all(decided)) if (decision) decisions.set(decision.commandId, decision);
-    const late = toAppend.map((command) => command.commandId).filter((commandId) => !decisions.has(commandId));
-    if (late.length > 0) for (const [commandId, decision] of await this.decisionsOf(late)) decisions.set(commandId, decision);
+    if (toAppend.length > 0) {
+      for (const [commandId, decision] of await this.append(toAppend, traceparent, idempotencyKey !== undefined)) decisions.set(commandId, decision);
+    }
     return submitted.map(({ command, fingerprint }) => {
       const decision = decisions.get(command.commandId);
       return decision ? answered(decision, fingerprint) : { state: 'pending', commandId: command.commandId };
     });
+  }
+
+  /** Appends the commands together and waits, within the bound, for their decisions: those there are, by command id. */
+  private async append(commands: TimelineCommand[], traceparent: string | undefined, keyed: boolean): Promise<Map<string, DecisionRecord>> {
+    const decided = commands.map((command) => this.waiters.wait(command.commandId, this.config.decisionTimeoutMs));
+    // The request's span, child of the caller's traceparent (see HttpInstrumentation), when there is one.
+    const traceHeaders = { [COMMAND_HEADERS.traceparent]: traceparentFor(traceparent), ...activeTraceHeaders() };
+    const calledAt = performance.now();
+    let appended: Appended;
+    try {
+      appended = await this.appender.appendAll(commands.map((command) => commandRecord(command, traceHeaders)));
+      for (const command of commands) this.metrics.commandAppended(command.type);
+    } catch (error) {
+      for (const command of commands) this.waiters.cancel(command.commandId);
+      if (error instanceof AppendQueueFull) throw this.admission.refuse('append_queue', commands.length, error.message);
+      this.logger.error(`append of ${commands.length} command(s) (${commands[0].type} ${commands[0].commandId} first) failed: ${(error as Error).message}`);
+      throw logUnavailable(error, commands.map((command) => command.commandId), keyed);
+    }
+    const acknowledgedAt = performance.now();
+    // In the log now: whatever happens to PostgreSQL, the answer is the decision or a 202 to poll.
+    const decisions = new Map<string, DecisionRecord>();
+    for (const notified of await Promise.all(decided)) {
+      if (!notified) continue;
+      this.observeStages(calledAt, appended.sentAt, acknowledgedAt, notified);
+      decisions.set(notified.decision.commandId, notified.decision);
+    }
+    const late = commands.map((command) => command.commandId).filter((commandId) => !decisions.has(commandId));
+    if (late.length > 0) for (const [commandId, decision] of await this.decisionsOf(late)) decisions.set(commandId, decision);
+    return decisions;
+  }
+
+  /** Where the time of a write decided within its wait went (see `AppendStage`). */
+  private observeStages(calledAt: number, sentAt: number, acknowledgedAt: number, { notifiedAt }: NotifiedDecision): void {
+    const inHandAt = performance.now();
+    this.metrics.appendStage('queued', (sentAt - calledAt) / 1_000);
+    this.metrics.appendStage('produced', (acknowledgedAt - sentAt) / 1_000);
+    // The notification can come before the acknowledgement reaches us: that stage then took no time.
+    this.metrics.appendStage('notified', (notifiedAt - acknowledgedAt) / 1_000);
+    this.metrics.appendStage('decision_read', (inHandAt - Math.max(notifiedAt, acknowledgedAt)) / 1_000);
   }
 
   /** The decisions there are on these commands, by command id; none when PostgreSQL does not answer. */
@@ -158,21 +148,9 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     try {
       return new Map((await this.decisions.findByCommandIds(commandIds)).map((decision) => [decision.commandId, decision]));
     } catch (error) {
-      // As for one command: the projector decides a command id once, so appending again is safe.
-      this.logger.warn(`decisions of ${commandIds.length} commands not read: ${(error as Error).message}`);
-      return new Map();
-    }
-  }
-
-  /** The decision on a command, or null when there is none yet or PostgreSQL does not answer. */
-  private async decisionOf(commandId: string): Promise<DecisionRecord | null> {
-    try {
-      const [decision] = await this.decisions.findByCommandIds([commandId]);
-      return decision ?? null;
-    } catch (error) {
       // The projector decides a command id once, so appending (again) is safe while this is unknown.
-      this.logger.warn(`decision of ${commandId} not read: ${(error as Error).message}`);
-      return null;
+      this.logger.warn(`decisions of ${commandIds.length} command(s) not read: ${(error as Error).message}`);
+      return new Map();
     }
   }
 }

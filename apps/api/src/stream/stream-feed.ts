@@ -18,7 +18,7 @@ const PAGE_SIZE = 500;
 /**
  * The one reader of the outbox for every SSE client of this api instance. It
  * polls (woken early by each committed projector batch) and hands each page to
- * the live clients, which never block it. A client that resumes from an older
+ * the live clients, which never block it; with none, it reads nothing. A client that resumes from an older
  * position catches up with reads of its own, paced by its socket, and joins the
  * live feed once it has reached the feed's head: no gap, no duplicate at the seam.
  */
@@ -70,6 +70,8 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
     const releaseClient = this.limits.admitClient(client);
     try {
       const start = await this.startAfter(position, field);
+      // Without live clients the feed's head is not kept current: compare with the outbox's.
+      await this.refreshIdleHead();
       const releaseCatchUp = start < this.head ? await this.limits.admitCatchUp() : null;
       return { start, releaseClient, releaseCatchUp };
     } catch (error) {
@@ -110,6 +112,7 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
     this.clients.add(client);
     client.open();
     try {
+      await this.refreshIdleHead();
       while (!client.closed && !this.stopped) {
         const upTo = this.head;
         // No await between this check and joining: the feed cannot move in between.
@@ -139,13 +142,19 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * With no live client the feed does not follow the outbox (no query per committed batch): a client
+   * about to join brings the head up to date first, so that the feed does not re-read what it catches up on.
+   */
+  private async refreshIdleHead(): Promise<void> {
+    if (this.live.size > 0) return;
+    const head = await this.outbox.head();
+    // A client that joined meanwhile has the feed read on from the head it found: moving it now would skip rows.
+    if (this.live.size === 0 && head > this.head) this.head = head;
+  }
+
   private async advance(): Promise<void> {
-    if (this.live.size === 0) {
-      // Nobody to hand rows to: just move the head, unless a client joined meanwhile.
-      const head = await this.outbox.head();
-      if (this.live.size === 0 && head > this.head) this.head = head;
-      if (this.live.size === 0) return;
-    }
+    if (this.live.size === 0) return;
     for (let rows: OutboxRow[] = []; !this.stopped; ) {
       rows = await this.outbox.readAfter(this.head, PAGE_SIZE);
       if (rows.length === 0) return;

@@ -41,7 +41,13 @@ export class ProjectorTelemetry {
     return [...this.failing.values()].sort((a, b) => a.partition - b.partition);
   }
 
+  /** A batch reached the handler: how long each of its records took from its Kafka append to here. */
+  batchFetched(records: LogRecord[], receivedAt = Date.now()): void {
+    for (const record of records) this.metrics.stage('fetch', (receivedAt - record.timestamp) / 1_000);
+  }
+
   batchCommitted({ topic, partition, records, decisions, startedAt, seconds }: CommittedBatch): void {
+    this.metrics.stage('transaction', seconds);
     const committedAt = startedAt + seconds * 1_000;
     this.metrics.batchApplied(
       records.length,

@@ -64,6 +64,7 @@ export class ProjectorService implements OnApplicationShutdown {
   }
 
   private async handleBatch(batch: PartitionBatch, control: BatchControl): Promise<void> {
+    this.telemetry.batchFetched(batch.records);
     this.logEnds.set(batch.partition, batch.highWatermark);
     const size = this.config.projector.maxBatch;
     for (let start = 0; start < batch.records.length; start += size) {

@@ -125,11 +125,13 @@ export class OutboxRelay implements BeforeApplicationShutdown {
         }
         failures = 0;
         this.lastError = null;
-        // A full batch means more is waiting: go on at once. Otherwise sleep until woken, then let the
-        // batches committing meanwhile gather, so that one round publishes several of them.
+        // A full batch means more is waiting: go on at once. Otherwise sleep until woken. When batches
+        // committed while this round published, they come faster than rounds: let more of them gather, so
+        // that one round publishes several. A relay that was idle publishes a lone batch at once.
         if (rows.length < this.config.relay.batchSize) {
+          const busy = this.signal.woken;
           await this.signal.wait(this.config.relay.pollIntervalMs);
-          if (this.config.relay.gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, this.config.relay.gatherMs));
+          if (busy && this.config.relay.gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, this.config.relay.gatherMs));
         }
       } catch (error) {
         this.lastError = (error as Error).message;

@@ -1,0 +1,74 @@
+/**
+ * EXPLAIN ANALYZE of the projector's saveBatch on realistic batches (EXPLAIN_BATCH_SIZE records, default 1,000) of RecordEvent commands, for
+ * working on the replay path (not part of `npm run bench`). Creates and drops a database of its own.
+ * Run: npm run bench:explain-save-batch
+ */
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { createPool, ProjectionRepository, runMigrations } from '@timeline/database';
+import type { LogRecord } from '@timeline/command-log';
+import { decideBatch, parseRecord, referencedIds } from '../../apps/projector/src/projection/decide-batch';
+import { createTimelineRecord, EVENT_BODY, recordEventRecord } from './replay';
+
+const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BATCHES = Number(process.env.EXPLAIN_BATCHES ?? 10);
+const BATCH_SIZE = Number(process.env.EXPLAIN_BATCH_SIZE ?? 1_000);
+
+async function admin(sql: string): Promise<void> {
+  const client = new Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  await client.query(sql).finally(() => client.end());
+}
+
+async function main(): Promise<void> {
+  const database = `timeline_explain_${randomBytes(4).toString('hex')}`;
+  await admin(`create database ${database}`);
+  const url = Object.assign(new URL(ADMIN_URL), { pathname: `/${database}` }).toString();
+  const pool = createPool({ url, schema: 'explain', poolSize: 2, statementTimeoutMs: 600_000, applicationName: 'explain' });
+  try {
+    await runMigrations(pool, 'explain');
+    const repository = new ProjectionRepository(pool);
+    const timelineIds = Array.from({ length: 100 }, (_, i) => `replay-${String(i + 1).padStart(3, '0')}`);
+    let offset = 0;
+    const toLog = (record: ReturnType<typeof recordEventRecord>): LogRecord => ({
+      partition: 0, offset: offset++, timestamp: Date.now(), key: record.key, value: Buffer.from(record.value), headers: record.headers,
+    });
+    for (let batch = 0; batch < BATCHES; batch++) {
+      const outgoing = batch === 0 ? timelineIds.map((id) => createTimelineRecord(id, { title: `Replay ${id}`, defaultLanguage: 'it' })) : [];
+      for (let n = outgoing.length; n < BATCH_SIZE; n++) outgoing.push(recordEventRecord(timelineIds[n % 100], { ...EVENT_BODY, title: `Dichiarazione ${batch}-${n}` }));
+      const first = offset;
+      const records = outgoing.map(toLog).map(parseRecord);
+      const last = batch === BATCHES - 1;
+      await repository.inTransaction(async (client) => {
+        await repository.lockOffset(client, 'explain', 0);
+        const { alreadyDecided, ...state } = await repository.loadBatchState(client, referencedIds(records));
+        const decided = decideBatch('explain', records, state, alreadyDecided);
+        const started = performance.now();
+        const explaining = last
+          ? new Proxy(client, {
+              get: (target, property) =>
+                property === 'query'
+                  ? async (text: string, values: unknown[]) => {
+                      const sizes = values.map((value) => (typeof value === 'string' ? value.length : JSON.stringify(value).length));
+                      console.log(`parameter sizes (characters): ${sizes.join(', ')}`);
+                      const { rows } = await target.query(`explain (analyze, buffers, timing) ${text}`, values);
+                      console.log(rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n'));
+                      return { rows: [{ moved: 1 }] };
+                    }
+                  : Reflect.get(target, property),
+            })
+          : client;
+        await repository.saveBatch(explaining, { topic: 'explain', partition: 0, firstOffset: first, nextOffset: offset, ...decided });
+        console.log(`batch ${batch}: saveBatch ${(performance.now() - started).toFixed(0)} ms`);
+      });
+    }
+  } finally {
+    await pool.end();
+    await admin(`drop database if exists ${database} with (force)`);
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
