@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { TimelineConfig } from '@timeline/config';
 import { setupTracing } from '@timeline/observability';
-import { problemAwareServerOptions } from '@timeline/problems';
+import { problemAwareServerOptions, requestTimeoutOptions } from '@timeline/problems';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
 
@@ -12,6 +12,9 @@ export async function createApiApp(config: TimelineConfig): Promise<NestFastifyA
     bodyLimit: config.http.bodyLimitBytes,
     // Request ids travel in logs and problem details; a caller's own id is kept when it is safe to echo.
     ...problemAwareServerOptions,
+    ...requestTimeoutOptions(config.http),
+    // Rate and stream limits count per client address; behind a proxy it is X-Forwarded-For's, when the proxy is trusted.
+    trustProxy: config.http.trustProxy,
     // By the time the server closes, shutdown hooks have ended streams and answered waiting writes;
     // a socket still open then belongs to a client that stopped reading: don't wait for it.
     forceCloseConnections: true,

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
@@ -10,6 +10,7 @@ import { CommandsModule } from './commands/commands.module';
 import { ContractModule } from './contract/contract.module';
 import { EventSearchModule } from './event-search/event-search.module';
 import { EventsModule } from './events/events.module';
+import { RateLimitGuard } from './http/rate-limit.guard';
 import { OpsModule } from './ops/ops.module';
 import { StreamModule } from './stream/stream.module';
 import { TimelinesModule } from './timelines/timelines.module';
@@ -27,7 +28,10 @@ import { TimelinesModule } from './timelines/timelines.module';
     ContractModule,
     OpsModule,
   ],
-  providers: [{ provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+  providers: [
+    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    { provide: APP_GUARD, useClass: RateLimitGuard },
+  ],
 })
 export class ApiModule {
   static forRoot(config: TimelineConfig): DynamicModule {

@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Search a timeline's events
-         * @description The timeline's events, current or as known at `knownAt`, filtered, searched and paged. Filters combine (and); repeatable filters match any of their values. Every filter combines with `knownAt`. Pages are keyset-based: following `nextCursor` neither skips nor repeats an event while writes arrive. With `Accept: application/vnd.timelinejs+json` or `format=timelinejs` the page is Knight Lab TimelineJS JSON.
+         * @description The timeline's events, current or as known at `knownAt`, filtered, searched and paged. Filters combine (and); repeatable filters match any of their values. Every filter combines with `knownAt`. Pages are keyset-based: following `nextCursor` neither skips nor repeats an event while writes arrive. Expensive shapes (`q`, `actor` across timelines, TimelineJS exports, histograms) count against RATE_LIMIT_QUERIES_PER_SECOND: past it, 429. With `Accept: application/vnd.timelinejs+json` or `format=timelinejs` the page is Knight Lab TimelineJS JSON.
          */
         get: operations["searchTimelineEvents"];
         put?: never;
@@ -117,7 +117,7 @@ export interface paths {
         };
         /**
          * Search events across timelines
-         * @description Events of every timeline, current or as known at `knownAt`, filtered, searched and paged. Filters combine (and); repeatable filters match any of their values. Every filter combines with `knownAt`. Pages are keyset-based: following `nextCursor` neither skips nor repeats an event while writes arrive.
+         * @description Events of every timeline, current or as known at `knownAt`, filtered, searched and paged. Filters combine (and); repeatable filters match any of their values. Every filter combines with `knownAt`. Pages are keyset-based: following `nextCursor` neither skips nor repeats an event while writes arrive. Expensive shapes (`q`, `actor` across timelines, TimelineJS exports, histograms) count against RATE_LIMIT_QUERIES_PER_SECOND: past it, 429.
          */
         get: operations["searchEvents"];
         put?: never;
@@ -281,7 +281,7 @@ export interface paths {
         };
         /**
          * Stream accepted changes
-         * @description Server-Sent Events: each accepted change is a message with `id:` its stream position and `data:` a structured-mode CloudEvent (the AsyncAPI document at /asyncapi.json describes it). Comment lines are heartbeats; a client that cannot keep up gets `event: overflow` and the stream ends. Bad parameters are a 400 before the stream opens.
+         * @description Server-Sent Events: each accepted change is a message with `id:` its stream position and `data:` a structured-mode CloudEvent (the AsyncAPI document at /asyncapi.json describes it). Comment lines are heartbeats; a client that cannot keep up gets `event: overflow` and the stream ends. Bad parameters are a 400 before the stream opens; so are a 429 past the streams one client may hold and a 503 past the streams or catch-ups (resuming from an old position) the process serves at once.
          */
         get: operations["streamChanges"];
         put?: never;
@@ -919,7 +919,7 @@ export interface components {
              * @description The problem type; see the list in the description of this api
              * @enum {string}
              */
-            type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
+            type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
             /** @description A short summary of the problem type */
             title: string;
             status: number;
@@ -1017,7 +1017,7 @@ export interface components {
                      * @description The problem type; see the list in the description of this api
                      * @enum {string}
                      */
-                    type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
+                    type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
                     /** @description A short summary of the problem type */
                     title: string;
                     status: number;
@@ -1399,6 +1399,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/internal`: Internal error */
             500: {
                 headers: {
@@ -1493,6 +1502,15 @@ export interface operations {
             };
             /** @description `/problems/timeline-not-found`: No such timeline */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1643,6 +1661,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/internal`: Internal error */
             500: {
                 headers: {
@@ -1750,6 +1777,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/internal`: Internal error */
             500: {
                 headers: {
@@ -1838,6 +1874,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/internal`: Internal error */
             500: {
                 headers: {
@@ -1918,6 +1963,15 @@ export interface operations {
             };
             /** @description `/problems/invalid-request`: The request is not valid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2170,6 +2224,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/internal`: Internal error */
             500: {
                 headers: {
@@ -2286,6 +2349,15 @@ export interface operations {
             };
             /** @description `/problems/idempotency-key-reused`: The Idempotency-Key was used for another request; `/problems/malformed-command`: The command could not be read; `/problems/unprocessable-command`: The database refused what the command would write; `/problems/event-retracted`: The event was retracted */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2499,6 +2571,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/internal`: Internal error */
             500: {
                 headers: {
@@ -2508,7 +2589,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/database-unavailable`: The database cannot be reached now */
+            /** @description `/problems/database-unavailable`: The database cannot be reached now; `/problems/overloaded`: The service is over capacity now */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -33,6 +33,29 @@ const environmentSchema = z.object({
   PROJECTOR_HTTP_PORT: port.default(3001),
   /** At most 2 MiB: a command must fit in one record of timeline.commands (COMMANDS_MAX_MESSAGE_BYTES). */
   HTTP_BODY_LIMIT_BYTES: positiveInt.max(2 * 1_048_576).default(1_048_576),
+  /**
+   * Which proxies to believe about the client's address (X-Forwarded-For): unset or `false` for none (the
+   * socket's peer is the client), `true` for any, or a comma-separated list of addresses and CIDR ranges.
+   * Rate and stream limits count per client address, so behind a proxy this must name the proxy.
+   */
+  HTTP_TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value)),
+  /** Longest a client may take to send a whole request (headers and body); 0 for no bound. SSE streams are not bound by it once open. */
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
+  /** Longest a client may take to send the request's headers; at most HTTP_REQUEST_TIMEOUT_MS when that is set. */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(10_000),
+  /** How often Node looks for requests past those timeouts: a slow client is cut within the timeout plus this. */
+  HTTP_TIMEOUT_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** Writes (POST/PUT under /v1) a client may make per second, with bursts of RATE_LIMIT_WRITES_BURST; 0 for no limit. */
+  RATE_LIMIT_WRITES_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(0),
+  RATE_LIMIT_WRITES_BURST: positiveInt.max(1_000_000).default(1_000),
+  /** Expensive queries (README: Limits) a client may make per second, with bursts of RATE_LIMIT_QUERIES_BURST; 0 for no limit. */
+  RATE_LIMIT_QUERIES_PER_SECOND: z.coerce.number().min(0).max(1_000_000).default(0),
+  RATE_LIMIT_QUERIES_BURST: positiveInt.max(1_000_000).default(100),
+  /** Clients whose buckets are remembered at most; those unseen longest are forgotten (and start full again). */
+  RATE_LIMIT_MAX_CLIENTS: positiveInt.max(10_000_000).default(100_000),
   DECISION_TIMEOUT_MS: positiveInt.max(60_000).default(5_000),
   /**
    * Commands this api process has taken and not yet answered (appending, or waiting for their decision) at
@@ -67,6 +90,14 @@ const environmentSchema = z.object({
   STREAM_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   STREAM_CLIENT_BUFFER_BYTES: z.coerce.number().int().min(1_024).max(256 * 1_048_576).default(1_048_576),
+  /** Open streams of this api process at most; past it a new stream is answered 503 `overloaded`. */
+  STREAM_MAX_CLIENTS: positiveInt.max(1_000_000).default(1_000),
+  /** Open streams of one client address at most; past it a new stream is answered 429 `rate-limited`. */
+  STREAM_MAX_CLIENTS_PER_ADDRESS: positiveInt.max(1_000_000).default(20),
+  /** Streams reading history (resuming from an old position) at once at most; one past it waits, see below. */
+  STREAM_MAX_CATCH_UPS: positiveInt.max(10_000).default(10),
+  /** How long a catch-up past STREAM_MAX_CATCH_UPS waits for a slot before it is answered 503. */
+  STREAM_CATCH_UP_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
   /** The projector is ready only while no partition has more undecided records than this. */
   PROJECTOR_READY_MAX_LAG_RECORDS: z.coerce.number().int().min(0).max(1_000_000_000).default(10_000),
   /** Spans are exported only when this names an exporter; trace context is propagated either way. */
@@ -84,6 +115,12 @@ const environmentSchema = z.object({
     if (!sasl && env[name]) context.addIssue({ code: 'custom', path: [name], message: 'set, but KAFKA_SASL_MECHANISM is none' });
   }
   if (env.KAFKA_SSL_CA_FILE && !env.KAFKA_SSL) context.addIssue({ code: 'custom', path: ['KAFKA_SSL_CA_FILE'], message: 'set, but KAFKA_SSL is false' });
+  if (env.HTTP_REQUEST_TIMEOUT_MS > 0 && env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+    context.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS' });
+  }
+  if (env.STREAM_MAX_CLIENTS_PER_ADDRESS > env.STREAM_MAX_CLIENTS) {
+    context.addIssue({ code: 'custom', path: ['STREAM_MAX_CLIENTS_PER_ADDRESS'], message: 'must not exceed STREAM_MAX_CLIENTS' });
+  }
   // A batch larger than the admission bound could never be admitted.
   if (env.BATCH_MAX_EVENTS > env.ADMISSION_MAX_WAITING) context.addIssue({ code: 'custom', path: ['BATCH_MAX_EVENTS'], message: 'must not exceed ADMISSION_MAX_WAITING' });
 });
@@ -137,7 +174,22 @@ export class TimelineConfig {
     /** How the clients authenticate and encrypt: passed to the Kafka client as they are. */
     security: KafkaSecurity;
   };
-  readonly http: { host: string; port: number; projectorPort: number; bodyLimitBytes: number };
+  readonly http: {
+    host: string;
+    port: number;
+    projectorPort: number;
+    bodyLimitBytes: number;
+    trustProxy: boolean | string;
+    requestTimeoutMs: number;
+    headersTimeoutMs: number;
+    timeoutCheckIntervalMs: number;
+  };
+  /** Token buckets per client; `perSecond` 0 is no limit. */
+  readonly rateLimits: {
+    writes: { perSecond: number; burst: number };
+    queries: { perSecond: number; burst: number };
+    maxClients: number;
+  };
   readonly decisionTimeoutMs: number;
   /** Admission control of writes in this api process (see ADMISSION_MAX_WAITING). */
   readonly admission: { maxWaiting: number; batchMaxEvents: number };
@@ -146,7 +198,15 @@ export class TimelineConfig {
   readonly publicBaseUrl: string;
   readonly cursorSecret: string | null;
   readonly relay: { batchSize: number; pollIntervalMs: number; gatherMs: number };
-  readonly stream: { pollIntervalMs: number; heartbeatMs: number; clientBufferBytes: number };
+  readonly stream: {
+    pollIntervalMs: number;
+    heartbeatMs: number;
+    clientBufferBytes: number;
+    maxClients: number;
+    maxClientsPerAddress: number;
+    maxCatchUps: number;
+    maxCatchUpWaitMs: number;
+  };
   readonly logLevel: TimelineEnvironment['LOG_LEVEL'];
   /** `serviceName` is OTEL_SERVICE_NAME, else `timeline-<app>`. */
   readonly tracing: { exporter: TimelineEnvironment['OTEL_TRACES_EXPORTER']; serviceName?: string };
@@ -174,6 +234,15 @@ export class TimelineConfig {
       port: env.HTTP_PORT,
       projectorPort: env.PROJECTOR_HTTP_PORT,
       bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+      trustProxy: env.HTTP_TRUST_PROXY,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      timeoutCheckIntervalMs: env.HTTP_TIMEOUT_CHECK_INTERVAL_MS,
+    };
+    this.rateLimits = {
+      writes: { perSecond: env.RATE_LIMIT_WRITES_PER_SECOND, burst: env.RATE_LIMIT_WRITES_BURST },
+      queries: { perSecond: env.RATE_LIMIT_QUERIES_PER_SECOND, burst: env.RATE_LIMIT_QUERIES_BURST },
+      maxClients: env.RATE_LIMIT_MAX_CLIENTS,
     };
     this.decisionTimeoutMs = env.DECISION_TIMEOUT_MS;
     this.admission = { maxWaiting: env.ADMISSION_MAX_WAITING, batchMaxEvents: env.BATCH_MAX_EVENTS };
@@ -192,6 +261,10 @@ export class TimelineConfig {
       pollIntervalMs: env.STREAM_POLL_INTERVAL_MS,
       heartbeatMs: env.STREAM_HEARTBEAT_MS,
       clientBufferBytes: env.STREAM_CLIENT_BUFFER_BYTES,
+      maxClients: env.STREAM_MAX_CLIENTS,
+      maxClientsPerAddress: env.STREAM_MAX_CLIENTS_PER_ADDRESS,
+      maxCatchUps: env.STREAM_MAX_CATCH_UPS,
+      maxCatchUpWaitMs: env.STREAM_CATCH_UP_WAIT_MS,
     };
     this.logLevel = env.LOG_LEVEL;
     this.tracing = { exporter: env.OTEL_TRACES_EXPORTER, serviceName: env.OTEL_SERVICE_NAME };

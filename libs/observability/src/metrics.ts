@@ -119,6 +119,9 @@ export type AnswerOutcome = 'accepted' | 'rejected' | 'pending' | 'idempotency_c
 /** Why a write was refused before it was appended: the admission bound, or the producer's queue. */
 export type RefusalReason = 'waiting_decisions' | 'append_queue';
 
+/** Which per-client or per-process limit refused a request (README: Limits). */
+export type RequestLimit = 'writes' | 'queries' | 'stream_clients' | 'stream_clients_per_address' | 'stream_catch_ups';
+
 const ANSWER_STATUS_CLASS: Record<AnswerOutcome, string> = {
   accepted: '2xx',
   pending: '2xx',
@@ -141,6 +144,7 @@ export class ApiMetrics {
   private readonly appended: Counter<'command_type'>;
   private readonly answered: Counter<'command_type' | 'outcome' | 'status_class'>;
   private readonly refused: Counter<'reason'>;
+  private readonly limited: Counter<'limit'>;
   private readonly appendStages: Histogram<'stage'>;
   private streamClientSource: (() => number) | null = null;
   private waitingSource: (() => number) | null = null;
@@ -167,6 +171,14 @@ export class ApiMetrics {
         'Commands refused with 503 `overloaded` before they were appended (not recorded), by reason: ' +
         '"waiting_decisions" (ADMISSION_MAX_WAITING) or "append_queue" (APPEND_MAX_QUEUED). Each event of a batch counts.',
       labelNames: ['reason'],
+      registers,
+    });
+    this.limited = new Counter({
+      name: 'timeline_api_requests_limited_total',
+      help:
+        'Requests refused by a limit before anything was done, by limit: "writes" and "queries" (429, rate limits per client), ' +
+        '"stream_clients_per_address" (429), "stream_clients" and "stream_catch_ups" (503).',
+      labelNames: ['limit'],
       registers,
     });
     const waiting = () => this.waitingSource?.();
@@ -210,6 +222,10 @@ export class ApiMetrics {
 
   commandsRefused(reason: RefusalReason, count: number): void {
     this.refused.inc({ reason }, count);
+  }
+
+  requestLimited(limit: RequestLimit): void {
+    this.limited.inc({ limit });
   }
 
   /** Admission reports the commands it holds on each scrape. */

@@ -20,6 +20,7 @@ export const PROBLEM_TYPES = {
   'idempotency-key-reused': { status: 422, title: 'The Idempotency-Key was used for another request' },
   'malformed-command': { status: 422, title: 'The command could not be read' },
   'unprocessable-command': { status: 422, title: 'The database refused what the command would write' },
+  'rate-limited': { status: 429, title: 'Too many requests from this client' },
   'log-unavailable': { status: 503, title: 'The command log cannot take writes now' },
   'database-unavailable': { status: 503, title: 'The database cannot be reached now' },
   'overloaded': { status: 503, title: 'The service is over capacity now' },

@@ -38,6 +38,7 @@ export const WRITE_PROBLEMS: ProblemCode[] = [
   'internal',
   'log-unavailable',
   'overloaded',
+  'rate-limited',
   'database-unavailable',
 ];
 

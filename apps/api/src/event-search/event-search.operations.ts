@@ -42,7 +42,8 @@ const searchQuery = { schema: eventSearchParamsSchema, descriptions: SEARCH_PARA
 
 const SEARCH_DESCRIPTION =
   'Filters combine (and); repeatable filters match any of their values. Every filter combines with `knownAt`. ' +
-  'Pages are keyset-based: following `nextCursor` neither skips nor repeats an event while writes arrive.';
+  'Pages are keyset-based: following `nextCursor` neither skips nor repeats an event while writes arrive. ' +
+  'Expensive shapes (`q`, `actor` across timelines, TimelineJS exports, histograms) count against RATE_LIMIT_QUERIES_PER_SECOND: past it, 429.';
 
 export const EVENT_SEARCH_OPERATIONS: ApiOperation[] = [
   {
@@ -61,7 +62,7 @@ export const EVENT_SEARCH_OPERATIONS: ApiOperation[] = [
         headers: { Link: NEXT_PAGE_LINK },
       },
     },
-    problems: [...READ_PROBLEMS, 'timeline-not-found'],
+    problems: [...READ_PROBLEMS, 'timeline-not-found', 'rate-limited'],
   },
   {
     method: 'get',
@@ -72,7 +73,7 @@ export const EVENT_SEARCH_OPERATIONS: ApiOperation[] = [
     description: 'Counts of the events the same filters would return, per year or month of their valid-time start.',
     query: { schema: histogramQuerySchema, descriptions: SEARCH_PARAMETER_DESCRIPTIONS },
     responses: { 200: { description: 'Counts per period', content: { [MEDIA.json]: histogramSchema } } },
-    problems: [...READ_PROBLEMS, 'timeline-not-found'],
+    problems: [...READ_PROBLEMS, 'timeline-not-found', 'rate-limited'],
   },
   {
     method: 'get',
@@ -84,6 +85,6 @@ export const EVENT_SEARCH_OPERATIONS: ApiOperation[] = [
     query: searchQuery,
     headers: { AcceptLanguage: ACCEPT_LANGUAGE },
     responses: { 200: { description: 'A page of events', content: { [MEDIA.json]: eventPageSchema } } },
-    problems: READ_PROBLEMS,
+    problems: [...READ_PROBLEMS, 'rate-limited'],
   },
 ];

@@ -1,8 +1,17 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 import { OutboxRepository, OutboxSignal, type OutboxRow, type StreamFilter } from '@timeline/database';
+import { ApiMetrics } from '@timeline/observability';
 import { Problem } from '@timeline/problems';
 import { SseClient, type SseSink } from './sse-client';
+import { StreamLimits, type Release } from './stream-limits';
+
+/** A stream allowed to open: where it starts, and the slots it holds until it closes (and, for a catch-up, until it is live). */
+export interface StreamAdmission {
+  start: number;
+  releaseClient: Release;
+  releaseCatchUp: Release | null;
+}
 
 const PAGE_SIZE = 500;
 
@@ -22,12 +31,16 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
   private readonly clients = new Set<SseClient>();
   private running: Promise<void> | null = null;
   private stopped = false;
+  private readonly limits: StreamLimits;
 
   constructor(
     private readonly config: TimelineConfig,
     private readonly outbox: OutboxRepository,
     private readonly signal: OutboxSignal,
-  ) {}
+    metrics: ApiMetrics,
+  ) {
+    this.limits = new StreamLimits(config.stream, (limit) => metrics.requestLimited(limit));
+  }
 
   async onModuleInit(): Promise<void> {
     this.head = await this.outbox.head();
@@ -48,6 +61,26 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /**
+   * Admits a stream of `client` that starts after `position` (see `startAfter`),
+   * or throws the problem of the limit it would pass: too many streams of the
+   * client or of the process, or, when it starts behind the feed and so reads
+   * history first, too many catch-ups at once for longer than it may wait.
+   */
+  async admit(client: string, position: number | undefined, field?: string): Promise<StreamAdmission> {
+    const releaseClient = this.limits.admitClient(client);
+    try {
+      const start = await this.startAfter(position, field);
+      // Without live clients the feed's head is not kept current: compare with the outbox's.
+      await this.refreshIdleHead();
+      const releaseCatchUp = start < this.head ? await this.limits.admitCatchUp() : null;
+      return { start, releaseClient, releaseCatchUp };
+    } catch (error) {
+      releaseClient();
+      throw error;
+    }
+  }
+
+  /**
    * Where a client starts: after `position` (0: the beginning), or after the
    * last change visible now when there is none. A position that names no row
    * is a 400.
@@ -61,9 +94,10 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /** Streams to `sink` until it closes: catch-up first when `start` is behind the feed, then live. */
-  async serve(sink: SseSink, start: number, filter: StreamFilter): Promise<void> {
+  async serve(sink: SseSink, admission: StreamAdmission, filter: StreamFilter): Promise<void> {
+    const releaseCatchUp = admission.releaseCatchUp ?? (() => {});
     const client: SseClient = new SseClient(sink, {
-      cursor: start,
+      cursor: admission.start,
       filter,
       baseUrl: this.config.publicBaseUrl,
       maxQueuedBytes: this.config.stream.clientBufferBytes,
@@ -71,6 +105,8 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
       onClose: () => {
         this.live.delete(client);
         this.clients.delete(client);
+        releaseCatchUp();
+        admission.releaseClient();
       },
     });
     this.clients.add(client);
@@ -82,6 +118,7 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
         // No await between this check and joining: the feed cannot move in between.
         if (client.cursor >= upTo) {
           this.live.add(client);
+          releaseCatchUp();
           return;
         }
         const rows = await this.outbox.readAfter(client.cursor, PAGE_SIZE, filter, upTo);

@@ -1,5 +1,6 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { clientOf } from '../http/client-identity';
 import { parseStreamRequest } from './stream-request';
 import { StreamFeed } from './stream-feed';
 
@@ -9,7 +10,8 @@ export class StreamController {
 
   /**
    * Server-Sent Events: every accepted change as a structured-mode CloudEvent,
-   * `id:` its stream position. Bad parameters are a 400 before the stream opens.
+   * `id:` its stream position. Bad parameters are a 400, and a stream past a
+   * limit (README: Limits) a 429 or 503, before the stream opens.
    */
   @Get()
   async stream(
@@ -19,9 +21,15 @@ export class StreamController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const { after, afterField, filter } = parseStreamRequest(query, headers);
-    const start = await this.feed.startAfter(after, afterField);
+    const admission = await this.feed.admit(clientOf(request), after, afterField);
     // From here on we write the response ourselves; Fastify must not send one.
     reply.hijack();
+    if (request.raw.socket.destroyed) {
+      // The client left while we looked up its start: no 'close' will come to free its slots.
+      admission.releaseCatchUp?.();
+      admission.releaseClient();
+      return;
+    }
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
@@ -30,6 +38,6 @@ export class StreamController {
       'x-accel-buffering': 'no',
       'x-request-id': String(request.id),
     });
-    void this.feed.serve(reply.raw, start, filter);
+    void this.feed.serve(reply.raw, admission, filter);
   }
 }

@@ -13,7 +13,8 @@ export const STREAM_OPERATIONS: ApiOperation[] = [
     description:
       'Server-Sent Events: each accepted change is a message with `id:` its stream position and `data:` a structured-mode CloudEvent ' +
       '(the AsyncAPI document at /asyncapi.json describes it). Comment lines are heartbeats; a client that cannot keep up gets ' +
-      '`event: overflow` and the stream ends. Bad parameters are a 400 before the stream opens.',
+      '`event: overflow` and the stream ends. Bad parameters are a 400 before the stream opens; so are a 429 past the streams one ' +
+      'client may hold and a 503 past the streams or catch-ups (resuming from an old position) the process serves at once.',
     query: {
       schema: querySchema,
       descriptions: {
@@ -30,6 +31,6 @@ export const STREAM_OPERATIONS: ApiOperation[] = [
       },
     },
     responses: { 200: { description: 'The event stream (open until the client leaves)', content: { 'text/event-stream': z.string() } } },
-    problems: READ_PROBLEMS,
+    problems: [...READ_PROBLEMS, 'rate-limited', 'overloaded'],
   },
 ];
