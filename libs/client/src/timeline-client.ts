@@ -20,7 +20,7 @@ export interface TimelineClientOptions extends ClientOptions {
   decisionTimeoutMs?: number;
   /** Between two looks at GET /v1/commands/{commandId} (default 200 ms). */
   pollIntervalMs?: number;
-  /** Writes answered `503` with `retryable: true` are sent again this many times, after `Retry-After` (default 3). */
+  /** Writes answered `503` or `429` with `retryable: true` are sent again this many times, after `Retry-After` (default 3). */
   retries?: number;
 }
 
@@ -43,7 +43,7 @@ interface Sent<T> {
  * gets wrong: each carries an Idempotency-Key, `If-Match` comes from
  * `expectedVersion`, a `202` is followed until the command is decided and
  * answered as a retry with the same key is (with the first answer), and a
- * retryable `503` is retried after `Retry-After`. A rejection throws a
+ * retryable `503` or `429` is retried after `Retry-After`. A rejection throws a
  * `TimelineProblem`.
  */
 export class TimelineClient {
@@ -94,7 +94,8 @@ export class TimelineClient {
         continue; // answered from the decision, as every retry with the same key is
       }
       const retryAfter = Number(sent.response.headers.get('retry-after') ?? 1);
-      if (status === 503 && isRetryable(sent.error) && attempt < this.retries) {
+      // Overloaded, the log unavailable, or this client's rate limit: with the same Idempotency-Key a retry is safe either way.
+      if ((status === 503 || status === 429) && isRetryable(sent.error) && attempt < this.retries) {
         await sleep(Math.min(retryAfter, 30) * 1_000);
         continue;
       }
