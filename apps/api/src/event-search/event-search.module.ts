@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
 import { EventSearchController } from './event-search.controller';
-import { CursorSigner } from '../http/cursor-signer';
+import { CursorsModule } from '../http/cursors.module';
 import { SearchEventsHandler, TimelineHistogramHandler } from './event-search.queries';
 
 /** `GET /v1/events`, `GET /v1/timelines/{timelineId}/events` and its histogram: events by time, facets and text. */
 @Module({
-  imports: [DatabaseModule],
+  imports: [DatabaseModule, CursorsModule],
   controllers: [EventSearchController],
-  providers: [SearchEventsHandler, TimelineHistogramHandler, CursorSigner],
+  providers: [SearchEventsHandler, TimelineHistogramHandler],
 })
 export class EventSearchModule {}

@@ -2,9 +2,6 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 
-/** Without CURSOR_SECRET: one key for the life of this process, shared by every feature that pages. */
-let processKey: Buffer | null = null;
-
 const MAC_BYTES = 16;
 
 /**
@@ -21,11 +18,9 @@ export class CursorSigner {
     if (config.cursorSecret) {
       this.key = Buffer.from(config.cursorSecret, 'utf8');
     } else {
-      if (!processKey) {
-        processKey = randomBytes(32);
-        new Logger(CursorSigner.name).warn('CURSOR_SECRET is not set: cursors hold only for this process (not across restarts or instances)');
-      }
-      this.key = processKey;
+      // One instance per process (CursorsModule), so this key is shared by every feature that pages.
+      this.key = randomBytes(32);
+      new Logger(CursorSigner.name).warn('CURSOR_SECRET is not set: cursors hold only for this process (not across restarts or instances)');
     }
   }
 

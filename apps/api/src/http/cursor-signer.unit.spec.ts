@@ -1,6 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { TimelineConfig } from '@timeline/config';
+import { Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { ConfigModule, TimelineConfig } from '@timeline/config';
 import { CursorSigner } from './cursor-signer';
+import { CursorsModule } from './cursors.module';
 
 const withSecret = (secret?: string) => new CursorSigner(TimelineConfig.fromEnvironment(secret ? { CURSOR_SECRET: secret } : {}));
 
@@ -25,10 +28,24 @@ describe('CursorSigner', () => {
     expect(withSecret('a'.repeat(32)).verify(signer.sign('timeline-1'))).toEqual({ payload: 'timeline-1' });
   });
 
-  test('without CURSOR_SECRET every instance of one process shares a random key', () => {
+  test('without CURSOR_SECRET a signer makes up its own random key', () => {
     const first = withSecret();
-    expect(withSecret().verify(first.sign('timeline-1'))).toEqual({ payload: 'timeline-1' });
+    expect(first.verify(first.sign('timeline-1'))).toEqual({ payload: 'timeline-1' });
+    expect(withSecret().verify(first.sign('timeline-1'))).toBeNull();
     expect(signer.verify(first.sign('timeline-1'))).toBeNull();
+  });
+
+  test('CursorsModule gives every feature of one app the same signer, so its cursors hold across features', async () => {
+    @Module({ imports: [CursorsModule] })
+    class SearchFeature {}
+    @Module({ imports: [CursorsModule] })
+    class TimelinesFeature {}
+    const app = await Test.createTestingModule({ imports: [ConfigModule.forRoot(TimelineConfig.fromEnvironment({})), SearchFeature, TimelinesFeature] }).compile();
+    const inSearch = app.select(SearchFeature).get(CursorSigner);
+    const inTimelines = app.select(TimelinesFeature).get(CursorSigner);
+    expect(inSearch).toBe(inTimelines);
+    expect(inTimelines.verify(inSearch.sign('timeline-1'))).toEqual({ payload: 'timeline-1' });
+    await app.close();
   });
 
   test('a CURSOR_SECRET shorter than 32 characters stops the start', () => {
