@@ -33,6 +33,8 @@
 #   A SASL listener beside the plain one (how the tests check the clients' SCRAM settings):
 #   KAFKA_SASL_PORT         port of a SASL_PLAINTEXT listener taking SCRAM-SHA-256 and SCRAM-SHA-512 (default: none)
 #   KAFKA_SCRAM_USERS       user:password[,user:password...] given SCRAM credentials when the log dir is formatted
+#   KAFKA_SASL_SSL_PORT     port of a SASL_SSL listener (SCRAM over TLS) with a self-signed certificate for 127.0.0.1,
+#                           made once per data dir by keytool; clients trust $KAFKA_DATA_DIR/tls/ca.pem (default: none)
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -66,6 +68,8 @@ NODE_ID="${KAFKA_NODE_ID:-1}"
 QUORUM_VOTERS="${KAFKA_QUORUM_VOTERS:-$NODE_ID@$HOST:$CONTROLLER_PORT}"
 REPLICATION="${KAFKA_REPLICATION:-1}"
 SASL_PORT="${KAFKA_SASL_PORT:-}"
+SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
+TLS_DIR="$DATA_DIR/tls"
 MIN_INSYNC="${KAFKA_MIN_INSYNC:-1}"
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
@@ -244,6 +248,11 @@ write_config() {
     listeners+=",SASL_PLAINTEXT://$HOST:$SASL_PORT"
     protocols+=",SASL_PLAINTEXT:SASL_PLAINTEXT"
   fi
+  if [[ -n "$SASL_SSL_PORT" ]]; then
+    listeners+=",SASL_SSL://$HOST:$SASL_SSL_PORT"
+    protocols+=",SASL_SSL:SASL_SSL"
+    make_tls_keystore
+  fi
   {
     echo "# Written by scripts/kafka/kafka.sh for Kafka $KAFKA_VERSION; rewritten on every start."
     echo "process.roles=broker,controller"
@@ -254,10 +263,19 @@ write_config() {
     echo "inter.broker.listener.name=PLAINTEXT"
     echo "controller.listener.names=CONTROLLER"
     echo "listener.security.protocol.map=$protocols"
-    if [[ -n "$SASL_PORT" ]]; then
+    if [[ -n "$SASL_PORT" || -n "$SASL_SSL_PORT" ]]; then
       echo "sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512"
+    fi
+    if [[ -n "$SASL_PORT" ]]; then
       echo "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
       echo "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+    fi
+    if [[ -n "$SASL_SSL_PORT" ]]; then
+      echo "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+      echo "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+      echo "listener.name.sasl_ssl.ssl.keystore.type=PKCS12"
+      echo "listener.name.sasl_ssl.ssl.keystore.location=$TLS_DIR/broker.p12"
+      echo "listener.name.sasl_ssl.ssl.keystore.password=$(cat "$TLS_DIR/keystore-password")"
     fi
     echo "log.dirs=$LOG_DIRS"
     echo "num.partitions=1"
@@ -287,6 +305,23 @@ write_config() {
     echo "# log.message.timestamp.type is deliberately not set: topics choose CreateTime/LogAppendTime."
   } >"$CONF_FILE.tmp"
   mv "$CONF_FILE.tmp" "$CONF_FILE"
+}
+
+# A self-signed certificate for 127.0.0.1 (kept with the data dir); ca.pem is what a client must trust.
+make_tls_keystore() {
+  [[ -f "$TLS_DIR/broker.p12" && -f "$TLS_DIR/ca.pem" && -f "$TLS_DIR/keystore-password" ]] && return 0
+  command -v keytool >/dev/null || die "keytool not found (it comes with Java 17+; needed for KAFKA_SASL_SSL_PORT)"
+  mkdir -p "$TLS_DIR"
+  rm -f "$TLS_DIR/broker.p12" "$TLS_DIR/ca.pem"
+  local password
+  password="$(head -c 18 /dev/urandom | base64 | tr -d '+/=\n')"
+  (umask 077 && printf '%s' "$password" >"$TLS_DIR/keystore-password")
+  keytool -genkeypair -alias broker -keyalg EC -groupname secp256r1 -validity 3650 \
+    -dname "CN=127.0.0.1" -ext "SAN=ip:127.0.0.1,dns:localhost" \
+    -keystore "$TLS_DIR/broker.p12" -storetype PKCS12 -storepass "$password" >>"$LOG_FILE" 2>&1 \
+    || die "keytool could not make the broker's certificate (see $LOG_FILE)"
+  keytool -exportcert -rfc -alias broker -keystore "$TLS_DIR/broker.p12" -storepass "$password" \
+    -file "$TLS_DIR/ca.pem" >>"$LOG_FILE" 2>&1 || die "keytool could not export the broker's certificate"
 }
 
 java_opts() {
@@ -346,6 +381,7 @@ cmd_start() {
   if port_open "$PORT"; then die "port $PORT is already in use by another process (set KAFKA_PORT)"; fi
   if port_open "$CONTROLLER_PORT"; then die "port $CONTROLLER_PORT is already in use by another process (set KAFKA_CONTROLLER_PORT)"; fi
   if [[ -n "$SASL_PORT" ]] && port_open "$SASL_PORT"; then die "port $SASL_PORT is already in use by another process (set KAFKA_SASL_PORT)"; fi
+  if [[ -n "$SASL_SSL_PORT" ]] && port_open "$SASL_SSL_PORT"; then die "port $SASL_SSL_PORT is already in use by another process (set KAFKA_SASL_SSL_PORT)"; fi
 
   is_installed || cmd_install
   command -v java >/dev/null || die "java not found (Kafka $KAFKA_VERSION needs Java 17+)"

@@ -15,7 +15,7 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   const scram = { username: 'timeline-test', password: randomBytes(12).toString('base64url') };
   const [broker, postgres] = await Promise.allSettled([
-    // With a SCRAM listener beside the plain one, for the tests of the clients' SASL settings.
+    // With SCRAM listeners (plain and TLS) beside the plain one, for the tests of the clients' SASL and TLS settings.
     startKafkaBroker({ scram }),
     process.env.TEST_DATABASE_URL ? undefined : startEmbeddedPostgres(),
   ]);
@@ -28,6 +28,8 @@ export default async function globalSetup(): Promise<void> {
   }
   process.env.TEST_KAFKA_BROKERS = globalThis.testKafkaBroker!.bootstrap;
   process.env.TEST_KAFKA_SASL_BROKERS = globalThis.testKafkaBroker!.saslBootstrap;
+  process.env.TEST_KAFKA_SASL_SSL_BROKERS = globalThis.testKafkaBroker!.saslSslBootstrap;
+  process.env.TEST_KAFKA_CA_FILE = globalThis.testKafkaBroker!.caFile;
   process.env.TEST_KAFKA_SCRAM_USER = scram.username;
   process.env.TEST_KAFKA_SCRAM_PASSWORD = scram.password;
   if (globalThis.testPostgres) process.env.TEST_DATABASE_URL = globalThis.testPostgres.url;

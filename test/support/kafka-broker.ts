@@ -32,6 +32,10 @@ export interface RunningKafkaBroker {
   controllerPort: number;
   /** With the `scram` option: `127.0.0.1:<port>` of the SASL_PLAINTEXT listener that takes SCRAM. */
   saslBootstrap?: string;
+  /** With the `scram` option: `127.0.0.1:<port>` of the SASL_SSL listener (SCRAM over TLS, a self-signed certificate). */
+  saslSslBootstrap?: string;
+  /** With the `scram` option: the PEM certificate a client must trust to reach `saslSslBootstrap`. */
+  caFile?: string;
   /** Temp dir holding server.properties, kafka.pid, kafka.log and the log dir; removed by stop(). */
   dataDir: string;
   /** Current JVM pid (changes after restart()). */
@@ -51,7 +55,7 @@ export interface StartKafkaBrokerOptions {
   heap?: string;
   /** Readiness timeout in ms (default 90 000). */
   startTimeoutMs?: number;
-  /** Also a SASL_PLAINTEXT listener (SCRAM-SHA-256 and -512) on which this user may log in. */
+  /** Also SASL_PLAINTEXT and SASL_SSL listeners (SCRAM-SHA-256 and -512) on which this user may log in. */
   scram?: { username: string; password: string };
 }
 
@@ -202,9 +206,9 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
   // Free ports are released before Kafka binds them, so a parallel test worker can grab one in between:
   // retry with fresh ports when that happens.
   for (let attempt = 1; ; attempt++) {
-    const [port, controllerPort, saslPort] = await freePorts(opts.scram ? 3 : 2);
+    const [port, controllerPort, saslPort, saslSslPort] = await freePorts(opts.scram ? 4 : 2);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'timeline-kafka-'));
-    const scramEnv: Record<string, string> = opts.scram ? { KAFKA_SASL_PORT: String(saslPort), KAFKA_SCRAM_USERS: `${opts.scram.username}:${opts.scram.password}` } : {};
+    const scramEnv: Record<string, string> = opts.scram ? { KAFKA_SASL_PORT: String(saslPort), KAFKA_SASL_SSL_PORT: String(saslSslPort), KAFKA_SCRAM_USERS: `${opts.scram.username}:${opts.scram.password}` } : {};
     try {
       return await launch(script, port, controllerPort, dataDir, opts, scramEnv);
     } catch (e) {
@@ -345,6 +349,9 @@ async function launch(
     port,
     controllerPort,
     ...(extraEnv.KAFKA_SASL_PORT ? { saslBootstrap: `127.0.0.1:${extraEnv.KAFKA_SASL_PORT}` } : {}),
+    ...(extraEnv.KAFKA_SASL_SSL_PORT
+      ? { saslSslBootstrap: `127.0.0.1:${extraEnv.KAFKA_SASL_SSL_PORT}`, caFile: path.join(dataDir, 'tls', 'ca.pem') }
+      : {}),
     dataDir,
     get pid() {
       return pid;
