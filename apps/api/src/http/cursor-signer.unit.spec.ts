@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { TimelineConfig } from '@timeline/config';
 import { CursorSigner } from './cursor-signer';
 
-const withSecret = (secret?: string) => new CursorSigner(TimelineConfig.fromEnvironment(secret ? { CURSOR_SECRET: secret } : {}));
+const withSecret = (secret?: string) => new CursorSigner(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', ...(secret ? { CURSOR_SECRET: secret } : {}) }));
 
 describe('CursorSigner', () => {
   const signer = withSecret('a'.repeat(32));
