@@ -6,7 +6,7 @@ import { ConfigModule, type TimelineConfig } from '@timeline/config';
 import { problemAwareServerOptions, ProblemDetailsFilter, requestTimeoutOptions } from '@timeline/problems';
 import { Logger } from 'nestjs-pino';
 import { ReadModelRebuild } from './read-model-rebuild';
-import { RebuildController } from './rebuild.controller';
+import { RebuildController, type RebuildControl } from './rebuild.controller';
 
 /**
  * The admin endpoints, on a listener of their own (ADMIN_HOST, loopback by default) apart from the projector's
@@ -22,7 +22,8 @@ class AdminModule {
       imports: [ConfigModule.forRoot(config)],
       controllers: [RebuildController],
       providers: [
-        { provide: ReadModelRebuild, useValue: rebuild },
+        // Only what the endpoints call: closing this app must not run the projector's shutdown hooks of the rebuild.
+        { provide: ReadModelRebuild, useValue: { start: rebuild.start.bind(rebuild), status: rebuild.status.bind(rebuild) } satisfies RebuildControl },
         { provide: TokenVerifier, useValue: verifier },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_GUARD, useClass: AccessGuard },

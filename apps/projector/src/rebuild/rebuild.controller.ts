@@ -1,8 +1,11 @@
-import { Body, Controller, Get, Headers, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Post } from '@nestjs/common';
 import { RequiresScope } from '@timeline/auth';
 import { parseOrThrow, Problem } from '@timeline/problems';
 import { z } from 'zod';
 import { ReadModelRebuild, type RebuildStatus } from './read-model-rebuild';
+
+/** What the endpoints ask of the projector's rebuild. */
+export type RebuildControl = Pick<ReadModelRebuild, 'start' | 'status'>;
 
 const startSchema = z.strictObject({ dropRetired: z.boolean().default(false) });
 
@@ -10,7 +13,7 @@ const startSchema = z.strictObject({ dropRetired: z.boolean().default(false) });
 @Controller('admin/rebuild')
 @RequiresScope('ops')
 export class RebuildController {
-  constructor(private readonly rebuild: ReadModelRebuild) {}
+  constructor(@Inject(ReadModelRebuild) private readonly rebuild: RebuildControl) {}
 
   /** Starts a rebuild (202); if one runs already, answers with its status. Only a JSON body: no form can send one. */
   @Post()
