@@ -45,6 +45,7 @@ import { bestOf, report, worstQueryP99, type BenchResults, type Machine } from '
 import { scrapeStages, stageMeans } from './stage-metrics';
 import { round } from './stats';
 import { measureSubscriberLatency } from './subscriber-latency';
+import { runCredentials } from '../auth/run-credentials';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECTIONS = ['appends', 'subscribers', 'batch', 'open-load', 'group-commit', 'emmett', 'raw-kafka', 'replay', 'raw-pg', 'queries'] as const;
@@ -178,6 +179,7 @@ async function main(): Promise<void> {
     KAFKA_CONSUMER_GROUP: `timeline-projector-bench-http-${suffix}`,
     KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
     LOG_LEVEL: 'warn',
+    ...runCredentials.env,
   };
   const processes: ServiceProcess[] = [];
   onCleanup('service processes', async () => {

@@ -114,7 +114,7 @@ export class TestTimelineService {
     const port = await freePort();
     const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/projector/src/main.ts'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...this.env, PROJECTOR_HTTP_PORT: String(port), SWC_NODE_PROJECT: 'tsconfig.json' },
+      env: { ...process.env, ...this.env, PROJECTOR_HTTP_PORT: String(port), ADMIN_PORT: '0', SWC_NODE_PROJECT: 'tsconfig.json' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     this.projectorProcess = child;
