@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TimelineConfig } from '@timeline/config';
@@ -34,6 +34,21 @@ describe('access with scoped bearer tokens', () => {
   });
   afterAll(async () => {
     await service?.stop();
+  });
+
+  test('every operation answers a request without a token as the OpenAPI document says: refused where it names a scope, served where it names none', async () => {
+    const document = (await service.http.get('/openapi.json')).body as { paths: Record<string, Record<string, { security: unknown[] }>> };
+    const sample: Record<string, string> = { timelineId: OURS, eventId: randomUUID(), commandId: randomUUID(), file: 'timeline.event.recorded.v1.json', asset: 'ops.js' };
+    const mismatches: string[] = [];
+    for (const [template, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const path = template.replace(/\{(\w+)\}/g, (_, name: string) => sample[name]);
+        const response = await as(null).request(method.toUpperCase(), path, method === 'get' ? undefined : {}, {});
+        const refused = response.status === 401 || response.status === 403;
+        if (refused !== operation.security.length > 0) mismatches.push(`${method} ${template}: ${response.status}, security ${JSON.stringify(operation.security)}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
   });
 
   describe('a request without a valid token is 401', () => {
