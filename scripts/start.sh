@@ -54,7 +54,8 @@ npm run --silent build
 dev_token=""
 if [[ -z "${AUTH_JWKS_URL:-}${AUTH_PUBLIC_KEY:-}${AUTH_PUBLIC_KEY_FILE:-}" ]]; then
   # Sets AUTH_PUBLIC_KEY_FILE, AUTH_ISSUER, AUTH_AUDIENCE for the apps and TIMELINE_TOKEN for the seed.
-  eval "$(node dist/scripts/auth/dev-auth-env.js)"
+  auth_env="$(node dist/scripts/auth/dev-auth-env.js)"
+  eval "$auth_env"
   dev_token="$TIMELINE_TOKEN"
 fi
 node dist/apps/projector/src/main.js & pids+=($!)
