@@ -1,11 +1,13 @@
 /**
- * Rebuilds the read models without downtime, through the projector's admin endpoint:
+ * Rebuilds the read models without downtime, through the projector's admin listener:
  * replays timeline.commands from offset 0 into a new schema, shows progress, and
- * reports the switch and the checksum comparison.
+ * reports the switch and the checksum comparison. It sends a bearer token with scope
+ * ops: TIMELINE_TOKEN, or the file --token-file names.
  *
- *   npm run rebuild -- [projector URL, default http://127.0.0.1:3001] [--drop-retired]
+ *   npm run rebuild -- [admin URL, default http://127.0.0.1:$ADMIN_PORT (3002)] [--token-file FILE] [--drop-retired]
  */
 import { SingleBar } from 'cli-progress';
+import { tokenFromCommandLine } from './auth/command-line-token';
 
 interface RebuildStatus {
   state: 'idle' | 'replaying' | 'switching' | 'switched' | 'failed';
@@ -16,10 +18,10 @@ interface RebuildStatus {
   error: string | null;
 }
 
-async function call(url: string, method: 'GET' | 'POST', body?: unknown): Promise<RebuildStatus> {
+async function call(url: string, token: string, method: 'GET' | 'POST', body?: unknown): Promise<RebuildStatus> {
   const response = await fetch(url, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) throw new Error(`${method} ${url}: ${response.status} ${await response.text()}`);
@@ -28,9 +30,10 @@ async function call(url: string, method: 'GET' | 'POST', body?: unknown): Promis
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const base = args.find((arg) => !arg.startsWith('--')) ?? `http://127.0.0.1:${process.env.PROJECTOR_HTTP_PORT ?? 3001}`;
+  const token = tokenFromCommandLine(args);
+  const base = args.find((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--token-file') ?? `http://127.0.0.1:${process.env.ADMIN_PORT ?? 3002}`;
   const url = `${base.replace(/\/$/, '')}/admin/rebuild`;
-  let status = await call(url, 'POST', { dropRetired: args.includes('--drop-retired') });
+  let status = await call(url, token, 'POST', { dropRetired: args.includes('--drop-retired') });
   console.log(`rebuilding into ${status.rebuildSchema}`);
   const bar = new SingleBar({
     format: ' {bar} {percentage}% | {value}/{total} records | {rate} records/s | ETA {eta_text} | {state}',
@@ -39,7 +42,7 @@ async function main(): Promise<void> {
   bar.start(1, 0, { rate: 0, eta_text: '?', state: status.state });
   while (status.state === 'replaying' || status.state === 'switching') {
     await new Promise((resolve) => setTimeout(resolve, 500));
-    status = await call(url, 'GET');
+    status = await call(url, token, 'GET');
     const progress = status.progress;
     if (progress) {
       bar.setTotal(Math.max(progress.total, 1));

@@ -2,8 +2,11 @@
 # Runs the timeline service on this machine: PostgreSQL (the embedded server of
 # scripts/postgres, started here unless DATABASE_URL is set), Kafka (started here unless
 # KAFKA_BROKERS is set), then the projector and the api (each runs the migrations at
-# start-up), then the Japan–NATO seed timeline, loaded through the API. Ctrl-C (or
-# SIGTERM, SIGHUP) stops what it started.
+# start-up), then the Japan–NATO seed timeline, loaded through the API. Unless a key
+# source is set (AUTH_JWKS_URL, AUTH_PUBLIC_KEY, AUTH_PUBLIC_KEY_FILE), the apps verify tokens
+# with a development key pair made on first run in TIMELINE_STATE_DIR (default
+# ~/.cache/timeline-service, outside the repository), and a development token is printed.
+# Ctrl-C (or SIGTERM, SIGHUP) stops what it started.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -47,6 +50,14 @@ if [[ -z "${KAFKA_BROKERS:-}" ]]; then
 fi
 
 npm run --silent build
+
+dev_token=""
+if [[ -z "${AUTH_JWKS_URL:-}${AUTH_PUBLIC_KEY:-}${AUTH_PUBLIC_KEY_FILE:-}" ]]; then
+  # Sets AUTH_PUBLIC_KEY_FILE, AUTH_ISSUER, AUTH_AUDIENCE for the apps and TIMELINE_TOKEN for the seed.
+  auth_env="$(node dist/scripts/auth/dev-auth-env.js)"
+  eval "$auth_env"
+  dev_token="$TIMELINE_TOKEN"
+fi
 node dist/apps/projector/src/main.js & pids+=($!)
 node dist/apps/api/src/main.js & pids+=($!)
 
@@ -62,5 +73,11 @@ node dist/scripts/seed/load-seed.js "$api"
 echo
 echo "timeline service running: $api   (try $api/v1/timelines/japan-nato/events)"
 echo "projector health: http://${HTTP_HOST}:${PROJECTOR_HTTP_PORT}/health/ready   Ctrl-C stops it all"
+if [[ -n "$dev_token" ]]; then
+  echo "development token (every scope, subject seed, 30 days; npm run token mints others):"
+  echo "  $dev_token"
+  echo "  curl -H \"authorization: Bearer \$TOKEN\" $api/v1/timelines/japan-nato/events"
+  echo "ops page: $api/ops#token=$dev_token"
+fi
 echo "database: $DATABASE_URL"
 wait -n "${pids[@]}" ${postgres_pid:+"$postgres_pid"}

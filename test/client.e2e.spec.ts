@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { TimelineClient, TimelineProblem } from '@timeline/client';
 import { TestTimelineService } from './support/timeline-service';
+import { bearer, testToken } from './support/tokens';
 
 const event = {
   kind: 'programme.adopted',
@@ -24,7 +25,8 @@ describe('the typed client', () => {
     // Short decision bound, so that a write made while the projector is away is answered 202.
     service = await TestTimelineService.start({ projector: 'none', env: { DECISION_TIMEOUT_MS: '300' } });
     await service.startProjectorInProcess();
-    client = new TimelineClient({ baseUrl: service.http.baseUrl, pollIntervalMs: 50 });
+    // A function, asked before each request, as a caller renewing short-lived tokens passes it.
+    client = new TimelineClient({ baseUrl: service.http.baseUrl, pollIntervalMs: 50, accessToken: async () => testToken() });
   });
   afterAll(async () => {
     await service?.stop();
@@ -58,7 +60,7 @@ describe('the typed client', () => {
     await service.stopProjectorInProcess();
     const pending = await fetch(`${service.http.baseUrl}/v1/timelines/${timelineId}/events`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'followed' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'followed', ...bearer() },
       body: JSON.stringify(event),
     });
     expect(pending.status).toBe(202);
@@ -68,5 +70,15 @@ describe('the typed client', () => {
     const recorded = await answered;
     expect(recorded.event.timelineId).toBe(timelineId);
     expect(recorded.version).toBe(2);
+  });
+
+  test('sends its access token as a bearer token: a string works too, and none is refused 401', async () => {
+    const withString = new TimelineClient({ baseUrl: service.http.baseUrl, accessToken: testToken({ scope: 'timelines:read' }) });
+    expect((await withString.api.GET('/v1/timelines')).response.status).toBe(200);
+    const without = new TimelineClient({ baseUrl: service.http.baseUrl });
+    await expect(without.createTimeline('client-anonymous', { title: 'Anonymous', defaultLanguage: 'it' })).rejects.toMatchObject({
+      status: 401,
+      problem: { type: '/problems/unauthorized' },
+    });
   });
 });

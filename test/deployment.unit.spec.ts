@@ -62,6 +62,9 @@ describe('docker-compose.yml', () => {
     expect(compose.services.api.ports).toEqual(['${API_PUBLISH_ADDRESS:-127.0.0.1}:3000:3000']);
     // The projector's admin endpoint answers inside its container only.
     expect(compose.services.projector.environment?.HTTP_HOST).toBe('127.0.0.1');
+    // The admin listener stays on the container's loopback, and nothing publishes it.
+    expect(compose.services.projector.environment?.ADMIN_HOST).toBe('127.0.0.1');
+    expect(compose.services.projector.ports).toBeUndefined();
   });
 
   test('has no trust authentication and takes the database password from the environment', () => {

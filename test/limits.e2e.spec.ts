@@ -5,11 +5,16 @@ import { Client } from 'pg';
 import { expectEventually } from './support/eventually';
 import { SseReader } from './support/sse-reader';
 import { TestTimelineService } from './support/timeline-service';
+import { bearer, testToken } from './support/tokens';
 
 const EVENT = { kind: 'programme.adopted', title: 'Programme adopted', language: 'en', validTime: '2023-07-12', factuality: 'confirmed' };
 
-/** The api trusts the loopback proxy, so each test is a client of its own through X-Forwarded-For. */
-const from = (address: string) => ({ 'x-forwarded-for': address });
+/**
+ * A client of its own: a token whose subject is this name, since the limits count per token subject. Every
+ * request still comes from 127.0.0.1, so this also shows that one address holds many clients. (The api
+ * trusts the loopback proxy, and the forwarded address is what would count for a request without a token.)
+ */
+const from = (subject: string) => ({ ...bearer(testToken({ subject })), 'x-forwarded-for': subject });
 
 /**
  * Limits per client and per process (README: Limits). Rates are so low that

@@ -7,6 +7,7 @@ import { expectEventually } from './support/eventually';
 import type { HttpResult } from './support/http-client';
 import { OpenApiContract } from './support/openapi-contract';
 import { TestTimelineService } from './support/timeline-service';
+import { bearer, testToken } from './support/tokens';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const TIMELINE = 'contract-check';
@@ -69,6 +70,15 @@ describe('the OpenAPI document matches what the api does', () => {
 
     await service.startProjectorInProcess();
     await expectEventually(async () => expect((await call('GET', location)).body.status).toBe('accepted'), { timeoutMs: 60_000, intervalMs: 200 });
+  });
+
+  test('access: no token is 401, a token without the scope 403, each as the document says; the document names each operation\'s scope', async () => {
+    const unauthorized = await service.http.withToken(null).post(`/v1/timelines/${TIMELINE}/events`, {});
+    expect({ status: unauthorized.status, errors: contract.check('POST', `/v1/timelines/${TIMELINE}/events`, unauthorized) }).toEqual({ status: 401, errors: [] });
+    await expectProblem('POST', `/v1/timelines/${TIMELINE}/events`, 403, 'forbidden', {}, bearer(testToken({ scope: 'timelines:read' })));
+    const operation = contract.document.paths['/v1/timelines/{timelineId}/events'].post;
+    expect(operation.security).toEqual([{ bearerAuth: ['timelines:write'] }]);
+    expect(contract.document.paths['/health/live'].get.security).toEqual([]);
   });
 
   describe('timelines', () => {
@@ -232,7 +242,7 @@ describe('the OpenAPI document matches what the api does', () => {
 
     test('the change stream opens as text/event-stream, and its bad parameters are 400 before it opens', async () => {
       const aborted = new AbortController();
-      const response = await fetch(`${service.http.baseUrl}/v1/stream?after=0&type=timeline.event.recorded.v1`, { signal: aborted.signal });
+      const response = await fetch(`${service.http.baseUrl}/v1/stream?after=0&type=timeline.event.recorded.v1`, { signal: aborted.signal, headers: bearer() });
       const opened = { status: response.status, headers: response.headers, body: '' };
       aborted.abort();
       expect(contract.check('GET', '/v1/stream', opened)).toEqual([]);

@@ -7,6 +7,7 @@ import { loadSeed } from '../scripts/seed/load-seed';
 import { expectEventually } from './support/eventually';
 import { OpenApiContract } from './support/openapi-contract';
 import { TestTimelineService } from './support/timeline-service';
+import { bearer, testToken } from './support/tokens';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = path.resolve(__dirname, '..', 'test-artifacts');
@@ -39,7 +40,7 @@ describe('the ops page', () => {
     }
     mkdirSync(ARTIFACTS, { recursive: true });
     service = await TestTimelineService.start({ projector: 'process', env: { DECISION_TIMEOUT_MS: '500' } });
-    const seed = await loadSeed(service.http.baseUrl);
+    const seed = await loadSeed(service.http.baseUrl, testToken());
     // A stale revision, so that there is a rejection to show.
     const stale = await service.http.post('/v1/events/0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1001/revisions', {
       changes: { factuality: 'disputed' },
@@ -75,7 +76,8 @@ describe('the ops page', () => {
     const failures: string[] = [];
     page.on('pageerror', (error) => failures.push(error.message));
     page.on('requestfailed', (request) => failures.push(`${request.url()}: ${request.failure()?.errorText}`));
-    await page.goto(`${service.http.baseUrl}/ops?timeline=japan-nato`);
+    // The token travels in the fragment, which the browser never sends; the page keeps it in sessionStorage.
+    await page.goto(`${service.http.baseUrl}/ops?timeline=japan-nato#token=${testToken({ scope: 'ops timelines:read' })}`);
 
     await page.locator(`#timeline[data-event-count="${seedTitles.length}"]`).waitFor({ timeout: 15_000 });
     const drawn = await page.locator('#timeline .vis-item-content').allTextContents();
@@ -160,7 +162,7 @@ describe('the ops page', () => {
   test('counts the clients of the change stream', async () => {
     expect(await figure(page, 'stream-clients')).toBe(0);
     const leave = new AbortController();
-    const stream = await fetch(`${service.http.baseUrl}/v1/stream`, { signal: leave.signal });
+    const stream = await fetch(`${service.http.baseUrl}/v1/stream`, { signal: leave.signal, headers: bearer() });
     expect(stream.status).toBe(200);
     await expectEventually(async () => expect(await figure(page, 'stream-clients')).toBe(1), { timeoutMs: 10_000 });
     leave.abort();
@@ -183,10 +185,30 @@ describe('the ops page', () => {
     await expectEventually(async () => expect(await page.getByTestId('rebuild-progress').textContent()).toBe('idle'), { timeoutMs: 10_000 });
   });
 
+  test('is a shell without data: the token leaves the address bar, and a missing or weak token is said on the page', async () => {
+    expect(new URL(page.url()).hash).toBe('');
+    const shell = await service.http.withToken(null).get('/ops');
+    expect(shell.status).toBe(200);
+    expect(shell.body).not.toContain('japan-nato');
+    const refused = await browser.newPage();
+    try {
+      // Headless Chromium dismisses the prompt for a token: the page is left without one.
+      await refused.goto(`${service.http.baseUrl}/ops`);
+      await refused.locator('#access-message[data-status="401"]').waitFor({ timeout: 10_000 });
+      expect(await refused.getByTestId('access-message').textContent()).toContain('No token (401)');
+      // Another query, so that this is a new document rather than a change of fragment.
+      await refused.goto(`${service.http.baseUrl}/ops?timeline=japan-nato#token=${testToken({ scope: 'timelines:read' })}`);
+      await refused.locator('#access-message[data-status="403"]').waitFor({ timeout: 10_000 });
+      expect(await refused.getByTestId('access-message').textContent()).toContain('needs scope ops');
+    } finally {
+      await refused.close();
+    }
+  });
+
   test('reads as well in a dark colour scheme', async () => {
     const dark = await browser.newPage({ viewport: { width: 1440, height: 1100 }, locale: 'en-GB', colorScheme: 'dark' });
     try {
-      await dark.goto(`${service.http.baseUrl}/ops?timeline=japan-nato`);
+      await dark.goto(`${service.http.baseUrl}/ops?timeline=japan-nato#token=${testToken({ scope: 'ops timelines:read' })}`);
       await dark.locator('#timeline[data-event-count]').waitFor({ timeout: 15_000 });
       await dark.locator('#freshness[data-state="live"]').waitFor({ timeout: 5_000 });
       await dark.screenshot({ path: path.join(ARTIFACTS, 'ops-page-dark.png'), fullPage: true });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { findEventsSql } from '@timeline/database';
 import { loadSeed } from '../scripts/seed/load-seed';
 import { TestTimelineService } from './support/timeline-service';
+import { testToken } from './support/tokens';
 
 const SEED = {
   ukraine: '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1001',
@@ -30,7 +31,7 @@ describe('timeline queries on the read models, fed through the projector', () =>
 
   beforeAll(async () => {
     service = await TestTimelineService.start();
-    await loadSeed(service.http.baseUrl);
+    await loadSeed(service.http.baseUrl, testToken());
     const itpp = (await service.http.get(`/v1/events/${SEED.itpp}/revisions`)).body.revisions;
     itppRecordedAt = itpp[0].knownFrom;
     itppConfirmedAt = itpp[1].knownFrom;

@@ -4,19 +4,25 @@ import { expectEventually } from './support/eventually';
 import { reportedStatement } from './support/sample-events';
 import { SseReader } from './support/sse-reader';
 import { TestTimelineService } from './support/timeline-service';
+import { createAdminApp } from '../apps/projector/src/rebuild/admin.app';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { bearer, testToken } from './support/tokens';
 
 const event = reportedStatement;
 
 describe('rebuilding the read models without downtime', () => {
   let service: TestTimelineService;
+  let adminApp: NestFastifyApplication;
   const admin = (method: 'GET' | 'POST', payload?: unknown) =>
-    service.projector.getHttpAdapter().getInstance().inject({ method, url: '/admin/rebuild', payload: payload as any });
+    adminApp.getHttpAdapter().getInstance().inject({ method, url: '/admin/rebuild', payload: payload as any, headers: bearer(testToken({ scope: 'ops' })) });
 
   beforeAll(async () => {
     service = await TestTimelineService.start();
-    await loadSeed(service.http.baseUrl);
+    adminApp = await createAdminApp(service.projector, service.config);
+    await loadSeed(service.http.baseUrl, testToken());
   });
   afterAll(async () => {
+    await adminApp?.close();
     await service?.stop();
   });
 

@@ -74,6 +74,8 @@ describe('npm start on a machine without PostgreSQL', () => {
     // Throw-away data; the Kafka jars stay in the machine's cache (the global setup installed them).
     env.KAFKA_DATA_DIR = path.join(workDir, 'kafka');
     env.EMBEDDED_POSTGRES_DATA_DIR = path.join(workDir, 'postgres');
+    // The development key pair goes here, and the apps verify the tokens it signs.
+    env.TIMELINE_STATE_DIR = path.join(workDir, 'state');
 
     const inNamespace = [
       'ip link set lo up',
@@ -107,7 +109,14 @@ describe('npm start on a machine without PostgreSQL', () => {
     expect(running).toContainEqual(expect.stringContaining(`-D ${path.join(workDir, 'postgres', 'pgdata')}`));
     expect(running).toContainEqual(expect.stringContaining(`kafka.Kafka ${path.join(workDir, 'kafka')}`));
 
-    const { stdout } = await promisify(execFile)('nsenter', [`--net=/proc/${started.pid}/ns/net`, 'curl', '-fsS', `${api}/v1/timelines/japan-nato/events`]);
+    const [, token] = await printed(started, () => output, /development token[^\n]*\n\s+(\S+)/, 10_000);
+    const [, opsLink] = await printed(started, () => output, /ops page: (\S+)/, 10_000);
+    expect(opsLink).toBe(`${api}/ops#token=${token}`);
+    expect(existsSync(path.join(workDir, 'state', 'dev-signing-key.pem'))).toBe(true);
+    const curl = (...args: string[]) => promisify(execFile)('nsenter', [`--net=/proc/${started.pid}/ns/net`, 'curl', '-sS', ...args]);
+    const anonymous = await curl('-o', '/dev/null', '-w', '%{http_code}', `${api}/v1/timelines/japan-nato/events`);
+    expect(anonymous.stdout).toBe('401');
+    const { stdout } = await curl('-f', '-H', `authorization: Bearer ${token}`, `${api}/v1/timelines/japan-nato/events`);
     const { events } = JSON.parse(stdout) as { events: { eventId: string; factuality: string }[] };
     expect(events.map((event) => event.eventId).sort()).toEqual(SEED.events.map((event) => event.eventId).sort());
     for (const { eventId, changes } of SEED.revisions.filter((revision) => revision.changes.factuality)) {

@@ -9,6 +9,7 @@ import { expectEventually } from './support/eventually';
 import { SseReader } from './support/sse-reader';
 import { createTestDatabase } from './support/test-database';
 import { TestTimelineService } from './support/timeline-service';
+import { bearer } from './support/tokens';
 
 const event = (n: number, extra: Record<string, unknown> = {}) => ({
   kind: 'statement.reported',
@@ -308,7 +309,7 @@ async function openStalledClient(baseUrl: string) {
   const url = new URL(baseUrl);
   const socket = net.connect(Number(url.port), url.hostname);
   await new Promise((resolve) => socket.once('connect', resolve));
-  socket.write(`GET /v1/stream HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n\r\n`);
+  socket.write(`GET /v1/stream HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\nAuthorization: ${bearer().authorization}\r\n\r\n`);
   socket.pause();
   return {
     /** Starts reading at last: everything the server wrote before it closed, the overflow event included. */

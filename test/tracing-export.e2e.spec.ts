@@ -70,6 +70,7 @@ describe('traces exported when OTEL_TRACES_EXPORTER=otlp', () => {
       ...service.env,
       HTTP_PORT: String(apiPort),
       PROJECTOR_HTTP_PORT: String(projectorPort),
+      ADMIN_PORT: '0',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
       OTEL_BSP_SCHEDULE_DELAY: '100',

@@ -5,6 +5,7 @@
  */
 import { measureClosedLoop, type ClosedLoopResult } from './closed-loop';
 import { round } from './stats';
+import { runCredentials } from '../auth/run-credentials';
 
 export interface BatchAppendSpec {
   baseUrl: string;
@@ -34,7 +35,7 @@ export async function measureBatchAppends(spec: BatchAppendSpec): Promise<BatchA
   const post = (timelineId: string) =>
     fetch(`${spec.baseUrl}/v1/timelines/${timelineId}/events:batch`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...runCredentials.authorization },
       body,
       signal: AbortSignal.timeout(30_000),
     });

@@ -6,6 +6,7 @@
 import autocannon from 'autocannon';
 import { CpuMeter, type CpuUse } from './cpu';
 import { summarize, round, type LatencySummary } from './stats';
+import { runCredentials } from '../auth/run-credentials';
 
 export interface LoadSpec {
   baseUrl: string;
@@ -54,7 +55,7 @@ async function run(spec: LoadSpec, durationS: number): Promise<LoadResult> {
     pipelining: 1,
     duration: durationS,
     timeout: 30,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...runCredentials.authorization },
     requests: [
       {
         method: 'POST',
@@ -90,7 +91,7 @@ async function run(spec: LoadSpec, durationS: number): Promise<LoadResult> {
 export async function putJson(url: string, body: unknown): Promise<{ status: number; text: string }> {
   const response = await fetch(url, {
     method: 'PUT',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...runCredentials.authorization },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });

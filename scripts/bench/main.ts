@@ -45,6 +45,7 @@ import { bestOf, report, worstQueryP99, type BenchResults, type Machine } from '
 import { scrapeStages, stageMeans } from './stage-metrics';
 import { round } from './stats';
 import { measureSubscriberLatency } from './subscriber-latency';
+import { runCredentials } from '../auth/run-credentials';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const SECTIONS = ['appends', 'subscribers', 'batch', 'open-load', 'group-commit', 'emmett', 'raw-kafka', 'replay', 'raw-pg', 'queries'] as const;
@@ -72,7 +73,7 @@ const QUERY_EVENTS = 1_000_000;
 const QUERY_TIMELINES = 300;
 const QUERY_REQUESTS = 300;
 /** The api's group-commit settings when PRODUCER_LINGER_MS and PRODUCER_MAX_BATCH are not set. */
-const GROUP_COMMIT_DEFAULTS = TimelineConfig.fromEnvironment({}).producer;
+const GROUP_COMMIT_DEFAULTS = TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' }).producer;
 /** Goals of issue 11. */
 const GOALS = { appendsVsEmmett: 1.0, oneCallerP50Ms: 5, halfCapacityP99Ms: 25, subscriberP99Ms: 50, replayVsUnnest: 1.0, batchVsUnnest: 0.5, queryP99Ms: 5 };
 
@@ -178,6 +179,7 @@ async function main(): Promise<void> {
     KAFKA_CONSUMER_GROUP: `timeline-projector-bench-http-${suffix}`,
     KAFKA_TOPIC_PARTITIONS: String(PARTITIONS),
     LOG_LEVEL: 'warn',
+    ...runCredentials.env,
   };
   const processes: ServiceProcess[] = [];
   onCleanup('service processes', async () => {

@@ -6,6 +6,7 @@
  */
 import * as http from 'node:http';
 import { summarize, round, type LatencySummary } from './stats';
+import { runCredentials } from '../auth/run-credentials';
 
 export interface OpenLoadSpec {
   baseUrl: string;
@@ -55,7 +56,7 @@ export async function offerLoad(spec: OpenLoadSpec): Promise<OpenLoadResult> {
           port: target.port,
           method: 'POST',
           path,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(spec.body) },
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(spec.body), ...runCredentials.authorization },
           timeout: REQUEST_TIMEOUT_MS,
         },
         (response) => {

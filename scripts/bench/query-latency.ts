@@ -7,6 +7,7 @@
  */
 import type { Pool } from 'pg';
 import { summarize, type LatencySummary } from './stats';
+import { runCredentials } from '../auth/run-credentials';
 
 export interface QueryLatencyResult {
   events: number;
@@ -106,7 +107,7 @@ async function timeRequests(baseUrl: string, path: string, warmup: number, count
   const samples: number[] = [];
   for (let n = 0; n < warmup + count; n++) {
     const started = process.hrtime.bigint();
-    const response = await fetch(`${baseUrl}${path}`);
+    const response = await fetch(`${baseUrl}${path}`, { headers: runCredentials.authorization });
     await response.arrayBuffer();
     if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
     if (n >= warmup) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
@@ -118,7 +119,7 @@ async function timeRequests(baseUrl: string, path: string, warmup: number, count
 async function deepPagePath(baseUrl: string, path: string, pages: number): Promise<string> {
   let cursor = '';
   for (let n = 0; n < pages; n++) {
-    const page = (await (await fetch(`${baseUrl}${path}${cursor ? `&cursor=${cursor}` : ''}`)).json()) as { nextCursor: string };
+    const page = (await (await fetch(`${baseUrl}${path}${cursor ? `&cursor=${cursor}` : ''}`, { headers: runCredentials.authorization })).json()) as { nextCursor: string };
     cursor = page.nextCursor;
   }
   return `${path}&cursor=${cursor}`;

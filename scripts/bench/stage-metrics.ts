@@ -4,6 +4,7 @@
  * Scraped before and after a measured window; each stage's mean over the window is delta sum / delta count.
  */
 import { round } from './stats';
+import { runCredentials } from '../auth/run-credentials';
 
 export const API_STAGES = ['queued', 'produced', 'notified', 'decision_read'] as const;
 export const PROJECTOR_STAGES = ['fetch', 'transaction'] as const;
@@ -43,7 +44,7 @@ export function stageMeans(before: StageSnapshot, after: StageSnapshot): StageMe
 
 /** The Prometheus text of `GET /metrics`, reduced to `<metric>_sum` and `_count` by stage; null if absent. */
 async function scrape(baseUrl: string, metric: string): Promise<StageTotals | null> {
-  const answer = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000) }).catch(() => null);
+  const answer = await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5_000), headers: runCredentials.authorization }).catch(() => null);
   if (!answer?.ok) return null;
   const totals: StageTotals = new Map();
   const line = new RegExp(`^${metric}_(sum|count)\\{[^}]*stage="([^"]+)"[^}]*\\}\\s+(\\S+)`);

@@ -10,6 +10,7 @@ import { changeEventId } from '@timeline/change-events';
 import { Kafka, logLevel } from 'kafkajs';
 import { offerLoad, type OpenLoadResult } from './open-load';
 import { summarize, type LatencySummary } from './stats';
+import { runCredentials } from '../auth/run-credentials';
 
 export interface SubscriberLatencySpec {
   baseUrl: string;
@@ -86,7 +87,7 @@ export async function measureSubscriberLatency(spec: SubscriberLatencySpec): Pro
 /** An SSE client that reports the CloudEvents id of every `data:` message as it arrives. */
 function openStream(url: string, onChange: (cloudEventId: string) => void): Promise<http.ClientRequest> {
   return new Promise((resolve, reject) => {
-    const request = http.get(url, { headers: { accept: 'text/event-stream' } }, (response) => {
+    const request = http.get(url, { headers: { accept: 'text/event-stream', ...runCredentials.authorization } }, (response) => {
       if (response.statusCode !== 200) {
         reject(new Error(`GET ${url} answered ${response.statusCode}`));
         response.resume();

@@ -15,6 +15,7 @@ import { startKafkaBroker, startKafkaCluster, type RunningKafkaBroker, type Runn
 import { startPostgresCluster, type RunningPostgresCluster } from '../../test/support/postgres-cluster';
 import { freePort, REPO_ROOT, ServiceProcess } from '../../test/support/service-process';
 import type { ChaosSettings } from './settings';
+import { runCredentials } from '../auth/run-credentials';
 
 type Cleanup = { name: string; run: () => Promise<void> };
 
@@ -253,6 +254,7 @@ export class Lab {
       KAFKA_SESSION_TIMEOUT_MS: '6000',
       DECISION_TIMEOUT_MS: String(this.settings.decisionTimeoutMs),
       LOG_LEVEL: 'warn',
+      ...runCredentials.env,
       ...options.env,
     };
     const deployment = new Deployment(this, options, env, databaseUrl);
@@ -312,7 +314,7 @@ export async function createTimelines(apiUrl: string, timelineIds: string[]): Pr
     const created = await waitFor(async () => {
       const response = await fetch(`${apiUrl}/v1/timelines/${timelineId}`, {
         method: 'PUT',
-        headers: { 'content-type': 'application/json', 'idempotency-key': `create-${timelineId}` },
+        headers: { 'content-type': 'application/json', 'idempotency-key': `create-${timelineId}`, ...runCredentials.authorization },
         body: JSON.stringify({ title: `Chaos ${timelineId}`, defaultLanguage: 'it' }),
         signal: AbortSignal.timeout(30_000),
       });
@@ -322,7 +324,7 @@ export async function createTimelines(apiUrl: string, timelineIds: string[]): Pr
     if (!created) throw new Error(`could not create timeline ${timelineId}: ${last}`);
   }
   for (const timelineId of timelineIds) {
-    const readable = await waitFor(async () => (await fetch(`${apiUrl}/v1/timelines/${timelineId}`, { signal: AbortSignal.timeout(10_000) })).ok, 60_000);
+    const readable = await waitFor(async () => (await fetch(`${apiUrl}/v1/timelines/${timelineId}`, { signal: AbortSignal.timeout(10_000), headers: runCredentials.authorization })).ok, 60_000);
     if (!readable) throw new Error(`timeline ${timelineId} was never decided`);
   }
 }

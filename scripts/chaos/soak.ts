@@ -21,6 +21,7 @@ import { audit } from './audit';
 import { createTimelines, Lab, type Deployment } from './lab';
 import { chaosSettings, seededRandom } from './settings';
 import { isSuccess, WriteLoad } from './write-load';
+import { runCredentials } from '../auth/run-credentials';
 
 const env = process.env;
 const minutes = Number(env.SOAK_MINUTES ?? 30);
@@ -55,7 +56,7 @@ interface Sample {
 
 async function sampleProcess(pid: number, url: string): Promise<ProcessSample> {
   const rssMiB = (readMemory(pid)?.rssKb ?? NaN) / 1024;
-  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000), headers: runCredentials.authorization })
     .then((response) => response.text())
     .catch(() => '');
   const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;

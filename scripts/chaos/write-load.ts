@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { nameBasedUuid } from '@timeline/domain';
 import { reportedStatement } from '../../test/support/sample-events';
+import { runCredentials } from '../auth/run-credentials';
 
 export type AttemptStatus = number | 'timeout' | 'error';
 
@@ -159,7 +160,7 @@ export class WriteLoad {
       try {
         const response = await fetch(`${baseUrl}${path}`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': write.key },
+          headers: { 'content-type': 'application/json', 'idempotency-key': write.key, ...runCredentials.authorization },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(this.options.requestTimeoutMs),
         });

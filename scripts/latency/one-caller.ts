@@ -28,6 +28,7 @@ import { Client } from 'pg';
 import { startKafkaBroker } from '../../test/support/kafka-broker';
 import { freePort, REPO_ROOT } from '../../test/support/service-process';
 import { SseReader } from '../../test/support/sse-reader';
+import { runCredentials } from '../auth/run-credentials';
 
 const ADMIN_URL = process.env.LATENCY_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const EVENT_BODY = { kind: 'statement.reported', title: 'Dichiarazione', language: 'it', validTime: '2023-07-12', factuality: 'reported' };
@@ -56,7 +57,7 @@ async function startApp(root: string, app: 'api' | 'projector', env: Record<stri
   const profile = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.join(process.env.PROFILE_DIR, path.basename(root), app)}`] : [];
   const child = spawn(process.execPath, [...profile, path.join(root, 'dist', 'apps', app, 'src', 'main.js')], {
     cwd: root,
-    env: { ...process.env, ...env, HTTP_HOST: '127.0.0.1', [app === 'api' ? 'HTTP_PORT' : 'PROJECTOR_HTTP_PORT']: String(port) },
+    env: { ...process.env, ADMIN_PORT: '0', ...env, HTTP_HOST: '127.0.0.1', [app === 'api' ? 'HTTP_PORT' : 'PROJECTOR_HTTP_PORT']: String(port) },
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
@@ -81,7 +82,7 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function post(url: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (response) => {
+    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...runCredentials.authorization } }, (response) => {
       response.resume();
       response.on('end', () => resolve(response.statusCode ?? 0));
     });
@@ -149,6 +150,7 @@ async function measure(root: string, extraEnv: Record<string, string>, broker: s
     KAFKA_EVENTS_TOPIC: eventsTopic,
     KAFKA_CONSUMER_GROUP: `timeline-projector-latency-${suffix}`,
     LOG_LEVEL: 'warn',
+    ...runCredentials.env,
     ...extraEnv,
   };
   const projector = await startApp(root, 'projector', env, path.join(logDir, `projector-${suffix}.log`));
@@ -159,7 +161,7 @@ async function measure(root: string, extraEnv: Record<string, string>, broker: s
     const timelineId = `latency-${suffix}`;
     const created = await fetch(`${api.url}/v1/timelines/${timelineId}`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...runCredentials.authorization },
       body: JSON.stringify({ title: 'Latenza', defaultLanguage: 'it' }),
     });
     if (created.status !== 201) throw new Error(`PUT timeline answered ${created.status}`);
@@ -177,7 +179,7 @@ async function measure(root: string, extraEnv: Record<string, string>, broker: s
         if (measuring && sent !== undefined) toKafka.push(at - sent);
       },
     });
-    const stream = await SseReader.open(`${api.url}/v1/stream?timelineId=${timelineId}`);
+    const stream = await SseReader.open(`${api.url}/v1/stream?timelineId=${timelineId}`, runCredentials.authorization);
     let streamed = 0;
     const streamWatch = setInterval(() => {
       const at = performance.now();
@@ -206,7 +208,7 @@ async function measure(root: string, extraEnv: Record<string, string>, broker: s
     await run(WARMUP);
     // Let the warm-up's changes reach the subscribers before counting.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const scrape = () => Promise.all([api, projector].map((app) => fetch(`${app.url}/metrics`).then((r) => r.text())));
+    const scrape = () => Promise.all([api, projector].map((app) => fetch(`${app.url}/metrics`, { headers: runCredentials.authorization }).then((r) => r.text())));
     const [apiBefore, projectorBefore] = await scrape();
     measuring = true;
     const started = performance.now();

@@ -3,11 +3,14 @@
  * (@timeline/client). Every write carries an Idempotency-Key of its own, so
  * running it again changes nothing and gets the same answers.
  *
- *   node -r @swc-node/register scripts/seed/load-seed.ts [api base URL]
+ *   node -r @swc-node/register scripts/seed/load-seed.ts [api base URL] [--token-file FILE]
+ *
+ * It writes with a bearer token that has timelines:write: TIMELINE_TOKEN, or the file --token-file names.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TimelineClient, type components } from '@timeline/client';
+import { tokenFromCommandLine } from '../auth/command-line-token';
 
 type Schemas = components['schemas'];
 
@@ -19,9 +22,9 @@ interface Seed {
 
 const SEED_FILE = join(__dirname, 'japan-nato.json');
 
-export async function loadSeed(baseUrl: string): Promise<{ timelineId: string; events: number; revisions: number }> {
+export async function loadSeed(baseUrl: string, accessToken: string): Promise<{ timelineId: string; events: number; revisions: number }> {
   const seed = JSON.parse(readFileSync(SEED_FILE, 'utf8')) as Seed;
-  const client = new TimelineClient({ baseUrl });
+  const client = new TimelineClient({ baseUrl, accessToken });
   const { timelineId, ...timeline } = seed.timeline;
   await client.createTimeline(timelineId, timeline, { idempotencyKey: `seed:${timelineId}` });
   for (const event of seed.events) {
@@ -34,8 +37,9 @@ export async function loadSeed(baseUrl: string): Promise<{ timelineId: string; e
 }
 
 if (require.main === module) {
-  const baseUrl = process.argv[2] ?? 'http://127.0.0.1:3000';
-  loadSeed(baseUrl).then(
+  const args = process.argv.slice(2);
+  const baseUrl = args.find((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--token-file') ?? 'http://127.0.0.1:3000';
+  loadSeed(baseUrl, tokenFromCommandLine(args)).then(
     (loaded) => console.log(`seed: timeline ${loaded.timelineId} with ${loaded.events} events and ${loaded.revisions} revisions at ${baseUrl}/v1/timelines/${loaded.timelineId}`),
     (error) => {
       console.error(`seed failed: ${error.message}`);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { generateDevKeyPair } from '../../scripts/auth/dev-tokens';
 import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
 import { startKafkaBroker, type RunningKafkaBroker } from './kafka-broker';
 
@@ -33,4 +34,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_KAFKA_SCRAM_USER = scram.username;
   process.env.TEST_KAFKA_SCRAM_PASSWORD = scram.password;
   if (globalThis.testPostgres) process.env.TEST_DATABASE_URL = globalThis.testPostgres.url;
+  // The run's token-signing key pair: services verify with the public key, test/support/tokens.ts signs.
+  const keys = generateDevKeyPair();
+  process.env.TEST_AUTH_PUBLIC_KEY = keys.publicKeyPem;
+  process.env.TEST_AUTH_PRIVATE_KEY = keys.privateKeyPem;
 }

@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { bearer } from './tokens';
 
 export interface RawResponse {
   status: number;
@@ -15,12 +16,14 @@ export async function rawRequest(
   request: { method: string; target: string; headers?: [string, string | Buffer][]; body?: string },
 ): Promise<RawResponse> {
   const url = new URL(baseUrl);
+  // A token with every scope, so that what is tested is the bytes, not access.
+  const headers: [string, string | Buffer][] = [['authorization', bearer().authorization], ...(request.headers ?? [])];
   const body = Buffer.from(request.body ?? '');
   const head = Buffer.concat([
     Buffer.from(`${request.method} `, 'latin1'),
     Buffer.from(request.target, 'latin1'),
     Buffer.from(` HTTP/1.1\r\nhost: ${url.host}\r\nconnection: close\r\ncontent-length: ${body.length}\r\n`, 'latin1'),
-    ...(request.headers ?? []).map(([name, value]) => Buffer.concat([Buffer.from(`${name}: `, 'latin1'), Buffer.from(value as string, 'latin1'), Buffer.from('\r\n')])),
+    ...headers.map(([name, value]) => Buffer.concat([Buffer.from(`${name}: `, 'latin1'), Buffer.from(value as string, 'latin1'), Buffer.from('\r\n')])),
     Buffer.from('\r\n'),
   ]);
   const received = await new Promise<Buffer>((resolve, reject) => {

@@ -84,7 +84,8 @@ export class ServiceProcess {
         : ['-r', '@swc-node/register', path.join(REPO_ROOT, 'apps', app, 'src', 'main.ts')];
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env, HTTP_HOST: '127.0.0.1', [portVariable]: String(port), SWC_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
+      // ADMIN_PORT 0: several projectors run side by side, each with an admin listener of its own.
+      env: { ...process.env, ADMIN_PORT: '0', ...env, HTTP_HOST: '127.0.0.1', [portVariable]: String(port), SWC_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);

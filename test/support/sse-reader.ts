@@ -1,3 +1,5 @@
+import { bearer } from './tokens';
+
 export interface SseMessage {
   id?: string;
   event?: string;
@@ -19,7 +21,9 @@ export class SseReader {
 
   static async open(url: string, headers: Record<string, string> = {}): Promise<SseReader> {
     const reader = new SseReader();
-    const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: reader.controller.signal });
+    // Every scope unless the caller sends its own Authorization (or none: `authorization: ''`).
+    const auth = 'authorization' in headers ? {} : bearer();
+    const response = await fetch(url, { headers: { accept: 'text/event-stream', ...auth, ...headers }, signal: reader.controller.signal });
     reader.status = response.status;
     reader.contentType = response.headers.get('content-type') ?? '';
     if (response.ok && response.body) reader.done = reader.read(response.body);

@@ -13,6 +13,7 @@ import { expectEventually } from './eventually';
 import { freePort } from './free-ports';
 import { HttpClient } from './http-client';
 import { createTestDatabase, type TestDatabase } from './test-database';
+import { authEnv } from './tokens';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 
@@ -75,6 +76,7 @@ export class TestTimelineService {
       HTTP_PORT: '0',
       PROJECTOR_HTTP_PORT: '0',
       LOG_LEVEL: 'error',
+      ...authEnv(),
       ...options.env,
     };
     const config = TimelineConfig.fromEnvironment(env);
@@ -112,7 +114,7 @@ export class TestTimelineService {
     const port = await freePort();
     const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/projector/src/main.ts'], {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...this.env, PROJECTOR_HTTP_PORT: String(port), SWC_NODE_PROJECT: 'tsconfig.json' },
+      env: { ...process.env, ...this.env, PROJECTOR_HTTP_PORT: String(port), ADMIN_PORT: '0', SWC_NODE_PROJECT: 'tsconfig.json' },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     this.projectorProcess = child;

@@ -1,8 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AccessGuard, AuthModule, TimelineReachResolver } from '@timeline/auth';
 import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
+import { DatabaseModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ObservabilityModule } from '@timeline/observability';
 import { ProblemDetailsFilter } from '@timeline/problems';
@@ -11,6 +13,7 @@ import { ContractModule } from './contract/contract.module';
 import { EventSearchModule } from './event-search/event-search.module';
 import { EventsModule } from './events/events.module';
 import { RateLimitGuard } from './http/rate-limit.guard';
+import { ApiTimelineReach } from './http/timeline-reach';
 import { OpsModule } from './ops/ops.module';
 import { StreamModule } from './stream/stream.module';
 import { TimelinesModule } from './timelines/timelines.module';
@@ -18,6 +21,8 @@ import { TimelinesModule } from './timelines/timelines.module';
 @Module({
   imports: [
     CqrsModule.forRoot(),
+    AuthModule,
+    DatabaseModule,
     CommandLogModule,
     HealthModule.forRoot(),
     TimelinesModule,
@@ -30,7 +35,10 @@ import { TimelinesModule } from './timelines/timelines.module';
   ],
   providers: [
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    // Access first: the rate limits count per token subject, which it establishes.
+    { provide: APP_GUARD, useClass: AccessGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },
+    { provide: TimelineReachResolver, useClass: ApiTimelineReach },
   ],
 })
 export class ApiModule {

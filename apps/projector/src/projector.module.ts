@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AccessGuard, AuthModule } from '@timeline/auth';
 import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
 import { DatabaseModule } from '@timeline/database';
@@ -13,8 +14,8 @@ import { RebuildModule } from './rebuild/rebuild.module';
 import { RelayModule } from './relay/relay.module';
 
 @Module({
-  imports: [DatabaseModule, CommandLogModule, ProjectorObservabilityModule, HealthModule.forRoot([ProjectionLagReadiness]), RelayModule, RebuildModule],
-  providers: [ProjectorService, { provide: APP_FILTER, useClass: ProblemDetailsFilter }],
+  imports: [AuthModule, DatabaseModule, CommandLogModule, ProjectorObservabilityModule, HealthModule.forRoot([ProjectionLagReadiness]), RelayModule, RebuildModule],
+  providers: [ProjectorService, { provide: APP_FILTER, useClass: ProblemDetailsFilter }, { provide: APP_GUARD, useClass: AccessGuard }],
 })
 export class ProjectorModule {
   static forRoot(config: TimelineConfig): DynamicModule {

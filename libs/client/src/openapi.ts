@@ -919,7 +919,7 @@ export interface components {
              * @description The problem type; see the list in the description of this api
              * @enum {string}
              */
-            type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
+            type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
             /** @description A short summary of the problem type */
             title: string;
             status: number;
@@ -1017,7 +1017,7 @@ export interface components {
                      * @description The problem type; see the list in the description of this api
                      * @enum {string}
                      */
-                    type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
+                    type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
                     /** @description A short summary of the problem type */
                     title: string;
                     status: number;
@@ -1211,6 +1211,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/internal`: Internal error */
             500: {
                 headers: {
@@ -1255,6 +1273,24 @@ export interface operations {
             };
             /** @description `/problems/invalid-request`: The request is not valid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1356,6 +1392,24 @@ export interface operations {
             };
             /** @description `/problems/invalid-request`: The request is not valid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1500,6 +1554,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/timeline-not-found`: No such timeline */
             404: {
                 headers: {
@@ -1609,6 +1681,24 @@ export interface operations {
             };
             /** @description `/problems/invalid-request`: The request is not valid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1750,6 +1840,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/payload-too-large`: The request body is too large */
             413: {
                 headers: {
@@ -1865,6 +1973,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/timeline-not-found`: No such timeline */
             404: {
                 headers: {
@@ -1970,6 +2096,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/rate-limited`: Too many requests from this client */
             429: {
                 headers: {
@@ -2029,6 +2173,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/event-not-found`: No such event */
             404: {
                 headers: {
@@ -2081,6 +2243,24 @@ export interface operations {
             };
             /** @description `/problems/invalid-request`: The request is not valid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2172,6 +2352,24 @@ export interface operations {
             };
             /** @description `/problems/invalid-request`: The request is not valid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2311,6 +2509,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/event-not-found`: No such event */
             404: {
                 headers: {
@@ -2408,6 +2624,24 @@ export interface operations {
             };
             /** @description `/problems/invalid-request`: The request is not valid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2523,6 +2757,24 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description `/problems/internal`: Internal error */
             500: {
                 headers: {
@@ -2564,6 +2816,24 @@ export interface operations {
             };
             /** @description `/problems/invalid-request`: The request is not valid */
             400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2809,6 +3079,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OpsStatus"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `/problems/internal`: Internal error */

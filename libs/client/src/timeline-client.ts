@@ -22,6 +22,11 @@ export interface TimelineClientOptions extends ClientOptions {
   pollIntervalMs?: number;
   /** Writes answered `503` or `429` with `retryable: true` are sent again this many times, after `Retry-After` (default 3). */
   retries?: number;
+  /**
+   * The bearer token every request carries (`Authorization: Bearer …`): a string, or a function asked before
+   * each request (to renew a short-lived token from an identity provider). None: requests go without one.
+   */
+  accessToken?: string | (() => string | Promise<string>);
 }
 
 export interface WriteOptions {
@@ -52,8 +57,17 @@ export class TimelineClient {
   private readonly pollIntervalMs: number;
   private readonly retries: number;
 
-  constructor({ decisionTimeoutMs = 30_000, pollIntervalMs = 200, retries = 3, ...options }: TimelineClientOptions) {
+  constructor({ decisionTimeoutMs = 30_000, pollIntervalMs = 200, retries = 3, accessToken, ...options }: TimelineClientOptions) {
     this.api = createClient<paths>(options);
+    if (accessToken !== undefined) {
+      const tokenOf = typeof accessToken === 'function' ? accessToken : () => accessToken;
+      this.api.use({
+        async onRequest({ request }) {
+          request.headers.set('authorization', `Bearer ${await tokenOf()}`);
+          return request;
+        },
+      });
+    }
     this.decisionTimeoutMs = decisionTimeoutMs;
     this.pollIntervalMs = pollIntervalMs;
     this.retries = retries;

@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
@@ -108,7 +109,33 @@ const environmentSchema = z.object({
   /** Key of the HMAC that signs page cursors; the same on every api instance. Unset: a random key per process. */
   CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Where bearer tokens' verification keys come from: an identity provider's JWKS, or one public key (PEM, SPKI). */
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_PUBLIC_KEY: z.string().min(1).optional(),
+  AUTH_PUBLIC_KEY_FILE: z.string().min(1).optional(),
+  /** What a token's `iss` and `aud` must be; required with a key source. */
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_AUDIENCE: z.string().min(1).optional(),
+  /** Clock skew allowed on `exp` and `nbf`. */
+  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** A public deployment: reads need no token (writes, ops and metrics still do). */
+  AUTH_PUBLIC_READ: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  /** The projector's admin listener (POST/GET /admin/rebuild): loopback unless an operator says otherwise. */
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
+  ADMIN_PORT: port.default(3002),
 }).superRefine((env, context) => {
+  const keySources = (['AUTH_JWKS_URL', 'AUTH_PUBLIC_KEY', 'AUTH_PUBLIC_KEY_FILE'] as const).filter((name) => env[name]);
+  if (keySources.length > 1) context.addIssue({ code: 'custom', path: [keySources[1]], message: `set together with ${keySources[0]}: give one key source` });
+  if (keySources.length === 0 && !env.AUTH_PUBLIC_READ) {
+    context.addIssue({
+      code: 'custom',
+      path: ['AUTH_JWKS_URL'],
+      message: 'no key to verify bearer tokens: set AUTH_JWKS_URL, AUTH_PUBLIC_KEY or AUTH_PUBLIC_KEY_FILE (or AUTH_PUBLIC_READ=true to serve reads only)',
+    });
+  }
+  for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+    if (keySources.length > 0 && !env[name]) context.addIssue({ code: 'custom', path: [name], message: `required with ${keySources[0]}` });
+  }
   const sasl = env.KAFKA_SASL_MECHANISM !== 'none';
   for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
     if (sasl && !env[name]) context.addIssue({ code: 'custom', path: [name], message: `required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}` });
@@ -149,6 +176,25 @@ function kafkaSecurity(env: TimelineEnvironment): KafkaSecurity {
   }
   if (env.KAFKA_SSL) security.ssl = env.KAFKA_SSL_CA_FILE ? { ca: [readCaFile(env.KAFKA_SSL_CA_FILE)] } : true;
   return security;
+}
+
+/** The configured public key as PEM, checked to be one: a key that cannot be read stops the start, not the first request. */
+function publicKeyPem(env: TimelineEnvironment): string | null {
+  let pem = env.AUTH_PUBLIC_KEY ?? null;
+  if (env.AUTH_PUBLIC_KEY_FILE) {
+    try {
+      pem = readFileSync(env.AUTH_PUBLIC_KEY_FILE, 'utf8');
+    } catch (error) {
+      throw new ConfigError([`AUTH_PUBLIC_KEY_FILE: cannot read ${env.AUTH_PUBLIC_KEY_FILE}: ${(error as Error).message}`]);
+    }
+  }
+  if (pem === null) return null;
+  try {
+    createPublicKey(pem);
+  } catch {
+    throw new ConfigError([`${env.AUTH_PUBLIC_KEY_FILE ? 'AUTH_PUBLIC_KEY_FILE' : 'AUTH_PUBLIC_KEY'}: not a PEM public key (SPKI, "-----BEGIN PUBLIC KEY-----")`]);
+  }
+  return pem;
 }
 
 function readCaFile(file: string): string {
@@ -208,6 +254,17 @@ export class TimelineConfig {
     maxCatchUpWaitMs: number;
   };
   readonly logLevel: TimelineEnvironment['LOG_LEVEL'];
+  /** Bearer tokens: where their keys come from, what they must say, and whether reads need one. */
+  readonly auth: {
+    jwksUrl: string | null;
+    publicKeyPem: string | null;
+    issuer: string | null;
+    audience: string | null;
+    clockToleranceSeconds: number;
+    publicRead: boolean;
+  };
+  /** The projector's admin listener. */
+  readonly admin: { host: string; port: number };
   /** `serviceName` is OTEL_SERVICE_NAME, else `timeline-<app>`. */
   readonly tracing: { exporter: TimelineEnvironment['OTEL_TRACES_EXPORTER']; serviceName?: string };
 
@@ -268,6 +325,15 @@ export class TimelineConfig {
     };
     this.logLevel = env.LOG_LEVEL;
     this.tracing = { exporter: env.OTEL_TRACES_EXPORTER, serviceName: env.OTEL_SERVICE_NAME };
+    this.auth = {
+      jwksUrl: env.AUTH_JWKS_URL ?? null,
+      publicKeyPem: publicKeyPem(env),
+      issuer: env.AUTH_ISSUER ?? null,
+      audience: env.AUTH_AUDIENCE ?? null,
+      clockToleranceSeconds: env.AUTH_CLOCK_TOLERANCE_SECONDS,
+      publicRead: env.AUTH_PUBLIC_READ,
+    };
+    this.admin = { host: env.ADMIN_HOST, port: env.ADMIN_PORT };
   }
 
   /** The same settings on another schema and consumer group: how a rebuild runs a second projector. */

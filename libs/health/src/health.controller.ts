@@ -1,4 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
+import { Public } from '@timeline/auth';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { CommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
@@ -11,6 +12,7 @@ export abstract class ExtraReadinessCheck {
   abstract check(): Promise<{ ready: boolean; detail: Record<string, unknown> }>;
 }
 
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

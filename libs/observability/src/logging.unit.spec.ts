@@ -27,7 +27,7 @@ async function appLoggingTo(lines: string[]): Promise<NestFastifyApplication> {
     },
   });
   @Module({
-    imports: [LoggerModule.forRoot(loggingParams(TimelineConfig.fromEnvironment({ LOG_LEVEL: 'info' }), 'test', sink))],
+    imports: [LoggerModule.forRoot(loggingParams(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', LOG_LEVEL: 'info' }), 'test', sink))],
     controllers: [ThingsController],
   })
   class TestModule {}

@@ -9,6 +9,8 @@ export const PROBLEM_TYPES = {
   'invalid-request': { status: 400, title: 'The request is not valid' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
+  'unauthorized': { status: 401, title: 'A valid bearer token is needed' },
+  'forbidden': { status: 403, title: 'The token does not allow this request' },
   'not-found': { status: 404, title: 'No such resource' },
   'timeline-not-found': { status: 404, title: 'No such timeline' },
   'event-not-found': { status: 404, title: 'No such event' },

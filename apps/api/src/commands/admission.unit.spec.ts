@@ -6,7 +6,7 @@ import { Admission } from './admission';
 
 function admissionOf(maxWaiting: number) {
   const service = new ServiceMetrics();
-  const config = TimelineConfig.fromEnvironment({ ADMISSION_MAX_WAITING: String(maxWaiting), BATCH_MAX_EVENTS: '1' });
+  const config = TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', ADMISSION_MAX_WAITING: String(maxWaiting), BATCH_MAX_EVENTS: '1' });
   return { admission: new Admission(config, new ApiMetrics(service)), registry: service.registry };
 }
 

@@ -1,4 +1,5 @@
 import { Controller, Get, Param } from '@nestjs/common';
+import { RequiresScope } from '@timeline/auth';
 import { Query, QueryBus, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { DecisionRepository } from '@timeline/database';
 import type { CommandDecision } from '@timeline/domain';
@@ -32,6 +33,7 @@ export class GetCommandStatusHandler implements IQueryHandler<GetCommandStatus, 
 export class CommandsController {
   constructor(private readonly queryBus: QueryBus) {}
 
+  @RequiresScope('timelines:read')
   @Get(':commandId')
   getStatus(@Param('commandId') commandId: string) {
     return this.queryBus.execute(new GetCommandStatus(parseCommandId(commandId)));

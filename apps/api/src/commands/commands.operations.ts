@@ -55,6 +55,7 @@ export const COMMAND_OPERATIONS: ApiOperation[] = [
     method: 'get',
     path: '/v1/commands/{commandId}',
     operationId: 'getCommandStatus',
+    access: 'timelines:read',
     tag: 'Commands',
     summary: 'Get the decision on a command',
     description: 'Accepted or rejected once the command is decided; `pending` before that.',

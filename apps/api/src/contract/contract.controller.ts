@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Public } from '@timeline/auth';
 import { TimelineConfig } from '@timeline/config';
 import type { FastifyReply } from 'fastify';
 import { Problem } from '@timeline/problems';
@@ -6,6 +7,7 @@ import { asyncApiDocument } from './asyncapi';
 import { changeDataJsonSchema, isChangeEventType, type JsonSchema } from './json-schemas';
 
 /** The published contract: the AsyncAPI document and the JSON Schemas that `ce_dataschema` names. */
+@Public()
 @Controller()
 export class ContractController {
   private readonly document: Record<string, unknown>;

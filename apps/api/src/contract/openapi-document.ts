@@ -72,6 +72,16 @@ export function buildOpenApiDocument(): OpenApiDocument {
         schema: jsonSchema(header.schema, 'input'),
       })),
       headers: responseHeaders.map((header) => ({ description: header.description, required: header.required, schema: jsonSchema(header.schema, 'output') })),
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'A JWT from the identity provider AUTH_JWKS_URL names (or signed by the key AUTH_PUBLIC_KEY names), with `iss` AUTH_ISSUER, `aud` AUTH_AUDIENCE, ' +
+            'and `scope` (space-separated) holding `timelines:read`, `timelines:write` or `ops`; an optional `timelines` array narrows the timeline scopes to those timelines.',
+        },
+      },
     },
   };
 }
@@ -104,6 +114,7 @@ function operationObject(operation: ApiOperation, requestBodies: RequestBodies):
     summary: operation.summary,
     description: operation.description,
     ...(parameters.length ? { parameters } : {}),
+    security: operation.access === 'public' ? [] : [{ bearerAuth: [operation.access] }],
     ...(operation.body
       ? {
           requestBody: {
@@ -184,7 +195,8 @@ function responseSchemaRef(schema: z.ZodType): JsonSchema {
 /** One response per status, listing its problem types, each with an example. */
 function problemResponses(operation: ApiOperation): Record<string, unknown> {
   const byStatus = new Map<number, ProblemCode[]>();
-  for (const code of new Set(operation.problems)) {
+  const accessProblems: ProblemCode[] = operation.access === 'public' ? [] : ['unauthorized', 'forbidden'];
+  for (const code of new Set([...accessProblems, ...operation.problems])) {
     const { status } = PROBLEM_TYPES[code];
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -210,6 +222,8 @@ const EXAMPLE_DETAIL: Partial<Record<ProblemCode, { detail: string; extensions?:
     extensions: { commandId: '7d0f2b5e-3c1a-4f6e-9b2d-8a4c6e1f0a35' },
   },
   'version-conflict': { detail: 'timeline japan-nato is at version 7, not 6', extensions: { commandId: '7d0f2b5e-3c1a-4f6e-9b2d-8a4c6e1f0a35' } },
+  'unauthorized': { detail: 'this route needs a bearer token with scope timelines:read' },
+  'forbidden': { detail: 'the token does not have scope timelines:write', extensions: { scope: 'timelines:write' } },
   'log-unavailable': { detail: 'the command was not recorded; it is safe to retry', extensions: { retryable: true } },
   'not-ready': { detail: 'a dependency is not ready', extensions: { checks: { kafka: { status: 'down', message: 'no broker answers' } } } },
 };

@@ -1,10 +1,12 @@
 import { Controller, Get, Header, Param, Res } from '@nestjs/common';
+import { Public } from '@timeline/auth';
 import type { FastifyReply } from 'fastify';
 import { Problem } from '@timeline/problems';
 import { docsAsset, docsPage, isDocsAsset } from './docs-page';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi-document';
 
 /** `GET /openapi.json`, and `GET /docs`: Swagger UI on it, with its files from swagger-ui-dist. */
+@Public()
 @Controller()
 export class OpenApiController {
   private document: OpenApiDocument | undefined;

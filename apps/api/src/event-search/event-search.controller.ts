@@ -1,4 +1,5 @@
 import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { RequiresScope } from '@timeline/auth';
 import { QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
 import { parseTimelineId } from '../http/path-params';
@@ -17,6 +18,7 @@ export class EventSearchController {
   constructor(private readonly queryBus: QueryBus) {}
 
   /** Events across every timeline. */
+  @RequiresScope('timelines:read')
   @Get('events')
   async searchAll(@Query() query: Record<string, unknown>, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) reply: FastifyReply) {
     const params = parseOrThrow(eventSearchParamsSchema, query, 'query');
@@ -25,6 +27,7 @@ export class EventSearchController {
   }
 
   /** A timeline's events: current, or as known at `knownAt`, filtered, searched, paged. */
+  @RequiresScope('timelines:read')
   @Get('timelines/:timelineId/events')
   async searchTimeline(
     @Param('timelineId') rawTimelineId: string,
@@ -45,6 +48,7 @@ export class EventSearchController {
     return this.present(page, params, headers, reply);
   }
 
+  @RequiresScope('timelines:read')
   @Get('timelines/:timelineId/histogram')
   histogram(@Param('timelineId') rawTimelineId: string, @Query() query: Record<string, unknown>) {
     const { by, ...rest } = query;

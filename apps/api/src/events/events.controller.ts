@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Headers, Param, Post, Res } from '@nestjs/common';
+import { RequiresScope } from '@timeline/auth';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { parseOrThrow } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
@@ -18,16 +19,19 @@ export class EventsController {
     private readonly queryBus: QueryBus,
   ) {}
 
+  @RequiresScope('timelines:read')
   @Get(':eventId')
   getEvent(@Param('eventId') eventId: string) {
     return this.queryBus.execute(new GetEvent(parseEventId(eventId)));
   }
 
+  @RequiresScope('timelines:read')
   @Get(':eventId/revisions')
   getRevisions(@Param('eventId') eventId: string) {
     return this.queryBus.execute(new GetEventRevisions(parseEventId(eventId)));
   }
 
+  @RequiresScope('timelines:write')
   @Post(':eventId/revisions')
   async reviseEvent(
     @Param('eventId') rawEventId: string,
@@ -39,6 +43,7 @@ export class EventsController {
     return send(reply, await this.commandBus.execute(command));
   }
 
+  @RequiresScope('timelines:write')
   @Post(':eventId/retraction')
   async retractEvent(
     @Param('eventId') rawEventId: string,

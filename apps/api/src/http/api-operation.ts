@@ -1,3 +1,4 @@
+import type { Scope } from '@timeline/auth';
 import type { ProblemCode } from '@timeline/problems';
 import { z } from 'zod';
 
@@ -60,6 +61,8 @@ export interface ApiOperation {
   /** OpenAPI path template; its `{name}` parameters are those of http/path-params.ts. */
   path: string;
   operationId: string;
+  /** The scope its route's `@RequiresScope` names, or `public` for a `@Public()` route: the document's `security`. */
+  access: Scope | 'public';
   tag: TagName;
   summary: string;
   description: string;

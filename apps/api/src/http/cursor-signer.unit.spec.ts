@@ -5,7 +5,7 @@ import { ConfigModule, TimelineConfig } from '@timeline/config';
 import { CursorSigner } from './cursor-signer';
 import { CursorsModule } from './cursors.module';
 
-const withSecret = (secret?: string) => new CursorSigner(TimelineConfig.fromEnvironment(secret ? { CURSOR_SECRET: secret } : {}));
+const withSecret = (secret?: string) => new CursorSigner(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', ...(secret ? { CURSOR_SECRET: secret } : {}) }));
 
 describe('CursorSigner', () => {
   const signer = withSecret('a'.repeat(32));
@@ -40,7 +40,7 @@ describe('CursorSigner', () => {
     class SearchFeature {}
     @Module({ imports: [CursorsModule] })
     class TimelinesFeature {}
-    const app = await Test.createTestingModule({ imports: [ConfigModule.forRoot(TimelineConfig.fromEnvironment({})), SearchFeature, TimelinesFeature] }).compile();
+    const app = await Test.createTestingModule({ imports: [ConfigModule.forRoot(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' })), SearchFeature, TimelinesFeature] }).compile();
     const inSearch = app.select(SearchFeature).get(CursorSigner);
     const inTimelines = app.select(TimelinesFeature).get(CursorSigner);
     expect(inSearch).toBe(inTimelines);

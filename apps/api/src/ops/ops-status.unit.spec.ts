@@ -5,7 +5,7 @@ import type { PartitionLag } from '@timeline/observability';
 import type { ProjectionLag } from '@timeline/observability';
 import { OpsStatusService } from './ops-status';
 
-const config = TimelineConfig.fromEnvironment({ KAFKA_COMMANDS_TOPIC: 'timeline.commands' });
+const config = TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', KAFKA_COMMANDS_TOPIC: 'timeline.commands' });
 
 function serviceWith({
   lag = async (): Promise<PartitionLag[]> => [],

@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Param, Res } from '@nestjs/common';
+import { Public, RequiresScope } from '@timeline/auth';
 import type { FastifyReply } from 'fastify';
 import { Problem } from '@timeline/problems';
 import { isOpsAsset, opsAsset, opsPage } from './ops-assets';
@@ -9,6 +10,8 @@ import { OpsStatusService, type OpsStatus } from './ops-status';
 export class OpsController {
   constructor(private readonly ops: OpsStatusService) {}
 
+  // The page is a shell with no data: its script fetches /ops/status with the operator's token.
+  @Public()
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')
   @Header('cache-control', 'no-cache')
@@ -16,12 +19,14 @@ export class OpsController {
     return opsPage();
   }
 
+  @RequiresScope('ops')
   @Get('status')
   @Header('cache-control', 'no-store')
   status(): Promise<OpsStatus> {
     return this.ops.status();
   }
 
+  @Public()
   @Get('assets/:asset')
   asset(@Param('asset') name: string, @Res({ passthrough: true }) reply: FastifyReply): Buffer {
     if (!isOpsAsset(name)) throw new Problem('not-found', `no asset ${name}`);

@@ -8,6 +8,7 @@ export const OPS_OPERATIONS: ApiOperation[] = [
     method: 'get',
     path: '/ops/status',
     operationId: 'opsStatus',
+    access: 'ops',
     tag: 'Operations',
     summary: 'Operational status',
     description:
@@ -21,6 +22,7 @@ export const OPS_OPERATIONS: ApiOperation[] = [
     method: 'get',
     path: '/ops',
     operationId: 'opsPage',
+    access: 'public',
     tag: 'Operations',
     summary: 'The ops page',
     description: 'A page for operators that polls `/ops/status`: lag with its trend, throughput, decisions, rejections, relay, stream, and a chosen timeline drawn with vis-timeline.',
@@ -31,6 +33,7 @@ export const OPS_OPERATIONS: ApiOperation[] = [
     method: 'get',
     path: '/ops/assets/{asset}',
     operationId: 'opsAsset',
+    access: 'public',
     tag: 'Operations',
     summary: 'A script or style sheet of the ops page',
     description: 'The page\'s own script and styles, and vis-timeline\'s standalone build, served from the service itself (no CDN).',

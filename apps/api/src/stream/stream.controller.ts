@@ -1,4 +1,5 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
+import { RequiresScope } from '@timeline/auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientOf } from '../http/client-identity';
 import { parseStreamRequest } from './stream-request';
@@ -13,6 +14,7 @@ export class StreamController {
    * `id:` its stream position. Bad parameters are a 400, and a stream past a
    * limit (README: Limits) a 429 or 503, before the stream opens.
    */
+  @RequiresScope('timelines:read')
   @Get()
   async stream(
     @Query() query: unknown,

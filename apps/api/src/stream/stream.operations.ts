@@ -8,6 +8,7 @@ export const STREAM_OPERATIONS: ApiOperation[] = [
     method: 'get',
     path: '/v1/stream',
     operationId: 'streamChanges',
+    access: 'timelines:read',
     tag: 'Changes',
     summary: 'Stream accepted changes',
     description:

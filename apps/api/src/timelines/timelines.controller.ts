@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Headers, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { RequiresScope } from '@timeline/auth';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { TimelineConfig } from '@timeline/config';
 import { timelineDataSchema } from '@timeline/domain';
@@ -21,12 +22,14 @@ export class TimelinesController {
     private readonly config: TimelineConfig,
   ) {}
 
+  @RequiresScope('timelines:read')
   @Get()
   listTimelines(@Query() query: unknown) {
     const { limit, cursor } = parseOrThrow(listQuerySchema, query, 'query');
     return this.queryBus.execute(new ListTimelines(limit, cursor));
   }
 
+  @RequiresScope('timelines:write')
   @Put(':timelineId')
   async createTimeline(
     @Param('timelineId') rawTimelineId: string,
@@ -38,6 +41,7 @@ export class TimelinesController {
     return send(reply, await this.commandBus.execute(command));
   }
 
+  @RequiresScope('timelines:read')
   @Get(':timelineId')
   async getTimeline(@Param('timelineId') rawTimelineId: string, @Res({ passthrough: true }) reply: FastifyReply) {
     const timeline = await this.queryBus.execute(new GetTimeline(parseTimelineId(rawTimelineId)));
@@ -45,6 +49,7 @@ export class TimelinesController {
     return timeline;
   }
 
+  @RequiresScope('timelines:write')
   @Post(':timelineId/events')
   async recordEvent(
     @Param('timelineId') rawTimelineId: string,
@@ -57,6 +62,7 @@ export class TimelinesController {
   }
 
   // `::` is Fastify's escape for a literal `:` in a path: this is `/v1/timelines/{timelineId}/events:batch`.
+  @RequiresScope('timelines:write')
   @Post(':timelineId/events::batch')
   async recordEventBatch(
     @Param('timelineId') rawTimelineId: string,

@@ -15,7 +15,7 @@ const partition = (number: number, records: number): PartitionLag => ({
 });
 
 function readinessWith(bound: number, partitions: () => Promise<PartitionLag[]>, telemetry = new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics()))) {
-  const config = TimelineConfig.fromEnvironment({ PROJECTOR_READY_MAX_LAG_RECORDS: String(bound) });
+  const config = TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', PROJECTOR_READY_MAX_LAG_RECORDS: String(bound) });
   return new ProjectionLagReadiness(config, { partitions } as unknown as ProjectionLag, telemetry);
 }
 

@@ -1,19 +1,27 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { parseOrThrow } from '@timeline/problems';
+import { Body, Controller, Get, Headers, HttpCode, Inject, Post } from '@nestjs/common';
+import { RequiresScope } from '@timeline/auth';
+import { parseOrThrow, Problem } from '@timeline/problems';
 import { z } from 'zod';
 import { ReadModelRebuild, type RebuildStatus } from './read-model-rebuild';
 
+/** What the endpoints ask of the projector's rebuild. */
+export type RebuildControl = Pick<ReadModelRebuild, 'start' | 'status'>;
+
 const startSchema = z.strictObject({ dropRetired: z.boolean().default(false) });
 
-/** Admin endpoints on the projector's own port (keep it off public networks). */
+/** Admin endpoints, on the projector's admin listener (`admin.app.ts`); an `ops` token for each. */
 @Controller('admin/rebuild')
+@RequiresScope('ops')
 export class RebuildController {
-  constructor(private readonly rebuild: ReadModelRebuild) {}
+  constructor(@Inject(ReadModelRebuild) private readonly rebuild: RebuildControl) {}
 
-  /** Starts a rebuild (202); if one runs already, answers with its status. */
+  /** Starts a rebuild (202); if one runs already, answers with its status. Only a JSON body: no form can send one. */
   @Post()
   @HttpCode(202)
-  start(@Body() body: unknown): RebuildStatus {
+  start(@Headers('content-type') contentType: string | undefined, @Body() body: unknown): RebuildStatus {
+    if (contentType?.split(';')[0].trim().toLowerCase() !== 'application/json') {
+      throw new Problem('unsupported-media-type', 'send the body as application/json, e.g. {"dropRetired": false}');
+    }
     return this.rebuild.start(parseOrThrow(startSchema, body ?? {}, 'body'));
   }
 

@@ -37,7 +37,7 @@ describe('the relay lease across a database outage', () => {
       async () => second.relayLease,
     ];
     const outbox = { tryRelayLease: () => attempts.shift()!() } as unknown as OutboxRepository;
-    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({}), {} as CommandLog, outbox, idleSignal());
+    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' }), {} as CommandLog, outbox, idleSignal());
 
     expect(await relay.lead()).toBe(true);
     first.state.held = false; // its connection was lost
@@ -56,7 +56,7 @@ describe('the relay lease confirmed before every round', () => {
     const second = lease();
     const attempts: (() => Promise<RelayLease | null>)[] = [async () => first.relayLease, async () => null, async () => second.relayLease];
     const outbox = { tryRelayLease: () => attempts.shift()!() } as unknown as OutboxRepository;
-    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({}), {} as CommandLog, outbox, idleSignal());
+    const relay = new OutboxRelay(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' }), {} as CommandLog, outbox, idleSignal());
 
     expect(await relay.lead()).toBe(true);
     expect(await relay.lead()).toBe(true); // confirmed: the same lease

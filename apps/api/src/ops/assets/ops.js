@@ -15,6 +15,45 @@
   const rebuildSamples = new Map();
   let lastUpdate = 0;
 
+  // --- access ---------------------------------------------------------------
+
+  // The page is served to anyone and holds no data; every figure comes from /ops/status, which needs a bearer
+  // token with scope ops. It comes from the URL fragment (/ops#token=…, which the browser never sends to the
+  // server), else from this tab's sessionStorage, else the operator is asked for it.
+  const TOKEN_KEY = 'timeline-ops-token';
+  let token = (() => {
+    const given = new URLSearchParams(location.hash.slice(1)).get('token');
+    if (given) {
+      sessionStorage.setItem(TOKEN_KEY, given);
+      // Out of the address bar and the history, so that a copied link does not carry it.
+      history.replaceState(null, '', location.pathname + location.search);
+      return given;
+    }
+    const stored = sessionStorage.getItem(TOKEN_KEY);
+    if (stored) return stored;
+    const asked = window.prompt('Bearer token with scope ops (and timelines:read for the timeline view); mint one with npm run token');
+    if (asked) sessionStorage.setItem(TOKEN_KEY, asked.trim());
+    return asked ? asked.trim() : null;
+  })();
+
+  const authorized = () => (token ? { authorization: `Bearer ${token}` } : {});
+
+  /** A 401 or 403 said on the page, with what to do; the figures stay as they were. */
+  function showAccessProblem(status) {
+    const message = $('access-message');
+    message.hidden = false;
+    message.dataset.status = String(status);
+    if (status === 401) {
+      // A token that does not verify will not start to: forget it, so that a reload asks again.
+      sessionStorage.removeItem(TOKEN_KEY);
+      message.textContent = token
+        ? 'The token was refused (401: expired, or not signed by a key this service accepts). Open /ops#token=<token> with a fresh one (npm run token -- --scope ops).'
+        : 'No token (401). Open /ops#token=<token> with a token that has scope ops (npm run token -- --scope ops).';
+    } else {
+      message.textContent = 'The token does not allow this (403): /ops/status needs scope ops. Open /ops#token=<token> with one that has it.';
+    }
+  }
+
   const push = (series, value) => {
     series.push(value);
     if (series.length > HISTORY) series.shift();
@@ -266,7 +305,7 @@
     do {
       const query = new URLSearchParams({ limit: '500' });
       if (cursor) query.set('cursor', cursor);
-      const response = await fetch(`/v1/timelines/${encodeURIComponent(timelineId)}/events?${query}`);
+      const response = await fetch(`/v1/timelines/${encodeURIComponent(timelineId)}/events?${query}`, { headers: authorized() });
       if (!response.ok) throw new Error(`events of ${timelineId}: ${response.status}`);
       const page = await response.json();
       events.push(...page.events);
@@ -326,8 +365,13 @@
 
   async function poll() {
     try {
-      const response = await fetch('/ops/status', { cache: 'no-store' });
+      const response = await fetch('/ops/status', { cache: 'no-store', headers: authorized() });
+      if (response.status === 401 || response.status === 403) {
+        showAccessProblem(response.status);
+        throw new Error(`access refused (${response.status})`);
+      }
       if (!response.ok) throw new Error(`status ${response.status}`);
+      $('access-message').hidden = true;
       render(await response.json());
       lastUpdate = Date.now();
     } catch (error) {

@@ -1,0 +1,88 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { grantFromClaims, type Grant } from './grant';
+
+/** Where verification keys come from and what a token must say; from AUTH_* (libs/config). */
+export interface TokenSettings {
+  jwksUrl: string | null;
+  /** A PEM (SPKI) public key, read from AUTH_PUBLIC_KEY or AUTH_PUBLIC_KEY_FILE. */
+  publicKeyPem: string | null;
+  issuer: string | null;
+  audience: string | null;
+  clockToleranceSeconds: number;
+}
+
+/** Asymmetric algorithms only: `none` and HS* (a public key used as an HMAC secret) are never accepted. */
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/** A token that does not prove anything: missing, malformed, badly signed, expired, or for someone else. */
+export class InvalidToken extends Error {}
+
+/** Verifies bearer tokens (JWTs) against a JWKS URL or one configured public key. */
+export class TokenVerifier {
+  private readonly key: KeyObject | JWTVerifyGetKey | null;
+  private readonly algorithms: string[];
+
+  constructor(private readonly settings: TokenSettings) {
+    if (settings.jwksUrl) {
+      this.key = createRemoteJWKSet(new URL(settings.jwksUrl));
+      this.algorithms = ASYMMETRIC_ALGORITHMS;
+    } else if (settings.publicKeyPem) {
+      const key = createPublicKey(settings.publicKeyPem);
+      this.key = key;
+      this.algorithms = algorithmsFor(key);
+    } else {
+      // AUTH_PUBLIC_READ without a key source: reads are open, every token is refused.
+      this.key = null;
+      this.algorithms = [];
+    }
+  }
+
+  async verify(token: string): Promise<Grant> {
+    if (!this.key) throw new InvalidToken('no key is configured to verify tokens (AUTH_JWKS_URL or AUTH_PUBLIC_KEY)');
+    try {
+      const { payload } = await jwtVerify(token, this.key as KeyObject, {
+        algorithms: this.algorithms,
+        issuer: this.settings.issuer ?? undefined,
+        audience: this.settings.audience ?? undefined,
+        clockTolerance: this.settings.clockToleranceSeconds,
+        requiredClaims: ['exp'],
+      });
+      return grantFromClaims(payload);
+    } catch (error) {
+      if (error instanceof errors.JOSEError || error instanceof TypeError) throw new InvalidToken(describe(error));
+      throw error;
+    }
+  }
+}
+
+/** The algorithms a key of this type signs with; a token naming another is refused. */
+function algorithmsFor(key: KeyObject): string[] {
+  switch (key.asymmetricKeyType) {
+    case 'ed25519':
+    case 'ed448':
+      return ['EdDSA'];
+    case 'ec': {
+      const curve = key.asymmetricKeyDetails?.namedCurve;
+      const byCurve: Record<string, string> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
+      if (!curve || !byCurve[curve]) throw new Error(`the public key's curve ${curve} is not one JWTs are signed with`);
+      return [byCurve[curve]];
+    }
+    case 'rsa':
+      return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
+    case 'rsa-pss':
+      return ['PS256', 'PS384', 'PS512'];
+    default:
+      throw new Error(`the public key is of type ${key.asymmetricKeyType}, not one JWTs are signed with (RSA, EC, Ed25519)`);
+  }
+}
+
+/** Why a token was refused, for the problem's detail; never the token itself. */
+function describe(error: Error): string {
+  if (error instanceof errors.JWTExpired) return 'the token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `the token's ${error.claim} claim is not accepted`;
+  if (error instanceof errors.JWSSignatureVerificationFailed) return "the token's signature does not verify";
+  if (error instanceof errors.JOSEAlgNotAllowed) return "the token's signing algorithm is not accepted";
+  if (error instanceof errors.JWKSNoMatchingKey) return 'no key of the issuer matches the token';
+  return 'the token is not a valid JWT';
+}
