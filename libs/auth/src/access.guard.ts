@@ -4,7 +4,7 @@ import { TimelineConfig } from '@timeline/config';
 import { Problem } from '@timeline/problems';
 import type { FastifyRequest } from 'fastify';
 import { PUBLIC_ROUTE, REQUIRED_SCOPE } from './access-rules';
-import { decide, type Grant, type Scope, type TimelineReach } from './grant';
+import { checkAccess, type Grant, type Scope, type TimelineReach } from './grant';
 import { InvalidToken, TokenVerifier } from './token-verifier';
 
 /** How an app tells which timelines a request touches (the api's routes name them in the path, the query, or through an event). */
@@ -81,7 +81,7 @@ export class AccessGuard implements CanActivate {
   private async authorize(request: FastifyRequest, grant: Grant, scope: Scope): Promise<void> {
     // Only a narrowed grant needs to know the timelines; the others skip the lookup.
     const reach = grant.timelines !== null && scope !== 'ops' && this.reach ? await this.reach.reachOf(request) : 'all';
-    const decision = decide(grant, scope, reach);
+    const decision = checkAccess(grant, scope, reach);
     if (decision.allowed) return;
     throw forbidden(
       decision.reason === 'insufficient_scope'

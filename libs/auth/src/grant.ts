@@ -12,7 +12,7 @@ export interface Grant {
 /** The timelines a request touches: named ones, or `all` when its parameters do not confine it (a list, a search across timelines). */
 export type TimelineReach = { timelines: readonly string[] } | 'all';
 
-export type Decision = { allowed: true } | { allowed: false; reason: 'insufficient_scope' | 'outside_timelines' };
+export type AccessDecision = { allowed: true } | { allowed: false; reason: 'insufficient_scope' | 'outside_timelines' };
 
 const isScope = (value: unknown): value is Scope => SCOPES.includes(value as Scope);
 
@@ -35,7 +35,7 @@ export function grantFromClaims(claims: Record<string, unknown>): Grant {
 }
 
 /** Whether a grant lets a request with this scope reach these timelines. `ops` is never narrowed. */
-export function decide(grant: Grant, scope: Scope, reach: TimelineReach): Decision {
+export function checkAccess(grant: Grant, scope: Scope, reach: TimelineReach): AccessDecision {
   if (!grant.scopes.has(scope)) return { allowed: false, reason: 'insufficient_scope' };
   if (scope === 'ops' || grant.timelines === null) return { allowed: true };
   const permitted = grant.timelines;
