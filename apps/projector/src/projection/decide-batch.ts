@@ -4,6 +4,7 @@ import {
   COMMAND_TYPES,
   decide,
   evolve,
+  isEventChange,
   nameBasedUuid,
   timelineIdSchema,
   toStorableText,
@@ -155,7 +156,7 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     decision.changes.forEach((change, index) => {
       changes.push({ change, index, traceparent });
       touchedTimelines.add(change.timelineId);
-      if (change.type !== 'TimelineCreated') touchedEvents.add(change.eventId);
+      if (isEventChange(change)) touchedEvents.add(change.eventId);
     });
     decisions.push({
       ...base,
