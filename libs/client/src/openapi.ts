@@ -2541,7 +2541,7 @@ export interface operations {
                 after?: string;
                 /** @description Only changes of this timeline. */
                 timelineId?: string;
-                /** @description Only these CloudEvents types, comma-separated: timeline.timeline.created.v1, timeline.event.recorded.v1, timeline.event.revised.v1, timeline.event.retracted.v1. */
+                /** @description Only these CloudEvents types, comma-separated: timeline.timeline.created.v1, timeline.event.recorded.v1, timeline.event.revised.v1, timeline.event.retracted.v1, timeline.redaction.applied.v1. */
                 type?: string;
             };
             header?: {
@@ -2642,7 +2642,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The CloudEvents type, then `.json` */
-                file: "timeline.timeline.created.v1.json" | "timeline.event.recorded.v1.json" | "timeline.event.revised.v1.json" | "timeline.event.retracted.v1.json";
+                file: "timeline.timeline.created.v1.json" | "timeline.event.recorded.v1.json" | "timeline.event.revised.v1.json" | "timeline.event.retracted.v1.json" | "timeline.redaction.applied.v1.json";
             };
             cookie?: never;
         };
