@@ -12,6 +12,7 @@ import { EventSearchModule } from './event-search/event-search.module';
 import { EventsModule } from './events/events.module';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { OpsModule } from './ops/ops.module';
+import { RedactionsModule } from './redactions/redactions.module';
 import { StreamModule } from './stream/stream.module';
 import { TimelinesModule } from './timelines/timelines.module';
 
@@ -22,6 +23,7 @@ import { TimelinesModule } from './timelines/timelines.module';
     HealthModule.forRoot(),
     TimelinesModule,
     EventsModule,
+    RedactionsModule,
     EventSearchModule,
     CommandsModule,
     StreamModule,
