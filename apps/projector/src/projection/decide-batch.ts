@@ -126,6 +126,17 @@ export function cutAtRedactions(records: LogRecord[]): LogRecord[][] {
   return chunks;
 }
 
+/**
+ * The records a transaction decides: a redaction alone, else those before the
+ * first redaction. Whatever way a batch was cut, a redaction then rewrites
+ * exactly what the records before it stored.
+ */
+export function untilRedaction(records: ParsedRecord[]): ParsedRecord[] {
+  const first = records.findIndex(({ command }) => command?.type === 'Redact');
+  if (first === -1) return records;
+  return first === 0 ? records.slice(0, 1) : records.slice(0, first);
+}
+
 export type DecidedBatch = Pick<ProjectedBatch, 'decisions' | 'timelines' | 'events' | 'changes' | 'redelivered'> & {
   /** A redaction decided in this batch: the rows it rewrote and its record. */
   redaction?: RedactionWrite;

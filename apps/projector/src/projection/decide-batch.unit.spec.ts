@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { COMMAND_HEADERS, type LogRecord } from '@timeline/command-log';
 import { redactionHash } from '@timeline/domain';
-import { cutAtRedactions, decideBatch, decisionDetail, parseRecord, recordUuid, referencedIds } from './decide-batch';
+import { cutAtRedactions, decideBatch, decisionDetail, parseRecord, recordUuid, referencedIds, untilRedaction } from './decide-batch';
 
 const TOPIC = 'timeline.commands';
 const COMMAND_ID = '00000000-0000-4000-8000-000000000001';
@@ -110,6 +110,15 @@ describe('a partition with a redaction', () => {
   test('is cut so that each redaction record is decided alone', () => {
     const [a, b, redaction, c] = [record(createTimeline()), record(createTimeline()), redactRecord(), record(createTimeline())];
     expect(cutAtRedactions([a, b, redaction, c])).toEqual([[a, b], [redaction], [c]]);
+  });
+
+  test('a redaction written without its header is still decided alone: the transaction stops before it, then takes it alone', () => {
+    const headerless = { ...redactRecord(), headers: { [COMMAND_HEADERS.schemaVersion]: '1' } };
+    const [a, redaction, b] = [record(createTimeline()), headerless, record(createTimeline())].map(parseRecord);
+    expect(cutAtRedactions([a.record, redaction.record, b.record])).toEqual([[a.record, redaction.record, b.record]]);
+    expect(untilRedaction([a, redaction, b])).toEqual([a]);
+    expect(untilRedaction([redaction, b])).toEqual([redaction]);
+    expect(untilRedaction([a, b])).toEqual([a, b]);
   });
 
   test('a later RecordEvent is decided and stored without the redacted actor', () => {

@@ -5,7 +5,7 @@ import { ConsumerOffsetsRepository, ProjectionRepository } from '@timeline/datab
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
 import { retryDelayMs } from '../retry-delay';
 import { classifyFailure, DecideError, failureDetail, LogBehindStoredOffset, OffsetMovedError, type FailureClass } from './batch-failure';
-import { cutAtRedactions, decideBatch, decisionDetail, parseRecord, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from './decide-batch';
+import { cutAtRedactions, decideBatch, decisionDetail, parseRecord, untilRedaction, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from './decide-batch';
 
 type ChunkOutcome = { kind: 'applied' } | { kind: 'seek'; offset: number };
 type LoadedBatchState = Awaited<ReturnType<ProjectionRepository['loadBatchState']>>;
@@ -199,15 +199,19 @@ export class ProjectorService implements OnApplicationShutdown {
       const gapIsReal = this.soughtTo.get(partition) === stored;
       if (stored < chunk[0].offset && !gapIsReal) return { kind: 'seek', offset: stored };
       const pending = chunk.filter((record) => record.offset >= stored);
-      const records = decidedPurely(() => pending.map(parseRecord));
+      const parsed = decidedPurely(() => pending.map(parseRecord));
+      // Batches are cut at redactions by their header already; this holds for a record written without it too.
+      const records = untilRedaction(parsed);
+      const applied = records[records.length - 1].record.offset;
       const state = await this.projection.loadBatchState(client, partition, referencedIds(records));
       const decided = decidedPurely(() => decideRecords(records, state));
       if (decided.redaction) await this.projection.saveRedaction(client, partition, decided.redaction);
-      const saved = await this.projection.saveBatch(client, { topic, partition, firstOffset: stored, nextOffset: last + 1, ...decided });
+      const saved = await this.projection.saveBatch(client, { topic, partition, firstOffset: stored, nextOffset: applied + 1, ...decided });
       if (!saved) throw new OffsetMovedError(`offset of partition ${partition} moved under us; retrying from the stored offset`);
       this.soughtTo.delete(partition);
       committed.batch = decided;
-      return { kind: 'applied' };
+      // The records after a redaction are read again, to be decided in a transaction after it.
+      return applied < last ? { kind: 'seek', offset: applied + 1 } : { kind: 'applied' };
     });
     if (committed.batch) {
       const seconds = (performance.now() - started) / 1_000;
