@@ -49,6 +49,7 @@ describe('redacting an actor id and a source URL', () => {
   const originalCommands: string[] = [];
   const events: string[] = [];
   let knownBeforeRedaction = '';
+  let firstBody: ReturnType<typeof eventBody>;
 
   const admin = (payload: unknown) =>
     service.projector.getHttpAdapter().getInstance().inject({ method: 'POST', url: '/admin/rebuild', payload: payload as any });
@@ -79,7 +80,7 @@ describe('redacting an actor id and a source URL', () => {
       expect((await service.http.put(`/v1/timelines/${timelineId}`, { title: `Timeline ${timelineId}`, defaultLanguage: 'it' })).status).toBe(201);
     }
     // Timeline A: an event recorded with the actor and the source, then revised twice (one revision changes the actors).
-    const first = eventBody('Giappone al vertice di Vilnius', '2023-07-11');
+    const first = (firstBody = eventBody('Giappone al vertice di Vilnius', '2023-07-11'));
     const recorded = await service.http.post(`/v1/timelines/${timelineA}/events`, first, { 'idempotency-key': 'record-first' });
     expect(recorded.status).toBe(201);
     originalCommands.push(recorded.body.commandId);
@@ -157,9 +158,12 @@ describe('redacting an actor id and a source URL', () => {
     expect((await service.http.get(`/v1/events?actor=${ACTOR.id}`)).body.events).toEqual([]);
     expect((await service.http.get(`/v1/events?actor=${ACTOR.id}&role=host`)).body.events).toEqual([]);
     expect((await service.http.get(`/v1/events?actor=${KEPT_ACTOR.id}`)).body.events).toHaveLength(2);
-    // An idempotent retry of an original command is answered from its decision: without the values too.
-    const again = await service.http.post(`/v1/timelines/${timelineA}/events`, eventBody('x', '2023-07-11'), { 'idempotency-key': 'record-first' });
-    expect(again.status).toBe(422); // another body under the same key
+    // An idempotent retry of an original command (the same request, naming the person) is answered from its
+    // decision and the stored revision: without the values too, and nothing is recorded again.
+    const again = await service.http.post(`/v1/timelines/${timelineA}/events`, firstBody, { 'idempotency-key': 'record-first' });
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ commandId: originalCommands[0], revision: 1, event: { actors: [KEPT_ACTOR] } });
+    expect(traces(textOf(again.body))).toEqual([]);
     // The redaction counts as a change of each timeline it touched: its version moves on, revisions do not.
     expect((await service.http.get(`/v1/timelines/${timelineA}`)).body.version).toBe(versionBefore + 2);
 
@@ -211,4 +215,23 @@ describe('redacting an actor id and a source URL', () => {
     expect((await service.http.get(`/v1/events?actor=${ACTOR.id}`)).body.events).toEqual([]);
     expect((await service.http.get(`/v1/events/${later.eventId}`)).body).toMatchObject({ actors: [KEPT_ACTOR] });
   }, 240_000);
+
+  test('a redaction not applied by every partition within the wait is answered 202 with a link to follow it', async () => {
+    await service.stopProjectorInProcess();
+    const late = await service.http.post('/v1/redactions', { sourceUrl: KEPT_SOURCE.url });
+    expect(late.status).toBe(202);
+    expect(late.body).toMatchObject({ status: 'pending', kind: 'source', partitionsApplied: 0, partitions: service.config.kafka.partitions });
+    expect(late.headers.get('location')).toBe(`/v1/redactions/${late.body.redactionId}`);
+    await service.startProjectorInProcess();
+    const applied = await expectEventually(
+      async () => {
+        const status = await service.http.get(late.headers.get('location')!);
+        expect(status.body.status).toBe('applied');
+        return status.body;
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+    expect(applied).toMatchObject({ kind: 'source', partitionsApplied: service.config.kafka.partitions, eventsRewritten: 3 });
+    expect((await service.http.get(`/v1/events/${events[0]}`)).body.sources).toEqual([]);
+  }, 120_000);
 });
