@@ -171,6 +171,15 @@ describe('the OpenAPI document matches what the api does', () => {
       expect((await call('GET', `/v1/commands/${randomUUID()}`)).body.status).toBe('pending');
       await expectProblem('GET', '/v1/commands/not-a-uuid', 400, 'invalid-request');
     });
+
+    test('redactions: applied, followed, and their problems', async () => {
+      const redacted = await call('POST', '/v1/redactions', { actorId: 'contract-redacted-person' }, { 'idempotency-key': 'contract-redaction' });
+      expect(redacted.status).toBe(201);
+      expect((await call('GET', `/v1/redactions/${redacted.body.redactionId}`)).body.status).toBe('applied');
+      expect((await call('GET', `/v1/redactions/${randomUUID()}`)).body.status).toBe('pending');
+      await expectProblem('POST', '/v1/redactions', 400, 'invalid-request', { actorId: 'a', sourceUrl: 'https://example.org/' });
+      await expectProblem('GET', '/v1/redactions/not-a-uuid', 400, 'invalid-request');
+    });
   });
 
   describe('queries', () => {

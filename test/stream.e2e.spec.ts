@@ -293,9 +293,22 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
       '/v1/stream',
     ]);
     expect(document!.messages().all().map((message) => message.name()).sort()).toEqual(
-      ['CreateTimeline', 'EventRecorded', 'EventRetracted', 'EventRevised', 'RecordEvent', 'RetractEvent', 'ReviseEvent', 'StreamOverflow', 'StreamedChange', 'TimelineCreated'],
+      [
+        'CreateTimeline',
+        'EventRecorded',
+        'EventRetracted',
+        'EventRevised',
+        'RecordEvent',
+        'Redact',
+        'RedactionApplied',
+        'RetractEvent',
+        'ReviseEvent',
+        'StreamOverflow',
+        'StreamedChange',
+        'TimelineCreated',
+      ],
     );
-    for (const type of ['timeline.timeline.created.v1', 'timeline.event.recorded.v1', 'timeline.event.revised.v1', 'timeline.event.retracted.v1']) {
+    for (const type of ['timeline.timeline.created.v1', 'timeline.event.recorded.v1', 'timeline.event.revised.v1', 'timeline.event.retracted.v1', 'timeline.redaction.applied.v1']) {
       const schema = await service.http.get(`/schemas/${type}.json`);
       expect(schema.status).toBe(200);
       expect(schema.body).toMatchObject({ $id: `${service.config.publicBaseUrl}/schemas/${type}.json`, type: 'object' });

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       const last = batch === BATCHES - 1;
       await repository.inTransaction(async (client) => {
         await repository.lockOffset(client, 'explain', 0);
-        const { alreadyDecided, ...state } = await repository.loadBatchState(client, referencedIds(records));
+        const { alreadyDecided, ...state } = await repository.loadBatchState(client, 0, referencedIds(records));
         const decided = decideBatch('explain', records, state, alreadyDecided);
         const started = performance.now();
         const explaining = last

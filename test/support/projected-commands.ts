@@ -23,7 +23,7 @@ export async function projectCommands(projection: ProjectionRepository, commands
         claimed: { commandId: null, commandType: null, timelineId: null, eventId: null },
       }),
     );
-    const { alreadyDecided, ...stored } = await projection.loadBatchState(client, referencedIds(records));
+    const { alreadyDecided, ...stored } = await projection.loadBatchState(client, partition, referencedIds(records));
     const decided = decideBatch(TOPIC, records, stored, alreadyDecided);
     if (!(await projection.saveBatch(client, { topic: TOPIC, partition, firstOffset, nextOffset: firstOffset + commands.length, ...decided }))) {
       throw new Error(`the offset of partition ${partition} moved`);

@@ -15,6 +15,7 @@ import { EventsModule } from './events/events.module';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { ApiTimelineReach } from './http/timeline-reach';
 import { OpsModule } from './ops/ops.module';
+import { RedactionsModule } from './redactions/redactions.module';
 import { StreamModule } from './stream/stream.module';
 import { TimelinesModule } from './timelines/timelines.module';
 
@@ -27,6 +28,7 @@ import { TimelinesModule } from './timelines/timelines.module';
     HealthModule.forRoot(),
     TimelinesModule,
     EventsModule,
+    RedactionsModule,
     EventSearchModule,
     CommandsModule,
     StreamModule,

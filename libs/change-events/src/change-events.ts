@@ -1,9 +1,11 @@
 import {
   eventDataSchema,
   nameBasedUuid,
+  REDACTION_KINDS,
   timelineDataSchema,
   timelineIdSchema,
   validTimeTextSchema,
+  valueHashSchema,
   type AsJson,
   type ChangeType,
   type TimelineChange,
@@ -22,6 +24,7 @@ export const CHANGE_EVENT_TYPES = {
   EventRecorded: 'timeline.event.recorded.v1',
   EventRevised: 'timeline.event.revised.v1',
   EventRetracted: 'timeline.event.retracted.v1',
+  RedactionApplied: 'timeline.redaction.applied.v1',
 } as const satisfies Record<ChangeType, string>;
 export type ChangeEventType = (typeof CHANGE_EVENT_TYPES)[ChangeType];
 export const CHANGE_EVENT_TYPE_LIST = Object.values(CHANGE_EVENT_TYPES) as ChangeEventType[];
@@ -70,6 +73,15 @@ export const CHANGE_DATA_SCHEMAS = {
   'timeline.event.retracted.v1': z
     .object({ ...changeBase, eventId: z.uuid(), revision: z.number().int().min(2), reason: z.string(), event: eventStateSchema })
     .describe('An event was retracted; `event` is its state as retracted'),
+  'timeline.redaction.applied.v1': z
+    .object({
+      ...changeBase,
+      redactionId: z.uuid().describe('The redaction: the same on every timeline it touched'),
+      kind: z.enum(REDACTION_KINDS).describe('What was removed: an actor (by id) or a source (by URL)'),
+      valueHash: valueHashSchema.describe('SHA-256 (hex) of the actor id or the URL removed; the value itself is never published'),
+      eventIds: z.array(z.uuid()).describe("The timeline's events rewritten without it, every revision: drop or re-fetch them"),
+    })
+    .describe('An actor or a source was redacted from events of the timeline (docs/redaction.md); their revision numbers stay'),
 } as const satisfies Record<ChangeEventType, z.ZodType>;
 
 /** A change as a structured-mode CloudEvent (the JSON of `application/cloudevents+json`). */
@@ -113,7 +125,7 @@ export function changeCloudEvent({ change, changeIndex, traceparent }: ChangeEve
     id: changeEventId(change.commandId, changeIndex),
     source: `${baseUrl}/v1/timelines/${change.timelineId}`,
     type,
-    subject: change.type === 'TimelineCreated' ? change.timelineId : change.eventId,
+    subject: change.type === 'TimelineCreated' || change.type === 'RedactionApplied' ? change.timelineId : change.eventId,
     time: change.knownAt,
     datacontenttype: 'application/json',
     dataschema: dataSchemaUrl(baseUrl, type),

@@ -452,6 +452,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/redactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Redact an actor id or a source URL
+         * @description Removes the actor (with its role) or the source from every revision of every event that carries it: current state, history, search, exports and the change stream's catch-up; later commands that carry it are stored without it, and a rebuild does the same. Each affected timeline gets a `RedactionApplied` change. The command log and changes already published keep the original (docs/redaction.md). Appended to every partition of the command log: `201` once every partition applied it.
+         */
+        post: operations["redact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/redactions/{redactionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get how far a redaction is applied
+         * @description `applied` once every partition of the command log has applied it, `pending` before (and for an id never issued).
+         */
+        get: operations["getRedaction"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -914,6 +954,32 @@ export interface components {
                 eventCount: number;
             }[];
         };
+        Redaction: {
+            /** Format: uuid */
+            redactionId: string;
+            /**
+             * @description `applied` once every partition of the command log has applied it
+             * @enum {string}
+             */
+            status: "applied" | "pending";
+            /** @enum {string} */
+            kind?: "actor" | "source";
+            /** @description SHA-256 (hex) of the value: what `RedactionApplied` changes carry; the value itself is never stored */
+            valueHash?: string;
+            /** @description Partitions of the command log the redaction was appended to */
+            partitions?: number;
+            /** @description Partitions that have applied it */
+            partitionsApplied: number;
+            /** @description Events rewritten without the value, over the partitions that applied it */
+            eventsRewritten: number;
+            /**
+             * Format: date-time
+             * @description Known time of the last partition that applied it
+             */
+            appliedAt?: string;
+            /** @description Where to follow it: GET /v1/redactions/{redactionId} */
+            location: string;
+        };
         Problem: {
             /**
              * @description The problem type; see the list in the description of this api
@@ -1151,6 +1217,15 @@ export interface components {
         RetractEventRequest: {
             reason: string;
             expectedRevision?: number;
+        };
+        RedactRequest: {
+            /** @description An actor id, as events name it in `actors[].id` */
+            actorId?: string;
+            /**
+             * Format: uri
+             * @description A source URL, exactly as events give it in `sources[].url`
+             */
+            sourceUrl?: string;
         };
     };
     responses: never;
@@ -2793,7 +2868,7 @@ export interface operations {
                 after?: string;
                 /** @description Only changes of this timeline. */
                 timelineId?: string;
-                /** @description Only these CloudEvents types, comma-separated: timeline.timeline.created.v1, timeline.event.recorded.v1, timeline.event.revised.v1, timeline.event.retracted.v1. */
+                /** @description Only these CloudEvents types, comma-separated: timeline.timeline.created.v1, timeline.event.recorded.v1, timeline.event.revised.v1, timeline.event.retracted.v1, timeline.redaction.applied.v1. */
                 type?: string;
             };
             header?: {
@@ -2912,7 +2987,7 @@ export interface operations {
             header?: never;
             path: {
                 /** @description The CloudEvents type, then `.json` */
-                file: "timeline.timeline.created.v1.json" | "timeline.event.recorded.v1.json" | "timeline.event.revised.v1.json" | "timeline.event.retracted.v1.json";
+                file: "timeline.timeline.created.v1.json" | "timeline.event.recorded.v1.json" | "timeline.event.revised.v1.json" | "timeline.event.retracted.v1.json" | "timeline.redaction.applied.v1.json";
             };
             cookie?: never;
         };
@@ -3172,6 +3247,201 @@ export interface operations {
             };
             /** @description `/problems/internal`: Internal error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a write safe to retry: a retry with the same key (and the same request) is decided once and gets the first answer. The same key with another request is a 422. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description W3C trace context. Carried with the command into the log and onto the published changes; a new trace is started without it. */
+                traceparent?: components["parameters"]["Traceparent"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Exactly one of `actorId` and `sourceUrl` */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "actorId": "fumio-kishida"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RedactRequest"];
+            };
+        };
+        responses: {
+            /** @description Every partition applied the redaction */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redaction"];
+                };
+            };
+            /** @description Appended, not applied by every partition within the wait bound: follow `Location` */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redaction"];
+                };
+            };
+            /** @description `/problems/invalid-request`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/payload-too-large`: The request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: The request body must be JSON */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/idempotency-key-reused`: The Idempotency-Key was used for another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests from this client */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/internal`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/log-unavailable`: The command log cannot take writes now; `/problems/overloaded`: The service is over capacity now; `/problems/database-unavailable`: The database cannot be reached now */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRedaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The redaction id (a UUID), as `POST /v1/redactions` answered it */
+                redactionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The redaction */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redaction"];
+                };
+            };
+            /** @description `/problems/invalid-request`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: A valid bearer token is needed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/forbidden`: The token does not allow this request */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/internal`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/database-unavailable`: The database cannot be reached now */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,6 +7,8 @@ import type { Appended, GroupCommitOptions } from './group-commit';
 
 export interface OutgoingRecord {
   key: string;
+  /** The partition to append to; else the key's partition (murmur2, as Kafka's default partitioner). */
+  partition?: number;
   value: string;
   headers: Record<string, string>;
 }
@@ -85,6 +87,8 @@ export abstract class CommandLog {
   abstract isReachable(): Promise<boolean>;
   /** The offset after the last record of each partition. */
   abstract endOffsets(topic: string): Promise<Map<number, number>>;
+  /** How many partitions the topic has. */
+  abstract partitionCount(topic: string): Promise<number>;
   abstract appender(topic: string, options: GroupCommitOptions): Promise<RecordAppender>;
   abstract subscribe(options: SubscribeOptions): Promise<Subscription>;
   abstract close(): Promise<void>;

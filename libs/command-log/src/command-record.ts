@@ -1,4 +1,4 @@
-import { commandSchema, type TimelineCommand } from '@timeline/domain';
+import { logCommandSchema, type LogCommand, type Redact, type TimelineCommand } from '@timeline/domain';
 import type { OutgoingRecord } from './command-log';
 import { canUpcast, OLDEST_COMMAND_SCHEMA_VERSION, upcastCommandRecord } from './upcasters';
 
@@ -36,8 +36,26 @@ export function commandRecord(command: TimelineCommand, traceHeaders: Record<str
   };
 }
 
+/**
+ * The record of a redaction for one partition: it spans timelines, so it names its partition instead of
+ * being placed by a key (docs/redaction.md). The key only labels it.
+ */
+export function redactionRecord(command: Redact, partition: number, traceHeaders: Record<string, string>): OutgoingRecord {
+  return {
+    key: `redaction:${command.redactionId}`,
+    partition,
+    value: JSON.stringify(command),
+    headers: {
+      [COMMAND_HEADERS.commandId]: command.commandId,
+      [COMMAND_HEADERS.commandType]: command.type,
+      [COMMAND_HEADERS.schemaVersion]: String(COMMAND_SCHEMA_VERSION),
+      ...traceHeaders,
+    },
+  };
+}
+
 export type ParsedCommandRecord =
-  | { ok: true; command: TimelineCommand }
+  | { ok: true; command: LogCommand }
   | { ok: false; detail: string };
 
 /**
@@ -56,7 +74,7 @@ export function parseCommandRecord(value: Buffer | string | null, schemaVersion:
   } catch {
     return { ok: false, detail: 'value is not JSON' };
   }
-  const parsed = commandSchema.safeParse(upcastCommandRecord(json, version, COMMAND_SCHEMA_VERSION));
+  const parsed = logCommandSchema.safeParse(upcastCommandRecord(json, version, COMMAND_SCHEMA_VERSION));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { ok: false, detail: `${issue.path.join('.') || '(root)'}: ${issue.message}` };

@@ -237,7 +237,7 @@ export class KafkaCommandLog extends CommandLog {
     this.admin = null;
   }
 
-  private async partitionCount(topic: string): Promise<number> {
+  async partitionCount(topic: string): Promise<number> {
     const admin = await this.connectedAdmin();
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     const count = topics[0]?.partitions.length ?? 0;
@@ -268,12 +268,12 @@ const toLogRecord =
     ),
   });
 
-/** Records by the partition kafkajs's default partitioner gives their key (murmur2), each partition in order. */
+/** Records by the partition they name, else the one kafkajs's default partitioner gives their key (murmur2), each partition in order. */
 export function byPartition(records: OutgoingRecord[], partitionCount: number): Map<number, OutgoingRecord[]> {
   const partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({ partitionId, leader: 0 })) as PartitionMetadata[];
   const partitions = new Map<number, OutgoingRecord[]>();
   for (const record of records) {
-    const partition = keyPartitioner({ topic: '', partitionMetadata, message: { key: record.key, value: record.value } });
+    const partition = record.partition ?? keyPartitioner({ topic: '', partitionMetadata, message: { key: record.key, value: record.value } });
     const list = partitions.get(partition);
     if (list) list.push(record);
     else partitions.set(partition, [record]);

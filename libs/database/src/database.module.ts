@@ -13,6 +13,7 @@ import { OutboxSignal } from './outbox-signal';
 import { createPool } from './pool';
 import { ProjectionRepository } from './projection.repository';
 import { ReadModelSwitchRepository } from './read-model-switch.repository';
+import { RedactionRepository } from './redaction.repository';
 import { TimelineReadRepository } from './timeline-read.repository';
 
 const REPOSITORIES = [
@@ -24,6 +25,7 @@ const REPOSITORIES = [
   OutboxRepository,
   ProjectionRepository,
   ReadModelSwitchRepository,
+  RedactionRepository,
   TimelineReadRepository,
 ];
 

@@ -4,7 +4,10 @@ import {
   knownTimeRanges,
   type AsJson,
   type CommandDecision,
+  REDACTED_FIELDS,
   type EventState,
+  type RedactionKey,
+  type RedactionKind,
   type TimelineChange,
   type TimelineState,
 } from '@timeline/domain';
@@ -54,6 +57,31 @@ export interface PartitionFailure {
 export interface LoadedState {
   timelines: TimelineState[];
   events: EventState[];
+  /** The redactions the partition decided before this batch: later commands are stripped of what they match. */
+  redactions: RedactionKey[];
+  /** When the batch is a redaction: the stored rows of the partition that carry its value. */
+  redactionTargets: RedactionTargets | null;
+}
+
+/** The rows of one partition that carry a redacted value, as stored: what a redaction rewrites. */
+export interface RedactionTargets {
+  /** Current state of each event that carries the value in any revision. */
+  events: EventState[];
+  revisions: { event_id: string; revision: number; state: unknown; changed: unknown; previous: unknown }[];
+  outbox: { position: number; payload: unknown }[];
+}
+
+/** What a redaction writes beside the batch: the rewritten rows and the partition's record of it. */
+export interface RedactionWrite {
+  redactionId: string;
+  kind: RedactionKind;
+  valueHash: string;
+  partitions: number;
+  commandId: string;
+  knownAt: string;
+  revisions: { event_id: string; revision: number; state: unknown; changed: unknown; previous: unknown; actor_keys: string[] }[];
+  outbox: { position: number; payload: unknown }[];
+  eventsRewritten: number;
 }
 
 /** The projector's reads and writes. Every method is one set-based statement. */
@@ -98,26 +126,128 @@ export class ProjectionRepository {
     return rows[0].next_offset;
   }
 
-  /** In one round trip: which commands are decided already, and the timelines and events the batch refers to. */
+  /**
+   * In one round trip: which commands are decided already, the timelines and events the batch refers to,
+   * and the partition's redactions.
+   */
   async loadBatchState(
     client: PoolClient,
-    ids: { commandIds: string[]; timelineIds: string[]; eventIds: string[] },
+    partition: number,
+    ids: { commandIds: string[]; timelineIds: string[]; eventIds: string[]; redaction: RedactionKey | null },
   ): Promise<LoadedState & { alreadyDecided: Set<string> }> {
-    const { rows } = await client.query<{ decided: string[]; timelines: TimelineRow[]; events: AsJson<EventState>[] }>(
+    const { rows } = await client.query<{
+      decided: string[];
+      timelines: TimelineRow[];
+      events: AsJson<EventState>[];
+      redactions: { kind: RedactionKind; valueHash: string }[];
+    }>(
       `select
          (select coalesce(json_agg(command_id), '[]') from decisions where command_id = any($1::uuid[])) as decided,
          (select coalesce(json_agg(t), '[]')
           from (select timeline_id, title, description, default_language, version, event_count, created_at, updated_at
                 from timelines where timeline_id = any($2::text[])) t) as timelines,
-         (select coalesce(json_agg(state), '[]') from events where event_id = any($3::uuid[])) as events`,
-      [ids.commandIds, ids.timelineIds, ids.eventIds],
+         (select coalesce(json_agg(state), '[]') from events where event_id = any($3::uuid[])) as events,
+         (select coalesce(json_agg(json_build_object('kind', kind, 'valueHash', value_hash) order by known_at, redaction_id), '[]')
+          from redactions where topic_partition = $4) as redactions`,
+      [ids.commandIds, ids.timelineIds, ids.eventIds, partition],
     );
     const [loaded] = rows;
+    const redactionTargets = ids.redaction ? await this.loadRedactionTargets(client, partition, ids.redaction) : null;
+    const targetTimelines = redactionTargets ? await this.loadTimelines(client, redactionTargets.events.map((event) => event.timelineId)) : [];
     return {
       alreadyDecided: new Set(loaded.decided),
-      timelines: loaded.timelines.map(timelineFromRow),
+      timelines: [...loaded.timelines.map(timelineFromRow), ...targetTimelines],
       events: loaded.events.map(eventStateFromJson),
+      redactions: loaded.redactions,
+      redactionTargets,
     };
+  }
+
+  private async loadTimelines(client: PoolClient, timelineIds: string[]): Promise<TimelineState[]> {
+    const { rows } = await client.query<TimelineRow>(
+      `select timeline_id, title, description, default_language, version, event_count, created_at, updated_at
+       from timelines where timeline_id = any($1::text[])`,
+      [[...new Set(timelineIds)]],
+    );
+    return rows.map(timelineFromRow);
+  }
+
+  /**
+   * The partition's rows that carry the value a redaction names: the revisions (written by commands the
+   * partition decided) whose state, changed or previous fields hold an actor id / source URL of that hash,
+   * the current state of their events, and the outbox rows of their changes, sent or not.
+   */
+  async loadRedactionTargets(client: PoolClient, partition: number, key: RedactionKey): Promise<RedactionTargets> {
+    const fields = REDACTED_FIELDS[key.kind];
+    const { rows } = await client.query<{ events: AsJson<EventState>[]; revisions: RedactionTargets['revisions']; outbox: RedactionTargets['outbox'] }>(
+      `with carrying as (
+         select r.event_id, r.revision, r.command_id, r.state, r.changed, r.previous
+         from event_revisions r
+         join decisions d on d.command_id = r.command_id
+         where d.topic_partition = $1
+           and exists (
+             select 1
+             from jsonb_array_elements(coalesce(r.state -> $2::text, '[]') || coalesce(r.changed -> $2::text, '[]')
+                                       || coalesce(r.previous -> $2::text, '[]')) as element
+             where encode(sha256(convert_to(btrim(element ->> $3::text), 'UTF8')), 'hex') = $4)
+       )
+       select
+         (select coalesce(json_agg(e.state order by e.event_id), '[]')
+          from events e where e.event_id in (select event_id from carrying)) as events,
+         (select coalesce(json_agg(json_build_object('event_id', event_id, 'revision', revision, 'state', state,
+                                                     'changed', changed, 'previous', previous) order by event_id, revision), '[]')
+          from carrying) as revisions,
+         (select coalesce(json_agg(json_build_object('position', o.position, 'payload', o.payload) order by o.position), '[]')
+          from outbox o where o.command_id in (select command_id from carrying)) as outbox`,
+      [partition, fields.array, fields.value, key.valueHash],
+    );
+    const [loaded] = rows;
+    return { events: loaded.events.map(eventStateFromJson), revisions: loaded.revisions, outbox: loaded.outbox };
+  }
+
+  /**
+   * Writes what a redaction rewrote: the revisions (their JSON and actor keys, and the actor keys index
+   * rows they no longer have), the outbox rows, and the partition's record of the redaction. The
+   * events' current states go with the batch (ProjectedBatch.events), their revisions unchanged.
+   */
+  async saveRedaction(client: PoolClient, partition: number, redaction: RedactionWrite): Promise<void> {
+    await client.query(
+      `with
+       rewritten as (
+         select * from jsonb_to_recordset($1::jsonb) as x(event_id uuid, revision integer, state jsonb, changed jsonb,
+                                                          previous jsonb, actor_keys text[])
+       ),
+       revisions as (
+         update event_revisions r set state = x.state, changed = x.changed, previous = x.previous, actor_keys = x.actor_keys
+         from rewritten x
+         where r.event_id = x.event_id and r.revision = x.revision
+       ),
+       -- A redaction only removes keys; the insert trigger does not run on updates.
+       actor_keys as (
+         delete from event_revision_actor_keys k
+         using rewritten x
+         where k.event_id = x.event_id and k.revision = x.revision and not (k.actor_key = any(x.actor_keys))
+       ),
+       outbox_rows as (
+         update outbox o set payload = x.payload
+         from jsonb_to_recordset($2::jsonb) as x(position bigint, payload jsonb)
+         where o.position = x.position
+       )
+       insert into redactions (redaction_id, topic_partition, kind, value_hash, partitions, command_id, events_rewritten, known_at)
+       values ($3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        JSON.stringify(redaction.revisions),
+        JSON.stringify(redaction.outbox),
+        redaction.redactionId,
+        partition,
+        redaction.kind,
+        redaction.valueHash,
+        redaction.partitions,
+        redaction.commandId,
+        redaction.eventsRewritten,
+        redaction.knownAt,
+      ],
+    );
   }
 
   /**

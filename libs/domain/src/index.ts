@@ -6,10 +6,29 @@ export { createTimelineSchema, type CreateTimeline, type TimelineCreated } from 
 export { recordEventSchema, type RecordEvent, type EventRecorded } from './record-event/record-event';
 export { reviseEventSchema, type ReviseEvent, type EventRevised } from './revise-event/revise-event';
 export { retractEventSchema, type RetractEvent, type EventRetracted } from './retract-event/retract-event';
+export {
+  carriesRedacted,
+  decideRedact,
+  normalizedRedactionValue,
+  REDACTED_FIELDS,
+  REDACTION_KINDS,
+  redactFields,
+  redactionHash,
+  redactJson,
+  redactSchema,
+  stripRedacted,
+  valueHashSchema,
+  type Redact,
+  type RedactionApplied,
+  type RedactionKey,
+  type RedactionKind,
+  type RedactionView,
+} from './redact/redact';
 export * from './commands';
 export {
   CHANGE_TYPES,
   emptyView,
+  isEventChange,
   eventStateFromJson,
   type ChangeType,
   type EventChange,

@@ -1,4 +1,4 @@
-import type { EventChange, TimelineChange } from './timeline';
+import { isEventChange, type EventChange, type TimelineChange } from './timeline';
 
 /** A new revision with the known-time range `[knownFrom, knownTo)` in which it was the current one. */
 export interface RevisionKnownTime {
@@ -28,7 +28,7 @@ export interface KnownTimeRanges {
  * the first new revision of their event closes.
  */
 export function knownTimeRanges(changes: readonly TimelineChange[]): KnownTimeRanges {
-  const eventChanges = changes.filter((change): change is EventChange => change.type !== 'TimelineCreated');
+  const eventChanges = changes.filter(isEventChange);
   const successorKnownAt = new Map(eventChanges.map((change) => [revisionKey(change.eventId, change.revision - 1), change.knownAt]));
   const revisions = eventChanges.map((change) => ({
     change,

@@ -2,6 +2,7 @@ import type { TimelineCreated } from './create-timeline/create-timeline';
 import type { EventData, TimelineData } from './event-data';
 import type { EventRecorded } from './record-event/record-event';
 import type { EventRetracted } from './retract-event/retract-event';
+import type { RedactionApplied } from './redact/redact';
 import type { EventRevised } from './revise-event/revise-event';
 import { ValidTime, type AsJson } from './valid-time';
 
@@ -47,9 +48,13 @@ export function eventChangeBase(
 ) {
   return { commandId: command.commandId, timelineId: command.timelineId, version: timeline.version + 1, knownAt, eventId: command.eventId, revision };
 }
-export type TimelineChange = TimelineCreated | EventChange;
+export type TimelineChange = TimelineCreated | EventChange | RedactionApplied;
 export type ChangeType = TimelineChange['type'];
-export const CHANGE_TYPES: readonly ChangeType[] = ['TimelineCreated', 'EventRecorded', 'EventRevised', 'EventRetracted'];
+export const CHANGE_TYPES: readonly ChangeType[] = ['TimelineCreated', 'EventRecorded', 'EventRevised', 'EventRetracted', 'RedactionApplied'];
+
+/** Changes that make a new revision of an event. */
+export const isEventChange = (change: TimelineChange): change is EventChange =>
+  change.type === 'EventRecorded' || change.type === 'EventRevised' || change.type === 'EventRetracted';
 
 /**
  * What the decider sees of a timeline: the timeline itself (null until it is

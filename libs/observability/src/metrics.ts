@@ -292,6 +292,7 @@ export class ProjectorMetrics {
   private readonly batchRecords: Histogram;
   private readonly batchDuration: Histogram;
   private readonly batchFailures: Counter<'partition' | 'failure_class'>;
+  private readonly redactions: Counter;
   private sources: ProjectorMetricSources | null = null;
   private onSourceError: (what: string, error: Error) => void = () => undefined;
 
@@ -301,6 +302,11 @@ export class ProjectorMetrics {
       name: 'timeline_projector_decisions_total',
       help: 'Commands decided, by command type, outcome and rejection reason ("none" when accepted).',
       labelNames: ['command_type', 'outcome', 'reason'],
+      registers,
+    });
+    this.redactions = new Counter({
+      name: 'timeline_projector_redactions_applied_total',
+      help: 'Redactions applied, one per partition of the command log that decided one (docs/redaction.md).',
       registers,
     });
     this.decisionLatency = new Histogram({
@@ -460,6 +466,7 @@ export class ProjectorMetrics {
     this.batchDuration.observe(seconds);
     for (const decision of decisions) {
       this.decisions.inc({ command_type: decision.commandType, outcome: decision.outcome, reason: decision.reason ?? 'none' });
+      if (decision.commandType === 'Redact' && decision.outcome === 'accepted') this.redactions.inc();
       this.decisionLatency.observe(
         { command_type: decision.commandType, outcome: decision.outcome },
         Math.max(0, (committedAt - decision.appendedAt) / 1_000),

@@ -1,9 +1,20 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { AppendFailed, AppendQueueFull, type Appended, COMMAND_HEADERS, CommandLog, commandRecord, TRACEPARENT, type RecordAppender } from '@timeline/command-log';
+import {
+  AppendFailed,
+  AppendQueueFull,
+  type Appended,
+  COMMAND_HEADERS,
+  CommandLog,
+  commandRecord,
+  type OutgoingRecord,
+  redactionRecord,
+  TRACEPARENT,
+  type RecordAppender,
+} from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
-import { nameBasedUuid, type TimelineCommand } from '@timeline/domain';
+import { nameBasedUuid, type LogCommand, type Redact, type TimelineCommand } from '@timeline/domain';
 import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/observability';
 import { Problem } from '@timeline/problems';
 import type { WriteHeaders } from '../http/request-headers';
@@ -104,15 +115,64 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     });
   }
 
+  /**
+   * Appends a redaction to every partition of timeline.commands, one record each under a command id derived
+   * from the redaction id and the partition (docs/redaction.md), and waits, within the bound, for every
+   * partition's decision. A retry with the same Idempotency-Key appends only to the partitions that have
+   * not decided it; another request under the same key is refused before anything is appended.
+   * Answers how many partitions there are and how many have decided it.
+   */
+  async submitRedaction(redaction: Pick<Redact, 'redactionId' | 'kind' | 'valueHash'>, request: Record<string, unknown>, headers: WriteHeaders) {
+    const topic = this.config.kafka.commandsTopic;
+    let partitions: number;
+    try {
+      partitions = await this.log.partitionCount(topic);
+    } catch (error) {
+      throw logUnavailable(new AppendFailed((error as Error).message, false), [], headers.idempotencyKey !== undefined);
+    }
+    const fingerprint = fingerprintOf(request);
+    const commands = Array.from({ length: partitions }, (_, partition): Redact => ({
+      type: 'Redact',
+      commandId: redactionCommandId(redaction.redactionId, partition),
+      ...redaction,
+      partitions,
+      fingerprint,
+    }));
+    const partitionOf = new Map(commands.map((command, partition) => [command.commandId, partition]));
+    try {
+      const decided = await this.admission.whileAdmitted(partitions, async () => {
+        const earlier = await this.decisionsOf(commands.map((command) => command.commandId));
+        for (const decision of earlier.values()) answered(decision, fingerprint);
+        const toAppend = commands.filter((command) => !earlier.has(command.commandId));
+        if (toAppend.length === 0) return earlier.size;
+        const toRecord = (command: LogCommand, traceHeaders: Record<string, string>) =>
+          redactionRecord(command as Redact, partitionOf.get(command.commandId)!, traceHeaders);
+        const appended = await this.append(toAppend, headers.traceparent, headers.idempotencyKey !== undefined, toRecord);
+        return earlier.size + appended.size;
+      });
+      this.metrics.commandAnswered('Redact', decided === partitions ? 'accepted' : 'pending');
+      return { partitions, decided };
+    } catch (error) {
+      this.metrics.commandAnswered('Redact', answerOutcomeOf(error));
+      throw error;
+    }
+  }
+
   /** Appends the commands together and waits, within the bound, for their decisions: those there are, by command id. */
-  private async append(commands: TimelineCommand[], traceparent: string | undefined, keyed: boolean): Promise<Map<string, DecisionRecord>> {
+  private async append(
+    commands: LogCommand[],
+    traceparent: string | undefined,
+    keyed: boolean,
+    toRecord: (command: LogCommand, traceHeaders: Record<string, string>) => OutgoingRecord = (command, traceHeaders) =>
+      commandRecord(command as TimelineCommand, traceHeaders),
+  ): Promise<Map<string, DecisionRecord>> {
     const decided = commands.map((command) => this.waiters.wait(command.commandId, this.config.decisionTimeoutMs));
     // The request's span, child of the caller's traceparent (see HttpInstrumentation), when there is one.
     const traceHeaders = { [COMMAND_HEADERS.traceparent]: traceparentFor(traceparent), ...activeTraceHeaders() };
     const calledAt = performance.now();
     let appended: Appended;
     try {
-      appended = await this.appender.appendAll(commands.map((command) => commandRecord(command, traceHeaders)));
+      appended = await this.appender.appendAll(commands.map((command) => toRecord(command, traceHeaders)));
       for (const command of commands) this.metrics.commandAppended(command.type);
     } catch (error) {
       for (const command of commands) this.waiters.cancel(command.commandId);
@@ -158,6 +218,11 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
 /** A retry with the same Idempotency-Key maps to the same command id: it is decided once. */
 export function commandIdFor(timelineId: string, idempotencyKey: string | undefined): string {
   return idempotencyKey ? nameBasedUuid(`idempotency:${timelineId}:${idempotencyKey}`) : randomUUID();
+}
+
+/** The command id of a redaction's record in one partition: each partition decides it once. */
+export function redactionCommandId(redactionId: string, partition: number): string {
+  return nameBasedUuid(`redaction:${redactionId}/${partition}`);
 }
 
 /** Seconds a caller should wait before retrying a write the log did not take. */

@@ -8,6 +8,8 @@ const HTTP_BINDING = '0.3.0';
 const TRACEPARENT = { type: 'string', pattern: '^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$', description: 'W3C trace context' };
 const TIMELINE_KEY = { type: 'string', description: 'The timeline id: a timeline keeps its order within one partition' };
 
+const REDACTION_KEY = { type: 'string', description: '`redaction:<redactionId>`: a redaction is written to every partition, each record to its own' };
+
 const ref = (path: string) => ({ $ref: path });
 const messageName = (type: ChangeEventType) =>
   (Object.entries(CHANGE_EVENT_TYPES).find(([, ceType]) => ceType === type) as [string, ChangeEventType])[0];
@@ -51,7 +53,8 @@ export function asyncApiDocument(config: TimelineConfig): Record<string, unknown
         title: 'Commands (system of record)',
         description:
           `Written by the api only. Header schema-version is ${COMMAND_SCHEMA_VERSION}; records without it are version 0 ` +
-          '(RecordEvent.event and ReviseEvent.changes named valid time `occurredAt`) and are upcast when read.',
+          '(RecordEvent.event and ReviseEvent.changes named valid time `occurredAt`) and are upcast when read. ' +
+          'A Redact is written once to every partition (its key `redaction:<redactionId>` only labels it); see docs/redaction.md.',
         servers: [ref('#/servers/kafka')],
         messages: Object.fromEntries(Object.keys(commandMessages).map((name) => [name, ref(`#/components/messages/${name}`)])),
         bindings: { kafka: kafkaTopicBinding(config, { 'message.timestamp.type': 'LogAppendTime' }) },
@@ -158,7 +161,7 @@ function changeMessage(type: ChangeEventType, config: TimelineConfig) {
         ce_id: { type: 'string', format: 'uuid', description: 'Stable across re-sends, from (command id, change index)' },
         ce_source: { type: 'string', format: 'uri', description: `${config.publicBaseUrl}/v1/timelines/{timelineId}` },
         ce_type: { const: type },
-        ce_subject: { type: 'string', description: 'The event id (the timeline id for a created timeline)' },
+        ce_subject: { type: 'string', description: 'The event id (the timeline id for a created timeline and a redaction applied)' },
         ce_time: { type: 'string', format: 'date-time', description: 'Known time: when the service accepted the change' },
         ce_dataschema: { const: dataSchemaUrl(config.publicBaseUrl, type) },
         'content-type': { const: 'application/json' },
@@ -187,7 +190,7 @@ function commandMessage(name: string, payload: JsonSchema) {
       },
     },
     payload,
-    bindings: { kafka: { key: TIMELINE_KEY, bindingVersion: KAFKA_BINDING } },
+    bindings: { kafka: { key: name === 'Redact' ? REDACTION_KEY : TIMELINE_KEY, bindingVersion: KAFKA_BINDING } },
   };
 }
 

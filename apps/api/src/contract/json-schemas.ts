@@ -1,4 +1,4 @@
-import { createTimelineSchema, recordEventSchema, retractEventSchema, reviseEventSchema } from '@timeline/domain';
+import { createTimelineSchema, recordEventSchema, redactSchema, retractEventSchema, reviseEventSchema } from '@timeline/domain';
 import { COMMAND_SCHEMA_VERSION } from '@timeline/command-log';
 import { CHANGE_DATA_SCHEMAS, CHANGE_EVENT_TYPE_LIST, dataSchemaUrl, type ChangeEventType } from '@timeline/change-events';
 import { z } from 'zod';
@@ -39,7 +39,13 @@ export function isChangeEventType(name: string): name is ChangeEventType {
 
 /** Commands of timeline.commands at the current schema version; the projector rejects unknown fields. */
 export function commandJsonSchemas(): Record<string, JsonSchema> {
-  const schemas = { CreateTimeline: createTimelineSchema, RecordEvent: recordEventSchema, ReviseEvent: reviseEventSchema, RetractEvent: retractEventSchema };
+  const schemas = {
+    CreateTimeline: createTimelineSchema,
+    RecordEvent: recordEventSchema,
+    ReviseEvent: reviseEventSchema,
+    RetractEvent: retractEventSchema,
+    Redact: redactSchema,
+  };
   return Object.fromEntries(
     Object.entries(schemas).map(([name, schema]) => [
       name,

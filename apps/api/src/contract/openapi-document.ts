@@ -9,6 +9,7 @@ import { MEDIA, TAGS, type ApiOperation, type HeaderParameter, type QueryParamet
 import { PATH_PARAMETER_DESCRIPTIONS, pathParamSchemas, type PathParamName } from '../http/path-params';
 import { responseSchemas } from '../http/response-schemas';
 import { OPS_OPERATIONS } from '../ops/ops.operations';
+import { REDACTION_OPERATIONS } from '../redactions/redactions.operations';
 import { STREAM_OPERATIONS } from '../stream/stream.operations';
 import { TIMELINE_OPERATIONS } from '../timelines/timelines.operations';
 import { CONTRACT_OPERATIONS } from './contract.operations';
@@ -30,6 +31,7 @@ const API_OPERATIONS: ApiOperation[] = [
   ...STREAM_OPERATIONS,
   ...CONTRACT_OPERATIONS,
   ...OPS_OPERATIONS,
+  ...REDACTION_OPERATIONS,
 ];
 
 /**

@@ -1,5 +1,5 @@
 import { eventFieldsSchema, eventStateSchema } from '@timeline/change-events';
-import { CHANGE_TYPES, eventChangesSchema, reasonSchema as reason, type AsJson, type EventState } from '@timeline/domain';
+import { eventChangesSchema, type ChangeType, reasonSchema as reason, type AsJson, type EventState } from '@timeline/domain';
 import { z } from 'zod';
 import { instant, named, revision, type Returns } from '../http/response-schemas';
 
@@ -18,7 +18,7 @@ export const revisionsSchema = named(
     revisions: z.array(
       z.strictObject({
         revision,
-        changeType: z.enum(CHANGE_TYPES.filter((type) => type !== 'TimelineCreated') as ['EventRecorded', 'EventRevised', 'EventRetracted']),
+        changeType: z.enum(['EventRecorded', 'EventRevised', 'EventRetracted'] as const satisfies readonly ChangeType[]),
         commandId: z.uuid(),
         reason: z.string().nullable().describe('Why: given with every revision and retraction'),
         changed: eventFieldsSchema.describe('The fields this revision changed, with their new values'),

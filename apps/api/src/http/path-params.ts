@@ -7,6 +7,7 @@ export const pathParamSchemas = {
   timelineId: timelineIdSchema,
   eventId: z.uuid(),
   commandId: z.uuid(),
+  redactionId: z.uuid(),
 };
 export type PathParamName = keyof typeof pathParamSchemas;
 
@@ -14,6 +15,7 @@ export const PATH_PARAMETER_DESCRIPTIONS: Record<PathParamName, string> = {
   timelineId: 'The timeline id: a lowercase slug such as `japan-nato`',
   eventId: 'The event id (a UUID)',
   commandId: 'The command id (a UUID), as in the `Location` of a 202',
+  redactionId: 'The redaction id (a UUID), as `POST /v1/redactions` answered it',
 };
 
 export const parseTimelineId = (timelineId: string): string =>
@@ -24,3 +26,6 @@ export const parseEventId = (eventId: string): string =>
 
 export const parseCommandId = (commandId: string): string =>
   parseOrThrow(z.object({ commandId: pathParamSchemas.commandId }), { commandId }, 'path').commandId;
+
+export const parseRedactionId = (redactionId: string): string =>
+  parseOrThrow(z.object({ redactionId: pathParamSchemas.redactionId }), { redactionId }, 'path').redactionId;

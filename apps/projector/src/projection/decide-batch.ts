@@ -1,14 +1,22 @@
 import { COMMAND_HEADERS, parseCommandRecord, TRACEPARENT, type LogRecord } from '@timeline/command-log';
-import type { DecisionRow, LoadedState, ProjectedBatch, ProjectedChange } from '@timeline/database';
+import { actorKeys, type DecisionRow, type LoadedState, type ProjectedBatch, type ProjectedChange, type RedactionWrite } from '@timeline/database';
 import {
   COMMAND_TYPES,
   decide,
+  decideRedact,
   evolve,
+  isEventChange,
   nameBasedUuid,
+  redactFields,
+  redactJson,
+  stripRedacted,
   timelineIdSchema,
   toStorableText,
   type CommandType,
   type EventState,
+  type LogCommand,
+  type Redact,
+  type RedactionKey,
   type TimelineCommand,
   type TimelineState,
   type TimelineView,
@@ -24,7 +32,7 @@ export interface ClaimedIds {
 
 export interface ParsedRecord {
   record: LogRecord;
-  command: TimelineCommand | null;
+  command: LogCommand | null;
   /** Why the record is malformed, when `command` is null. */
   malformed: string | null;
   /** The ids a malformed record names, so that its decision is found under its command id. */
@@ -78,19 +86,61 @@ export function referencedIds(records: ParsedRecord[]) {
   const commandIds = new Set<string>();
   const timelineIds = new Set<string>();
   const eventIds = new Set<string>();
+  let redaction: RedactionKey | null = null;
   for (const { command, claimed } of records) {
     if (!command) {
       if (claimed.commandId) commandIds.add(claimed.commandId);
       continue;
     }
     commandIds.add(command.commandId);
+    if (command.type === 'Redact') {
+      redaction ??= { kind: command.kind, valueHash: command.valueHash };
+      continue;
+    }
     timelineIds.add(command.timelineId);
     if ('eventId' in command) eventIds.add(command.eventId);
   }
-  return { commandIds: [...commandIds], timelineIds: [...timelineIds], eventIds: [...eventIds] };
+  return { commandIds: [...commandIds], timelineIds: [...timelineIds], eventIds: [...eventIds], redaction };
 }
 
-export type DecidedBatch = Pick<ProjectedBatch, 'decisions' | 'timelines' | 'events' | 'changes' | 'redelivered'>;
+/** A record the api wrote for a redaction: the projector decides it in a transaction of its own. */
+export const isRedactionRecord = (record: LogRecord): boolean => record.headers[COMMAND_HEADERS.commandType] === 'Redact';
+
+/**
+ * The records cut so that each redaction is alone: a redaction rewrites what the
+ * records before it stored, and the records after it see it.
+ */
+export function cutAtRedactions(records: LogRecord[]): LogRecord[][] {
+  const chunks: LogRecord[][] = [];
+  let current: LogRecord[] = [];
+  for (const record of records) {
+    if (!isRedactionRecord(record)) {
+      current.push(record);
+      continue;
+    }
+    if (current.length > 0) chunks.push(current);
+    chunks.push([record]);
+    current = [];
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/**
+ * The records a transaction decides: a redaction alone, else those before the
+ * first redaction. Whatever way a batch was cut, a redaction then rewrites
+ * exactly what the records before it stored.
+ */
+export function untilRedaction(records: ParsedRecord[]): ParsedRecord[] {
+  const first = records.findIndex(({ command }) => command?.type === 'Redact');
+  if (first === -1) return records;
+  return first === 0 ? records.slice(0, 1) : records.slice(0, first);
+}
+
+export type DecidedBatch = Pick<ProjectedBatch, 'decisions' | 'timelines' | 'events' | 'changes' | 'redelivered'> & {
+  /** A redaction decided in this batch: the rows it rewrote and its record. */
+  redaction?: RedactionWrite;
+};
 
 /**
  * Decides a partition's records in order against the loaded state. Pure: the
@@ -106,11 +156,13 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
   const decisions: DecisionRow[] = [];
   const changes: ProjectedChange[] = [];
   const redelivered: string[] = [];
+  const redactions = [...loaded.redactions];
+  let redaction: RedactionWrite | undefined;
 
-  for (const { record, command, malformed, claimed } of records) {
+  for (const { record, command: logCommand, malformed, claimed } of records) {
     const knownAt = new Date(record.timestamp).toISOString();
     const where = { partition: record.partition, offset: record.offset, knownAt };
-    if (!command) {
+    if (!logCommand) {
       // A malformed record of a command id decided already changes nothing: the first answer stands.
       if (claimed.commandId && decided.has(claimed.commandId)) {
         redelivered.push(claimed.commandId);
@@ -123,11 +175,44 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     }
     // A command id is decided once; a second record of it (a producer retry, a reused key) changes nothing,
     // but whoever waits for it (an Idempotency-Key retry that raced the first) is told to look the decision up.
-    if (decided.has(command.commandId)) {
-      redelivered.push(command.commandId);
+    if (decided.has(logCommand.commandId)) {
+      redelivered.push(logCommand.commandId);
       continue;
     }
-    decided.add(command.commandId);
+    decided.add(logCommand.commandId);
+    const traceparent = TRACEPARENT.test(record.headers[COMMAND_HEADERS.traceparent] ?? '') ? record.headers[COMMAND_HEADERS.traceparent]! : null;
+
+    if (logCommand.type === 'Redact') {
+      const outcome = decideRedaction(logCommand, loaded, timelines, knownAt);
+      redactions.push({ kind: logCommand.kind, valueHash: logCommand.valueHash });
+      redaction = outcome.write;
+      for (const event of outcome.events) {
+        events.set(event.eventId, event);
+        touchedEvents.add(event.eventId);
+      }
+      outcome.changes.forEach((change, index) => {
+        changes.push({ change, index, traceparent });
+        timelines.set(change.timelineId, { ...timelines.get(change.timelineId)!, version: change.version, updatedAt: change.knownAt });
+        touchedTimelines.add(change.timelineId);
+      });
+      decisions.push({
+        commandId: logCommand.commandId,
+        commandType: 'Redact',
+        timelineId: null,
+        eventId: null,
+        fingerprint: logCommand.fingerprint ?? null,
+        ...where,
+        outcome: 'accepted',
+        reason: null,
+        detail: null,
+        version: null,
+        revision: null,
+        changed: outcome.changes.length > 0,
+      });
+      continue;
+    }
+    // Stripped of what the partition's redactions remove, before anything is decided or stored.
+    const command: TimelineCommand = stripRedacted(logCommand, redactions);
 
     const eventId = 'eventId' in command ? command.eventId : null;
     const event = eventId ? events.get(eventId) : undefined;
@@ -151,11 +236,10 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     const after = decision.changes.reduce(evolve, view);
     if (after.timeline) timelines.set(after.timeline.timelineId, after.timeline);
     for (const changedEvent of after.events.values()) events.set(changedEvent.eventId, changedEvent);
-    const traceparent = TRACEPARENT.test(record.headers[COMMAND_HEADERS.traceparent] ?? '') ? record.headers[COMMAND_HEADERS.traceparent]! : null;
     decision.changes.forEach((change, index) => {
       changes.push({ change, index, traceparent });
       touchedTimelines.add(change.timelineId);
-      if (change.type !== 'TimelineCreated') touchedEvents.add(change.eventId);
+      if (isEventChange(change)) touchedEvents.add(change.eventId);
     });
     decisions.push({
       ...base,
@@ -174,7 +258,36 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     redelivered,
     timelines: [...touchedTimelines].map((id) => timelines.get(id)!),
     events: [...touchedEvents].map((id) => events.get(id)!),
+    ...(redaction ? { redaction } : {}),
   };
+}
+
+/**
+ * A redaction against the rows of the partition that carry its value: its
+ * changes (one per timeline), the events' current states rewritten (same
+ * revision), and every stored row rewritten without the value. Pure.
+ */
+function decideRedaction(command: Redact, loaded: LoadedState, timelines: ReadonlyMap<string, TimelineState>, knownAt: string) {
+  const targets = loaded.redactionTargets ?? { events: [], revisions: [], outbox: [] };
+  const keys = [{ kind: command.kind, valueHash: command.valueHash }];
+  const decision = decideRedact(command, { timelines, events: targets.events }, { knownAt });
+  const changes = decision.outcome === 'accepted' ? decision.changes.filter((change) => change.type === 'RedactionApplied') : [];
+  const revisions = targets.revisions.map((row) => {
+    const state = redactJson(row.state, keys) as EventState;
+    return { ...row, state, changed: redactJson(row.changed, keys), previous: redactJson(row.previous, keys), actor_keys: actorKeys(state) };
+  });
+  const write: RedactionWrite = {
+    redactionId: command.redactionId,
+    kind: command.kind,
+    valueHash: command.valueHash,
+    partitions: command.partitions,
+    commandId: command.commandId,
+    knownAt,
+    revisions,
+    outbox: targets.outbox.map((row) => ({ position: row.position, payload: redactJson(row.payload, keys) })),
+    eventsRewritten: targets.events.length,
+  };
+  return { changes, events: targets.events.map((event) => redactFields(event, keys)), write };
 }
 
 /**

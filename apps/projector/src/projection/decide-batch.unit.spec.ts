@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { COMMAND_HEADERS, type LogRecord } from '@timeline/command-log';
-import { decideBatch, decisionDetail, parseRecord, recordUuid, referencedIds } from './decide-batch';
+import { redactionHash } from '@timeline/domain';
+import { cutAtRedactions, decideBatch, decisionDetail, parseRecord, recordUuid, referencedIds, untilRedaction } from './decide-batch';
 
 const TOPIC = 'timeline.commands';
 const COMMAND_ID = '00000000-0000-4000-8000-000000000001';
@@ -17,7 +18,7 @@ const record = (value: string | Buffer | null, headers: Record<string, string> =
 });
 const createTimeline = (commandId = COMMAND_ID) =>
   JSON.stringify({ type: 'CreateTimeline', commandId, timelineId: 'japan-nato', timeline: { title: 'Giappone e NATO', defaultLanguage: 'it' } });
-const nothingLoaded = { timelines: [], events: [] };
+const nothingLoaded = { timelines: [], events: [], redactions: [], redactionTargets: null };
 
 describe('a malformed record', () => {
   test('that names a command id is decided under it, with the ids and type it names', () => {
@@ -86,5 +87,52 @@ describe('a valid command', () => {
 describe('decisionDetail', () => {
   test('replaces NUL and unpaired surrogates, keeps the rest', () => {
     expect(decisionDetail('a\u0000b\ud800c \ud83d\ude00')).toBe('a\ufffdb\ufffdc \ud83d\ude00');
+  });
+});
+
+describe('a partition with a redaction', () => {
+  const kishida = { id: 'fumio-kishida', name: 'Fumio Kishida', role: 'signatory' };
+  const valueHash = redactionHash('fumio-kishida');
+  const recordEvent = (commandId: string) =>
+    JSON.stringify({
+      type: 'RecordEvent',
+      commandId,
+      timelineId: 'japan-nato',
+      eventId: EVENT_ID,
+      event: { kind: 'summit.attended', title: 'Vilnius', language: 'it', validTime: '2023-07-12', factuality: 'confirmed', actors: [kishida] },
+    });
+  const redactRecord = () =>
+    record(
+      JSON.stringify({ type: 'Redact', commandId: '00000000-0000-4000-8000-0000000000f1', redactionId: '00000000-0000-4000-8000-0000000000f2', kind: 'actor', valueHash, partitions: 3 }),
+      { [COMMAND_HEADERS.schemaVersion]: '1', [COMMAND_HEADERS.commandType]: 'Redact' },
+    );
+
+  test('is cut so that each redaction record is decided alone', () => {
+    const [a, b, redaction, c] = [record(createTimeline()), record(createTimeline()), redactRecord(), record(createTimeline())];
+    expect(cutAtRedactions([a, b, redaction, c])).toEqual([[a, b], [redaction], [c]]);
+  });
+
+  test('a redaction written without its header is still decided alone: the transaction stops before it, then takes it alone', () => {
+    const headerless = { ...redactRecord(), headers: { [COMMAND_HEADERS.schemaVersion]: '1' } };
+    const [a, redaction, b] = [record(createTimeline()), headerless, record(createTimeline())].map(parseRecord);
+    expect(cutAtRedactions([a.record, redaction.record, b.record])).toEqual([[a.record, redaction.record, b.record]]);
+    expect(untilRedaction([a, redaction, b])).toEqual([a]);
+    expect(untilRedaction([redaction, b])).toEqual([redaction]);
+    expect(untilRedaction([a, b])).toEqual([a, b]);
+  });
+
+  test('a later RecordEvent is decided and stored without the redacted actor', () => {
+    const created = decideBatch(TOPIC, [parseRecord(record(createTimeline()))], nothingLoaded, new Set());
+    const later = parseRecord(record(recordEvent('00000000-0000-4000-8000-0000000000a1')));
+    const decided = decideBatch(TOPIC, [later], { ...nothingLoaded, timelines: created.timelines, redactions: [{ kind: 'actor', valueHash }] }, new Set());
+    expect(decided.decisions).toEqual([expect.objectContaining({ outcome: 'accepted' })]);
+    expect(JSON.stringify(decided)).not.toContain('fumio-kishida');
+  });
+
+  test('a redaction with no carrying rows is accepted, changes nothing and is recorded for the partition', () => {
+    const decided = decideBatch(TOPIC, [parseRecord(redactRecord())], nothingLoaded, new Set());
+    expect(decided.decisions).toEqual([expect.objectContaining({ commandType: 'Redact', outcome: 'accepted', changed: false, timelineId: null })]);
+    expect(decided.changes).toEqual([]);
+    expect(decided.redaction).toMatchObject({ kind: 'actor', valueHash, partitions: 3, eventsRewritten: 0 });
   });
 });

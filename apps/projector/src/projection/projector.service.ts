@@ -5,7 +5,7 @@ import { ConsumerOffsetsRepository, ProjectionRepository } from '@timeline/datab
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
 import { retryDelayMs } from '../retry-delay';
 import { classifyFailure, DecideError, failureDetail, LogBehindStoredOffset, OffsetMovedError, type FailureClass } from './batch-failure';
-import { decideBatch, decisionDetail, parseRecord, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from './decide-batch';
+import { cutAtRedactions, decideBatch, decisionDetail, parseRecord, untilRedaction, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from './decide-batch';
 
 type ChunkOutcome = { kind: 'applied' } | { kind: 'seek'; offset: number };
 type LoadedBatchState = Awaited<ReturnType<ProjectionRepository['loadBatchState']>>;
@@ -67,8 +67,11 @@ export class ProjectorService implements OnApplicationShutdown {
     this.telemetry.batchFetched(batch.records);
     this.logEnds.set(batch.partition, batch.highWatermark);
     const size = this.config.projector.maxBatch;
-    for (let start = 0; start < batch.records.length; start += size) {
-      const fetched = batch.records.slice(start, start + size);
+    // A redaction is decided in a transaction of its own: it rewrites what the records before it stored.
+    const chunks = cutAtRedactions(batch.records).flatMap((records) =>
+      Array.from({ length: Math.ceil(records.length / size) }, (_, index) => records.slice(index * size, (index + 1) * size)),
+    );
+    for (const fetched of chunks) {
       const chunk = await this.belowCeiling(batch.partition, fetched, control);
       if (chunk.length === 0) return;
       const outcome = await this.applyWithRetry(batch.topic, batch.partition, chunk, control);
@@ -196,14 +199,19 @@ export class ProjectorService implements OnApplicationShutdown {
       const gapIsReal = this.soughtTo.get(partition) === stored;
       if (stored < chunk[0].offset && !gapIsReal) return { kind: 'seek', offset: stored };
       const pending = chunk.filter((record) => record.offset >= stored);
-      const records = decidedPurely(() => pending.map(parseRecord));
-      const state = await this.projection.loadBatchState(client, referencedIds(records));
+      const parsed = decidedPurely(() => pending.map(parseRecord));
+      // Batches are cut at redactions by their header already; this holds for a record written without it too.
+      const records = untilRedaction(parsed);
+      const applied = records[records.length - 1].record.offset;
+      const state = await this.projection.loadBatchState(client, partition, referencedIds(records));
       const decided = decidedPurely(() => decideRecords(records, state));
-      const saved = await this.projection.saveBatch(client, { topic, partition, firstOffset: stored, nextOffset: last + 1, ...decided });
+      if (decided.redaction) await this.projection.saveRedaction(client, partition, decided.redaction);
+      const saved = await this.projection.saveBatch(client, { topic, partition, firstOffset: stored, nextOffset: applied + 1, ...decided });
       if (!saved) throw new OffsetMovedError(`offset of partition ${partition} moved under us; retrying from the stored offset`);
       this.soughtTo.delete(partition);
       committed.batch = decided;
-      return { kind: 'applied' };
+      // The records after a redaction are read again, to be decided in a transaction after it.
+      return applied < last ? { kind: 'seek', offset: applied + 1 } : { kind: 'applied' };
     });
     if (committed.batch) {
       const seconds = (performance.now() - started) / 1_000;
@@ -225,5 +233,6 @@ function decidedPurely<T>(step: () => T): T {
 /** The ids a refused record's decision is stored under: its command's, or what a malformed one names. */
 function idsOf({ command, claimed }: ParsedRecord) {
   if (!command) return claimed;
-  return { commandId: command.commandId, commandType: command.type, timelineId: command.timelineId, eventId: 'eventId' in command ? command.eventId : null };
+  const timelineId = 'timelineId' in command ? command.timelineId : null;
+  return { commandId: command.commandId, commandType: command.type, timelineId, eventId: 'eventId' in command ? command.eventId : null };
 }
