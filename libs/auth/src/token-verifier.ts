@@ -18,12 +18,25 @@ export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384
 /** A token that does not prove anything: missing, malformed, badly signed, expired, or for someone else. */
 export class InvalidToken extends Error {}
 
+/**
+ * A verified token's grant is kept this long at most (and never past its `exp`): a signature check costs
+ * ~0.2 ms of CPU (Ed25519, ES256) and a service calls with the same token many times, while a key withdrawn
+ * from the JWKS stops its tokens within this time.
+ */
+const VERIFIED_FOR_MS = 60_000;
+/** Bounds the memory of verified tokens; the oldest is forgotten first. */
+const MAX_VERIFIED_TOKENS = 10_000;
+
 /** Verifies bearer tokens (JWTs) against a JWKS URL or one configured public key. */
 export class TokenVerifier {
   private readonly key: KeyObject | JWTVerifyGetKey | null;
   private readonly algorithms: string[];
+  private readonly verified = new Map<string, { grant: Grant; untilMs: number }>();
 
-  constructor(private readonly settings: TokenSettings) {
+  constructor(
+    private readonly settings: TokenSettings,
+    private readonly now: () => number = Date.now,
+  ) {
     if (settings.jwksUrl) {
       this.key = createRemoteJWKSet(new URL(settings.jwksUrl));
       this.algorithms = ASYMMETRIC_ALGORITHMS;
@@ -40,19 +53,31 @@ export class TokenVerifier {
 
   async verify(token: string): Promise<Grant> {
     if (!this.key) throw new InvalidToken('no key is configured to verify tokens (AUTH_JWKS_URL or AUTH_PUBLIC_KEY)');
+    const now = this.now();
+    const known = this.verified.get(token);
+    if (known && now < known.untilMs) return known.grant;
+    this.verified.delete(token);
     try {
       const { payload } = await jwtVerify(token, this.key as KeyObject, {
         algorithms: this.algorithms,
         issuer: this.settings.issuer ?? undefined,
         audience: this.settings.audience ?? undefined,
         clockTolerance: this.settings.clockToleranceSeconds,
+        currentDate: new Date(now),
         requiredClaims: ['exp'],
       });
-      return grantFromClaims(payload);
+      const grant = grantFromClaims(payload);
+      this.remember(token, grant, Math.min(now + VERIFIED_FOR_MS, payload.exp! * 1000));
+      return grant;
     } catch (error) {
       if (error instanceof errors.JOSEError || error instanceof TypeError) throw new InvalidToken(describe(error));
       throw error;
     }
+  }
+
+  private remember(token: string, grant: Grant, untilMs: number): void {
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { grant, untilMs });
   }
 }
 

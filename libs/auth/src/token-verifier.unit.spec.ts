@@ -76,3 +76,44 @@ describe('TokenVerifier with a configured public key', () => {
     await expect(verifier.verify(await mint(privateKey, 'EdDSA'))).rejects.toThrow(InvalidToken);
   });
 });
+
+describe('TokenVerifier remembers tokens it verified', () => {
+  const start = Date.UTC(2026, 11, 1, 12, 0, 0);
+  const withClock = (publicKeyPem: string, clock: { now: number }) =>
+    new TokenVerifier({ jwksUrl: null, publicKeyPem, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 0 }, () => clock.now);
+
+  test('given a verified token, when it comes again within a minute, then the same grant answers without verifying again', async () => {
+    const { publicKeyPem, privateKey, alg } = keyPair('ed25519');
+    const clock = { now: start };
+    const verifier = withClock(publicKeyPem, clock);
+    const token = await mint(privateKey, alg, {}, { expires: start / 1000 + 3600 });
+    const first = await verifier.verify(token);
+    clock.now += 59_000;
+    expect(await verifier.verify(token)).toBe(first);
+    clock.now += 2_000;
+    const again = await verifier.verify(token);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(first);
+  });
+
+  test('given a verified token, when its exp passes, then it is refused although it was remembered', async () => {
+    const { publicKeyPem, privateKey, alg } = keyPair('ed25519');
+    const clock = { now: start };
+    const verifier = withClock(publicKeyPem, clock);
+    const token = await mint(privateKey, alg, {}, { expires: start / 1000 + 10 });
+    await verifier.verify(token);
+    clock.now += 9_000;
+    await verifier.verify(token);
+    clock.now += 1_000;
+    await expect(verifier.verify(token)).rejects.toThrow(/expired/);
+  });
+
+  test('a token that was refused is not remembered: it is refused again', async () => {
+    const ours = keyPair('ed25519');
+    const theirs = keyPair('ed25519');
+    const verifier = withClock(ours.publicKeyPem, { now: start });
+    const forged = await mint(theirs.privateKey, 'EdDSA', {}, { expires: start / 1000 + 3600 });
+    await expect(verifier.verify(forged)).rejects.toThrow(InvalidToken);
+    await expect(verifier.verify(forged)).rejects.toThrow(InvalidToken);
+  });
+});
