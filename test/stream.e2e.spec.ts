@@ -9,7 +9,7 @@ import { expectEventually } from './support/eventually';
 import { SseReader } from './support/sse-reader';
 import { createTestDatabase } from './support/test-database';
 import { TestTimelineService } from './support/timeline-service';
-import { bearer } from './support/tokens';
+import { bearer, testToken } from './support/tokens';
 
 const event = (n: number, extra: Record<string, unknown> = {}) => ({
   kind: 'statement.reported',
@@ -28,7 +28,8 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
 
   beforeAll(async () => {
     service = await TestTimelineService.start({
-      env: { STREAM_POLL_INTERVAL_MS: '100', STREAM_HEARTBEAT_MS: '300', STREAM_CLIENT_BUFFER_BYTES: '65536' },
+      // No clock tolerance, so that a short-lived token's stream ends within seconds.
+      env: { STREAM_POLL_INTERVAL_MS: '100', STREAM_HEARTBEAT_MS: '300', STREAM_CLIENT_BUFFER_BYTES: '65536', AUTH_CLOCK_TOLERANCE_SECONDS: '0' },
     });
     expect((await service.http.put(`/v1/timelines/${timelineA}`, { title: 'A', defaultLanguage: 'it' })).status).toBe(201);
     expect((await service.http.put(`/v1/timelines/${timelineB}`, { title: 'B', defaultLanguage: 'it' })).status).toBe(201);
@@ -280,6 +281,20 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
     console.log(`stream: fast client got 24 × 400 kB changes in ${fastMs} ms; the stalled client got ${slowCount} before overflow`);
   });
 
+  test('a stream ends with event: token-expired once the token that opened it expires; reopening with that token is a 401', async () => {
+    const shortLived = testToken({ scope: 'timelines:read', expiresInSeconds: 2 });
+    const reader = await open('', bearer(shortLived));
+    expect(reader.status).toBe(200);
+    const opened = Date.now();
+    await expectEventually(() => expect(reader.ended).toBe(true), { timeoutMs: 10_000 });
+    // exp has whole seconds: the token lasts 1–2 s, and the stream ends at the first heartbeat (300 ms) past it.
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(500);
+    expect(reader.messages.at(-1)).toMatchObject({ event: 'token-expired' });
+    expect(JSON.parse(reader.messages.at(-1)!.data).detail).toMatch(/reconnect with a valid token and Last-Event-ID/);
+    const again = await open('', bearer(shortLived));
+    expect(again.status).toBe(401);
+  });
+
   test('the AsyncAPI document is served and valid; ce_dataschema URLs serve the JSON Schemas', async () => {
     const response = await service.http.get('/asyncapi.json');
     expect(response.status).toBe(200);
@@ -304,6 +319,7 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
         'RetractEvent',
         'ReviseEvent',
         'StreamOverflow',
+        'StreamTokenExpired',
         'StreamedChange',
         'TimelineCreated',
       ],

@@ -7,6 +7,8 @@ export interface Grant {
   subject: string | null;
   scopes: ReadonlySet<Scope>;
   timelines: ReadonlySet<string> | null;
+  /** When the token stops being accepted (ms since the epoch: `exp`, plus the verifier's clock tolerance); null without `exp`. */
+  expiresAt: number | null;
 }
 
 /** The timelines a request touches: named ones, or `all` when its parameters do not confine it (a list, a search across timelines). */
@@ -26,6 +28,7 @@ export function grantFromClaims(claims: Record<string, unknown>): Grant {
   const timelines = claims.timelines;
   return {
     subject: typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : null,
+    expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
     scopes: new Set(listed.filter(isScope)),
     timelines:
       timelines === undefined

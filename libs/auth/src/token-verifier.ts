@@ -66,7 +66,8 @@ export class TokenVerifier {
         currentDate: new Date(now),
         requiredClaims: ['exp'],
       });
-      const grant = grantFromClaims(payload);
+      // Accepted until exp plus the tolerance: what outlives the request (a stream) ends when a reconnect would be refused.
+      const grant = { ...grantFromClaims(payload), expiresAt: (payload.exp! + this.settings.clockToleranceSeconds) * 1000 };
       this.remember(token, grant, Math.min(now + VERIFIED_FOR_MS, payload.exp! * 1000));
       return grant;
     } catch (error) {

@@ -281,7 +281,7 @@ export interface paths {
         };
         /**
          * Stream accepted changes
-         * @description Server-Sent Events: each accepted change is a message with `id:` its stream position and `data:` a structured-mode CloudEvent (the AsyncAPI document at /asyncapi.json describes it). Comment lines are heartbeats; a client that cannot keep up gets `event: overflow` and the stream ends. Bad parameters are a 400 before the stream opens; so are a 429 past the streams one client may hold and a 503 past the streams or catch-ups (resuming from an old position) the process serves at once.
+         * @description Server-Sent Events: each accepted change is a message with `id:` its stream position and `data:` a structured-mode CloudEvent (the AsyncAPI document at /asyncapi.json describes it). Comment lines are heartbeats; a client that cannot keep up gets `event: overflow` and the stream ends; a stream whose token expires gets `event: token-expired` and ends. Bad parameters are a 400 before the stream opens; so are a 429 past the streams one client may hold and a 503 past the streams or catch-ups (resuming from an old position) the process serves at once.
          */
         get: operations["streamChanges"];
         put?: never;

@@ -73,9 +73,14 @@ export function asyncApiDocument(config: TimelineConfig): Record<string, unknown
         description:
           'text/event-stream. Each change is a message with `id:` its stream position and `data:` a structured-mode ' +
           'CloudEvent. Resume with Last-Event-ID (or ?after=); ?after=0 starts at the beginning, no position at now. ' +
-          'Comment lines are heartbeats. A client that cannot keep up gets `event: overflow` and the stream ends.',
+          'Comment lines are heartbeats. A client that cannot keep up gets `event: overflow` and the stream ends; so does a ' +
+          'stream whose token expires (`event: token-expired`, at the first heartbeat past it).',
         servers: [ref('#/servers/http')],
-        messages: { change: ref('#/components/messages/StreamedChange'), overflow: ref('#/components/messages/StreamOverflow') },
+        messages: {
+          change: ref('#/components/messages/StreamedChange'),
+          overflow: ref('#/components/messages/StreamOverflow'),
+          tokenExpired: ref('#/components/messages/StreamTokenExpired'),
+        },
       },
     },
     operations: {
@@ -95,7 +100,11 @@ export function asyncApiDocument(config: TimelineConfig): Record<string, unknown
         action: 'send',
         title: 'GET /v1/stream',
         channel: ref('#/channels/stream'),
-        messages: [ref('#/channels/stream/messages/change'), ref('#/channels/stream/messages/overflow')],
+        messages: [
+          ref('#/channels/stream/messages/change'),
+          ref('#/channels/stream/messages/overflow'),
+          ref('#/channels/stream/messages/tokenExpired'),
+        ],
         bindings: {
           http: {
             method: 'GET',
@@ -142,6 +151,11 @@ export function asyncApiDocument(config: TimelineConfig): Record<string, unknown
           name: 'StreamOverflow',
           title: 'event: overflow — the client could not keep up; the stream ends',
           payload: { type: 'object', properties: { reason: { const: 'client-too-slow' }, detail: { type: 'string' } } },
+        },
+        StreamTokenExpired: {
+          name: 'StreamTokenExpired',
+          title: 'event: token-expired — the token that opened the stream is no longer accepted; the stream ends',
+          payload: { type: 'object', properties: { detail: { type: 'string' } } },
         },
       },
     },

@@ -20,6 +20,8 @@ export interface SseClientOptions {
   /** Frames waiting beyond the socket's own buffer; past this a live client is cut off. */
   maxQueuedBytes: number;
   heartbeatMs: number;
+  /** When the token that opened the stream expires (ms since the epoch): the stream ends at the first heartbeat past it. */
+  accessUntil: number | null;
   onClose: () => void;
 }
 
@@ -56,6 +58,11 @@ export class SseClient {
     sink.on('drain', () => this.flush());
     sink.on('close', () => this.close());
     this.heartbeat = setInterval(() => {
+      // Checked at each heartbeat, not with a timer at exp: a token may outlive setTimeout's 24.8-day bound.
+      if (options.accessUntil !== null && Date.now() >= options.accessUntil) {
+        this.endWith('token-expired', { detail: 'the token that opened this stream has expired; reconnect with a valid token and Last-Event-ID to resume' });
+        return;
+      }
       if (!this.wroteSinceHeartbeat && this.queue.length === 0) this.send(sseComment('heartbeat'));
       this.wroteSinceHeartbeat = false;
     }, options.heartbeatMs);
@@ -116,10 +123,15 @@ export class SseClient {
 
   private overflow(): void {
     const detail = `more than ${this.options.maxQueuedBytes} bytes were waiting for this client; reconnect with Last-Event-ID to resume`;
+    this.endWith('overflow', { reason: 'client-too-slow', detail });
+  }
+
+  /** Ends the stream with a named event, written behind what the socket already holds so a client that reads on finds it. */
+  private endWith(event: string, data: Record<string, string>): void {
+    if (this.closed) return;
     this.queue.length = 0;
     this.queuedBytes = 0;
-    // Written behind what the socket already holds, so a client that reads on finds it before the end of the stream.
-    this.sink.write(sseEvent('overflow', { reason: 'client-too-slow', detail }));
+    this.sink.write(sseEvent(event, data));
     const destroy = setTimeout(() => this.sink.destroy(), CLOSE_GRACE_MS);
     destroy.unref();
     this.sink.on('close', () => clearTimeout(destroy));

@@ -1,4 +1,4 @@
-import { describe, expect, test } from '@jest/globals';
+import { afterEach, describe, expect, jest, test } from '@jest/globals';
 import type { OutboxRow } from '@timeline/database';
 import { SseClient, type SseSink } from './sse-client';
 
@@ -64,6 +64,7 @@ function client(sink: SseSink, options: Partial<ConstructorParameters<typeof Sse
     baseUrl: 'https://timeline.example',
     maxQueuedBytes: 1_000,
     heartbeatMs: 60_000,
+    accessUntil: null,
     onClose: () => closed.push('closed'),
     ...options,
   });
@@ -86,6 +87,34 @@ describe('SseClient', () => {
     sse.deliver([row(1, 'a', 'EventRevised'), row(2, 'b', 'EventRecorded'), row(3, 'b', 'EventRevised')]);
     expect(ids(sink)).toEqual([3]);
     expect(sse.cursor).toBe(3);
+  });
+
+  describe('the token that opened the stream', () => {
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    test('given it expires, when the first heartbeat past its exp comes, then the client is sent token-expired and closed', () => {
+      jest.useFakeTimers({ now: Date.UTC(2026, 11, 1, 12, 0, 0) });
+      const sink = new FakeSink(100);
+      const { closed } = client(sink, { heartbeatMs: 1_000, accessUntil: Date.now() + 2_500 });
+      jest.advanceTimersByTime(2_000);
+      expect(sink.written).toEqual([': heartbeat\n\n', ': heartbeat\n\n']);
+      expect(closed).toEqual([]);
+      jest.advanceTimersByTime(1_000);
+      expect(sink.written.at(-1)).toMatch(/^event: token-expired\ndata: \{"detail":"the token that opened this stream has expired/);
+      expect(sink.ended).toBe(true);
+      expect(closed).toEqual(['closed']);
+    });
+
+    test('given no expiry (an anonymous public read), then heartbeats go on', () => {
+      jest.useFakeTimers({ now: Date.UTC(2026, 11, 1, 12, 0, 0) });
+      const sink = new FakeSink(100);
+      const { closed } = client(sink, { heartbeatMs: 1_000, accessUntil: null });
+      jest.advanceTimersByTime(10_000);
+      expect(sink.written).toHaveLength(10);
+      expect(closed).toEqual([]);
+    });
   });
 
   test('a client that has not drained the earlier rows when new ones come is sent overflow and closed', () => {

@@ -94,7 +94,7 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /** Streams to `sink` until it closes: catch-up first when `start` is behind the feed, then live. */
-  async serve(sink: SseSink, admission: StreamAdmission, filter: StreamFilter): Promise<void> {
+  async serve(sink: SseSink, admission: StreamAdmission, filter: StreamFilter, accessUntil: number | null): Promise<void> {
     const releaseCatchUp = admission.releaseCatchUp ?? (() => {});
     const client: SseClient = new SseClient(sink, {
       cursor: admission.start,
@@ -102,6 +102,7 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
       baseUrl: this.config.publicBaseUrl,
       maxQueuedBytes: this.config.stream.clientBufferBytes,
       heartbeatMs: this.config.stream.heartbeatMs,
+      accessUntil,
       onClose: () => {
         this.live.delete(client);
         this.clients.delete(client);

@@ -1,5 +1,5 @@
 import { Controller, Get, Headers, Query, Req, Res } from '@nestjs/common';
-import { RequiresScope } from '@timeline/auth';
+import { grantOf, RequiresScope } from '@timeline/auth';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { clientOf } from '../http/client-identity';
 import { parseStreamRequest } from './stream-request';
@@ -40,6 +40,7 @@ export class StreamController {
       'x-accel-buffering': 'no',
       'x-request-id': String(request.id),
     });
-    void this.feed.serve(reply.raw, admission, filter);
+    // A stream outlives its request: it ends when the token that opened it expires (anonymous public reads never do).
+    void this.feed.serve(reply.raw, admission, filter, grantOf(request)?.expiresAt ?? null);
   }
 }
