@@ -20,8 +20,8 @@ const REFUSED_TITLE = 'refused by the database';
 // Commands as the api appends them: parsed by the domain's schema, defaults filled in.
 const createTimeline = (timelineId: string): TimelineCommand =>
   commandSchema.parse({ type: 'CreateTimeline', commandId: randomUUID(), timelineId, timeline: { title: `Timeline ${timelineId}`, defaultLanguage: 'it' } });
-const recordEvent = (timelineId: string, event: Partial<Omit<EventData, 'validTime'>> & { validTime?: string } = {}, eventId = randomUUID()): TimelineCommand => {
-  const { eventId: _unused, ...statement } = reportedStatement(1);
+const recordEvent = (timelineId: string, event: Partial<Omit<EventData, 'validTime'>> & { validTime?: string } = {}): TimelineCommand => {
+  const { eventId, ...statement } = reportedStatement(1);
   return commandSchema.parse({ type: 'RecordEvent', commandId: randomUUID(), timelineId, eventId, event: { ...statement, ...event } });
 };
 const reviseEvent = (timelineId: string, eventId: string, changes: Omit<EventChanges, 'validTime'> & { validTime?: string }, expectedRevision?: number): TimelineCommand =>
