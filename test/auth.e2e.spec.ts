@@ -21,7 +21,7 @@ const expectProblem = (response: HttpResult, status: number, type: string) => {
 };
 const challengeOf = (response: HttpResult) => response.headers.get('www-authenticate');
 
-/** Every boundary of the scoped service tokens (README: Access), against the api and the projector's admin listener. */
+/** Every boundary of the scoped service tokens (docs/access.md), against the api and the projector's admin listener. */
 describe('access with scoped bearer tokens', () => {
   let service: TestTimelineService;
   const as = (token: string | null) => service.http.withToken(token);

@@ -17,7 +17,7 @@ const EVENT = { kind: 'programme.adopted', title: 'Programme adopted', language:
 const from = (subject: string) => ({ ...bearer(testToken({ subject })), 'x-forwarded-for': subject });
 
 /**
- * Limits per client and per process (README: Limits). Rates are so low that
+ * Limits per client and per process (docs/api.md, Limits). Rates are so low that
  * no token comes back while the test runs (0.001/s), so nothing here depends
  * on timing; the timeouts are cut by Node and awaited, never measured.
  */

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 /**
  * Tokens signed with a development key (Ed25519), for `npm start`, `npm run token`, the tests, the bench and
  * the chaos runs: the service verifies them as it would an identity provider's, through AUTH_PUBLIC_KEY.
- * Production tokens come from an identity provider (README: Access); nothing here runs in the service.
+ * Production tokens come from an identity provider (docs/access.md); nothing here runs in the service.
  */
 export const DEV_ISSUER = 'timeline-dev';
 export const DEV_AUDIENCE = 'timeline-api';

@@ -1,6 +1,6 @@
 /**
  * Mints a bearer token with the development key of `npm start` (its state directory), for curl, the seed,
- * `npm run rebuild` and the ops page. Production tokens come from your identity provider (README: Access).
+ * `npm run rebuild` and the ops page. Production tokens come from your identity provider (docs/access.md).
  *
  *   npm run token -- [--scope "timelines:read ops"] [--timeline id]... [--expires 1h] [--subject name]
  *

@@ -1,6 +1,6 @@
 /**
  * Every knob of the chaos harness, from the environment. `CHAOS_SCALE=small` is the short version
- * (the e2e spec runs it); `full` (the default of `npm run chaos`) is the table in the README.
+ * (the e2e spec runs it); `full` (the default of `npm run chaos`) is the table in docs/faults.md.
  * Bounds are what the verdict holds the service to: "within a bound you configure".
  */
 export type Scale = 'small' | 'full';

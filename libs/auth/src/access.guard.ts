@@ -86,7 +86,7 @@ export class AccessGuard implements CanActivate {
     throw forbidden(
       decision.reason === 'insufficient_scope'
         ? `the token does not have scope ${scope}`
-        : 'the token is limited to other timelines, or this request is not confined to the timelines it names (see README: Access)',
+        : 'the token is limited to other timelines, or this request is not confined to the timelines it names (see docs/access.md)',
       scope,
     );
   }

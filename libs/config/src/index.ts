@@ -1,3 +1,2 @@
 export * from './timeline-config';
 export * from './config.module';
-export * from './logger';

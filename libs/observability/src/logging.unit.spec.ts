@@ -1,11 +1,11 @@
-import { describe, expect, test } from '@jest/globals';
-import { Body, Controller, Logger as NestLogger, Module, Post } from '@nestjs/common';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { Body, Controller, Get, Logger as NestLogger, Module, Post } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TimelineConfig } from '@timeline/config';
 import { Logger, LoggerModule } from 'nestjs-pino';
 import { Writable } from 'node:stream';
-import { loggingParams, maskUrlPasswords } from './logging';
+import { loggingParams, maskUrlPasswords, readableLogStream } from './logging';
 
 @Controller('things')
 class ThingsController {
@@ -19,16 +19,29 @@ class ThingsController {
   }
 }
 
-async function appLoggingTo(lines: string[]): Promise<NestFastifyApplication> {
-  const sink = new Writable({
+@Controller('health')
+class HealthController {
+  @Get('live')
+  live() {
+    return { status: 'ok' };
+  }
+}
+
+function sinkOf(lines: string[]): Writable {
+  return new Writable({
     write(chunk, _encoding, done) {
       lines.push(...String(chunk).split('\n').filter(Boolean));
       done();
     },
   });
+}
+
+async function appLoggingTo(lines: string[], { level = 'info', readable = false } = {}): Promise<NestFastifyApplication> {
+  const sink = sinkOf(lines);
+  const config = TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', LOG_LEVEL: level });
   @Module({
-    imports: [LoggerModule.forRoot(loggingParams(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', LOG_LEVEL: 'info' }), 'test', sink))],
-    controllers: [ThingsController],
+    imports: [LoggerModule.forRoot(loggingParams(config, 'test', readable ? readableLogStream(sink) : sink))],
+    controllers: [ThingsController, HealthController],
   })
   class TestModule {}
   const adapter = new FastifyAdapter({ requestIdHeader: 'x-request-id', genReqId: () => crypto.randomUUID() });
@@ -68,6 +81,53 @@ describe('JSON logs', () => {
     expect(text).not.toContain('top-secret');
     expect(text).not.toContain('body-marker-never-logged');
     expect(text).not.toContain('hunter2');
+  });
+});
+
+describe('health probes', () => {
+  test('are logged at debug: not at all at the default level info, one debug line at debug', async () => {
+    for (const [level, expected] of [['info', []], ['debug', ['debug']]] as const) {
+      const lines: string[] = [];
+      const app = await appLoggingTo(lines, { level });
+      try {
+        expect((await app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+      } finally {
+        await app.close();
+      }
+      const probeLines = lines.map((line) => JSON.parse(line) as Record<string, any>).filter((entry) => entry.req?.url === '/health/live');
+      expect({ level, logged: probeLines.map((entry) => entry.level) }).toEqual({ level, logged: expected });
+    }
+  });
+});
+
+describe('where lines go', () => {
+  const stdout = process.stdout as { isTTY?: boolean };
+  const wasTTY = stdout.isTTY;
+  afterEach(() => {
+    stdout.isTTY = wasTTY;
+  });
+
+  test('a terminal gets a readable stream, anything else JSON on stdout (no stream of ours)', () => {
+    const config = TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' });
+    stdout.isTTY = true;
+    expect(Array.isArray(loggingParams(config, 'test').pinoHttp)).toBe(true);
+    stdout.isTTY = false;
+    expect(Array.isArray(loggingParams(config, 'test').pinoHttp)).toBe(false);
+  });
+
+  test('readable lines: a request on one line, a message with its source, no JSON, secrets still hidden', async () => {
+    const lines: string[] = [];
+    const app = await appLoggingTo(lines, { readable: true });
+    try {
+      await app.inject({ method: 'POST', url: '/things', headers: { authorization: 'Bearer top-secret-token' }, payload: {} });
+    } finally {
+      await app.close();
+    }
+    const text = lines.join('\n');
+    expect(text).toMatch(/INFO.*\[test\] POST \/things 201 \d+ms/);
+    expect(text).toContain('[test Things] storing at postgres://timeline:***@db:5432/timeline');
+    expect(text).not.toContain('{"level"');
+    expect(text).not.toContain('top-secret');
   });
 });
 

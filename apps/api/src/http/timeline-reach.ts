@@ -4,7 +4,7 @@ import { DecisionRepository, TimelineReadRepository } from '@timeline/database';
 import type { FastifyRequest } from 'fastify';
 
 /**
- * Which timelines a request touches, for a token narrowed to some (README: Access): the path's timeline;
+ * Which timelines a request touches, for a token narrowed to some (docs/access.md): the path's timeline;
  * an event's or a decided command's timeline, looked up; a stream's `timelineId` filter. Anything else
  * (the timeline list, a search across timelines, an unfiltered stream) reaches every timeline. An event or
  * command that is not found reaches none, so the handler answers it (404, or `pending`) as for anyone.

@@ -12,7 +12,7 @@ export class StreamController {
   /**
    * Server-Sent Events: every accepted change as a structured-mode CloudEvent,
    * `id:` its stream position. Bad parameters are a 400, and a stream past a
-   * limit (README: Limits) a 429 or 503, before the stream opens.
+   * limit (docs/api.md, Limits) a 429 or 503, before the stream opens.
    */
   @RequiresScope('timelines:read')
   @Get()
