@@ -34,7 +34,7 @@ function submittedRecord(draft: (commandId: string) => CommandDraft, request: un
   });
 }
 
-/** PUT /v1/timelines/{id} as the api's CreateTimelineHandler turns it into a command. */
+/** PUT /v1/timelines/{id} as the api's CreateTimelineRequestHandler turns it into a command. */
 export function createTimelineRecord(timelineId: string, body: unknown): OutgoingRecord {
   const timeline = timelineDataSchema.parse(body);
   return submittedRecord(
@@ -43,7 +43,7 @@ export function createTimelineRecord(timelineId: string, body: unknown): Outgoin
   );
 }
 
-/** POST /v1/timelines/{id}/events as the api's RecordEventHandler turns it into a command. */
+/** POST /v1/timelines/{id}/events as the api's RecordEventRequestHandler turns it into a command. */
 export function recordEventRecord(timelineId: string, body: unknown): OutgoingRecord {
   const event = eventDataSchema.parse(body);
   return submittedRecord(
@@ -64,7 +64,7 @@ export interface FillResult {
   endOffsets: Record<string, number>;
 }
 
-/** Creates the topic (as the apps do) and appends a CreateTimeline per timeline, then the RecordEvents. */
+/** Creates the topic (as the apps do) and appends a CreateTimelineRequest per timeline, then the RecordEvents. */
 export async function fillCommandsTopic(
   log: KafkaCommandLog,
   options: { topic: string; partitions: number; timelines: number; recordEvents: number },

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
 import { CommandsModule } from '../commands/commands.module';
-import { RetractEventHandler, ReviseEventHandler } from './event.commands';
+import { RetractEventRequestHandler, ReviseEventRequestHandler } from './event.requests';
 import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './event.queries';
 import { EventsController } from './events.controller';
 
@@ -9,6 +9,6 @@ import { EventsController } from './events.controller';
 @Module({
   imports: [DatabaseModule, CommandsModule],
   controllers: [EventsController],
-  providers: [ReviseEventHandler, RetractEventHandler, GetEventHandler, GetEventRevisionsHandler, FindEventTimelineHandler],
+  providers: [ReviseEventRequestHandler, RetractEventRequestHandler, GetEventHandler, GetEventRevisionsHandler, FindEventTimelineHandler],
 })
 export class EventsModule {}

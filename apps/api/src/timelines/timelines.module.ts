@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
 import { CommandsModule } from '../commands/commands.module';
 import { CursorsModule } from '../http/cursors.module';
-import { CreateTimelineHandler, RecordEventBatchHandler, RecordEventHandler } from './timeline.commands';
+import { CreateTimelineRequestHandler, RecordEventBatchRequestHandler, RecordEventRequestHandler } from './timeline.requests';
 import { GetTimelineHandler, ListTimelinesHandler } from './timeline.queries';
 import { TimelinesController } from './timelines.controller';
 
@@ -10,6 +10,6 @@ import { TimelinesController } from './timelines.controller';
 @Module({
   imports: [DatabaseModule, CommandsModule, CursorsModule],
   controllers: [TimelinesController],
-  providers: [CreateTimelineHandler, RecordEventHandler, RecordEventBatchHandler, GetTimelineHandler, ListTimelinesHandler],
+  providers: [CreateTimelineRequestHandler, RecordEventRequestHandler, RecordEventBatchRequestHandler, GetTimelineHandler, ListTimelinesHandler],
 })
 export class TimelinesModule {}
