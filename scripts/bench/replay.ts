@@ -12,7 +12,7 @@ import {
   type TimelineCommand,
 } from '@timeline/domain';
 import type { Pool } from 'pg';
-import { fingerprintOf, type CommandDraft } from '../../apps/api/src/commands/command-submission.service';
+import { fingerprintOf, type CommandDraft } from '../../apps/api/src/write-path/command-submission.service';
 import { round } from './stats';
 import { RssSampler, ServiceProcess } from '../../test/support/service-process';
 

@@ -8,7 +8,7 @@ import { DatabaseModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ObservabilityModule } from '@timeline/observability';
 import { ProblemDetailsFilter } from '@timeline/problems';
-import { CommandsModule } from './commands/commands.module';
+import { WritePathModule } from './write-path/write-path.module';
 import { ContractModule } from './contract/contract.module';
 import { EventSearchModule } from './event-search/event-search.module';
 import { EventsModule } from './events/events.module';
@@ -30,7 +30,7 @@ import { TimelinesModule } from './timelines/timelines.module';
     EventsModule,
     RedactionsModule,
     EventSearchModule,
-    CommandsModule,
+    WritePathModule,
     StreamModule,
     ContractModule,
     OpsModule,

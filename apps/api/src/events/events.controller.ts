@@ -3,7 +3,7 @@ import { RequiresScope } from '@timeline/auth';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { parseOrThrow } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
-import { send } from '../commands/decision-answer';
+import { send } from '../write-path/decision-answer';
 import { parseEventId } from '../http/path-params';
 import { writeHeaders } from '../http/request-headers';
 import { RetractEventRequest, ReviseEventRequest } from './event.requests';

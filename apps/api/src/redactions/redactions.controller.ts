@@ -3,7 +3,7 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { RequiresScope } from '@timeline/auth';
 import { parseOrThrow } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
-import { send } from '../commands/decision-answer';
+import { send } from '../write-path/decision-answer';
 import { parseRedactionId } from '../http/path-params';
 import { writeHeaders } from '../http/request-headers';
 import { GetRedaction, RedactRequest } from './redaction.requests';

@@ -5,7 +5,7 @@ import { TimelineConfig } from '@timeline/config';
 import { timelineDataSchema } from '@timeline/domain';
 import { parseOrThrow, Problem } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
-import { send } from '../commands/decision-answer';
+import { send } from '../write-path/decision-answer';
 import { parseTimelineId } from '../http/path-params';
 import { writeHeaders } from '../http/request-headers';
 import { CreateTimelineRequest, RecordEventRequest, RecordEventBatchRequest } from './timeline.requests';
