@@ -8,16 +8,17 @@ import { DatabaseModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ObservabilityModule } from '@timeline/observability';
 import { ProblemDetailsFilter } from '@timeline/problems';
-import { WritePathModule } from './write-path/write-path.module';
 import { ContractModule } from './contract/contract.module';
 import { EventSearchModule } from './event-search/event-search.module';
 import { EventsModule } from './events/events.module';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { ApiTimelineReach } from './http/timeline-reach';
+import { ApiMetrics } from './observability/api-metrics';
 import { OpsModule } from './ops/ops.module';
 import { RedactionsModule } from './redactions/redactions.module';
 import { StreamModule } from './stream/stream.module';
 import { TimelinesModule } from './timelines/timelines.module';
+import { WritePathModule } from './write-path/write-path.module';
 
 @Module({
   imports: [
@@ -45,6 +46,6 @@ import { TimelinesModule } from './timelines/timelines.module';
 })
 export class ApiModule {
   static forRoot(config: TimelineConfig): DynamicModule {
-    return { module: ApiModule, imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(config, 'api')] };
+    return { module: ApiModule, imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(config, 'api', ApiMetrics)] };
   }
 }

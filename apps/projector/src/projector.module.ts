@@ -8,6 +8,7 @@ import { HealthModule } from '@timeline/health';
 import { ProblemDetailsFilter } from '@timeline/problems';
 import { ObservabilityModule } from '@timeline/observability';
 import { ProjectionLagReadiness } from './observability/projection-lag.readiness';
+import { ProjectorMetrics } from './observability/projector-metrics';
 import { ProjectorObservabilityModule } from './observability/projector-observability.module';
 import { ProjectorService } from './projection/projector.service';
 import { RebuildModule } from './rebuild/rebuild.module';
@@ -19,6 +20,6 @@ import { RelayModule } from './relay/relay.module';
 })
 export class ProjectorModule {
   static forRoot(config: TimelineConfig): DynamicModule {
-    return { module: ProjectorModule, imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(config, 'projector')] };
+    return { module: ProjectorModule, imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(config, 'projector', ProjectorMetrics)] };
   }
 }

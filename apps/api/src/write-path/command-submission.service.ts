@@ -15,9 +15,10 @@ import {
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid, type LogCommand, type Redact, type TimelineCommand } from '@timeline/domain';
-import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/observability';
+import { activeTraceHeaders } from '@timeline/observability';
 import { Problem } from '@timeline/problems';
 import type { WriteHeaders } from '../http/request-headers';
+import { ApiMetrics, type AnswerOutcome } from '../observability/api-metrics';
 import { Admission } from './admission';
 import { DecisionWaiters, type NotifiedDecision } from './decision-waiters';
 
