@@ -4,7 +4,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AccessGuard, AuthModule, TimelineReachResolver } from '@timeline/auth';
 import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
-import { DatabaseModule } from '@timeline/database';
+import { DatabaseModule, databaseUnavailableProblem } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ObservabilityModule } from '@timeline/observability';
 import { ProblemDetailsFilter } from '@timeline/problems';
@@ -37,7 +37,7 @@ import { WritePathModule } from './write-path/write-path.module';
     OpsModule,
   ],
   providers: [
-    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    { provide: APP_FILTER, useValue: new ProblemDetailsFilter([databaseUnavailableProblem]) },
     // Access first: the rate limits count per token subject, which it establishes.
     { provide: APP_GUARD, useClass: AccessGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },

@@ -3,7 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AccessGuard, AuthModule } from '@timeline/auth';
 import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
-import { DatabaseModule } from '@timeline/database';
+import { DatabaseModule, databaseUnavailableProblem } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ProblemDetailsFilter } from '@timeline/problems';
 import { ObservabilityModule } from '@timeline/observability';
@@ -16,7 +16,7 @@ import { RelayModule } from './relay/relay.module';
 
 @Module({
   imports: [AuthModule, DatabaseModule, CommandLogModule, ProjectorObservabilityModule, HealthModule.forRoot([ProjectionLagReadiness]), RelayModule, RebuildModule],
-  providers: [ProjectorService, { provide: APP_FILTER, useClass: ProblemDetailsFilter }, { provide: APP_GUARD, useClass: AccessGuard }],
+  providers: [ProjectorService, { provide: APP_FILTER, useValue: new ProblemDetailsFilter([databaseUnavailableProblem]) }, { provide: APP_GUARD, useClass: AccessGuard }],
 })
 export class ProjectorModule {
   static forRoot(config: TimelineConfig): DynamicModule {
