@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Client } from 'pg';
 import { expectEventually } from './support/eventually';
-import { startEmbeddedPostgres, type RunningPostgres } from './support/embedded-postgres';
+import { type RunningPostgres, startEmbeddedPostgres } from '@timeline/dev-stack';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 

@@ -14,7 +14,7 @@ import {
 import type { Pool } from 'pg';
 import { fingerprintOf, type CommandDraft } from '../../apps/api/src/write-path/command-submission.service';
 import { round } from './stats';
-import { RssSampler, ServiceProcess } from '../../test/support/service-process';
+import { RssSampler, ServiceProcess } from '@timeline/dev-stack';
 
 export const EVENT_BODY = {
   kind: 'statement.reported',

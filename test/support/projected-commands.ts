@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ProjectionRepository } from '@timeline/database';
 import { commandSchema, type EventChanges, type TimelineCommand } from '@timeline/domain';
 import { decideBatch, referencedIds, type ParsedRecord } from '../../apps/projector/src/projection/decide-batch';
-import { reportedStatement } from './sample-events';
+import { reportedStatement } from '@timeline/dev-stack';
 
 const TOPIC = 'timeline.commands';
 
