@@ -4,7 +4,15 @@
  * into a new schema, timed until its stored offsets reach the topic's end offsets.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { COMMAND_HEADERS, commandRecord, commandsTopicSpec, type KafkaCommandLog, type OutgoingRecord } from '@timeline/command-log';
+import {
+  COMMAND_HEADERS,
+  type CommandDraft,
+  commandRecord,
+  commandsTopicSpec,
+  fingerprintOf,
+  type KafkaCommandLog,
+  type OutgoingRecord,
+} from '@timeline/command-log';
 import {
   eventDataSchema,
   nameBasedUuid,
@@ -12,7 +20,6 @@ import {
   type TimelineCommand,
 } from '@timeline/domain';
 import type { Pool } from 'pg';
-import { fingerprintOf, type CommandDraft } from '../../apps/api/src/write-path/command-submission.service';
 import { round } from './stats';
 import { RssSampler, ServiceProcess } from '@timeline/dev-stack';
 

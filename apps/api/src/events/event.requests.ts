@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Command, CommandHandler, QueryBus, type ICommandHandler } from '@nestjs/cqrs';
-import { CommandSubmissionService, type CommandDraft } from '../write-path/command-submission.service';
+import type { CommandDraft } from '@timeline/command-log';
+import { CommandSubmissionService } from '../write-path/command-submission.service';
 import { answerFor, eventAnswer, type Answer } from '../write-path/decision-answer';
 import type { WriteHeaders } from '../http/request-headers';
 import { FindEventTimeline } from './event.queries';

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { CommandDraft } from '@timeline/command-log';
 import { nameBasedUuid, type TimelineData } from '@timeline/domain';
 import { Problem, problemDocument } from '@timeline/problems';
-import { CommandSubmissionService, commandIdFor, type CommandDraft, type Submission, type TimelineWrite } from '../write-path/command-submission.service';
+import { CommandSubmissionService, commandIdFor, type Submission, type TimelineWrite } from '../write-path/command-submission.service';
 import { answerFor, eventAnswer, type Answer } from '../write-path/decision-answer';
 import type { WriteHeaders } from '../http/request-headers';
 import type { RecordEventBody } from './timelines.schemas';
