@@ -8,6 +8,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 npm run --silent build
-# The broker and process helpers live in test/support, which `npm run build` does not compile.
-node scripts/build.js test/support
 exec node dist/scripts/bench/main.js "$@"

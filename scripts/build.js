@@ -1,7 +1,6 @@
 // Compiles TypeScript into dist/ with SWC, with the options the tests are compiled with (swc.config.js),
 // and copies the other files (migrations, assets, shell scripts) beside it:
-//   node scripts/build.js apps libs scripts     what `npm run build` compiles
-//   node scripts/build.js test/support          test helpers that the bench and chaos scripts run
+//   node scripts/build.js apps libs scripts     what `npm run build` compiles (libs/dev-stack included: the bench and chaos run on it)
 const { swcDir } = require('@swc/cli');
 const { DEFAULT_EXTENSIONS } = require('@swc/core');
 const swcOptions = require('../swc.config');

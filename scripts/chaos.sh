@@ -7,8 +7,6 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 what="${1:-chaos}"
 npm run --silent build
-# The helpers live in test/support, which `npm run build` does not compile.
-node scripts/build.js test/support
 case "$what" in
   chaos) exec node dist/scripts/chaos/main.js ;;
   soak) exec node dist/scripts/chaos/soak.js ;;

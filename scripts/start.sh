@@ -27,7 +27,7 @@ trap stop_all EXIT INT TERM HUP
 if [[ -z "${DATABASE_URL:-}" ]]; then
   # On EMBEDDED_POSTGRES_PORT, else on a free port; data in EMBEDDED_POSTGRES_DATA_DIR
   # (default ~/.cache/timeline-service/postgres-data), kept between runs.
-  port="${EMBEDDED_POSTGRES_PORT:-$(node -r @swc-node/register -e 'require("./test/support/free-ports").freePort().then(console.log)')}"
+  port="${EMBEDDED_POSTGRES_PORT:-$(node -r @swc-node/register -e 'require("./libs/dev-stack/src/free-ports").freePort().then(console.log)')}"
   ready="$(mktemp -u)"
   mkfifo "$ready"
   EMBEDDED_POSTGRES_PORT="$port" bash scripts/postgres/postgres.sh >"$ready" &

@@ -7,7 +7,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { TimelineConfig } from '@timeline/config';
 import { createApiApp } from '../apps/api/src/api.app';
 import { createAdminApp } from '../apps/projector/src/rebuild/admin.app';
-import { reportedStatement } from './support/sample-events';
+import { reportedStatement } from '@timeline/dev-stack';
 import { HttpClient, type HttpResult } from './support/http-client';
 import { TestTimelineService } from './support/timeline-service';
 import { testToken } from './support/tokens';

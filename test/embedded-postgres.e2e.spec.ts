@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Client } from 'pg';
 import { expectEventually } from './support/eventually';
-import { startEmbeddedPostgres, type RunningPostgres } from './support/embedded-postgres';
+import { type RunningPostgres, startEmbeddedPostgres } from '@timeline/dev-stack';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -59,7 +59,7 @@ describe('embedded PostgreSQL', () => {
     // An owner process of its own, which this test SIGKILLs: no 'exit' handler runs, only the watchdog is left.
     const owner = spawn(
       process.execPath,
-      ['-r', '@swc-node/register', '-e', `require('./test/support/embedded-postgres').startEmbeddedPostgres().then((p) => {
+      ['-r', '@swc-node/register', '-e', `require('./libs/dev-stack/src/embedded-postgres').startEmbeddedPostgres().then((p) => {
         console.log(JSON.stringify({ pid: p.pid, dataDir: p.dataDir }));
         setInterval(() => undefined, 60_000);
       })`],

@@ -4,7 +4,7 @@ import { COMMAND_HEADERS } from '@timeline/command-log';
 import type { Pool } from 'pg';
 import { createPool } from '@timeline/database';
 import { expectEventually } from './support/eventually';
-import { reportedStatement } from './support/sample-events';
+import { reportedStatement } from '@timeline/dev-stack';
 import { TestTimelineService } from './support/timeline-service';
 
 const event = reportedStatement;

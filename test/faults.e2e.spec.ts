@@ -5,9 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { commandsTopicSpec, KafkaCommandLog, TopicMisconfigured } from '@timeline/command-log';
 import { DECISIONS_CHANNEL, parseNotification } from '@timeline/database';
 import { expectEventually } from './support/eventually';
-import { startKafkaBroker, type RunningKafkaBroker } from './support/kafka-broker';
-import { reportedStatement } from './support/sample-events';
-import { TcpProxy } from './support/tcp-proxy';
+import { reportedStatement, type RunningKafkaBroker, startKafkaBroker, TcpProxy } from '@timeline/dev-stack';
 import { testDatabaseServerUrl } from './support/test-database';
 import { TestTimelineService } from './support/timeline-service';
 

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { OutboxRelay } from '../apps/projector/src/relay/outbox-relay';
-import { startEmbeddedPostgres, type RunningPostgres } from './support/embedded-postgres';
-import { startKafkaBroker, type RunningKafkaBroker } from './support/kafka-broker';
+import { type RunningKafkaBroker, type RunningPostgres, startEmbeddedPostgres, startKafkaBroker } from '@timeline/dev-stack';
 import { expectEventually } from './support/eventually';
 import { TestTimelineService } from './support/timeline-service';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { loadSeed } from '../scripts/seed/load-seed';
 import { expectEventually } from './support/eventually';
-import { reportedStatement } from './support/sample-events';
+import { reportedStatement } from '@timeline/dev-stack';
 import { SseReader } from './support/sse-reader';
 import { TestTimelineService } from './support/timeline-service';
 import { createAdminApp } from '../apps/projector/src/rebuild/admin.app';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createPool, OutboxRepository } from '@timeline/database';
 import type { Pool } from 'pg';
-import { TcpProxy } from './support/tcp-proxy';
+import { TcpProxy } from '@timeline/dev-stack';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
 const SCHEMA = 'timeline';

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { expectEventually } from './support/eventually';
 import { HttpClient } from './support/http-client';
-import { freePort } from './support/free-ports';
+import { freePort } from '@timeline/dev-stack';
 import { TestTimelineService } from './support/timeline-service';
 
 interface ExportedSpan {

@@ -3,7 +3,7 @@
  * shell assignments: the apps' AUTH_* settings, a development token (every scope, subject the seed user,
  * 30 days) for the seed and the operator, as `eval "$(node dist/scripts/auth/dev-auth-env.js)"` reads them.
  */
-import { DEV_AUDIENCE, DEV_ISSUER, devKeyPairIn, mintToken } from './dev-tokens';
+import { DEV_AUDIENCE, DEV_ISSUER, devKeyPairIn, mintToken } from '@timeline/dev-stack';
 import { devStateDirectory } from './dev-state';
 
 const SEED_USER = 'seed';

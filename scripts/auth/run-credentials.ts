@@ -1,4 +1,4 @@
-import { DEV_AUDIENCE, DEV_ISSUER, generateDevKeyPair, mintToken } from './dev-tokens';
+import { DEV_AUDIENCE, DEV_ISSUER, generateDevKeyPair, mintToken } from '@timeline/dev-stack';
 
 /**
  * A key pair of this process's own, for tools that start the services themselves (bench, chaos, soak,

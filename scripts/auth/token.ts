@@ -6,7 +6,7 @@
  *
  * Defaults: every scope, no narrowing, 1 hour, subject `developer`. Prints the token alone.
  */
-import { ALL_SCOPES, devKeyPairIn, mintToken, parseDuration } from './dev-tokens';
+import { ALL_SCOPES, devKeyPairIn, mintToken, parseDuration } from '@timeline/dev-stack';
 import { devStateDirectory } from './dev-state';
 
 function main(args: string[]): void {

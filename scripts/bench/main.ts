@@ -16,7 +16,7 @@
  *   queries       query latency through HTTP on a generated read model of a million events
  * "Capacity" is the best closed-loop appends/s of `appends` (or, without it, of a short probe at concurrency 64).
  *
- * Everything runs on 127.0.0.1: a throw-away Kafka broker (test/support/kafka-broker.ts), throw-away
+ * Everything runs on 127.0.0.1: a throw-away Kafka broker (libs/dev-stack/src/kafka-broker.ts), throw-away
  * databases timeline_bench_<random> (and _emmett), and the api and projector as child processes from dist/.
  * All of it is removed at the end, also on failure or Ctrl-C. Prints a table; writes bench-results.json.
  */
@@ -29,8 +29,7 @@ import { KafkaCommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { createPool } from '@timeline/database';
 import { Client, Pool } from 'pg';
-import { startKafkaBroker, type RunningKafkaBroker } from '../../test/support/kafka-broker';
-import { freePort, REPO_ROOT, RssSampler, ServiceProcess } from '../../test/support/service-process';
+import { freePort, REPO_ROOT, RssSampler, type RunningKafkaBroker, ServiceProcess, startKafkaBroker } from '@timeline/dev-stack';
 import { measureBatchAppends } from './batch-appends';
 import { CpuMeter } from './cpu';
 import { measureEmmettAppends } from './emmett';

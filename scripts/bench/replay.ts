@@ -4,7 +4,15 @@
  * into a new schema, timed until its stored offsets reach the topic's end offsets.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { COMMAND_HEADERS, commandRecord, commandsTopicSpec, type KafkaCommandLog, type OutgoingRecord } from '@timeline/command-log';
+import {
+  COMMAND_HEADERS,
+  type CommandDraft,
+  commandRecord,
+  commandsTopicSpec,
+  fingerprintOf,
+  type KafkaCommandLog,
+  type OutgoingRecord,
+} from '@timeline/command-log';
 import {
   eventDataSchema,
   nameBasedUuid,
@@ -12,9 +20,8 @@ import {
   type TimelineCommand,
 } from '@timeline/domain';
 import type { Pool } from 'pg';
-import { fingerprintOf, type CommandDraft } from '../../apps/api/src/commands/command-submission.service';
 import { round } from './stats';
-import { RssSampler, ServiceProcess } from '../../test/support/service-process';
+import { RssSampler, ServiceProcess } from '@timeline/dev-stack';
 
 export const EVENT_BODY = {
   kind: 'statement.reported',
@@ -34,7 +41,7 @@ function submittedRecord(draft: (commandId: string) => CommandDraft, request: un
   });
 }
 
-/** PUT /v1/timelines/{id} as the api's CreateTimelineHandler turns it into a command. */
+/** PUT /v1/timelines/{id} as the api's CreateTimelineRequestHandler turns it into a command. */
 export function createTimelineRecord(timelineId: string, body: unknown): OutgoingRecord {
   const timeline = timelineDataSchema.parse(body);
   return submittedRecord(
@@ -43,7 +50,7 @@ export function createTimelineRecord(timelineId: string, body: unknown): Outgoin
   );
 }
 
-/** POST /v1/timelines/{id}/events as the api's RecordEventHandler turns it into a command. */
+/** POST /v1/timelines/{id}/events as the api's RecordEventRequestHandler turns it into a command. */
 export function recordEventRecord(timelineId: string, body: unknown): OutgoingRecord {
   const event = eventDataSchema.parse(body);
   return submittedRecord(
@@ -64,7 +71,7 @@ export interface FillResult {
   endOffsets: Record<string, number>;
 }
 
-/** Creates the topic (as the apps do) and appends a CreateTimeline per timeline, then the RecordEvents. */
+/** Creates the topic (as the apps do) and appends a CreateTimelineRequest per timeline, then the RecordEvents. */
 export async function fillCommandsTopic(
   log: KafkaCommandLog,
   options: { topic: string; partitions: number; timelines: number; recordEvents: number },

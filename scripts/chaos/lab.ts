@@ -11,9 +11,7 @@ import * as path from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Pool } from 'pg';
 import { createPool } from '@timeline/database';
-import { startKafkaBroker, startKafkaCluster, type RunningKafkaBroker, type RunningKafkaCluster } from '../../test/support/kafka-broker';
-import { startPostgresCluster, type RunningPostgresCluster } from '../../test/support/postgres-cluster';
-import { freePort, REPO_ROOT, ServiceProcess } from '../../test/support/service-process';
+import { freePort, REPO_ROOT, type RunningKafkaBroker, type RunningKafkaCluster, type RunningPostgresCluster, ServiceProcess, startKafkaBroker, startKafkaCluster, startPostgresCluster } from '@timeline/dev-stack';
 import type { ChaosSettings } from './settings';
 import { runCredentials } from '../auth/run-credentials';
 

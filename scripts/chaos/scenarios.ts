@@ -5,7 +5,7 @@
  */
 import { AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
-import { readMemory } from '../../test/support/service-process';
+import { readMemory } from '@timeline/dev-stack';
 import { audit, type AuditResult } from './audit';
 import { createTimelines, kafkaAdmin, waitFor, type Deployment, type DeploymentOptions, type Lab } from './lab';
 import { seededRandom, type ChaosSettings, type ScenarioName } from './settings';

@@ -13,7 +13,7 @@
  * Stops by itself: the load ends after SOAK_MINUTES, and the whole run is bounded.
  */
 import 'reflect-metadata';
-import { readMemory } from '../../test/support/service-process';
+import { readMemory } from '@timeline/dev-stack';
 import { EVENT_BODY } from '../bench/replay';
 import { measureAppends } from '../bench/http-load';
 import { table } from '../bench/stats';

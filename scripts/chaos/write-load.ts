@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { nameBasedUuid } from '@timeline/domain';
-import { reportedStatement } from '../../test/support/sample-events';
+import { reportedStatement } from '@timeline/dev-stack';
 import { runCredentials } from '../auth/run-credentials';
 
 export type AttemptStatus = number | 'timeout' | 'error';

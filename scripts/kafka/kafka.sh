@@ -22,7 +22,7 @@
 #   KAFKA_OWNER_PID         if set, a watchdog SIGKILLs the broker once that process is gone
 #                           (test helpers pass their own pid so no JVM outlives a killed test run)
 #   KAFKA_OWNER_PURGE=1     with KAFKA_OWNER_PID: the watchdog also deletes KAFKA_DATA_DIR
-#   A node of a KRaft cluster (every node both broker and controller; test/support/kafka-broker.ts
+#   A node of a KRaft cluster (every node both broker and controller; libs/dev-stack/src/kafka-broker.ts
 #   startKafkaCluster sets these for each node):
 #   KAFKA_NODE_ID           node.id              (default 1)
 #   KAFKA_QUORUM_VOTERS     controller.quorum.voters, e.g. 1@127.0.0.1:9093,2@127.0.0.1:9095,3@...
@@ -239,7 +239,7 @@ wait_ready() {
 
 # ---------------------------------------------------------------- configure + format
 
-# The only place the broker's settings are written (kafka.sh start and test/support/kafka-broker.ts use it).
+# The only place the broker's settings are written (kafka.sh start and libs/dev-stack/src/kafka-broker.ts use it).
 write_config() {
   mkdir -p "$DATA_DIR" "$LOG_DIRS"
   local major="${KAFKA_VERSION%%.*}"

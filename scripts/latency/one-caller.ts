@@ -11,7 +11,7 @@
  *     kafkajs consumer) and on GET /v1/stream (one SSE client).
  * With PROFILE_DIR set, both apps run with --cpu-prof and write their profiles there.
  *
- *   npm run build && node scripts/build.js test/support
+ *   npm run build
  *   node dist/scripts/latency/one-caller.js [--requests 500] [--warmup 100] [--rounds 2] [<repo root>[+NAME=value][+async-commit]...]
  *
  * Everything runs on 127.0.0.1: a throw-away Kafka broker and a throw-away database on the server
@@ -25,9 +25,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
-import { startKafkaBroker } from '../../test/support/kafka-broker';
-import { freePort, REPO_ROOT } from '../../test/support/service-process';
-import { SseReader } from '../../test/support/sse-reader';
+import { freePort, REPO_ROOT, SseReader, startKafkaBroker } from '@timeline/dev-stack';
 import { runCredentials } from '../auth/run-credentials';
 
 const ADMIN_URL = process.env.LATENCY_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

@@ -10,6 +10,6 @@ target="${1:-}"
 if [[ -z "$target" ]]; then
   target="$(mktemp --suffix .json)"
   trap 'rm -f "$target"' EXIT
-  SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register scripts/openapi/print-openapi.ts >"$target"
+  SWC_NODE_PROJECT=tsconfig.json node -r @swc-node/register apps/api/src/print-openapi.ts >"$target"
 fi
 exec npx --no-install spectral lint "$target" --ruleset scripts/openapi/spectral.yaml --fail-severity warn "${@:2}"

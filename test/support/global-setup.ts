@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { generateDevKeyPair } from '../../scripts/auth/dev-tokens';
-import { startEmbeddedPostgres, type RunningPostgres } from './embedded-postgres';
-import { startKafkaBroker, type RunningKafkaBroker } from './kafka-broker';
+import { generateDevKeyPair, type RunningKafkaBroker, type RunningPostgres, startEmbeddedPostgres, startKafkaBroker } from '@timeline/dev-stack';
 
 declare global {
   // Shared between global setup and teardown (same process).

@@ -1,4 +1,4 @@
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { startEmbeddedPostgres } from '@timeline/dev-stack';
 
 /**
  * The int tier's global setup: its tests need PostgreSQL and no broker. The server TEST_DATABASE_URL names,

@@ -4,7 +4,7 @@ import { ProjectionRepository } from '@timeline/database';
 import { commandSchema, type EventChanges, type Redact, type TimelineCommand } from '@timeline/domain';
 import type { PoolClient } from 'pg';
 import { decideBatch, parseRecord, referencedIds, rejectedRecord, type DecidedBatch } from '../../apps/projector/src/projection/decide-batch';
-import { reportedStatement } from './sample-events';
+import { reportedStatement } from '@timeline/dev-stack';
 
 const TOPIC = 'timeline.commands';
 

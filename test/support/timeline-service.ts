@@ -10,7 +10,7 @@ import { TimelineConfig } from '@timeline/config';
 import { ConsumerOffsetsRepository, createPool } from '@timeline/database';
 import type { Pool } from 'pg';
 import { expectEventually } from './eventually';
-import { freePort } from './free-ports';
+import { freePort } from '@timeline/dev-stack';
 import { HttpClient } from './http-client';
 import { createTestDatabase, type TestDatabase } from './test-database';
 import { authEnv } from './tokens';

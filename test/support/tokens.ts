@@ -1,4 +1,4 @@
-import { ALL_SCOPES, DEV_AUDIENCE, DEV_ISSUER, mintToken, type TokenRequest } from '../../scripts/auth/dev-tokens';
+import { ALL_SCOPES, DEV_AUDIENCE, DEV_ISSUER, mintToken, type TokenRequest } from '@timeline/dev-stack';
 
 /**
  * Tokens for the tests, signed with the run's key pair, which the global setup makes (TEST_AUTH_*): the

@@ -1,5 +1,5 @@
 import { expect } from '@jest/globals';
-import { reportedStatement } from './sample-events';
+import { reportedStatement } from '@timeline/dev-stack';
 import type { TestTimelineService } from './timeline-service';
 
 /**

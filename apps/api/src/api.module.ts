@@ -4,20 +4,21 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AccessGuard, AuthModule, TimelineReachResolver } from '@timeline/auth';
 import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
-import { DatabaseModule } from '@timeline/database';
+import { DatabaseModule, databaseUnavailableProblem } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ObservabilityModule } from '@timeline/observability';
 import { ProblemDetailsFilter } from '@timeline/problems';
-import { CommandsModule } from './commands/commands.module';
 import { ContractModule } from './contract/contract.module';
 import { EventSearchModule } from './event-search/event-search.module';
 import { EventsModule } from './events/events.module';
 import { RateLimitGuard } from './http/rate-limit.guard';
 import { ApiTimelineReach } from './http/timeline-reach';
+import { ApiMetrics } from './observability/api-metrics';
 import { OpsModule } from './ops/ops.module';
 import { RedactionsModule } from './redactions/redactions.module';
 import { StreamModule } from './stream/stream.module';
 import { TimelinesModule } from './timelines/timelines.module';
+import { WritePathModule } from './write-path/write-path.module';
 
 @Module({
   imports: [
@@ -30,13 +31,13 @@ import { TimelinesModule } from './timelines/timelines.module';
     EventsModule,
     RedactionsModule,
     EventSearchModule,
-    CommandsModule,
+    WritePathModule,
     StreamModule,
     ContractModule,
     OpsModule,
   ],
   providers: [
-    { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    { provide: APP_FILTER, useValue: new ProblemDetailsFilter([databaseUnavailableProblem]) },
     // Access first: the rate limits count per token subject, which it establishes.
     { provide: APP_GUARD, useClass: AccessGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },
@@ -45,6 +46,6 @@ import { TimelinesModule } from './timelines/timelines.module';
 })
 export class ApiModule {
   static forRoot(config: TimelineConfig): DynamicModule {
-    return { module: ApiModule, imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(config, 'api')] };
+    return { module: ApiModule, imports: [ConfigModule.forRoot(config), ObservabilityModule.forRoot(config, 'api', ApiMetrics)] };
   }
 }

@@ -3,7 +3,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { TimelineConfig } from '@timeline/config';
-import { mintToken } from '../../../scripts/auth/dev-tokens';
+import { mintToken } from '@timeline/dev-stack';
 import { Public, RequiresScope } from './access-rules';
 import { AccessGuard, bearerTokenOf, grantOf, TimelineReachResolver } from './access.guard';
 import { TokenVerifier } from './token-verifier';

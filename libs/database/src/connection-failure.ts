@@ -1,3 +1,5 @@
+import { Problem } from '@timeline/problems';
+
 // Node's socket errors when PostgreSQL cannot be reached.
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 // node-postgres reports a lost or unusable connection with these messages and no code.
@@ -14,4 +16,10 @@ export function isConnectionFailure(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   if (typeof code === 'string' && (NETWORK_CODES.has(code) || UNAVAILABLE_SQLSTATE.test(code))) return true;
   return LOST_CONNECTION.test((error as Error)?.message ?? '');
+}
+
+/** The problem a lost or refused PostgreSQL connection is answered with (a `ProblemTranslator`): 503, retry shortly. */
+export function databaseUnavailableProblem(error: unknown): Problem | undefined {
+  if (!isConnectionFailure(error)) return undefined;
+  return new Problem('database-unavailable', 'PostgreSQL cannot be reached now; retry shortly', { retryable: true }, { 'retry-after': '1' });
 }

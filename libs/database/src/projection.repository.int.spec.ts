@@ -4,7 +4,7 @@ import { commandSchema, redactionHash, type EventChanges, type EventData, type R
 import { expectEventually } from '../../../test/support/eventually';
 import { createMigratedDatabase, type MigratedDatabase } from '../../../test/support/migrated-database';
 import { decideRecords, logRecord, projectRecords, recordOf, type ProjectOptions } from '../../../test/support/projected-commands';
-import { reportedStatement } from '../../../test/support/sample-events';
+import { reportedStatement } from '@timeline/dev-stack';
 import { ProjectionRepository } from './projection.repository';
 import { TimelineReadRepository } from './timeline-read.repository';
 

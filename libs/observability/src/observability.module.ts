@@ -6,7 +6,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { Pool } from 'pg';
 import { HttpInstrumentation } from './http-instrumentation';
 import { loggingParams } from './logging';
-import { ApiMetrics, ProjectorMetrics, ServiceMetrics, type AppName } from './metrics';
+import { ServiceMetrics, type AppName } from './metrics';
 import { MetricsController } from './metrics.controller';
 import { flushTraces } from './tracing';
 
@@ -28,15 +28,18 @@ class RuntimeWatch implements OnModuleInit, OnApplicationShutdown {
   }
 }
 
+/** An app's own metrics: a class that registers them on the process's registry. */
+export type AppMetricsClass = new (service: ServiceMetrics) => object;
+
 /**
  * Logs (pino, request id on every line), `/metrics` and request spans for one
- * app. Tracing itself is set up before the app is created (`setupTracing`).
+ * app, with the app's own metrics (`appMetrics`) provided to all its modules.
+ * Tracing itself is set up before the app is created (`setupTracing`).
  */
 @Global()
 @Module({})
 export class ObservabilityModule {
-  static forRoot(config: TimelineConfig, app: AppName): DynamicModule {
-    const appMetrics = app === 'api' ? ApiMetrics : ProjectorMetrics;
+  static forRoot(config: TimelineConfig, app: AppName, appMetrics: AppMetricsClass): DynamicModule {
     return {
       module: ObservabilityModule,
       imports: [LoggerModule.forRoot(loggingParams(config, app)), DatabaseModule],

@@ -2,7 +2,20 @@ import { Injectable } from '@nestjs/common';
 import { CommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { OperationsRepository } from '@timeline/database';
-import type { PartitionLag } from './metrics';
+
+/** One partition of timeline.commands: how far its projection is behind. */
+export interface PartitionLag {
+  partition: number;
+  /** The offset after the partition's last record in Kafka. */
+  endOffset: number;
+  /** The next offset to decide, stored beside the read models. */
+  storedOffset: number;
+  /** endOffset − storedOffset. */
+  records: number;
+  /** now − Kafka timestamp of the last decided record; 0 when nothing waits. */
+  seconds: number;
+}
+
 
 /**
  * How far the projection is behind timeline.commands, per partition: the

@@ -1,7 +1,13 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isConnectionFailure } from '@timeline/database';
 import { PROBLEM_TYPES, Problem } from './problem';
+
+/**
+ * Turns an error that another library knows (a lost database connection, say) into a problem, or
+ * answers undefined when the error is not its own. Each app hands the filter the translators of the
+ * libraries it uses, so this library depends on none of them.
+ */
+export type ProblemTranslator = (error: unknown) => Problem | undefined;
 
 /**
  * The one exception filter: every error leaves as RFC 9457 problem details,
@@ -12,11 +18,13 @@ import { PROBLEM_TYPES, Problem } from './problem';
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
+  constructor(private readonly translators: readonly ProblemTranslator[] = []) {}
+
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const problem = toProblem(error);
+    const problem = toProblem(error, this.translators);
     // Load shed on purpose is counted (timeline_api_commands_refused_total), not logged with a stack per request.
     if (problem.status >= 500 && problem.code !== 'overloaded') {
       this.logger.error(`${request.method} ${request.url} failed [${request.id}]: ${(error as Error)?.stack ?? error}`);
@@ -42,11 +50,12 @@ export function problemDocument(problem: Problem, instance?: string, requestId?:
   };
 }
 
-/** Maps what can be thrown to a problem: ours as they are, the framework's by status. */
-export function toProblem(error: unknown): Problem {
+/** Maps what can be thrown to a problem: ours as they are, other libraries' by their translators, the framework's by status. */
+export function toProblem(error: unknown, translators: readonly ProblemTranslator[] = []): Problem {
   if (error instanceof Problem) return error;
-  if (isConnectionFailure(error)) {
-    return new Problem('database-unavailable', 'PostgreSQL cannot be reached now; retry shortly', { retryable: true }, { 'retry-after': '1' });
+  for (const translate of translators) {
+    const problem = translate(error);
+    if (problem) return problem;
   }
   const status = statusOf(error);
   if (status === 413) return new Problem('payload-too-large', 'the request body is over the size limit');

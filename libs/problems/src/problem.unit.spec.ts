@@ -13,4 +13,11 @@ describe('Problem', () => {
     expect({ code: refused.code, status: refused.status }).toEqual({ code: 'invalid-request', status: 431 });
     expect(toProblem({ statusCode: 405, message: 'no' })).toMatchObject({ code: 'invalid-request', status: 405 });
   });
+
+  test('an error a translator knows is its problem; an error no translator knows is internal', () => {
+    const unavailable = new Problem('database-unavailable', 'down');
+    const translators = [(error: unknown) => (error === 'lost connection' ? unavailable : undefined)];
+    expect(toProblem('lost connection', translators)).toBe(unavailable);
+    expect(toProblem(new Error('a bug'), translators)).toMatchObject({ code: 'internal', status: 500 });
+  });
 });

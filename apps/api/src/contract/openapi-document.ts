@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { PROBLEM_TYPES, type ProblemCode } from '@timeline/problems';
-import { COMMAND_OPERATIONS } from '../commands/commands.operations';
+import { COMMAND_OPERATIONS } from '../write-path/write-path.operations';
 import { EVENT_SEARCH_OPERATIONS } from '../event-search/event-search.operations';
 import { EVENT_OPERATIONS } from '../events/events.operations';
 import { HEALTH_OPERATIONS } from '../health/health.operations';

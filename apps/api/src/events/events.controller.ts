@@ -3,10 +3,10 @@ import { RequiresScope } from '@timeline/auth';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { parseOrThrow } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
-import { send } from '../commands/decision-answer';
+import { send } from '../write-path/decision-answer';
 import { parseEventId } from '../http/path-params';
 import { writeHeaders } from '../http/request-headers';
-import { RetractEvent, ReviseEvent } from './event.commands';
+import { RetractEventRequest, ReviseEventRequest } from './event.requests';
 import { GetEvent, GetEventRevisions } from './event.queries';
 import { retractBodySchema, reviseBodySchema } from './events.schemas';
 
@@ -39,8 +39,8 @@ export class EventsController {
     @Headers() headers: RequestHeaders,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const command = new ReviseEvent(parseEventId(rawEventId), parseOrThrow(reviseBodySchema, body, 'body'), body, writeHeaders(headers));
-    return send(reply, await this.commandBus.execute(command));
+    const request = new ReviseEventRequest(parseEventId(rawEventId), parseOrThrow(reviseBodySchema, body, 'body'), body, writeHeaders(headers));
+    return send(reply, await this.commandBus.execute(request));
   }
 
   @RequiresScope('timelines:write')
@@ -51,7 +51,7 @@ export class EventsController {
     @Headers() headers: RequestHeaders,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const command = new RetractEvent(parseEventId(rawEventId), parseOrThrow(retractBodySchema, body, 'body'), body, writeHeaders(headers));
-    return send(reply, await this.commandBus.execute(command));
+    const request = new RetractEventRequest(parseEventId(rawEventId), parseOrThrow(retractBodySchema, body, 'body'), body, writeHeaders(headers));
+    return send(reply, await this.commandBus.execute(request));
   }
 }

@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
-import { CommandsModule } from '../commands/commands.module';
-import { RetractEventHandler, ReviseEventHandler } from './event.commands';
+import { WritePathModule } from '../write-path/write-path.module';
+import { RetractEventRequestHandler, ReviseEventRequestHandler } from './event.requests';
 import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './event.queries';
 import { EventsController } from './events.controller';
 
 /** `/v1/events/{eventId}`: read an event and its revisions; revise and retract it. */
 @Module({
-  imports: [DatabaseModule, CommandsModule],
+  imports: [DatabaseModule, WritePathModule],
   controllers: [EventsController],
-  providers: [ReviseEventHandler, RetractEventHandler, GetEventHandler, GetEventRevisionsHandler, FindEventTimelineHandler],
+  providers: [ReviseEventRequestHandler, RetractEventRequestHandler, GetEventHandler, GetEventRevisionsHandler, FindEventTimelineHandler],
 })
 export class EventsModule {}

@@ -1,5 +1,5 @@
-import { PENDING_RESPONSE, WRITE_HEADERS, WRITE_PROBLEMS } from '../commands/commands.operations';
-import { eventAnswerSchema } from '../commands/commands.schemas';
+import { PENDING_RESPONSE, WRITE_HEADERS, WRITE_PROBLEMS } from '../write-path/write-path.operations';
+import { eventAnswerSchema } from '../write-path/write-path.schemas';
 import { ETAG, MEDIA, READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
 import { eventSchema, retractBodySchema, reviseBodySchema, revisionsSchema } from './events.schemas';
 

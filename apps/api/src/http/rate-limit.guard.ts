@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
-import { ApiMetrics } from '@timeline/observability';
+import { ApiMetrics } from '../observability/api-metrics';
 import { Problem } from '@timeline/problems';
 import type { FastifyRequest } from 'fastify';
 import { TIMELINEJS_MEDIA_TYPE } from '../event-search/timelinejs';

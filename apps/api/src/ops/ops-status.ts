@@ -8,7 +8,7 @@ import {
   type RecentRejection,
 } from '@timeline/database';
 import { ProjectionLag } from '@timeline/observability';
-import { Admission } from '../commands/admission';
+import { Admission } from '../write-path/admission';
 import { StreamFeed } from '../stream/stream-feed';
 
 /** Throughput is counted over this window; decisions by outcome over the longer one. */

@@ -1,14 +1,14 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
 import { ProjectionLag } from '@timeline/observability';
-import { CommandsModule } from '../commands/commands.module';
+import { WritePathModule } from '../write-path/write-path.module';
 import { StreamModule } from '../stream/stream.module';
 import { OpsController } from './ops.controller';
 import { OpsStatusService } from './ops-status';
 
 /** The ops page and its status endpoint. */
 @Module({
-  imports: [DatabaseModule, StreamModule, CommandsModule],
+  imports: [DatabaseModule, StreamModule, WritePathModule],
   controllers: [OpsController],
   providers: [
     ProjectionLag,

@@ -3,10 +3,10 @@ import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { RequiresScope } from '@timeline/auth';
 import { parseOrThrow } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
-import { send } from '../commands/decision-answer';
+import { send } from '../write-path/decision-answer';
 import { parseRedactionId } from '../http/path-params';
 import { writeHeaders } from '../http/request-headers';
-import { GetRedaction, RedactValue } from './redaction.commands';
+import { GetRedaction, RedactRequest } from './redaction.requests';
 import { redactBodySchema } from './redactions.schemas';
 
 /** `/v1/redactions`: an operator's removal of a person or a source. Every route here needs the `ops` scope. */
@@ -20,8 +20,8 @@ export class RedactionsController {
 
   @Post()
   async redact(@Body() body: unknown, @Headers() headers: Record<string, string | undefined>, @Res({ passthrough: true }) reply: FastifyReply) {
-    const command = new RedactValue(parseOrThrow(redactBodySchema, body, 'body'), body, writeHeaders(headers));
-    return send(reply, await this.commandBus.execute(command));
+    const request = new RedactRequest(parseOrThrow(redactBodySchema, body, 'body'), body, writeHeaders(headers));
+    return send(reply, await this.commandBus.execute(request));
   }
 
   @Get(':redactionId')

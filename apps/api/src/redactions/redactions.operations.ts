@@ -1,4 +1,4 @@
-import { WRITE_HEADERS, WRITE_PROBLEMS } from '../commands/commands.operations';
+import { WRITE_HEADERS, WRITE_PROBLEMS } from '../write-path/write-path.operations';
 import { LOCATION, MEDIA, READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
 import { redactBodySchema, redactionSchema } from './redactions.schemas';
 

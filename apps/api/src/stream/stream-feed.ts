@@ -1,7 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
 import { OutboxRepository, OutboxSignal, type OutboxRow, type StreamFilter } from '@timeline/database';
-import { ApiMetrics } from '@timeline/observability';
+import { ApiMetrics } from '../observability/api-metrics';
 import { Problem } from '@timeline/problems';
 import { SseClient, type SseSink } from './sse-client';
 import { StreamLimits, type Release } from './stream-limits';

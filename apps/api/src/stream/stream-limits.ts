@@ -1,4 +1,4 @@
-import type { RequestLimit } from '@timeline/observability';
+import type { RequestLimit } from '../observability/api-metrics';
 import { Problem } from '@timeline/problems';
 
 /** Seconds a refused stream client should wait: a slot frees only when another client leaves or catches up. */

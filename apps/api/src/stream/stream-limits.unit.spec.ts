@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { RequestLimit } from '@timeline/observability';
+import type { RequestLimit } from '../observability/api-metrics';
 import type { Problem } from '@timeline/problems';
 import { StreamLimits } from './stream-limits';
 

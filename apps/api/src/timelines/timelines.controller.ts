@@ -5,10 +5,10 @@ import { TimelineConfig } from '@timeline/config';
 import { timelineDataSchema } from '@timeline/domain';
 import { parseOrThrow, Problem } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
-import { send } from '../commands/decision-answer';
+import { send } from '../write-path/decision-answer';
 import { parseTimelineId } from '../http/path-params';
 import { writeHeaders } from '../http/request-headers';
-import { CreateTimeline, RecordEvent, RecordEventBatch } from './timeline.commands';
+import { CreateTimelineRequest, RecordEventRequest, RecordEventBatchRequest } from './timeline.requests';
 import { GetTimeline, ListTimelines } from './timeline.queries';
 import { listQuerySchema, recordEventBatchBodySchema, recordEventBodySchema } from './timelines.schemas';
 
@@ -37,8 +37,8 @@ export class TimelinesController {
     @Headers() headers: RequestHeaders,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const command = new CreateTimeline(parseTimelineId(rawTimelineId), parseOrThrow(timelineDataSchema, body, 'body'), writeHeaders(headers));
-    return send(reply, await this.commandBus.execute(command));
+    const request = new CreateTimelineRequest(parseTimelineId(rawTimelineId), parseOrThrow(timelineDataSchema, body, 'body'), writeHeaders(headers));
+    return send(reply, await this.commandBus.execute(request));
   }
 
   @RequiresScope('timelines:read')
@@ -57,8 +57,8 @@ export class TimelinesController {
     @Headers() headers: RequestHeaders,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
-    const command = new RecordEvent(parseTimelineId(rawTimelineId), parseOrThrow(recordEventBodySchema, body, 'body'), body, writeHeaders(headers));
-    return send(reply, await this.commandBus.execute(command));
+    const request = new RecordEventRequest(parseTimelineId(rawTimelineId), parseOrThrow(recordEventBodySchema, body, 'body'), body, writeHeaders(headers));
+    return send(reply, await this.commandBus.execute(request));
   }
 
   // `::` is Fastify's escape for a literal `:` in a path: this is `/v1/timelines/{timelineId}/events:batch`.
@@ -79,7 +79,7 @@ export class TimelinesController {
     }
     this.refuseOversizedBatch(body);
     const { events } = parseOrThrow(recordEventBatchBodySchema, body, 'body');
-    return send(reply, await this.commandBus.execute(new RecordEventBatch(timelineId, events, body, preconditions)));
+    return send(reply, await this.commandBus.execute(new RecordEventBatchRequest(timelineId, events, body, preconditions)));
   }
 
   /** Counted before the events are validated, so that an oversized batch costs little. */

@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
 import { DatabaseModule } from '@timeline/database';
-import { CommandsModule } from '../commands/commands.module';
+import { WritePathModule } from '../write-path/write-path.module';
 import { CursorsModule } from '../http/cursors.module';
-import { CreateTimelineHandler, RecordEventBatchHandler, RecordEventHandler } from './timeline.commands';
+import { CreateTimelineRequestHandler, RecordEventBatchRequestHandler, RecordEventRequestHandler } from './timeline.requests';
 import { GetTimelineHandler, ListTimelinesHandler } from './timeline.queries';
 import { TimelinesController } from './timelines.controller';
 
 /** `/v1/timelines`: create, list and get timelines; record events on them, one by one or in batches. */
 @Module({
-  imports: [DatabaseModule, CommandsModule, CursorsModule],
+  imports: [DatabaseModule, WritePathModule, CursorsModule],
   controllers: [TimelinesController],
-  providers: [CreateTimelineHandler, RecordEventHandler, RecordEventBatchHandler, GetTimelineHandler, ListTimelinesHandler],
+  providers: [CreateTimelineRequestHandler, RecordEventRequestHandler, RecordEventBatchRequestHandler, GetTimelineHandler, ListTimelinesHandler],
 })
 export class TimelinesModule {}

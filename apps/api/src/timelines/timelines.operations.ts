@@ -1,6 +1,6 @@
 import { timelineDataSchema } from '@timeline/domain';
-import { PENDING_RESPONSE, WRITE_HEADERS, WRITE_PROBLEMS } from '../commands/commands.operations';
-import { eventAnswerSchema } from '../commands/commands.schemas';
+import { PENDING_RESPONSE, WRITE_HEADERS, WRITE_PROBLEMS } from '../write-path/write-path.operations';
+import { eventAnswerSchema } from '../write-path/write-path.schemas';
 import { ETAG, LOCATION, MEDIA, PAGE_PARAMETER_DESCRIPTIONS, READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
 import {
   eventBatchAnswerSchema,

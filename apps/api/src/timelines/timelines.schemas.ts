@@ -1,6 +1,6 @@
 import { eventDataSchema, languageSchema, timelineDataSchema, timelineIdSchema } from '@timeline/domain';
 import { z } from 'zod';
-import { eventAnswerSchema } from '../commands/commands.schemas';
+import { eventAnswerSchema } from '../write-path/write-path.schemas';
 import { problemSchema } from '../contract/problem-schema';
 import { instant, named, version, type Returns } from '../http/response-schemas';
 import type { TimelinePage } from './timeline.queries';

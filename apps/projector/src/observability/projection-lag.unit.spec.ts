@@ -1,8 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { TimelineConfig } from '@timeline/config';
-import type { PartitionLag } from '@timeline/observability';
-import { lagSeconds, type ProjectionLag } from '@timeline/observability';
-import { ProjectorMetrics, ServiceMetrics } from '@timeline/observability';
+import { lagSeconds, ServiceMetrics, type PartitionLag, type ProjectionLag } from '@timeline/observability';
+import { ProjectorMetrics } from './projector-metrics';
 import { ProjectionLagReadiness } from './projection-lag.readiness';
 import { ProjectorTelemetry } from './projector-telemetry';
 

@@ -1,9 +1,9 @@
 import { Global, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { DatabaseModule, OperationsRepository } from '@timeline/database';
-import { ProjectorMetrics } from '@timeline/observability';
+import { ProjectionLag } from '@timeline/observability';
 import { OutboxRelay } from '../relay/outbox-relay';
 import { RelayModule } from '../relay/relay.module';
-import { ProjectionLag } from '@timeline/observability';
+import { ProjectorMetrics } from './projector-metrics';
 import { ProjectorTelemetry } from './projector-telemetry';
 
 /** Points the projector's scrape-time metrics at their sources. */

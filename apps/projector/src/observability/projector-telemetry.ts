@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { LogRecord } from '@timeline/command-log';
 import type { DecisionRow, PartitionFailure } from '@timeline/database';
-import { ProjectorMetrics, recordBatchSpans } from '@timeline/observability';
+import { recordBatchSpans } from '@timeline/observability';
+import { ProjectorMetrics } from './projector-metrics';
 
 export interface CommittedBatch {
   topic: string;

@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AccessGuard, TokenVerifier } from '@timeline/auth';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
+import { databaseUnavailableProblem } from '@timeline/database';
 import { problemAwareServerOptions, ProblemDetailsFilter, requestTimeoutOptions } from '@timeline/problems';
 import { Logger } from 'nestjs-pino';
 import { ReadModelRebuild } from './read-model-rebuild';
@@ -25,7 +26,7 @@ class AdminModule {
         // Only what the endpoints call: closing this app must not run the projector's shutdown hooks of the rebuild.
         { provide: ReadModelRebuild, useValue: { start: rebuild.start.bind(rebuild), status: rebuild.status.bind(rebuild) } satisfies RebuildControl },
         { provide: TokenVerifier, useValue: verifier },
-        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_FILTER, useValue: new ProblemDetailsFilter([databaseUnavailableProblem]) },
         { provide: APP_GUARD, useClass: AccessGuard },
       ],
     };

@@ -9,7 +9,8 @@ import {
   runMigrations,
   type ReadModelChecksum,
 } from '@timeline/database';
-import { ProjectorMetrics, ServiceMetrics } from '@timeline/observability';
+import { ServiceMetrics } from '@timeline/observability';
+import { ProjectorMetrics } from '../observability/projector-metrics';
 import { Gauge } from 'prom-client';
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
 import { ProjectorService } from '../projection/projector.service';

@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { TimelineConfig } from '@timeline/config';
-import { ApiMetrics, ServiceMetrics } from '@timeline/observability';
+import { ServiceMetrics } from '@timeline/observability';
+import { ApiMetrics } from '../observability/api-metrics';
 import { Problem } from '@timeline/problems';
 import { Admission } from './admission';
 

@@ -3,16 +3,16 @@ import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { Test } from '@nestjs/testing';
 import { TimelineReadRepository, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid } from '@timeline/domain';
-import { RetractEvent, RetractEventHandler, ReviseEvent, ReviseEventHandler } from '../events/event.commands';
+import { RetractEventRequest, RetractEventRequestHandler, ReviseEventRequest, ReviseEventRequestHandler } from '../events/event.requests';
 import { FindEventTimelineHandler } from '../events/event.queries';
 import {
-  CreateTimeline,
-  CreateTimelineHandler,
-  RecordEvent,
-  RecordEventBatch,
-  RecordEventBatchHandler,
-  RecordEventHandler,
-} from '../timelines/timeline.commands';
+  CreateTimelineRequest,
+  CreateTimelineRequestHandler,
+  RecordEventRequest,
+  RecordEventBatchRequest,
+  RecordEventBatchRequestHandler,
+  RecordEventRequestHandler,
+} from '../timelines/timeline.requests';
 import { recordEventBodySchema } from '../timelines/timelines.schemas';
 import { CommandSubmissionService, type Submission, type TimelineWrite } from './command-submission.service';
 
@@ -20,8 +20,8 @@ const EVENT_ID = '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1003';
 const PENDING_ID = 'c0ffee00-0000-4000-8000-000000000001';
 const EVENT = recordEventBodySchema.parse({ kind: 'programme.adopted', title: 'Programme adopted', language: 'en', validTime: '2023-07-12', factuality: 'confirmed' });
 
-/** Each feature's write command through the CommandBus, with the submission faked: what it submits, and how it answers. */
-describe('write commands', () => {
+/** Each feature's write request through the CommandBus, with the submission faked: what it submits, and how it answers. */
+describe('write requests', () => {
   let commandBus: CommandBus;
   let writes: TimelineWrite[];
   let submission: Submission;
@@ -31,11 +31,11 @@ describe('write commands', () => {
     const module = await Test.createTestingModule({
       imports: [CqrsModule.forRoot()],
       providers: [
-        CreateTimelineHandler,
-        RecordEventHandler,
-        RecordEventBatchHandler,
-        ReviseEventHandler,
-        RetractEventHandler,
+        CreateTimelineRequestHandler,
+        RecordEventRequestHandler,
+        RecordEventBatchRequestHandler,
+        ReviseEventRequestHandler,
+        RetractEventRequestHandler,
         FindEventTimelineHandler,
         { provide: TimelineReadRepository, useValue: { findEventTimeline: async () => 'japan-nato' } },
         {
@@ -56,7 +56,7 @@ describe('write commands', () => {
   });
 
   test('a command not decided in time is answered 202 with where to ask', async () => {
-    const answer = await commandBus.execute(new CreateTimeline('japan-nato', { title: 'Japan and NATO', description: '', defaultLanguage: 'en' }, {}));
+    const answer = await commandBus.execute(new CreateTimelineRequest('japan-nato', { title: 'Japan and NATO', description: '', defaultLanguage: 'en' }, {}));
     const location = `/v1/commands/${PENDING_ID}`;
     expect(answer).toEqual({ status: 202, body: { commandId: PENDING_ID, status: 'pending', location }, headers: { location } });
   });
@@ -64,7 +64,7 @@ describe('write commands', () => {
   test('CreateTimeline: 201 when it created the timeline, with its version as ETag', async () => {
     const timeline = { title: 'Japan and NATO', description: '', defaultLanguage: 'en' };
     submission = { state: 'decided', decision: decision({ changed: true, version: 1, timeline: { ...timeline, createdAt: '2023-07-12T00:00:00.000Z' } }) };
-    const answer = await commandBus.execute(new CreateTimeline('japan-nato', timeline, { expectedVersion: 0 }));
+    const answer = await commandBus.execute(new CreateTimelineRequest('japan-nato', timeline, { expectedVersion: 0 }));
     expect(writes).toEqual([
       { draft: { type: 'CreateTimeline', timelineId: 'japan-nato', expectedVersion: 0, timeline }, request: { route: 'PUT timeline', timelineId: 'japan-nato', timeline }, headers: { expectedVersion: 0 } },
     ]);
@@ -73,8 +73,8 @@ describe('write commands', () => {
 
   test('RecordEvent without an eventId names the event after the command, which the Idempotency-Key names', async () => {
     const headers = { idempotencyKey: 'k-1' };
-    await commandBus.execute(new RecordEvent('japan-nato', EVENT, EVENT, headers));
-    await commandBus.execute(new RecordEvent('japan-nato', EVENT, EVENT, headers));
+    await commandBus.execute(new RecordEventRequest('japan-nato', EVENT, EVENT, headers));
+    await commandBus.execute(new RecordEventRequest('japan-nato', EVENT, EVENT, headers));
     const commandId = nameBasedUuid('idempotency:japan-nato:k-1');
     expect(writes.map((write) => write.commandId)).toEqual([commandId, commandId]);
     expect(writes[0].draft).toEqual({ type: 'RecordEvent', timelineId: 'japan-nato', eventId: nameBasedUuid(`event:${commandId}`), expectedVersion: undefined, event: EVENT });
@@ -84,8 +84,8 @@ describe('write commands', () => {
   test('ReviseEvent and RetractEvent are appended under the timeline of their event and answered 200 with the event', async () => {
     submission = { state: 'decided', decision: decision({ eventId: EVENT_ID, version: 4, revision: 2 }) };
     const revision = { changes: { factuality: 'reported' as const }, reason: 'one source only' };
-    const revised = await commandBus.execute(new ReviseEvent(EVENT_ID, revision, { ...revision, extra: 'as sent' }, { expectedVersion: 3 }));
-    const retracted = await commandBus.execute(new RetractEvent(EVENT_ID, { reason: 'wrong' }, { reason: 'wrong' }, {}));
+    const revised = await commandBus.execute(new ReviseEventRequest(EVENT_ID, revision, { ...revision, extra: 'as sent' }, { expectedVersion: 3 }));
+    const retracted = await commandBus.execute(new RetractEventRequest(EVENT_ID, { reason: 'wrong' }, { reason: 'wrong' }, {}));
     expect(writes.map(({ draft, request }) => ({ draft, request }))).toEqual([
       {
         draft: { type: 'ReviseEvent', timelineId: 'japan-nato', eventId: EVENT_ID, expectedVersion: 3, ...revision },
@@ -104,7 +104,7 @@ describe('write commands', () => {
     const conflict = decision({ commandType: 'RecordEvent', outcome: 'rejected', reason: 'event_exists', detail: 'event exists' });
     batchSubmissions = [{ state: 'decided', decision: recorded }, { state: 'pending', commandId: PENDING_ID }, { state: 'decided', decision: conflict }];
     const body = { events: [EVENT, EVENT, EVENT] };
-    const answer = await commandBus.execute(new RecordEventBatch('japan-nato', [EVENT, EVENT, EVENT], body, { idempotencyKey: 'b-1' }));
+    const answer = await commandBus.execute(new RecordEventBatchRequest('japan-nato', [EVENT, EVENT, EVENT], body, { idempotencyKey: 'b-1' }));
 
     const commandIds = [0, 1, 2].map((index) => nameBasedUuid(`idempotency-batch:japan-nato:b-1:${index}`));
     expect(writes.map((write) => write.commandId)).toEqual(commandIds);
@@ -122,7 +122,7 @@ describe('write commands', () => {
 
   test('a rejection is thrown as its problem, with its status from the problem table', async () => {
     submission = { state: 'decided', decision: decision({ outcome: 'rejected', reason: 'revision_conflict', detail: 'event is at revision 3' }) };
-    await expect(commandBus.execute(new RetractEvent(EVENT_ID, { reason: 'wrong' }, {}, {}))).rejects.toMatchObject({ code: 'revision-conflict', status: 409 });
+    await expect(commandBus.execute(new RetractEventRequest(EVENT_ID, { reason: 'wrong' }, {}, {}))).rejects.toMatchObject({ code: 'revision-conflict', status: 409 });
   });
 });
 

@@ -1,12 +1,14 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import {
   AppendFailed,
   AppendQueueFull,
   type Appended,
   COMMAND_HEADERS,
+  type CommandDraft,
   CommandLog,
   commandRecord,
+  fingerprintOf,
   type OutgoingRecord,
   redactionRecord,
   TRACEPARENT,
@@ -15,14 +17,12 @@ import {
 import { TimelineConfig } from '@timeline/config';
 import { DecisionRepository, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid, type LogCommand, type Redact, type TimelineCommand } from '@timeline/domain';
-import { activeTraceHeaders, ApiMetrics, type AnswerOutcome } from '@timeline/observability';
+import { activeTraceHeaders } from '@timeline/observability';
 import { Problem } from '@timeline/problems';
 import type { WriteHeaders } from '../http/request-headers';
+import { ApiMetrics, type AnswerOutcome } from '../observability/api-metrics';
 import { Admission } from './admission';
 import { DecisionWaiters, type NotifiedDecision } from './decision-waiters';
-
-/** A command as a request describes it; the submission gives it its id and fingerprint. */
-export type CommandDraft = TimelineCommand extends infer C ? (C extends TimelineCommand ? Omit<C, 'commandId' | 'fingerprint'> : never) : never;
 
 /** A write as its command handler describes it. */
 export interface TimelineWrite {
@@ -273,20 +273,4 @@ function answered(decision: DecisionRecord, fingerprint: string): Submission {
 function traceparentFor(incoming: string | undefined): string {
   if (incoming && TRACEPARENT.test(incoming)) return incoming;
   return `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
-}
-
-export function fingerprintOf(request: unknown): string {
-  return createHash('sha256').update(canonicalJson(request)).digest('base64url');
-}
-
-/** JSON with object keys sorted, so that key order does not change a fingerprint. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, inner]) => inner !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

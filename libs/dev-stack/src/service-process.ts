@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, readFileSync, closeSync } from 'node:fs';
 import * as path from 'node:path';
 
-/** The repository root, also from a compiled copy of this file (dist/test/support). */
+/** The repository root, also from a compiled copy of this file (dist/libs/dev-stack/src). */
 export const REPO_ROOT = (() => {
   let dir = __dirname;
   while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
@@ -186,8 +186,6 @@ export class RssSampler {
     if (memory) this.samples.push({ atMs: Date.now() - this.startedAt, rssKb: memory.rssKb });
   }
 }
-
-export { freePort } from './free-ports';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
-import { ApiMetrics, type RefusalReason } from '@timeline/observability';
+import { ApiMetrics, type RefusalReason } from '../observability/api-metrics';
 import { Problem } from '@timeline/problems';
 
 /** Seconds a caller should wait before retrying a write refused for load. */

@@ -3,7 +3,7 @@ import type { ProblemCode } from '@timeline/problems';
 import { z } from 'zod';
 import { LOCATION, MEDIA, READ_PROBLEMS, type ApiOperation, type HeaderParameter, type ResponseSpec } from '../http/api-operation';
 import { preconditionsSchema } from '../http/request-headers';
-import { commandPendingSchema, commandStatusSchema } from './commands.schemas';
+import { commandPendingSchema, commandStatusSchema } from './write-path.schemas';
 
 /** The request headers every write reads (see `writeHeaders`). */
 export const WRITE_HEADERS: Record<string, HeaderParameter> = {

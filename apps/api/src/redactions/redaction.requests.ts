@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Command, CommandHandler, Query, QueryHandler, type ICommandHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { RedactionRepository, type RedactionProgress } from '@timeline/database';
 import { nameBasedUuid, redactionHash, type RedactionKind } from '@timeline/domain';
-import { CommandSubmissionService } from '../commands/command-submission.service';
-import type { Answer } from '../commands/decision-answer';
+import { CommandSubmissionService } from '../write-path/command-submission.service';
+import type { Answer } from '../write-path/decision-answer';
 import type { WriteHeaders } from '../http/request-headers';
 import type { Returns } from '../http/response-schemas';
 import type { RedactBody, redactionSchema } from './redactions.schemas';
@@ -21,7 +21,7 @@ export interface RedactionStatus {
 }
 
 /** Redacts an actor id or a source URL from every event that carries it (docs/redaction.md). */
-export class RedactValue extends Command<Answer> {
+export class RedactRequest extends Command<Answer> {
   constructor(
     readonly body: RedactBody,
     /** The body as sent: the request's fingerprint is taken from it. */
@@ -52,15 +52,15 @@ function statusOf(redactionId: string, progress: RedactionProgress | null): Reda
   return { redactionId, status, kind, valueHash, partitions, partitionsApplied, eventsRewritten, appliedAt, location };
 }
 
-@CommandHandler(RedactValue)
-export class RedactValueHandler implements ICommandHandler<RedactValue, Answer> {
+@CommandHandler(RedactRequest)
+export class RedactRequestHandler implements ICommandHandler<RedactRequest, Answer> {
   constructor(
     private readonly writes: CommandSubmissionService,
     private readonly redactions: RedactionRepository,
   ) {}
 
   /** 201 once every partition applied it; 202 with its status link while some have not. */
-  async execute({ body, sentBody, headers }: RedactValue): Promise<Answer> {
+  async execute({ body, sentBody, headers }: RedactRequest): Promise<Answer> {
     const redactionId = redactionIdFor(headers.idempotencyKey);
     const [kind, value]: [RedactionKind, string] = body.actorId !== undefined ? ['actor', body.actorId] : ['source', body.sourceUrl!];
     const valueHash = redactionHash(value);

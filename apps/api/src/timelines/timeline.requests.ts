@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import type { CommandDraft } from '@timeline/command-log';
 import { nameBasedUuid, type TimelineData } from '@timeline/domain';
 import { Problem, problemDocument } from '@timeline/problems';
-import { CommandSubmissionService, commandIdFor, type CommandDraft, type Submission, type TimelineWrite } from '../commands/command-submission.service';
-import { answerFor, eventAnswer, type Answer } from '../commands/decision-answer';
+import { CommandSubmissionService, commandIdFor, type Submission, type TimelineWrite } from '../write-path/command-submission.service';
+import { answerFor, eventAnswer, type Answer } from '../write-path/decision-answer';
 import type { WriteHeaders } from '../http/request-headers';
 import type { RecordEventBody } from './timelines.schemas';
 
-export class CreateTimeline extends Command<Answer> {
+export class CreateTimelineRequest extends Command<Answer> {
   constructor(
     readonly timelineId: string,
     readonly timeline: TimelineData,
@@ -17,11 +18,11 @@ export class CreateTimeline extends Command<Answer> {
   }
 }
 
-@CommandHandler(CreateTimeline)
-export class CreateTimelineHandler implements ICommandHandler<CreateTimeline, Answer> {
+@CommandHandler(CreateTimelineRequest)
+export class CreateTimelineRequestHandler implements ICommandHandler<CreateTimelineRequest, Answer> {
   constructor(private readonly writes: CommandSubmissionService) {}
 
-  async execute({ timelineId, timeline, headers }: CreateTimeline): Promise<Answer> {
+  async execute({ timelineId, timeline, headers }: CreateTimelineRequest): Promise<Answer> {
     const submission = await this.writes.submit({
       draft: { type: 'CreateTimeline', timelineId, expectedVersion: headers.expectedVersion, timeline },
       request: { route: 'PUT timeline', timelineId, timeline },
@@ -35,7 +36,7 @@ export class CreateTimelineHandler implements ICommandHandler<CreateTimeline, An
   }
 }
 
-export class RecordEvent extends Command<Answer> {
+export class RecordEventRequest extends Command<Answer> {
   constructor(
     readonly timelineId: string,
     readonly recording: RecordEventBody,
@@ -47,11 +48,11 @@ export class RecordEvent extends Command<Answer> {
   }
 }
 
-@CommandHandler(RecordEvent)
-export class RecordEventHandler implements ICommandHandler<RecordEvent, Answer> {
+@CommandHandler(RecordEventRequest)
+export class RecordEventRequestHandler implements ICommandHandler<RecordEventRequest, Answer> {
   constructor(private readonly writes: CommandSubmissionService) {}
 
-  async execute({ timelineId, recording, sentBody, headers }: RecordEvent): Promise<Answer> {
+  async execute({ timelineId, recording, sentBody, headers }: RecordEventRequest): Promise<Answer> {
     const commandId = commandIdFor(timelineId, headers.idempotencyKey);
     const submission = await this.writes.submit({
       commandId,
@@ -69,7 +70,7 @@ function recordEventDraft(timelineId: string, commandId: string, { eventId, ...e
 }
 
 /** Several events recorded on one timeline by one request: one RecordEvent command each. */
-export class RecordEventBatch extends Command<Answer> {
+export class RecordEventBatchRequest extends Command<Answer> {
   constructor(
     readonly timelineId: string,
     readonly recordings: RecordEventBody[],
@@ -82,11 +83,11 @@ export class RecordEventBatch extends Command<Answer> {
 }
 
 /** Submits the batch's commands together and answers 200 with one result per event. */
-@CommandHandler(RecordEventBatch)
-export class RecordEventBatchHandler implements ICommandHandler<RecordEventBatch, Answer> {
+@CommandHandler(RecordEventBatchRequest)
+export class RecordEventBatchRequestHandler implements ICommandHandler<RecordEventBatchRequest, Answer> {
   constructor(private readonly writes: CommandSubmissionService) {}
 
-  async execute({ timelineId, recordings, sentBody, headers }: RecordEventBatch): Promise<Answer> {
+  async execute({ timelineId, recordings, sentBody, headers }: RecordEventBatchRequest): Promise<Answer> {
     const writes = recordings.map((recording, index): TimelineWrite => {
       const commandId = batchCommandIdFor(timelineId, headers.idempotencyKey, index);
       return {

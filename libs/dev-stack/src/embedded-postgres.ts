@@ -41,7 +41,7 @@ export interface RunningPostgres {
   logTail(lines?: number): string;
 }
 
-const SCRIPT = path.resolve(__dirname, '../../scripts/postgres/postgres.sh');
+const SCRIPT = path.resolve(__dirname, '../../../scripts/postgres/postgres.sh');
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 

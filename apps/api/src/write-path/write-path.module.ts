@@ -12,4 +12,4 @@ import { DecisionWaiters } from './decision-waiters';
   providers: [Admission, DecisionWaiters, CommandSubmissionService, GetCommandStatusHandler],
   exports: [CommandSubmissionService, Admission],
 })
-export class CommandsModule {}
+export class WritePathModule {}

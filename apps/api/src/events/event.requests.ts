@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Command, CommandHandler, QueryBus, type ICommandHandler } from '@nestjs/cqrs';
-import { CommandSubmissionService, type CommandDraft } from '../commands/command-submission.service';
-import { answerFor, eventAnswer, type Answer } from '../commands/decision-answer';
+import type { CommandDraft } from '@timeline/command-log';
+import { CommandSubmissionService } from '../write-path/command-submission.service';
+import { answerFor, eventAnswer, type Answer } from '../write-path/decision-answer';
 import type { WriteHeaders } from '../http/request-headers';
 import { FindEventTimeline } from './event.queries';
 import type { RetractBody, ReviseBody } from './events.schemas';
 
 /** A change to an event that exists: appended under its timeline, answered with the event as it left it. */
-abstract class EventChange extends Command<Answer> {
+abstract class EventChangeRequest extends Command<Answer> {
   constructor(
     readonly eventId: string,
     /** The body as sent: the request's fingerprint is taken from it. */
@@ -18,13 +19,13 @@ abstract class EventChange extends Command<Answer> {
   }
 }
 
-export class ReviseEvent extends EventChange {
+export class ReviseEventRequest extends EventChangeRequest {
   constructor(eventId: string, readonly revision: ReviseBody, sentBody: unknown, headers: WriteHeaders) {
     super(eventId, sentBody, headers);
   }
 }
 
-export class RetractEvent extends EventChange {
+export class RetractEventRequest extends EventChangeRequest {
   constructor(eventId: string, readonly retraction: RetractBody, sentBody: unknown, headers: WriteHeaders) {
     super(eventId, sentBody, headers);
   }
@@ -32,7 +33,7 @@ export class RetractEvent extends EventChange {
 
 /** Finds the event's timeline, submits the draft the command makes there, and answers with the event. */
 @Injectable() // for the metadata of the constructor, which the handlers below inherit
-abstract class EventChangeHandler<C extends EventChange> implements ICommandHandler<EventChange, Answer> {
+abstract class EventChangeRequestHandler<C extends EventChangeRequest> implements ICommandHandler<EventChangeRequest, Answer> {
   /** The route the request came by, in its fingerprint. */
   protected abstract readonly route: string;
 
@@ -55,20 +56,20 @@ abstract class EventChangeHandler<C extends EventChange> implements ICommandHand
   }
 }
 
-@CommandHandler(ReviseEvent)
-export class ReviseEventHandler extends EventChangeHandler<ReviseEvent> {
+@CommandHandler(ReviseEventRequest)
+export class ReviseEventRequestHandler extends EventChangeRequestHandler<ReviseEventRequest> {
   protected readonly route = 'POST revision';
 
-  protected draft({ eventId, revision, headers }: ReviseEvent, timelineId: string): CommandDraft {
+  protected draft({ eventId, revision, headers }: ReviseEventRequest, timelineId: string): CommandDraft {
     return { type: 'ReviseEvent', timelineId, eventId, expectedVersion: headers.expectedVersion, ...revision };
   }
 }
 
-@CommandHandler(RetractEvent)
-export class RetractEventHandler extends EventChangeHandler<RetractEvent> {
+@CommandHandler(RetractEventRequest)
+export class RetractEventRequestHandler extends EventChangeRequestHandler<RetractEventRequest> {
   protected readonly route = 'POST retraction';
 
-  protected draft({ eventId, retraction, headers }: RetractEvent, timelineId: string): CommandDraft {
+  protected draft({ eventId, retraction, headers }: RetractEventRequest, timelineId: string): CommandDraft {
     return { type: 'RetractEvent', timelineId, eventId, expectedVersion: headers.expectedVersion, ...retraction };
   }
 }

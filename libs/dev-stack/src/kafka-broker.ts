@@ -103,7 +103,7 @@ function installExitHandler(): void {
 
 function findKafkaScript(): string {
   if (process.env.KAFKA_SCRIPT) return process.env.KAFKA_SCRIPT;
-  // test/support -> repo root; walk up so this also works from a compiled copy (e.g. dist/test/support).
+  // libs/dev-stack/src -> repo root; walk up so this also works from a compiled copy (dist/libs/dev-stack/src).
   let dir = __dirname;
   for (let i = 0; i < 6; i++) {
     const candidate = path.join(dir, 'scripts', 'kafka', 'kafka.sh');
