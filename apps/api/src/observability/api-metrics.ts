@@ -9,7 +9,7 @@ export type AnswerOutcome = 'accepted' | 'rejected' | 'pending' | 'idempotency_c
 /** Why a write was refused before it was appended: the admission bound, or the producer's queue. */
 export type RefusalReason = 'waiting_decisions' | 'append_queue';
 
-/** Which per-client or per-process limit refused a request (README: Limits). */
+/** Which per-client or per-process limit refused a request (docs/api.md, Limits). */
 export type RequestLimit = 'writes' | 'queries' | 'stream_clients' | 'stream_clients_per_address' | 'stream_catch_ups';
 
 const ANSWER_STATUS_CLASS: Record<AnswerOutcome, string> = {
