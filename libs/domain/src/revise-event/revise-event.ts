@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import type { EventRevised } from '../changes';
 import { commandEnvelope, expectedRevisionSchema, reasonSchema } from '../command-envelope';
@@ -46,9 +45,20 @@ function diffFields(event: EventData, changes: Partial<EventData>) {
   const previous: Record<string, unknown> = {};
   for (const field of EVENT_FIELDS) {
     if (!(field in changes) || changes[field] === undefined) continue;
-    if (isDeepStrictEqual(changes[field], event[field])) continue;
+    if (sameValue(changes[field], event[field])) continue;
     changed[field] = changes[field];
     previous[field] = event[field];
   }
   return { changed: changed as Partial<EventData>, previous: previous as Partial<EventData> };
+}
+
+/** Deep equality of event field values: plain data (text, numbers, arrays, records) and valid times. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b) || Array.isArray(a) !== Array.isArray(b)) return false;
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length) return false;
+  return keysA.every((key) => Object.hasOwn(b, key) && sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
 }
