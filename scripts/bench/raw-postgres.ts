@@ -11,13 +11,13 @@ import { pipeline } from 'node:stream/promises';
 import { actorKeys, createPool, placeKeys, runMigrations } from '@timeline/database';
 import {
   decide,
-  emptyView,
+  initialState,
   evolve,
   eventDataSchema,
   timelineDataSchema,
   type EventRecorded,
   type TimelineCommand,
-  type TimelineView,
+  type PartitionState,
 } from '@timeline/domain';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -112,10 +112,10 @@ function recordedEventTemplate(): EventRecorded {
     expectedVersion: undefined,
     timeline: timelineDataSchema.parse({ title: 'Raw PostgreSQL', defaultLanguage: 'it' }),
   } as TimelineCommand;
-  let view: TimelineView = emptyView();
-  const created = decide(create, view, { knownAt });
+  let state: PartitionState = initialState();
+  const created = decide(create, state, { knownAt });
   if (created.outcome !== 'accepted') throw new Error(`raw PostgreSQL template: CreateTimeline ${created.reason}`);
-  for (const change of created.changes) view = evolve(view, change);
+  for (const change of created.changes) state = evolve(state, change);
   const record = {
     type: 'RecordEvent',
     commandId: randomUUID(),
@@ -125,7 +125,7 @@ function recordedEventTemplate(): EventRecorded {
     expectedVersion: undefined,
     event: eventDataSchema.parse(EVENT_BODY),
   } as TimelineCommand;
-  const recorded = decide(record, view, { knownAt });
+  const recorded = decide(record, state, { knownAt });
   if (recorded.outcome !== 'accepted') throw new Error(`raw PostgreSQL template: RecordEvent ${recorded.reason}`);
   return recorded.changes[0] as EventRecorded;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { CHANGE_DATA_SCHEMAS, changeCloudEvent, changeEventId } from './change-events';
-import { decide, emptyView, evolve, ValidTime, type AsJson, type TimelineChange } from '@timeline/domain';
+import { decide, evolve, initialState, isTimelineChange, ValidTime, type AsJson, type TimelineChange } from '@timeline/domain';
 
 const base = 'https://timeline.example';
 const timelineId = 'japan-nato';
@@ -10,13 +10,13 @@ const id = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
 /** Every change type, as the decider makes them and the outbox stores them. */
 function lifeOfAnEvent(): AsJson<TimelineChange>[] {
   const changes: TimelineChange[] = [];
-  let view = emptyView();
+  let state = initialState();
   const run = (command: Parameters<typeof decide>[0], knownAt: string) => {
-    const decision = decide(command, view, { knownAt });
+    const decision = decide(command, state, { knownAt });
     if (decision.outcome !== 'accepted') throw new Error(decision.detail);
     for (const change of decision.changes) {
-      view = evolve(view, change);
-      changes.push(change);
+      state = evolve(state, change);
+      if (isTimelineChange(change)) changes.push(change);
     }
   };
   run({ type: 'CreateTimeline', commandId: id(1), timelineId, timeline: { title: 'Giappone e NATO', description: '', defaultLanguage: 'it' } }, '2023-07-01T00:00:00.000Z');

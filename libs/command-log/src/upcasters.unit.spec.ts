@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { decide, emptyView, evolve } from '@timeline/domain';
+import { decide, evolve, initialState } from '@timeline/domain';
 import { parseCommandRecord } from './command-record';
 import { canUpcast, upcastCommandRecord } from './upcasters';
 
@@ -41,10 +41,10 @@ describe('reading old records of timeline.commands', () => {
     const current = parseCommandRecord(JSON.stringify(today), 1);
     if (!current.ok || current.command.type === 'Redact') throw new Error('not a RecordEvent');
 
-    const view = evolve(emptyView(), created);
+    const state = evolve(initialState(), created);
     const context = { knownAt: '2023-07-12T10:00:00.000Z' };
-    const decision = decide(parsed.command, view, context);
-    expect(decision).toEqual(decide(current.command, view, context));
+    const decision = decide(parsed.command, state, context);
+    expect(decision).toEqual(decide(current.command, state, context));
     expect(decision).toMatchObject({ outcome: 'accepted', changes: [{ type: 'EventRecorded', event: { validTime: { text: '2023-07-12' } } }] });
   });
 

@@ -1,6 +1,40 @@
 import { Injectable } from '@nestjs/common';
-import type { AsJson, CommandDecision, EventState } from '@timeline/domain';
+import { REJECTION_REASONS, type AsJson, type CommandType, type Decision, type EventState } from '@timeline/domain';
 import { Pool } from 'pg';
+
+/**
+ * Why a command was rejected, as the decisions table holds it: the decider's reasons, and the projector's
+ * for a record the decider never saw: one that is not a command we can read (`malformed`), or one whose
+ * decision the database refused to store (`unprocessable`).
+ */
+export const DECISION_REJECTION_REASONS = [...REJECTION_REASONS, 'malformed', 'unprocessable'] as const;
+export type DecisionRejectionReason = (typeof DECISION_REJECTION_REASONS)[number];
+
+/**
+ * The decision on one command as it is recorded and read back: the projector
+ * stores one per command id, the api answers a caller and tells a command's
+ * status from it.
+ */
+export interface CommandDecision {
+  readonly commandId: string;
+  /** `unknown` for a record so malformed that it names no command type. */
+  readonly commandType: CommandType | 'unknown';
+  readonly timelineId: string | null;
+  readonly eventId: string | null;
+  readonly outcome: Decision['outcome'];
+  readonly reason: DecisionRejectionReason | null;
+  readonly detail: string | null;
+  /** Hash of the request that produced the command; tells an idempotent retry from a reused key. */
+  readonly fingerprint: string | null;
+  /** The timeline's version after the command, when accepted. */
+  readonly version: number | null;
+  /** The event's revision after the command, when accepted and about an event. */
+  readonly revision: number | null;
+  /** False when an accepted command changed nothing (a retry, a revision to the same values). */
+  readonly changed: boolean;
+  /** Known time: the Kafka append time of the command's record. */
+  readonly knownAt: string;
+}
 
 /** A decision as the decisions table holds it: one per command, at the place of its command's record in the log. */
 export interface DecisionRow extends CommandDecision {

@@ -1,22 +1,26 @@
+import type { Change } from './changes';
 import { evolveTimelineCreated } from './create-timeline/create-timeline';
 import { evolveEventRecorded } from './record-event/record-event';
+import { evolveRedactionApplied, evolveRedactionRecorded } from './redact/redact';
 import { evolveEventRetracted } from './retract-event/retract-event';
-import { evolveRedactionApplied } from './redact/redact';
 import { evolveEventRevised } from './revise-event/revise-event';
-import type { TimelineChange, TimelineView } from './timeline';
+import type { PartitionState } from './state';
 
-export function evolve(view: TimelineView, change: TimelineChange): TimelineView {
+/** Applies any change the decider makes. Pure, like `decide`. */
+export function evolve(state: PartitionState, change: Change): PartitionState {
   switch (change.type) {
     case 'TimelineCreated':
-      return evolveTimelineCreated(view, change);
+      return evolveTimelineCreated(state, change);
     case 'EventRecorded':
-      return evolveEventRecorded(view, change);
+      return evolveEventRecorded(state, change);
     case 'EventRevised':
-      return evolveEventRevised(view, change);
+      return evolveEventRevised(state, change);
     case 'EventRetracted':
-      return evolveEventRetracted(view, change);
+      return evolveEventRetracted(state, change);
     case 'RedactionApplied':
-      return evolveRedactionApplied(view, change);
+      return evolveRedactionApplied(state, change);
+    case 'RedactionRecorded':
+      return evolveRedactionRecorded(state, change);
     default: {
       const unknown: never = change;
       return unknown;

@@ -1,15 +1,18 @@
 /** What the decider's specs share: commands to start from and the given/when/then harness. */
 import { expect } from '@jest/globals';
-import type { TimelineCommand } from './commands';
+import type { Change } from './changes';
+import type { LogCommand, TimelineCommand } from './commands';
 import type { CreateTimeline } from './create-timeline/create-timeline';
 import { decide } from './decide';
 import type { Decision } from './decision';
 import { eventDataSchema, type EventData } from './event-data';
 import { evolve } from './evolve';
 import type { RecordEvent } from './record-event/record-event';
+import type { Redact } from './redact/redact';
+import { redactionHash } from './redaction';
 import type { RetractEvent } from './retract-event/retract-event';
 import type { ReviseEvent } from './revise-event/revise-event';
-import { emptyView, type TimelineChange, type TimelineView } from './timeline';
+import { initialState, type PartitionState } from './state';
 
 export const TIMELINE = 'japan-nato';
 export const EVENT = '7d1c0e6e-5c4b-4c53-9a55-3f7c3f2a0001';
@@ -68,21 +71,34 @@ export const retractEvent = (overrides: Partial<RetractEvent> = {}): TimelineCom
   ...overrides,
 });
 
+export const KISHIDA = { id: 'fumio-kishida', name: 'Fumio Kishida', role: 'signatory' };
+export const redact = (overrides: Partial<Redact> = {}): Redact => ({
+  type: 'Redact',
+  commandId: nextCommandId(),
+  redactionId: '00000000-0000-4000-8000-00000000ee01',
+  kind: 'actor',
+  valueHash: redactionHash(KISHIDA.id),
+  partitions: 2,
+  ...overrides,
+});
+
 /** given(commands already accepted).when(command).then(expected decision) */
-export function given(...history: TimelineCommand[]) {
-  let view: TimelineView = emptyView();
+export function given(...history: LogCommand[]) {
+  let state: PartitionState = initialState();
   for (const command of history) {
-    const decision = decide(command, view, { knownAt: T0 });
+    const decision = decide(command, state, { knownAt: T0 });
     if (decision.outcome !== 'accepted') throw new Error(`history command ${command.type} was ${decision.reason}`);
-    view = decision.changes.reduce(evolve, view);
+    state = decision.changes.reduce(evolve, state);
   }
   return {
-    view,
-    when(command: TimelineCommand, knownAt = T1) {
-      const decision = decide(command, view, { knownAt });
+    state,
+    when(command: LogCommand, knownAt = T1) {
+      const decision = decide(command, state, { knownAt });
       return {
         decision,
-        thenAccepted(...expected: Partial<TimelineChange>[]): TimelineChange[] {
+        /** The state after the decision's changes. */
+        after: () => (decision.outcome === 'accepted' ? decision.changes.reduce(evolve, state) : state),
+        thenAccepted(...expected: Partial<Change>[]): Change[] {
           expect(decision.outcome).toBe('accepted');
           const changes = (decision as Extract<Decision, { outcome: 'accepted' }>).changes;
           expect(changes).toHaveLength(expected.length);

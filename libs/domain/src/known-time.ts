@@ -1,4 +1,4 @@
-import { isEventChange, type EventChange, type TimelineChange } from './timeline';
+import { isEventChange, type Change, type EventChange } from './changes';
 
 /** A new revision with the known-time range `[knownFrom, knownTo)` in which it was the current one. */
 export interface RevisionKnownTime {
@@ -27,7 +27,7 @@ export interface KnownTimeRanges {
  * one of the same changes replaces it, and the earlier revisions whose ranges
  * the first new revision of their event closes.
  */
-export function knownTimeRanges(changes: readonly TimelineChange[]): KnownTimeRanges {
+export function knownTimeRanges(changes: readonly Change[]): KnownTimeRanges {
   const eventChanges = changes.filter(isEventChange);
   const successorKnownAt = new Map(eventChanges.map((change) => [revisionKey(change.eventId, change.revision - 1), change.knownAt]));
   const revisions = eventChanges.map((change) => ({

@@ -1,8 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { RequiresScope } from '@timeline/auth';
 import { Query, QueryBus, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { DecisionRepository } from '@timeline/database';
-import type { CommandDecision } from '@timeline/domain';
+import { DecisionRepository, type CommandDecision } from '@timeline/database';
 import { parseCommandId } from '../http/path-params';
 
 /** A command's decision as its status tells it; while it is pending, only its id. */

@@ -1,6 +1,5 @@
-import type { DecisionRecord } from '@timeline/database';
+import type { DecisionRecord, DecisionRejectionReason } from '@timeline/database';
 import type { FastifyReply } from 'fastify';
-import type { RejectionReason } from '@timeline/domain';
 import { Problem, type ProblemCode } from '@timeline/problems';
 import type { Submission } from './command-submission.service';
 
@@ -17,12 +16,12 @@ export function answerFor(submission: Submission, accepted: (decision: DecisionR
     return { status: 202, body: { commandId: submission.commandId, status: 'pending', location }, headers: { location } };
   }
   const { decision } = submission;
-  if (decision.outcome === 'rejected') throw rejectionProblem(decision.reason as RejectionReason, decision.detail ?? '', decision.commandId);
+  if (decision.outcome === 'rejected') throw rejectionProblem(decision.reason as DecisionRejectionReason, decision.detail ?? '', decision.commandId);
   return accepted(decision);
 }
 
 /** The problem each rejection reason is answered with. */
-const REJECTION_PROBLEMS: Record<RejectionReason, ProblemCode> = {
+const REJECTION_PROBLEMS: Record<DecisionRejectionReason, ProblemCode> = {
   timeline_not_found: 'timeline-not-found',
   event_not_found: 'event-not-found',
   timeline_exists: 'timeline-exists',
@@ -34,7 +33,7 @@ const REJECTION_PROBLEMS: Record<RejectionReason, ProblemCode> = {
   unprocessable: 'unprocessable-command',
 };
 
-function rejectionProblem(reason: RejectionReason, detail: string, commandId: string): Problem {
+function rejectionProblem(reason: DecisionRejectionReason, detail: string, commandId: string): Problem {
   // The reason comes from the database: one this api does not know is our fault, not the caller's.
   if (!Object.hasOwn(REJECTION_PROBLEMS, reason)) return new Problem('internal', `unknown rejection ${String(reason)}`);
   return new Problem(REJECTION_PROBLEMS[reason], detail, { commandId });

@@ -1,25 +1,29 @@
 import { COMMAND_HEADERS, parseCommandRecord, TRACEPARENT, type LogRecord } from '@timeline/command-log';
-import { actorKeys, type DecisionRow, type LoadedState, type ProjectedBatch, type ProjectedChange, type RedactionWrite } from '@timeline/database';
+import {
+  actorKeys,
+  type DecisionRow,
+  type LoadedState,
+  type ProjectedBatch,
+  type ProjectedChange,
+  type RedactionTargets,
+  type RedactionWrite,
+} from '@timeline/database';
 import {
   COMMAND_TYPES,
   decide,
-  decideRedact,
   evolve,
   isEventChange,
+  isTimelineChange,
   nameBasedUuid,
-  redactFields,
   redactJson,
-  stripRedacted,
   timelineIdSchema,
   toStorableText,
   type CommandType,
   type EventState,
   type LogCommand,
-  type Redact,
+  type PartitionState,
   type RedactionKey,
-  type TimelineCommand,
-  type TimelineState,
-  type TimelineView,
+  type RedactionRecorded,
 } from '@timeline/domain';
 
 /** What a malformed record still says about itself, each id checked as a command's would be. */
@@ -103,38 +107,15 @@ export function referencedIds(records: ParsedRecord[]) {
   return { commandIds: [...commandIds], timelineIds: [...timelineIds], eventIds: [...eventIds], redaction };
 }
 
-/** A record the api wrote for a redaction: the projector decides it in a transaction of its own. */
-export const isRedactionRecord = (record: LogRecord): boolean => record.headers[COMMAND_HEADERS.commandType] === 'Redact';
-
 /**
- * The records cut so that each redaction is alone: a redaction rewrites what the
- * records before it stored, and the records after it see it.
+ * The records one transaction decides: up to the next redaction. A redaction
+ * rewrites the rows the partition stored before it, so the records before it
+ * must be stored first; it then starts the next transaction, and the records
+ * after it in that transaction are decided with it in the state.
  */
-export function cutAtRedactions(records: LogRecord[]): LogRecord[][] {
-  const chunks: LogRecord[][] = [];
-  let current: LogRecord[] = [];
-  for (const record of records) {
-    if (!isRedactionRecord(record)) {
-      current.push(record);
-      continue;
-    }
-    if (current.length > 0) chunks.push(current);
-    chunks.push([record]);
-    current = [];
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
-}
-
-/**
- * The records a transaction decides: a redaction alone, else those before the
- * first redaction. Whatever way a batch was cut, a redaction then rewrites
- * exactly what the records before it stored.
- */
-export function untilRedaction(records: ParsedRecord[]): ParsedRecord[] {
-  const first = records.findIndex(({ command }) => command?.type === 'Redact');
-  if (first === -1) return records;
-  return first === 0 ? records.slice(0, 1) : records.slice(0, first);
+export function untilNextRedaction(records: ParsedRecord[]): ParsedRecord[] {
+  const next = records.findIndex(({ command }, index) => index > 0 && command?.type === 'Redact');
+  return next === -1 ? records : records.slice(0, next);
 }
 
 export type DecidedBatch = Pick<ProjectedBatch, 'decisions' | 'timelines' | 'events' | 'changes' | 'redelivered'> & {
@@ -143,26 +124,41 @@ export type DecidedBatch = Pick<ProjectedBatch, 'decisions' | 'timelines' | 'eve
 };
 
 /**
- * Decides a partition's records in order against the loaded state. Pure: the
- * same records and state give the same decisions and changes, which is what
- * lets a replay from offset 0 rebuild identical read models.
+ * What the decider knows of the partition when the batch starts: the loaded
+ * timelines and events, the partition's redactions, and, when the batch starts
+ * with a redaction, the events that carried its value in any revision.
+ */
+export function partitionState(loaded: LoadedState, redaction: RedactionKey | null): PartitionState {
+  const carrying = redaction ? (loaded.redactionTargets?.events ?? []) : [];
+  return {
+    timelines: new Map(loaded.timelines.map((timeline) => [timeline.timelineId, timeline])),
+    events: new Map([...loaded.events, ...carrying].map((event) => [event.eventId, event])),
+    redactableValues: new Map(carrying.map((event) => [event.eventId, [redaction!]])),
+    redactions: loaded.redactions,
+  };
+}
+
+/**
+ * Decides a partition's records in order: `decide` against the state, `evolve`
+ * with the accepted changes, and the rows they make. Pure: the same records
+ * and state give the same decisions and changes, which is what lets a replay
+ * from offset 0 rebuild identical read models. A redaction may only come first
+ * (see `untilNextRedaction`).
  */
 export function decideBatch(topic: string, records: ParsedRecord[], loaded: LoadedState, alreadyDecided: ReadonlySet<string>): DecidedBatch {
-  const timelines = new Map<string, TimelineState>(loaded.timelines.map((timeline) => [timeline.timelineId, timeline]));
-  const events = new Map<string, EventState>(loaded.events.map((event) => [event.eventId, event]));
+  let state = partitionState(loaded, referencedIds(records).redaction);
   const decided = new Set(alreadyDecided);
   const touchedTimelines = new Set<string>();
   const touchedEvents = new Set<string>();
   const decisions: DecisionRow[] = [];
   const changes: ProjectedChange[] = [];
   const redelivered: string[] = [];
-  const redactions = [...loaded.redactions];
   let redaction: RedactionWrite | undefined;
 
-  for (const { record, command: logCommand, malformed, claimed } of records) {
+  for (const { record, command, malformed, claimed } of records) {
     const knownAt = new Date(record.timestamp).toISOString();
     const where = { partition: record.partition, offset: record.offset, knownAt };
-    if (!logCommand) {
+    if (!command) {
       // A malformed record of a command id decided already changes nothing: the first answer stands.
       if (claimed.commandId && decided.has(claimed.commandId)) {
         redelivered.push(claimed.commandId);
@@ -175,80 +171,40 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     }
     // A command id is decided once; a second record of it (a producer retry, a reused key) changes nothing,
     // but whoever waits for it (an Idempotency-Key retry that raced the first) is told to look the decision up.
-    if (decided.has(logCommand.commandId)) {
-      redelivered.push(logCommand.commandId);
+    if (decided.has(command.commandId)) {
+      redelivered.push(command.commandId);
       continue;
     }
-    decided.add(logCommand.commandId);
+    decided.add(command.commandId);
     const traceparent = TRACEPARENT.test(record.headers[COMMAND_HEADERS.traceparent] ?? '') ? record.headers[COMMAND_HEADERS.traceparent]! : null;
-
-    if (logCommand.type === 'Redact') {
-      const outcome = decideRedaction(logCommand, loaded, timelines, knownAt);
-      redactions.push({ kind: logCommand.kind, valueHash: logCommand.valueHash });
-      redaction = outcome.write;
-      for (const event of outcome.events) {
-        events.set(event.eventId, event);
-        touchedEvents.add(event.eventId);
-      }
-      outcome.changes.forEach((change, index) => {
-        changes.push({ change, index, traceparent });
-        timelines.set(change.timelineId, { ...timelines.get(change.timelineId)!, version: change.version, updatedAt: change.knownAt });
-        touchedTimelines.add(change.timelineId);
-      });
-      decisions.push({
-        commandId: logCommand.commandId,
-        commandType: 'Redact',
-        timelineId: null,
-        eventId: null,
-        fingerprint: logCommand.fingerprint ?? null,
-        ...where,
-        outcome: 'accepted',
-        reason: null,
-        detail: null,
-        version: null,
-        revision: null,
-        changed: outcome.changes.length > 0,
-      });
-      continue;
-    }
-    // Stripped of what the partition's redactions remove, before anything is decided or stored.
-    const command: TimelineCommand = stripRedacted(logCommand, redactions);
-
+    const timelineId = 'timelineId' in command ? command.timelineId : null;
     const eventId = 'eventId' in command ? command.eventId : null;
-    const event = eventId ? events.get(eventId) : undefined;
-    const view: TimelineView = {
-      timeline: timelines.get(command.timelineId) ?? null,
-      events: new Map(event ? [[event.eventId, event]] : []),
-    };
-    const decision = decide(command, view, { knownAt });
-    const base = {
-      commandId: command.commandId,
-      commandType: command.type,
-      timelineId: command.timelineId,
-      eventId,
-      fingerprint: command.fingerprint ?? null,
-      ...where,
-    };
+    const base = { commandId: command.commandId, commandType: command.type, timelineId, eventId, fingerprint: command.fingerprint ?? null, ...where };
+
+    const decision = decide(command, state, { knownAt });
     if (decision.outcome === 'rejected') {
       decisions.push({ ...base, outcome: 'rejected', reason: decision.reason, detail: decision.detail, version: null, revision: null, changed: false });
       continue;
     }
-    const after = decision.changes.reduce(evolve, view);
-    if (after.timeline) timelines.set(after.timeline.timelineId, after.timeline);
-    for (const changedEvent of after.events.values()) events.set(changedEvent.eventId, changedEvent);
-    decision.changes.forEach((change, index) => {
+    state = decision.changes.reduce(evolve, state);
+    const published = decision.changes.filter(isTimelineChange);
+    published.forEach((change, index) => {
       changes.push({ change, index, traceparent });
       touchedTimelines.add(change.timelineId);
       if (isEventChange(change)) touchedEvents.add(change.eventId);
+      if (change.type === 'RedactionApplied') change.eventIds.forEach((id) => touchedEvents.add(id));
     });
+    for (const change of decision.changes) {
+      if (change.type === 'RedactionRecorded') redaction = redactionWrite(change, loaded.redactionTargets);
+    }
     decisions.push({
       ...base,
       outcome: 'accepted',
       reason: null,
       detail: null,
-      version: after.timeline?.version ?? null,
-      revision: eventId ? (after.events.get(eventId)?.revision ?? null) : null,
-      changed: decision.changes.length > 0,
+      version: timelineId ? (state.timelines.get(timelineId)?.version ?? null) : null,
+      revision: eventId ? (state.events.get(eventId)?.revision ?? null) : null,
+      changed: published.length > 0,
     });
   }
 
@@ -256,38 +212,34 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     decisions,
     changes,
     redelivered,
-    timelines: [...touchedTimelines].map((id) => timelines.get(id)!),
-    events: [...touchedEvents].map((id) => events.get(id)!),
+    timelines: [...touchedTimelines].map((id) => state.timelines.get(id)!),
+    events: [...touchedEvents].map((id) => state.events.get(id)!),
     ...(redaction ? { redaction } : {}),
   };
 }
 
 /**
- * A redaction against the rows of the partition that carry its value: its
- * changes (one per timeline), the events' current states rewritten (same
- * revision), and every stored row rewritten without the value. Pure.
+ * The rows a recorded redaction rewrites: the partition's stored revisions and
+ * outbox rows that carry the value, without it, and the partition's record of
+ * the redaction. The events' current states are rewritten by `evolve`.
  */
-function decideRedaction(command: Redact, loaded: LoadedState, timelines: ReadonlyMap<string, TimelineState>, knownAt: string) {
-  const targets = loaded.redactionTargets ?? { events: [], revisions: [], outbox: [] };
-  const keys = [{ kind: command.kind, valueHash: command.valueHash }];
-  const decision = decideRedact(command, { timelines, events: targets.events }, { knownAt });
-  const changes = decision.outcome === 'accepted' ? decision.changes.filter((change) => change.type === 'RedactionApplied') : [];
-  const revisions = targets.revisions.map((row) => {
+function redactionWrite(change: RedactionRecorded, targets: RedactionTargets | null): RedactionWrite {
+  const keys = [{ kind: change.kind, valueHash: change.valueHash }];
+  const revisions = (targets?.revisions ?? []).map((row) => {
     const state = redactJson(row.state, keys) as EventState;
     return { ...row, state, changed: redactJson(row.changed, keys), previous: redactJson(row.previous, keys), actor_keys: actorKeys(state) };
   });
-  const write: RedactionWrite = {
-    redactionId: command.redactionId,
-    kind: command.kind,
-    valueHash: command.valueHash,
-    partitions: command.partitions,
-    commandId: command.commandId,
-    knownAt,
+  return {
+    redactionId: change.redactionId,
+    kind: change.kind,
+    valueHash: change.valueHash,
+    partitions: change.partitions,
+    commandId: change.commandId,
+    knownAt: change.knownAt,
     revisions,
-    outbox: targets.outbox.map((row) => ({ position: row.position, payload: redactJson(row.payload, keys) })),
-    eventsRewritten: targets.events.length,
+    outbox: (targets?.outbox ?? []).map((row) => ({ position: row.position, payload: redactJson(row.payload, keys) })),
+    eventsRewritten: change.eventIds.length,
   };
-  return { changes, events: targets.events.map((event) => redactFields(event, keys)), write };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { COMMAND_HEADERS, type LogRecord } from '@timeline/command-log';
 import { redactionHash } from '@timeline/domain';
-import { cutAtRedactions, decideBatch, decisionDetail, parseRecord, recordUuid, referencedIds, untilRedaction } from './decide-batch';
+import { decideBatch, decisionDetail, parseRecord, recordUuid, referencedIds, untilNextRedaction } from './decide-batch';
 
 const TOPIC = 'timeline.commands';
 const COMMAND_ID = '00000000-0000-4000-8000-000000000001';
@@ -107,18 +107,17 @@ describe('a partition with a redaction', () => {
       { [COMMAND_HEADERS.schemaVersion]: '1', [COMMAND_HEADERS.commandType]: 'Redact' },
     );
 
-  test('is cut so that each redaction record is decided alone', () => {
-    const [a, b, redaction, c] = [record(createTimeline()), record(createTimeline()), redactRecord(), record(createTimeline())];
-    expect(cutAtRedactions([a, b, redaction, c])).toEqual([[a, b], [redaction], [c]]);
+  test('starts a transaction: the records before it are stored first, those after it are decided with it', () => {
+    const [a, b, redaction, c, again] = [record(createTimeline()), record(createTimeline()), redactRecord(), record(createTimeline()), redactRecord()].map(parseRecord);
+    expect(untilNextRedaction([a, b, redaction, c])).toEqual([a, b]);
+    expect(untilNextRedaction([redaction, c, again])).toEqual([redaction, c]);
+    expect(untilNextRedaction([a, b])).toEqual([a, b]);
   });
 
-  test('a redaction written without its header is still decided alone: the transaction stops before it, then takes it alone', () => {
-    const headerless = { ...redactRecord(), headers: { [COMMAND_HEADERS.schemaVersion]: '1' } };
-    const [a, redaction, b] = [record(createTimeline()), headerless, record(createTimeline())].map(parseRecord);
-    expect(cutAtRedactions([a.record, redaction.record, b.record])).toEqual([[a.record, redaction.record, b.record]]);
-    expect(untilRedaction([a, redaction, b])).toEqual([a]);
-    expect(untilRedaction([redaction, b])).toEqual([redaction]);
-    expect(untilRedaction([a, b])).toEqual([a, b]);
+  test('a redaction written without its command-type header is found by its content', () => {
+    const headerless = parseRecord({ ...redactRecord(), headers: { [COMMAND_HEADERS.schemaVersion]: '1' } });
+    const a = parseRecord(record(createTimeline()));
+    expect(untilNextRedaction([a, headerless])).toEqual([a]);
   });
 
   test('a later RecordEvent is decided and stored without the redacted actor', () => {
@@ -134,5 +133,28 @@ describe('a partition with a redaction', () => {
     expect(decided.decisions).toEqual([expect.objectContaining({ commandType: 'Redact', outcome: 'accepted', changed: false, timelineId: null })]);
     expect(decided.changes).toEqual([]);
     expect(decided.redaction).toMatchObject({ kind: 'actor', valueHash, partitions: 3, eventsRewritten: 0 });
+  });
+
+  test('a redaction rewrites the carrying events and stored rows, publishes RedactionApplied, and strips the records after it', () => {
+    const created = decideBatch(TOPIC, [parseRecord(record(createTimeline()))], nothingLoaded, new Set());
+    const recorded = decideBatch(TOPIC, [parseRecord(record(recordEvent('00000000-0000-4000-8000-0000000000a1')))], { ...nothingLoaded, timelines: created.timelines }, new Set());
+    const [event] = recorded.events;
+    const revision = { event_id: EVENT_ID, revision: 1, state: event, changed: {}, previous: {} };
+    const loaded = {
+      ...nothingLoaded,
+      timelines: recorded.timelines,
+      redactionTargets: { events: [event], revisions: [revision], outbox: [{ position: 7, payload: recorded.changes[0].change }] },
+    };
+    const revise = JSON.stringify({ type: 'ReviseEvent', commandId: '00000000-0000-4000-8000-0000000000a2', timelineId: 'japan-nato', eventId: EVENT_ID, changes: { actors: [kishida] }, reason: 'r' });
+    const decided = decideBatch(TOPIC, [parseRecord(redactRecord()), parseRecord(record(revise))], loaded, new Set());
+    expect(decided.decisions.map(({ commandType, outcome, changed, version }) => [commandType, outcome, changed, version])).toEqual([
+      ['Redact', 'accepted', true, null],
+      ['ReviseEvent', 'accepted', false, 3],
+    ]);
+    expect(decided.changes.map(({ change, index }) => [change.type, index])).toEqual([['RedactionApplied', 0]]);
+    expect(decided.timelines).toEqual([expect.objectContaining({ timelineId: 'japan-nato', version: 3 })]);
+    expect(decided.events).toEqual([expect.objectContaining({ eventId: EVENT_ID, revision: 1, actors: [] })]);
+    expect(decided.redaction).toMatchObject({ eventsRewritten: 1, revisions: [{ event_id: EVENT_ID, actor_keys: [] }], outbox: [{ position: 7 }] });
+    expect(JSON.stringify(decided)).not.toContain('fumio-kishida');
   });
 });

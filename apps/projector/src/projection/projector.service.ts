@@ -5,7 +5,7 @@ import { ConsumerOffsetsRepository, ProjectionRepository } from '@timeline/datab
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
 import { retryDelayMs } from '../retry-delay';
 import { classifyFailure, DecideError, failureDetail, LogBehindStoredOffset, OffsetMovedError, type FailureClass } from './batch-failure';
-import { cutAtRedactions, decideBatch, decisionDetail, parseRecord, untilRedaction, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from './decide-batch';
+import { decideBatch, decisionDetail, parseRecord, referencedIds, rejectedRecord, untilNextRedaction, type DecidedBatch, type ParsedRecord } from './decide-batch';
 
 type ChunkOutcome = { kind: 'applied' } | { kind: 'seek'; offset: number };
 type LoadedBatchState = Awaited<ReturnType<ProjectionRepository['loadBatchState']>>;
@@ -67,10 +67,7 @@ export class ProjectorService implements OnApplicationShutdown {
     this.telemetry.batchFetched(batch.records);
     this.logEnds.set(batch.partition, batch.highWatermark);
     const size = this.config.projector.maxBatch;
-    // A redaction is decided in a transaction of its own: it rewrites what the records before it stored.
-    const chunks = cutAtRedactions(batch.records).flatMap((records) =>
-      Array.from({ length: Math.ceil(records.length / size) }, (_, index) => records.slice(index * size, (index + 1) * size)),
-    );
+    const chunks = Array.from({ length: Math.ceil(batch.records.length / size) }, (_, index) => batch.records.slice(index * size, (index + 1) * size));
     for (const fetched of chunks) {
       const chunk = await this.belowCeiling(batch.partition, fetched, control);
       if (chunk.length === 0) return;
@@ -200,8 +197,7 @@ export class ProjectorService implements OnApplicationShutdown {
       if (stored < chunk[0].offset && !gapIsReal) return { kind: 'seek', offset: stored };
       const pending = chunk.filter((record) => record.offset >= stored);
       const parsed = decidedPurely(() => pending.map(parseRecord));
-      // Batches are cut at redactions by their header already; this holds for a record written without it too.
-      const records = untilRedaction(parsed);
+      const records = untilNextRedaction(parsed);
       const applied = records[records.length - 1].record.offset;
       const state = await this.projection.loadBatchState(client, partition, referencedIds(records));
       const decided = decidedPurely(() => decideRecords(records, state));
@@ -210,7 +206,7 @@ export class ProjectorService implements OnApplicationShutdown {
       if (!saved) throw new OffsetMovedError(`offset of partition ${partition} moved under us; retrying from the stored offset`);
       this.soughtTo.delete(partition);
       committed.batch = decided;
-      // The records after a redaction are read again, to be decided in a transaction after it.
+      // A redaction is read again, to start the next transaction.
       return applied < last ? { kind: 'seek', offset: applied + 1 } : { kind: 'applied' };
     });
     if (committed.batch) {

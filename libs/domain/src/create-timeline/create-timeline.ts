@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import type { TimelineCreated } from '../changes';
 import { commandEnvelope } from '../command-envelope';
 import { accept, reject, type Decision, type DecisionContext } from '../decision';
-import { timelineDataSchema, type TimelineData } from '../event-data';
-import type { ChangeBase, TimelineView } from '../timeline';
+import { timelineDataSchema } from '../event-data';
+import type { PartitionState } from '../state';
 
 export const createTimelineSchema = z.strictObject({
   type: z.literal('CreateTimeline'),
@@ -11,14 +12,9 @@ export const createTimelineSchema = z.strictObject({
 });
 export type CreateTimeline = z.infer<typeof createTimelineSchema>;
 
-export interface TimelineCreated extends ChangeBase {
-  readonly type: 'TimelineCreated';
-  readonly timeline: TimelineData;
-}
-
 /** Creating a timeline again with the same content is accepted and changes nothing: a retry. */
-export function decideCreateTimeline(command: CreateTimeline, view: TimelineView, { knownAt }: DecisionContext): Decision {
-  const existing = view.timeline;
+export function decideCreateTimeline(command: CreateTimeline, state: PartitionState, { knownAt }: DecisionContext): Decision {
+  const existing = state.timelines.get(command.timelineId);
   if (existing) {
     const { title, description, defaultLanguage } = command.timeline;
     const sameContent =
@@ -39,16 +35,15 @@ export function decideCreateTimeline(command: CreateTimeline, view: TimelineView
   });
 }
 
-export function evolveTimelineCreated(view: TimelineView, change: TimelineCreated): TimelineView {
-  return {
-    ...view,
-    timeline: {
-      timelineId: change.timelineId,
-      ...change.timeline,
-      version: change.version,
-      eventCount: 0,
-      createdAt: change.knownAt,
-      updatedAt: change.knownAt,
-    },
-  };
+export function evolveTimelineCreated(state: PartitionState, change: TimelineCreated): PartitionState {
+  const timelines = new Map(state.timelines);
+  timelines.set(change.timelineId, {
+    timelineId: change.timelineId,
+    ...change.timeline,
+    version: change.version,
+    eventCount: 0,
+    createdAt: change.knownAt,
+    updatedAt: change.knownAt,
+  });
+  return { ...state, timelines };
 }

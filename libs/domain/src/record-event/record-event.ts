@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import type { EventRecorded } from '../changes';
 import { commandEnvelope } from '../command-envelope';
 import { accept, reject, type Decision, type DecisionContext } from '../decision';
 import { eventDataSchema } from '../event-data';
+import { eventChangeBase, withEventChange } from '../event-change';
 import { checkVersion } from '../preconditions';
-import { eventChangeBase, withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
+import type { EventState, PartitionState } from '../state';
 
 export const recordEventSchema = z.strictObject({
   type: z.literal('RecordEvent'),
@@ -13,19 +15,12 @@ export const recordEventSchema = z.strictObject({
 });
 export type RecordEvent = z.infer<typeof recordEventSchema>;
 
-export interface EventRecorded extends ChangeBase {
-  readonly type: 'EventRecorded';
-  readonly eventId: string;
-  readonly revision: number;
-  readonly event: EventState;
-}
-
-export function decideRecordEvent(command: RecordEvent, view: TimelineView, { knownAt }: DecisionContext): Decision {
-  const timeline = view.timeline;
+export function decideRecordEvent(command: RecordEvent, state: PartitionState, { knownAt }: DecisionContext): Decision {
+  const timeline = state.timelines.get(command.timelineId);
   if (!timeline) return reject('timeline_not_found', `timeline ${command.timelineId} does not exist`);
   const versionConflict = checkVersion(command, timeline.version);
   if (versionConflict) return versionConflict;
-  if (view.events.has(command.eventId)) return reject('event_exists', `event ${command.eventId} already exists`);
+  if (state.events.has(command.eventId)) return reject('event_exists', `event ${command.eventId} already exists`);
   const event: EventState = {
     ...command.event,
     eventId: command.eventId,
@@ -40,6 +35,6 @@ export function decideRecordEvent(command: RecordEvent, view: TimelineView, { kn
 }
 
 /** A recorded event is one more live event on its timeline. */
-export function evolveEventRecorded(view: TimelineView, change: EventRecorded): TimelineView {
-  return withEventChange(view, change, +1);
+export function evolveEventRecorded(state: PartitionState, change: EventRecorded): PartitionState {
+  return withEventChange(state, change, +1);
 }

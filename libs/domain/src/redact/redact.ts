@@ -1,20 +1,9 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { RedactionApplied, RedactionRecorded } from '../changes';
 import { accept, type Decision, type DecisionContext } from '../decision';
-import type { EventChanges, EventData } from '../event-data';
+import { REDACTION_KINDS, redactFields, sameRedactionKey, valueHashSchema, type RedactionKey } from '../redaction';
+import type { PartitionState } from '../state';
 import { storableString } from '../storable-text';
-import type { ChangeBase, EventState, TimelineState, TimelineView } from '../timeline';
-
-/**
- * Redaction of an actor id or a source URL (docs/redaction.md). The command and
- * the read models carry a SHA-256 of the value, never the value: stored values
- * are matched by hashing them.
- */
-
-export const REDACTION_KINDS = ['actor', 'source'] as const;
-export type RedactionKind = (typeof REDACTION_KINDS)[number];
-
-export const valueHashSchema = z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 in lowercase hex');
 
 /** Appended once to every partition of the command log; each partition's record has its own command id. */
 export const redactSchema = z.strictObject({
@@ -29,141 +18,61 @@ export const redactSchema = z.strictObject({
 });
 export type Redact = z.infer<typeof redactSchema>;
 
-/** What a redaction matches: a kind and the hash of a value. */
-export interface RedactionKey {
-  readonly kind: RedactionKind;
-  readonly valueHash: string;
-}
-
-/** One change per affected timeline: `timeline.events` is ordered per timeline. */
-export interface RedactionApplied extends ChangeBase {
-  readonly type: 'RedactionApplied';
-  readonly redactionId: string;
-  readonly kind: RedactionKind;
-  readonly valueHash: string;
-  /** The timeline's events rewritten, in id order: drop or re-fetch them. */
-  readonly eventIds: readonly string[];
-}
-
-/** The value a redaction names, as it is compared: actor ids are lowercase by schema, URLs as recorded. */
-export const normalizedRedactionValue = (value: string): string => value.trim();
-
-/** SHA-256 (hex) of the normalized value. */
-export const redactionHash = (value: string): string => createHash('sha256').update(normalizedRedactionValue(value), 'utf8').digest('hex');
-
-/** The array of event data each kind lives in, and the field of an element that is the value. */
-export const REDACTED_FIELDS = {
-  actor: { array: 'actors', value: 'id' },
-  source: { array: 'sources', value: 'url' },
-} as const satisfies Record<RedactionKind, { array: keyof EventData; value: string }>;
-
-function isRedacted(kind: RedactionKind, element: unknown, keys: readonly RedactionKey[]): boolean {
-  const value = (element as Record<string, unknown> | null)?.[REDACTED_FIELDS[kind].value];
-  if (typeof value !== 'string') return false;
-  const hash = redactionHash(value);
-  return keys.some((key) => key.kind === kind && key.valueHash === hash);
-}
-
-/** Event fields (data, state, a revision's changes) without the actors and sources the keys match. */
-export function redactFields<T extends Partial<Pick<EventData, 'actors' | 'sources'>>>(fields: T, keys: readonly RedactionKey[]): T {
-  if (keys.length === 0) return fields;
-  let redacted = fields;
-  for (const kind of REDACTION_KINDS) {
-    const array = REDACTED_FIELDS[kind].array;
-    const elements = fields[array] as unknown[] | undefined;
-    if (!Array.isArray(elements) || !elements.some((element) => isRedacted(kind, element, keys))) continue;
-    redacted = { ...redacted, [array]: elements.filter((element) => !isRedacted(kind, element, keys)) };
-  }
-  return redacted;
-}
-
 /**
- * Any stored JSON (an event state, a revision's `changed`/`previous`, an outbox
- * payload) with the matching actors and sources removed wherever an `actors` or
- * `sources` array of event fields appears in it. Returns the same value when
- * nothing matched.
+ * Always accepted: one `RedactionApplied` per timeline with events that carried
+ * the value in any revision (in timeline id order), then the partition's
+ * `RedactionRecorded`. Neither an event's revision nor its fields other than
+ * actors and sources change.
  */
-export function redactJson<T>(json: T, keys: readonly RedactionKey[]): T {
-  if (Array.isArray(json)) {
-    const mapped = json.map((item) => redactJson(item, keys));
-    return (mapped.some((item, index) => item !== json[index]) ? mapped : json) as T;
-  }
-  if (json === null || typeof json !== 'object') return json;
-  let result = redactFields(json as Partial<Pick<EventData, 'actors' | 'sources'>>, keys) as Record<string, unknown>;
-  for (const [name, value] of Object.entries(result)) {
-    if (name === 'actors' || name === 'sources') continue;
-    const redacted = redactJson(value, keys);
-    if (redacted !== value) result = { ...result, [name]: redacted };
-  }
-  return result as T;
-}
-
-/** True when the JSON carries a value the keys match. */
-export const carriesRedacted = (json: unknown, keys: readonly RedactionKey[]): boolean => redactJson(json, keys) !== json;
-
-/**
- * A later command of a partition, stripped of what the partition's redactions
- * remove: a new event or a revision that names the person is stored without
- * them. Other commands carry no actor or source.
- */
-export function stripRedacted<C extends { type: string; event?: EventData; changes?: EventChanges }>(command: C, keys: readonly RedactionKey[]): C {
-  if (keys.length === 0) return command;
-  if (command.event) {
-    const event = redactFields(command.event, keys);
-    return event === command.event ? command : { ...command, event };
-  }
-  if (command.changes) {
-    const changes = redactFields(command.changes, keys);
-    return changes === command.changes ? command : { ...command, changes };
-  }
-  return command;
-}
-
-/**
- * What deciding a redaction sees: the partition's events that carry the value
- * in any revision (found by the repository), and their timelines.
- */
-export interface RedactionView {
-  readonly timelines: ReadonlyMap<string, TimelineState>;
-  readonly events: readonly EventState[];
-}
-
-/**
- * Always accepted: one `RedactionApplied` per timeline with events that carry
- * the value (in timeline id order), none when no event does. Neither an event's
- * revision nor its fields other than actors and sources change.
- */
-export function decideRedact(command: Redact, view: RedactionView, { knownAt }: DecisionContext): Decision {
-  const eventIdsByTimeline = new Map<string, string[]>();
-  for (const event of view.events) {
-    const list = eventIdsByTimeline.get(event.timelineId) ?? [];
-    list.push(event.eventId);
-    eventIdsByTimeline.set(event.timelineId, list);
-  }
-  const changes = [...eventIdsByTimeline.keys()].sort().flatMap((timelineId): RedactionApplied[] => {
-    const timeline = view.timelines.get(timelineId);
+export function decideRedact(command: Redact, state: PartitionState, { knownAt }: DecisionContext): Decision {
+  const key: RedactionKey = { kind: command.kind, valueHash: command.valueHash };
+  const carrying = [...state.redactableValues]
+    .filter(([eventId, keys]) => state.events.has(eventId) && keys.some((carried) => sameRedactionKey(carried, key)))
+    .map(([eventId]) => state.events.get(eventId)!)
+    .sort((a, b) => compare(a.timelineId, b.timelineId) || compare(a.eventId, b.eventId));
+  const timelineIds = [...new Set(carrying.map((event) => event.timelineId))];
+  const applied = timelineIds.flatMap((timelineId): RedactionApplied[] => {
+    const timeline = state.timelines.get(timelineId);
     if (!timeline) return [];
-    return [
-      {
-        type: 'RedactionApplied',
-        commandId: command.commandId,
-        timelineId,
-        version: timeline.version + 1,
-        knownAt,
-        redactionId: command.redactionId,
-        kind: command.kind,
-        valueHash: command.valueHash,
-        eventIds: [...eventIdsByTimeline.get(timelineId)!].sort(),
-      },
-    ];
+    const eventIds = carrying.filter((event) => event.timelineId === timelineId).map((event) => event.eventId);
+    const { commandId, redactionId, kind, valueHash } = command;
+    return [{ type: 'RedactionApplied', commandId, timelineId, version: timeline.version + 1, knownAt, redactionId, kind, valueHash, eventIds }];
   });
-  return accept(...changes);
+  const recorded: RedactionRecorded = {
+    type: 'RedactionRecorded',
+    commandId: command.commandId,
+    redactionId: command.redactionId,
+    kind: command.kind,
+    valueHash: command.valueHash,
+    partitions: command.partitions,
+    eventIds: carrying.map((event) => event.eventId).sort(compare),
+    knownAt,
+  };
+  return accept(...applied, recorded);
 }
 
-/** The timeline's version moves on; its events in the view lose the value. */
-export function evolveRedactionApplied(view: TimelineView, change: RedactionApplied): TimelineView {
-  if (!view.timeline || view.timeline.timelineId !== change.timelineId) return view;
-  const keys = [{ kind: change.kind, valueHash: change.valueHash }];
-  const events = new Map([...view.events].map(([eventId, event]) => [eventId, change.eventIds.includes(eventId) ? redactFields(event, keys) : event]));
-  return { timeline: { ...view.timeline, version: change.version, updatedAt: change.knownAt }, events };
+/** The timeline's version moves on; its events lose the value, and no longer carry it in any revision. */
+export function evolveRedactionApplied(state: PartitionState, change: RedactionApplied): PartitionState {
+  const timeline = state.timelines.get(change.timelineId);
+  if (!timeline) return state;
+  const key: RedactionKey = { kind: change.kind, valueHash: change.valueHash };
+  const timelines = new Map(state.timelines);
+  timelines.set(change.timelineId, { ...timeline, version: change.version, updatedAt: change.knownAt });
+  const events = new Map(state.events);
+  const redactableValues = new Map(state.redactableValues);
+  for (const eventId of change.eventIds) {
+    const event = state.events.get(eventId);
+    if (event) events.set(eventId, redactFields(event, [key]));
+    const carried = state.redactableValues.get(eventId);
+    if (carried) redactableValues.set(eventId, carried.filter((other) => !sameRedactionKey(other, key)));
+  }
+  return { ...state, timelines, events, redactableValues };
 }
+
+/** The partition's later commands are decided without the value. */
+export function evolveRedactionRecorded(state: PartitionState, change: RedactionRecorded): PartitionState {
+  return { ...state, redactions: [...state.redactions, { kind: change.kind, valueHash: change.valueHash }] };
+}
+
+/** Code-unit order: the same on every machine, unlike a locale's. */
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

@@ -1,119 +1,77 @@
 import { describe, expect, test } from '@jest/globals';
-import { decide } from '../decide';
 import { eventDataSchema } from '../event-data';
-import { evolve } from '../evolve';
-import { createTimeline, EVENT, given, itpp, OTHER_EVENT, recordEvent, reviseEvent, T1, TIMELINE } from '../given-when-then';
-import type { EventState, TimelineState } from '../timeline';
-import { decideRedact, redactionHash, redactJson, stripRedacted, type Redact, type RedactionKey } from './redact';
+import { createTimeline, EVENT, given, itpp, KISHIDA, OTHER_EVENT, recordEvent, redact, reviseEvent, T1, TIMELINE } from '../given-when-then';
+import { redactionHash } from '../redaction';
 
-const KISHIDA = { id: 'fumio-kishida', name: 'Fumio Kishida', role: 'signatory' };
 const SOURCE = { url: 'https://example.org/kishida-vilnius', publisher: 'Example', language: 'en' };
 const withKishida = eventDataSchema.parse({ ...itpp, validTime: '2023-07-12', actors: [...itpp.actors, KISHIDA], sources: [SOURCE] });
-const redactActor: RedactionKey = { kind: 'actor', valueHash: redactionHash('fumio-kishida') };
-const redactSource: RedactionKey = { kind: 'source', valueHash: redactionHash(SOURCE.url) };
-
-const redact = (overrides: Partial<Redact> = {}): Redact => ({
-  type: 'Redact',
-  commandId: '00000000-0000-4000-8000-00000000fe01',
-  redactionId: '00000000-0000-4000-8000-00000000ee01',
-  kind: 'actor',
-  valueHash: redactActor.valueHash,
-  partitions: 2,
-  ...overrides,
-});
-
-/** The view a projector loads for a redaction: the events carrying the value and their timelines. */
-function redactionViewOf(...histories: ReturnType<typeof given>[]) {
-  const timelines = new Map<string, TimelineState>();
-  const events: EventState[] = [];
-  for (const { view } of histories) {
-    if (view.timeline) timelines.set(view.timeline.timelineId, view.timeline);
-    events.push(...view.events.values());
-  }
-  return { timelines, events };
-}
-
-describe('redactionHash', () => {
-  test('is the SHA-256 of the trimmed value in hex', () => {
-    expect(redactionHash(' fumio-kishida ')).toBe(redactionHash('fumio-kishida'));
-    expect(redactionHash('fumio-kishida')).toMatch(/^[0-9a-f]{64}$/);
-    expect(redactionHash('fumio-kishida')).not.toBe(redactionHash('jp'));
-  });
-});
+const OTHER_TIMELINE = 'nato-summits';
+const actorRedacted = { type: 'RedactionRecorded', kind: 'actor', valueHash: redactionHash(KISHIDA.id) } as const;
 
 describe('Redact', () => {
   describe('when no event of the partition carries the value', () => {
-    test('is accepted with no change', () => {
-      const decision = decideRedact(redact(), { timelines: new Map(), events: [] }, { knownAt: T1 });
-      expect(decision).toEqual({ outcome: 'accepted', changes: [] });
+    test('records the redaction and changes no timeline', () => {
+      given(createTimeline(), recordEvent())
+        .when(redact())
+        .thenAccepted({ ...actorRedacted, eventIds: [], knownAt: T1 });
     });
   });
 
   describe('when events of two timelines carry the actor', () => {
-    const first = given(createTimeline(), recordEvent({ event: withKishida }), recordEvent({ eventId: OTHER_EVENT, event: withKishida }));
-    const second = given(createTimeline({ timelineId: 'nato-summits' }), recordEvent({ timelineId: 'nato-summits', event: withKishida }));
-    test('gives one RedactionApplied per timeline, in timeline id order, naming its events and its next version', () => {
-      const decision = decideRedact(redact(), redactionViewOf(second, first), { knownAt: T1 });
-      expect(decision).toEqual({
-        outcome: 'accepted',
-        changes: [
-          expect.objectContaining({ type: 'RedactionApplied', timelineId: TIMELINE, version: 4, eventIds: [EVENT, OTHER_EVENT].sort(), knownAt: T1 }),
-          expect.objectContaining({ type: 'RedactionApplied', timelineId: 'nato-summits', version: 3, eventIds: [EVENT] }),
-        ],
-      });
-      expect(JSON.stringify(decision)).not.toContain('fumio-kishida');
+    const carrying = () =>
+      given(
+        createTimeline({ timelineId: OTHER_TIMELINE }),
+        recordEvent({ timelineId: OTHER_TIMELINE, eventId: OTHER_EVENT, event: withKishida }),
+        createTimeline(),
+        recordEvent({ event: withKishida }),
+      );
+    test('gives one RedactionApplied per timeline, in timeline id order, naming its events and its next version, then records it', () => {
+      const changes = carrying()
+        .when(redact())
+        .thenAccepted(
+          { type: 'RedactionApplied', timelineId: TIMELINE, version: 3, eventIds: [EVENT], knownAt: T1 },
+          { type: 'RedactionApplied', timelineId: OTHER_TIMELINE, version: 3, eventIds: [OTHER_EVENT] },
+          { ...actorRedacted, eventIds: [EVENT, OTHER_EVENT].sort() },
+        );
+      expect(JSON.stringify(changes)).not.toContain(KISHIDA.id);
     });
-    test('evolving the change removes the actor from the events and keeps their revision', () => {
-      const decision = decideRedact(redact(), redactionViewOf(first), { knownAt: T1 });
-      if (decision.outcome !== 'accepted') throw new Error('rejected');
-      const after = decision.changes.reduce(evolve, first.view);
-      const event = after.events.get(EVENT)!;
-      expect(event.actors).toEqual(itpp.actors);
-      expect(event.revision).toBe(1);
-      expect(after.timeline?.version).toBe(4);
+    test('evolving the changes removes the actor from the events, keeps their revision and moves the versions on', () => {
+      const after = carrying().when(redact()).after();
+      expect(after.events.get(EVENT)).toMatchObject({ actors: itpp.actors, sources: [SOURCE], revision: 1 });
+      expect(after.events.get(OTHER_EVENT)?.actors).toEqual(itpp.actors);
+      expect(after.timelines.get(TIMELINE)?.version).toBe(3);
+    });
+    test('of the source, removes the source and leaves the actor', () => {
+      const after = carrying().when(redact({ kind: 'source', valueHash: redactionHash(SOURCE.url) })).after();
+      expect(after.events.get(EVENT)).toMatchObject({ actors: withKishida.actors, sources: [] });
     });
   });
-});
 
-describe('redactJson', () => {
-  test('removes the actor from a state, and from the changed and previous fields of a revision in an outbox payload', () => {
-    const revised = given(createTimeline(), recordEvent({ event: withKishida })).when(reviseEvent({ changes: { actors: itpp.actors } }));
-    const [change] = revised.thenAccepted({ type: 'EventRevised' });
-    const redacted = redactJson(JSON.parse(JSON.stringify(change)), [redactActor]);
-    expect(JSON.stringify(redacted)).not.toContain('fumio-kishida');
-    expect(redacted.previous.actors).toEqual(itpp.actors);
+  describe('when a revision removed the actor from the event', () => {
+    test('still rewrites the event: an earlier revision carries it', () => {
+      given(createTimeline(), recordEvent({ event: withKishida }), reviseEvent({ changes: { actors: itpp.actors } }))
+        .when(redact())
+        .thenAccepted({ type: 'RedactionApplied', timelineId: TIMELINE, version: 4, eventIds: [EVENT] }, { ...actorRedacted, eventIds: [EVENT] });
+    });
   });
-  test('removes a source by its URL and leaves the actors', () => {
-    const redacted = redactJson({ state: withKishida }, [redactSource]);
-    expect(redacted.state.sources).toEqual([]);
-    expect(redacted.state.actors).toEqual(withKishida.actors);
-  });
-  test('returns the same value when nothing matches', () => {
-    const state = { actors: itpp.actors, sources: [], title: 'x' };
-    expect(redactJson(state, [redactActor, redactSource])).toBe(state);
-  });
-});
 
-describe('stripRedacted: a later command of a partition that recorded the redaction', () => {
-  test('RecordEvent is decided without the redacted actor and source', () => {
-    const command = stripRedacted(recordEvent({ event: withKishida }), [redactActor, redactSource]);
-    const decision = given(createTimeline()).when(command);
-    const [change] = decision.thenAccepted({ type: 'EventRecorded' });
-    expect(JSON.stringify(change)).not.toContain('fumio-kishida');
-    expect(JSON.stringify(change)).not.toContain(SOURCE.url);
-  });
-  test('ReviseEvent changes lose the redacted actor', () => {
-    const command = stripRedacted(reviseEvent({ changes: { actors: [KISHIDA] } }), [redactActor]);
-    expect(command).toMatchObject({ changes: { actors: [] } });
-  });
-  test('a command without the value is the same command', () => {
-    const command = recordEvent();
-    expect(stripRedacted(command, [redactActor])).toBe(command);
-  });
-  test('decide is unchanged for commands that were stripped of nothing', () => {
-    const command = recordEvent();
-    expect(decide(stripRedacted(command, [redactActor]), given(createTimeline()).view, { knownAt: T1 })).toEqual(
-      decide(command, given(createTimeline()).view, { knownAt: T1 }),
-    );
+  describe('when the partition redacted the actor', () => {
+    const redacted = () => given(createTimeline(), recordEvent({ event: withKishida }), redact());
+    test('a later RecordEvent is decided without the actor', () => {
+      const [change] = redacted()
+        .when(recordEvent({ eventId: OTHER_EVENT, event: withKishida }))
+        .thenAccepted({ type: 'EventRecorded', eventId: OTHER_EVENT, version: 4 });
+      expect(JSON.stringify(change)).not.toContain(KISHIDA.id);
+    });
+    test('a later ReviseEvent that names the actor changes nothing', () => {
+      redacted()
+        .when(reviseEvent({ changes: { actors: withKishida.actors } }))
+        .thenAccepted();
+    });
+    test('the same redaction again finds no event that carries the actor', () => {
+      redacted()
+        .when(redact())
+        .thenAccepted({ ...actorRedacted, eventIds: [] });
+    });
   });
 });

@@ -1,8 +1,10 @@
 import { z } from 'zod';
+import type { EventRetracted } from '../changes';
 import { commandEnvelope, expectedRevisionSchema, reasonSchema } from '../command-envelope';
 import { accept, type Decision, type DecisionContext } from '../decision';
+import { eventChangeBase, withEventChange } from '../event-change';
 import { findLiveEvent } from '../preconditions';
-import { eventChangeBase, withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
+import type { PartitionState } from '../state';
 
 export const retractEventSchema = z.strictObject({
   type: z.literal('RetractEvent'),
@@ -13,17 +15,9 @@ export const retractEventSchema = z.strictObject({
 });
 export type RetractEvent = z.infer<typeof retractEventSchema>;
 
-export interface EventRetracted extends ChangeBase {
-  readonly type: 'EventRetracted';
-  readonly eventId: string;
-  readonly revision: number;
-  readonly reason: string;
-  readonly event: EventState;
-}
-
 /** A retraction is a revision too: the event stays, marked retracted, with the reason. */
-export function decideRetractEvent(command: RetractEvent, view: TimelineView, { knownAt }: DecisionContext): Decision {
-  const found = findLiveEvent(command, view);
+export function decideRetractEvent(command: RetractEvent, state: PartitionState, { knownAt }: DecisionContext): Decision {
+  const found = findLiveEvent(command, state);
   if ('outcome' in found) return found;
   const { timeline, event } = found;
   const revision = event.revision + 1;
@@ -36,6 +30,6 @@ export function decideRetractEvent(command: RetractEvent, view: TimelineView, { 
 }
 
 /** A retracted event no longer counts as live. */
-export function evolveEventRetracted(view: TimelineView, change: EventRetracted): TimelineView {
-  return withEventChange(view, change, -1);
+export function evolveEventRetracted(state: PartitionState, change: EventRetracted): PartitionState {
+  return withEventChange(state, change, -1);
 }

@@ -1,10 +1,11 @@
-import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
+import type { EventRevised } from '../changes';
 import { commandEnvelope, expectedRevisionSchema, reasonSchema } from '../command-envelope';
 import { accept, type Decision, type DecisionContext } from '../decision';
 import { EVENT_FIELDS, eventChangesSchema, type EventData } from '../event-data';
+import { eventChangeBase, withEventChange } from '../event-change';
 import { findLiveEvent } from '../preconditions';
-import { eventChangeBase, withEventChange, type ChangeBase, type EventState, type TimelineView } from '../timeline';
+import type { PartitionState } from '../state';
 
 export const reviseEventSchema = z.strictObject({
   type: z.literal('ReviseEvent'),
@@ -16,21 +17,9 @@ export const reviseEventSchema = z.strictObject({
 });
 export type ReviseEvent = z.infer<typeof reviseEventSchema>;
 
-export interface EventRevised extends ChangeBase {
-  readonly type: 'EventRevised';
-  readonly eventId: string;
-  readonly revision: number;
-  readonly reason: string;
-  /** The fields this revision changed, with their new values. */
-  readonly changed: Partial<EventData>;
-  /** The same fields with the values they had before. */
-  readonly previous: Partial<EventData>;
-  readonly event: EventState;
-}
-
 /** A revision that changes no field's value is accepted and changes nothing. */
-export function decideReviseEvent(command: ReviseEvent, view: TimelineView, { knownAt }: DecisionContext): Decision {
-  const found = findLiveEvent(command, view);
+export function decideReviseEvent(command: ReviseEvent, state: PartitionState, { knownAt }: DecisionContext): Decision {
+  const found = findLiveEvent(command, state);
   if ('outcome' in found) return found;
   const { timeline, event } = found;
   const { changed, previous } = diffFields(event, command.changes);
@@ -46,8 +35,8 @@ export function decideReviseEvent(command: ReviseEvent, view: TimelineView, { kn
   });
 }
 
-export function evolveEventRevised(view: TimelineView, change: EventRevised): TimelineView {
-  return withEventChange(view, change, 0);
+export function evolveEventRevised(state: PartitionState, change: EventRevised): PartitionState {
+  return withEventChange(state, change, 0);
 }
 
 /** Field-level difference: only the fields whose value really changes. */
@@ -56,9 +45,20 @@ function diffFields(event: EventData, changes: Partial<EventData>) {
   const previous: Record<string, unknown> = {};
   for (const field of EVENT_FIELDS) {
     if (!(field in changes) || changes[field] === undefined) continue;
-    if (isDeepStrictEqual(changes[field], event[field])) continue;
+    if (sameValue(changes[field], event[field])) continue;
     changed[field] = changes[field];
     previous[field] = event[field];
   }
   return { changed: changed as Partial<EventData>, previous: previous as Partial<EventData> };
+}
+
+/** Deep equality of event field values: plain data (text, numbers, arrays, records) and valid times. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b) || Array.isArray(a) !== Array.isArray(b)) return false;
+  const keysA = Object.keys(a);
+  const keysB = Object.keys(b);
+  if (keysA.length !== keysB.length) return false;
+  return keysA.every((key) => Object.hasOwn(b, key) && sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
 }

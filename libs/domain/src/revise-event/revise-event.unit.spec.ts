@@ -33,6 +33,14 @@ describe('ReviseEvent', () => {
     test('that changes nothing is accepted with no change', () => {
       recorded().when(reviseEvent({ changes: { factuality: 'expected' } })).thenAccepted();
     });
+    test('to the actors it has, their fields in another order, is accepted with no change', () => {
+      recorded().when(reviseEvent({ changes: { actors: [{ role: 'party', name: 'Giappone', id: 'jp' }] } })).thenAccepted();
+    });
+    test('of one field of an actor revises the actors', () => {
+      recorded()
+        .when(reviseEvent({ changes: { actors: [{ id: 'jp', name: 'Giappone', role: 'host' }] } }))
+        .thenAccepted({ type: 'EventRevised', changed: { actors: [{ id: 'jp', name: 'Giappone', role: 'host' }] }, previous: { actors: itpp.actors } });
+    });
     test('to the valid time it has is accepted with no change', () => {
       recorded().when(reviseEvent({ changes: { validTime: ValidTime.parse(itpp.validTime.text) } })).thenAccepted();
     });
