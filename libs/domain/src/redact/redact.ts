@@ -85,7 +85,7 @@ export function redactFields<T extends Partial<Pick<EventData, 'actors' | 'sourc
  */
 export function redactJson<T>(json: T, keys: readonly RedactionKey[]): T {
   if (Array.isArray(json)) {
-    const mapped = json.map((item) => redactJson(item, keys));
+    const mapped = json.map((item: unknown) => redactJson(item, keys));
     return (mapped.some((item, index) => item !== json[index]) ? mapped : json) as T;
   }
   if (json === null || typeof json !== 'object') return json;
