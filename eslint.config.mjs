@@ -30,8 +30,8 @@ export default tseslint.config(
   },
   {
     // Specs read JSON answers as any and check them with expect(): the assertion is their type check.
-    // The test clients that hand those answers over are part of that.
-    files: ['**/*.spec.ts', 'test/support/{http-client,sse-reader,event-subscriber}.ts'],
+    // So are the test clients that hand those answers over, and the contract checker that walks the served OpenAPI document.
+    files: ['**/*.spec.ts', 'test/support/{http-client,sse-reader,event-subscriber,openapi-contract}.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',

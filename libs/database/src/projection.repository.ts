@@ -3,7 +3,6 @@ import {
   eventStateFromJson,
   knownTimeRanges,
   type AsJson,
-  type CommandDecision,
   REDACTED_FIELDS,
   type EventState,
   type RedactionKey,
