@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole suite: type check, dependency rules, format and lint, unit tests, the int tests of
-# the repositories against a real PostgreSQL, then the end-to-end tests, which start their own Kafka broker (free ports,
-# throw-away data). Both start an embedded PostgreSQL unless TEST_DATABASE_URL names one,
-# and create their own databases on it.
+# the repositories against a real PostgreSQL, then the end-to-end tests, which start their own
+# Kafka broker (free ports, throw-away data). Both start an embedded PostgreSQL unless
+# TEST_DATABASE_URL names one, and create their own databases on it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
