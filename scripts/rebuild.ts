@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   console.log(`switched: reads use the rebuilt read models; checksums equal: ${status.checksum?.equal}; old schema: ${status.retiredSchema}`);
 }
 
-main().catch((error) => {
+main().catch((error: Error) => {
   console.error(error.message);
   process.exit(1);
 });

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole suite: type check, unit tests, the int tests of the repositories against a real
-# PostgreSQL, then the end-to-end tests, which start their own Kafka broker (free ports,
-# throw-away data). Both start an embedded PostgreSQL unless TEST_DATABASE_URL names one,
-# and create their own databases on it.
+# The whole suite: type check, dependency rules, format and lint, unit tests, the int tests of
+# the repositories against a real PostgreSQL, then the end-to-end tests, which start their own
+# Kafka broker (free ports, throw-away data). Both start an embedded PostgreSQL unless
+# TEST_DATABASE_URL names one, and create their own databases on it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,6 +20,11 @@ if (( ${#missing[@]} )); then
 fi
 
 npm run --silent typecheck
+# The checks that keep the code as it is meant to be, cheapest first: dependency rules (layers, no circles),
+# formatting, then ESLint with the type-aware rules (no warnings allowed).
+npm run --silent deps:check
+npm run --silent format:check
+npm run --silent lint
 npx jest --selectProjects unit
 npx jest --selectProjects int
 npx jest --selectProjects e2e --runInBand

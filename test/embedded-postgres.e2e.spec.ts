@@ -66,7 +66,7 @@ describe('embedded PostgreSQL', () => {
       { cwd: REPO_ROOT, env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: owner.stdout! }).once('line', resolve);
+      createInterface({ input: owner.stdout }).once('line', resolve);
       owner.once('exit', (code) => reject(new Error(`owner exited with ${code}`)));
     });
     const started = JSON.parse(line) as { pid: number; dataDir: string };

@@ -43,7 +43,8 @@ describe('failures: a killed projector, garbage in the log, a rebuild from offse
     const acknowledged: string[] = [];
     const statuses = new Set<number>();
     let next = 0;
-    let killed: Promise<void> | null = null;
+    // Cast, not annotated: it is assigned in a callback, which narrowing from `null` does not see.
+    let killed = null as Promise<void> | null;
     const writer = async () => {
       while (next < total) {
         const body = event(next++);

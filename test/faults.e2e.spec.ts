@@ -156,21 +156,18 @@ describe('faults around a write', () => {
       // The same record again, as a producer's retry would write it.
       const kafka = new Kafka({ clientId: `redeliver-${randomUUID()}`, brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
       const consumer = kafka.consumer({ groupId: `redeliver-${randomUUID()}` });
-      const original = await new Promise<{ key: Buffer | null; value: Buffer | null; headers: Record<string, unknown> }>(async (resolve, reject) => {
-        try {
-          await consumer.connect();
-          await consumer.subscribe({ topic: service.config.kafka.commandsTopic, fromBeginning: true });
-          await consumer.run({
-            eachMessage: async ({ partition, message }) => {
-              if (partition === rows[0].topic_partition && Number(message.offset) === Number(rows[0].topic_offset)) {
-                resolve({ key: message.key, value: message.value, headers: message.headers ?? {} });
-              }
-            },
-          });
-        } catch (error) {
-          reject(error);
-        }
+      let found!: (record: { key: Buffer | null; value: Buffer | null; headers: Record<string, unknown> }) => void;
+      const finding = new Promise<Parameters<typeof found>[0]>((resolve) => (found = resolve));
+      await consumer.connect();
+      await consumer.subscribe({ topic: service.config.kafka.commandsTopic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          if (partition === rows[0].topic_partition && Number(message.offset) === Number(rows[0].topic_offset)) {
+            found({ key: message.key, value: message.value, headers: message.headers ?? {} });
+          }
+        },
       });
+      const original = await finding;
       await consumer.disconnect();
       const producer = kafka.producer();
       await producer.connect();

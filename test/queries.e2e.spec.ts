@@ -216,7 +216,7 @@ describe('timeline queries on the read models, fed through the projector', () =>
       // Valid-time order, ties by id; partial dates start at their first day.
       const inOrder = (events: { eventId: string; validTime: string }[]) =>
         [...events].sort((a, b) => a.validTime.localeCompare(b.validTime) || a.eventId.localeCompare(b.eventId)).map((event) => event.eventId);
-      const now = recorded.filter((_, n) => n !== 5).map((event, n) => (event.eventId === recorded[4].eventId ? { ...event, validTime: '1999' } : event));
+      const now = recorded.filter((_, n) => n !== 5).map((event) => (event.eventId === recorded[4].eventId ? { ...event, validTime: '1999' } : event));
       expect(await walk(`actor=${actor}`)).toEqual(inOrder(now));
       expect(await walk(`actor=${actor}&order=desc`)).toEqual(inOrder(now).reverse());
       expect(await walk(`actor=${actor}&role=host`)).toEqual(inOrder(now.filter((event) => event.role === 'host')));

@@ -84,8 +84,8 @@ describe('npm start on a machine without PostgreSQL', () => {
     ].join(' && ');
     const started = spawn('unshare', ['--net', '--', 'bash', '-c', inNamespace], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    started.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    started.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    started.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    started.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       started.once('exit', (code, signal) => resolve({ code, signal })),
     );

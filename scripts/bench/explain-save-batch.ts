@@ -55,7 +55,7 @@ async function main(): Promise<void> {
                       console.log(rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n'));
                       return { rows: [{ moved: 1 }] };
                     }
-                  : Reflect.get(target, property),
+                  : (Reflect.get(target, property) as unknown),
             })
           : client;
         await repository.saveBatch(explaining, { topic: 'explain', partition: 0, firstOffset: first, nextOffset: offset, ...decided });

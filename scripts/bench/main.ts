@@ -578,7 +578,8 @@ const overall = setTimeout(() => {
 }, OVERALL_TIMEOUT_MS);
 overall.unref();
 
-main()
+// A clean-up that fails is an unhandled rejection: Node prints it and exits non-zero, as it should.
+void main()
   .then(
     () => cleanUp().then(() => 0),
     async (error) => {

@@ -58,7 +58,7 @@ function change(timelineId: string, commandId: string): TimelineChange {
     version: 1,
     knownAt,
     timeline: { title: timelineId, description: '', defaultLanguage: 'en' },
-  } as TimelineChange;
+  };
 }
 
 function percentile(values: number[], p: number): number {

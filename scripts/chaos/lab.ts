@@ -281,7 +281,8 @@ export class Lab {
       console.error(`${name}: still running after ${overallMs / 1000} s, giving up`);
       void this.stop().finally(() => process.exit(1));
     }, overallMs).unref();
-    work()
+    // A clean-up that fails is an unhandled rejection: Node prints it and exits non-zero, as it should.
+    void work()
       .catch((error) => {
         console.error(`${name} failed: ${(error as Error).stack ?? error}`);
         this.keepLogs = true;

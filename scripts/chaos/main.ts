@@ -25,7 +25,7 @@ async function main(): Promise<number> {
       results.push(await runScenario(lab, name, settings));
     } catch (error) {
       lab.keepLogs = true;
-      lab.log(`chaos: ${name} could not run: ${(error as Error).stack ?? error}`);
+      lab.log(`chaos: ${name} could not run: ${(error as Error).stack ?? String(error)}`);
     }
   }
   console.log(`\nFaults and recovery: ${new Date().toISOString()}, scale ${settings.scale}, seed ${settings.seed}, ${settings.ratePerSecond} writes/s offered`);

@@ -184,7 +184,7 @@ async function measure(root: string, extraEnv: Record<string, string>, broker: s
       for (; streamed < stream.messages.length; streamed += 1) {
         const message = stream.messages[streamed];
         if (message.event !== undefined) continue;
-        const sent = sentAt.get(JSON.parse(message.data).subject);
+        const sent = sentAt.get((JSON.parse(message.data) as { subject: string }).subject);
         if (measuring && sent !== undefined) toStream.push(at - sent);
       }
     }, 0);
@@ -252,7 +252,7 @@ async function main(): Promise<void> {
   const databaseUrl = (name: string) => Object.assign(new URL(ADMIN_URL), { pathname: `/${name}` }).toString();
   const stop = async () => {
     for (const name of [database, `${database}_async`]) {
-      await admin(`drop database if exists ${name} with (force)`).catch((error) => console.error(`drop database: ${error.message}`));
+      await admin(`drop database if exists ${name} with (force)`).catch((error: Error) => console.error(`drop database: ${error.message}`));
     }
     await broker.stop();
   };

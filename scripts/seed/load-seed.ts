@@ -41,7 +41,7 @@ if (require.main === module) {
   const baseUrl = args.find((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--token-file') ?? 'http://127.0.0.1:3000';
   loadSeed(baseUrl, tokenFromCommandLine(args)).then(
     (loaded) => console.log(`seed: timeline ${loaded.timelineId} with ${loaded.events} events and ${loaded.revisions} revisions at ${baseUrl}/v1/timelines/${loaded.timelineId}`),
-    (error) => {
+    (error: Error) => {
       console.error(`seed failed: ${error.message}`);
       process.exit(1);
     },

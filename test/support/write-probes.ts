@@ -15,7 +15,7 @@ export async function expectWritesOnEveryPartition(service: TestTimelineService)
     const timelineId = `probe-${n}`;
     const created = await service.http.put(`/v1/timelines/${timelineId}`, { title: 'Probe', defaultLanguage: 'en' });
     expect([200, 201]).toContain(created.status);
-    const recorded = await service.http.post(`/v1/timelines/${timelineId}/events`, reportedStatement(n));
+    const recorded = await service.http.post<{ commandId: string }>(`/v1/timelines/${timelineId}/events`, reportedStatement(n));
     expect({ timelineId, status: recorded.status }).toEqual({ timelineId, status: 201 });
     const { rows } = await service.pool.query<{ partition: number }>('select topic_partition as partition from decisions where command_id = $1', [
       recorded.body.commandId,

@@ -28,6 +28,7 @@ const fixedReach = (timelines: string[]): TimelineReachResolver => ({ reachOf: a
 function attempt(route: keyof Routes, authorization?: string, reach = fixedReach(['japan-nato'])) {
   const request = { headers: authorization === undefined ? {} : { authorization } };
   const context = {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the handler is looked up for its metadata, never called
     getHandler: () => Routes.prototype[route],
     getClass: () => Routes,
     switchToHttp: () => ({ getRequest: () => request }),

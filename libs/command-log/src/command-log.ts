@@ -58,7 +58,7 @@ export interface SubscribeOptions {
   /** A member silent this long loses its partitions (after a crash, the wait before another takes over). */
   sessionTimeoutMs: number;
   /** Where each newly assigned partition starts: the offsets stored beside the read models. */
-  startOffsets(partitions: number[]): Promise<Map<number, number>>;
+  startOffsets: (partitions: number[]) => Promise<Map<number, number>>;
   /** When `startOffsets` failed: the partitions start where Kafka says, and each batch finds its stored offset. */
   onJoinError?: (error: Error) => void;
   handler: PartitionBatchHandler;

@@ -187,6 +187,7 @@ export class KafkaCommandLog extends CommandLog {
     // On every assignment, start each partition at the offset stored beside the read models. Only a shortcut:
     // each batch checks the stored offset again, so when they cannot be read (PostgreSQL down) the batches
     // that follow skip what was applied and seek past it; a rejection here would end the process.
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the listener catches its own failures
     consumer.on(consumer.events.GROUP_JOIN, async (event) => {
       const partitions = event.payload.memberAssignment[topic] ?? [];
       try {
@@ -201,6 +202,7 @@ export class KafkaCommandLog extends CommandLog {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: 4,
+      // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs types these closures as methods
       eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
         let sought = false;
         await handler(

@@ -338,7 +338,7 @@ function kafkaSecurity(env: TimelineEnvironment): KafkaSecurity {
   const security: KafkaSecurity = {};
   if (env.KAFKA_SASL_MECHANISM !== 'none') {
     const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = env;
-    security.sasl = { mechanism, username: username!, password: password! } as KafkaSecurity['sasl'];
+    security.sasl = { mechanism, username: username!, password: password! };
   }
   if (env.KAFKA_SSL) security.ssl = env.KAFKA_SSL_CA_FILE ? { ca: [readCaFile(env.KAFKA_SSL_CA_FILE)] } : true;
   return security;

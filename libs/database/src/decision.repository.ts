@@ -50,6 +50,33 @@ export interface DecisionRecord extends DecisionRow {
   timeline: { title: string; description: string; defaultLanguage: string; createdAt: string } | null;
 }
 
+/** A decisions row as pg hands it over (bigint as number, by pool.ts; timestamps as Date). */
+export interface DecisionColumns {
+  command_id: string;
+  command_type: CommandDecision['commandType'];
+  timeline_id: string | null;
+  event_id: string | null;
+  outcome: CommandDecision['outcome'];
+  reason: CommandDecision['reason'];
+  detail: string | null;
+  fingerprint: string | null;
+  version: number | null;
+  revision: number | null;
+  changed: boolean;
+  topic_partition: number;
+  topic_offset: number;
+  known_at: Date;
+}
+
+/** The joined timeline's columns are null exactly when `title` is. */
+type DecisionWithAnswerColumns = DecisionColumns & {
+  event_state: DecisionRecord['event'];
+  title: string | null;
+  description: string;
+  default_language: string;
+  created_at: Date;
+};
+
 @Injectable()
 export class DecisionRepository {
   constructor(private readonly pool: Pool) {}
@@ -57,7 +84,7 @@ export class DecisionRepository {
   /** Decisions with what a caller's answer needs: the event at the decided revision, or the timeline. */
   async findByCommandIds(commandIds: string[]): Promise<DecisionRecord[]> {
     if (commandIds.length === 0) return [];
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<DecisionWithAnswerColumns>(
       `select d.command_id, d.command_type, d.timeline_id, d.event_id, d.outcome, d.reason, d.detail,
               d.fingerprint, d.version, d.revision, d.changed, d.topic_partition, d.topic_offset, d.known_at,
               r.state as event_state,

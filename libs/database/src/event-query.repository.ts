@@ -68,8 +68,10 @@ export class EventQueryRepository {
     const tsquery = query.text === undefined ? undefined : await this.searchQuery(query.text);
     // Nothing but stop words: no event matches, and nothing is searched.
     const { text, values, ranked } = findEventsSql(tsquery === '' ? { ...query, limit: 0 } : query, tsquery);
-    const { rows } = await this.pool.query(text, values);
-    const found = rows.filter((row) => row.state !== null);
+    // A row per event, or one with a null state when none matched; `rank` when ranked, else `valid_lower` (a date, as text).
+    type Columns<S = AsJson<EventState> | null> = { known_at: Date; timeline_exists: boolean | null; state: S; rank: number; valid_lower: string };
+    const { rows } = await this.pool.query<Columns>(text, values);
+    const found = rows.filter((row): row is Columns<AsJson<EventState>> => row.state !== null);
     return {
       knownAt: rows[0].known_at.toISOString(),
       timelineExists: rows[0].timeline_exists,

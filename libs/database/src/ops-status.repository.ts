@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Pool } from 'pg';
 import { ConsumerOffsetsRepository } from './consumer-offsets.repository';
-import type { DecisionRow } from './decision.repository';
+import type { DecisionColumns, DecisionRow } from './decision.repository';
 import type { PartitionFailure } from './projection.repository';
 
 /** A failing partition as its projector last recorded it. */
@@ -67,7 +67,8 @@ export class OpsStatusRepository {
 
   /** Partitions whose projector transactions fail now (partition_failures, a row per failing partition). */
   async failingPartitions(topic: string): Promise<FailingPartitionStatus[]> {
-    const { rows } = await this.pool.query(
+    type Columns = { partition: number; failure_class: string; error: string; since: Date; last_failed_at: Date; attempts: number };
+    const { rows } = await this.pool.query<Columns>(
       `select partition, failure_class, error, since, last_failed_at, attempts
          from partition_failures
         where topic = $1
@@ -78,15 +79,15 @@ export class OpsStatusRepository {
       partition: row.partition,
       failureClass: row.failure_class,
       error: row.error,
-      since: (row.since as Date).toISOString(),
-      lastFailedAt: (row.last_failed_at as Date).toISOString(),
+      since: row.since.toISOString(),
+      lastFailedAt: row.last_failed_at.toISOString(),
       attempts: row.attempts,
     }));
   }
 
   /** The latest rejections, newest first (decisions_rejected_by_known_at). */
   async recentRejections(limit: number): Promise<RecentRejection[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<DecisionColumns>(
       `select command_id, command_type, timeline_id, event_id, reason, detail, known_at, topic_partition, topic_offset
          from decisions
         where outcome = 'rejected'
@@ -101,7 +102,7 @@ export class OpsStatusRepository {
       eventId: row.event_id,
       reason: row.reason,
       detail: row.detail,
-      knownAt: (row.known_at as Date).toISOString(),
+      knownAt: row.known_at.toISOString(),
       partition: row.topic_partition,
       offset: row.topic_offset,
     }));

@@ -46,7 +46,7 @@ export class OutboxRepository {
 
   /** Unsent rows in position order. */
   async unsent(limit: number): Promise<OutboxRow[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<OutboxColumns>(
       `select ${ROW_COLUMNS} from outbox where sent_at is null order by position limit $1`,
       [limit],
     );
@@ -59,7 +59,7 @@ export class OutboxRepository {
 
   /** Rows after `after` (and up to `upTo`, when given) in position order, matching the filter. */
   async readAfter(after: number, limit: number, filter: StreamFilter = {}, upTo?: number): Promise<OutboxRow[]> {
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<OutboxColumns>(
       `select ${ROW_COLUMNS} from outbox
        where position > $1 and ($2::bigint is null or position <= $2)
          and ($3::text is null or timeline_id = $3)
@@ -155,7 +155,18 @@ export class OutboxRepository {
   }
 }
 
-function toOutboxRow(row: Record<string, any>): OutboxRow {
+/** An outbox row as pg hands it over (bigint as number, by pool.ts). */
+interface OutboxColumns {
+  position: number;
+  timeline_id: string;
+  change_type: ChangeType;
+  command_id: string;
+  change_index: number;
+  payload: AsJson<TimelineChange>;
+  traceparent: string | null;
+}
+
+function toOutboxRow(row: OutboxColumns): OutboxRow {
   return {
     position: row.position,
     timelineId: row.timeline_id,

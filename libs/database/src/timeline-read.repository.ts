@@ -66,7 +66,13 @@ export class TimelineReadRepository {
   }
 
   async listRevisions(eventId: string): Promise<EventRevisionRecord[]> {
-    const { rows } = await this.pool.query(
+    type Columns = Omit<EventRevisionRecord, 'changeType' | 'commandId' | 'knownFrom' | 'knownTo'> & {
+      change_type: string;
+      command_id: string;
+      known_from: Date;
+      known_to: Date | null;
+    };
+    const { rows } = await this.pool.query<Columns>(
       `select revision, change_type, command_id, reason, changed, previous, known_from, known_to, state
        from event_revisions
        where event_id = $1

@@ -82,7 +82,7 @@ export function redactFields<T extends RedactableFields>(fields: T, keys: readon
  */
 export function redactJson<T>(json: T, keys: readonly RedactionKey[]): T {
   if (Array.isArray(json)) {
-    const mapped = json.map((item) => redactJson(item, keys));
+    const mapped = json.map((item: unknown) => redactJson(item, keys));
     return (mapped.some((item, index) => item !== json[index]) ? mapped : json) as T;
   }
   if (json === null || typeof json !== 'object') return json;

@@ -27,7 +27,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const problem = toProblem(error, this.translators);
     // Load shed on purpose is counted (timeline_api_commands_refused_total), not logged with a stack per request.
     if (problem.status >= 500 && problem.code !== 'overloaded') {
-      this.logger.error(`${request.method} ${request.url} failed [${request.id}]: ${(error as Error)?.stack ?? error}`);
+      this.logger.error(`${request.method} ${request.url} failed [${request.id}]: ${(error as Error)?.stack ?? String(error)}`);
     }
     void reply
       .status(problem.status)
@@ -77,7 +77,7 @@ function statusOf(error: unknown): number | undefined {
 function frameworkMessage(error: unknown): string {
   if (error instanceof HttpException) {
     const response = error.getResponse();
-    if (typeof response === 'object' && response && 'message' in response) return String((response as { message: unknown }).message);
+    if (typeof response === 'object' && response && 'message' in response) return String(response.message);
     return error.message;
   }
   return (error as Error)?.message ?? 'bad request';

@@ -295,7 +295,7 @@ function componentSchemas(registry: z.core.$ZodRegistry<{ id?: string }>, io: 'i
 }
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  return withoutMeta(z.toJSONSchema(schema, { target: TARGET, io, unrepresentable: 'any' }) as JsonSchema);
+  return withoutMeta(z.toJSONSchema(schema, { target: TARGET, io, unrepresentable: 'any' }));
 }
 
 /** The document declares the dialect once; a component needs no `$schema` or `$id` of its own. */

@@ -95,7 +95,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     const { idempotencyKey, traceparent } = writes[0].headers;
     const submitted = writes.map(({ draft, request, headers, commandId = commandIdFor(draft.timelineId, headers.idempotencyKey) }) => {
       const fingerprint = fingerprintOf({ ...request, expectedVersion: headers.expectedVersion });
-      return { fingerprint, command: { ...draft, commandId, fingerprint } as TimelineCommand };
+      return { fingerprint, command: { ...draft, commandId, fingerprint } };
     });
     const commands = submitted.map(({ command }) => command);
     const earlier = idempotencyKey ? await this.decisionsOf(commands.map((command) => command.commandId)) : new Map<string, DecisionRecord>();

@@ -62,7 +62,7 @@ describe('a malformed record', () => {
   test('quoting a key the database cannot store gets a storable, bounded detail', () => {
     const parsed = parseRecord(record(JSON.stringify({ type: 'CreateTimeline', commandId: COMMAND_ID, timelineId: 'japan-nato', timeline: { title: 'T', defaultLanguage: 'it', ['\u0000'.repeat(5_000)]: 1 } })));
     const [decision] = decideBatch(TOPIC, [parsed], nothingLoaded, new Set()).decisions;
-    expect(decision.detail).not.toMatch(/\u0000/);
+    expect(decision.detail).not.toContain('\u0000');
     expect(decision.detail!.length).toBeLessThanOrEqual(1_000);
   });
 });
