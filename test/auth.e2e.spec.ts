@@ -38,14 +38,21 @@ describe('access with scoped bearer tokens', () => {
 
   test('every operation answers a request without a token as the OpenAPI document says: refused where it names a scope, served where it names none', async () => {
     const document = (await service.http.get('/openapi.json')).body as { paths: Record<string, Record<string, { security: unknown[] }>> };
-    const sample: Record<string, string> = { timelineId: OURS, eventId: randomUUID(), commandId: randomUUID(), file: 'timeline.event.recorded.v1.json', asset: 'ops.js' };
+    const sample: Record<string, string> = {
+      timelineId: OURS,
+      eventId: randomUUID(),
+      commandId: randomUUID(),
+      file: 'timeline.event.recorded.v1.json',
+      asset: 'ops.js',
+    };
     const mismatches: string[] = [];
     for (const [template, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         const path = template.replace(/\{(\w+)\}/g, (_, name: string) => sample[name]);
         const response = await as(null).request(method.toUpperCase(), path, method === 'get' ? undefined : {}, {});
         const refused = response.status === 401 || response.status === 403;
-        if (refused !== operation.security.length > 0) mismatches.push(`${method} ${template}: ${response.status}, security ${JSON.stringify(operation.security)}`);
+        if (refused !== operation.security.length > 0)
+          mismatches.push(`${method} ${template}: ${response.status}, security ${JSON.stringify(operation.security)}`);
       }
     }
     expect(mismatches).toEqual([]);
@@ -114,7 +121,9 @@ describe('access with scoped bearer tokens', () => {
       expect(recorded.status).toBe(201);
       expect((await narrowed().get(`/v1/timelines/${OURS}/events`)).status).toBe(200);
       expect((await narrowed().get(`/v1/events/${recorded.body.event.eventId}`)).status).toBe(200);
-      expect((await narrowed().post(`/v1/events/${recorded.body.event.eventId}/revisions`, { changes: { title: 'Rivista' }, reason: 'test' })).status).toBe(200);
+      expect((await narrowed().post(`/v1/events/${recorded.body.event.eventId}/revisions`, { changes: { title: 'Rivista' }, reason: 'test' })).status).toBe(
+        200,
+      );
       expect((await narrowed().get(`/v1/commands/${recorded.body.commandId}`)).status).toBe(200);
     });
 
@@ -194,7 +203,9 @@ describe('access with scoped bearer tokens', () => {
       jwks = createServer((_, response) => response.setHeader('content-type', 'application/json').end(JSON.stringify({ keys: [publicJwk] })));
       await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
       const { AUTH_PUBLIC_KEY: _key, ...env } = service.env;
-      jwksApi = await createApiApp(TimelineConfig.fromEnvironment({ ...env, AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as net.AddressInfo).port}/jwks` }));
+      jwksApi = await createApiApp(
+        TimelineConfig.fromEnvironment({ ...env, AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as net.AddressInfo).port}/jwks` }),
+      );
       await jwksApi.listen(0, '127.0.0.1');
     });
     afterAll(async () => {
@@ -205,7 +216,11 @@ describe('access with scoped bearer tokens', () => {
     test("verifies tokens with the issuer's published keys", async () => {
       const client = new HttpClient(await jwksApi.getUrl());
       expect((await client.get(`/v1/timelines/${OURS}`)).status).toBe(200);
-      expectProblem(await client.withToken(testToken({ privateKey: generateKeyPairSync('ed25519').privateKey })).get(`/v1/timelines/${OURS}`), 401, '/problems/unauthorized');
+      expectProblem(
+        await client.withToken(testToken({ privateKey: generateKeyPairSync('ed25519').privateKey })).get(`/v1/timelines/${OURS}`),
+        401,
+        '/problems/unauthorized',
+      );
     });
   });
 });

@@ -52,7 +52,9 @@ describe('docker-compose.yml', () => {
 
   test('pins every image it pulls to a version', () => {
     const pulled = Object.values(compose.services).filter((service) => !service.build);
-    expect(pulled.map((service) => service.image)).toEqual(expect.arrayContaining([expect.stringMatching(/^postgres:/), expect.stringMatching(/^apache\/kafka:/)]));
+    expect(pulled.map((service) => service.image)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^postgres:/), expect.stringMatching(/^apache\/kafka:/)]),
+    );
     for (const { image } of pulled) expect(image).toMatch(/^[a-z/]+:\d+\.\d+(\.\d+)?(-[a-z]+)?$/);
   });
 

@@ -39,7 +39,9 @@ describe('embedded PostgreSQL', () => {
                pg_encoding_to_char(encoding) as encoding
           from pg_database where datname = current_database()`);
       expect(rows[0]).toEqual({ major: 18, btree_gin: true, configs: ['english', 'italian'], encoding: 'UTF8' });
-      const stemmed = await client.query(`select to_tsvector('italian', 'Ufficio di collegamento a Tokyo') @@ plainto_tsquery('italian', 'collegamenti') as found`);
+      const stemmed = await client.query(
+        `select to_tsvector('italian', 'Ufficio di collegamento a Tokyo') @@ plainto_tsquery('italian', 'collegamenti') as found`,
+      );
       expect(stemmed.rows[0]).toEqual({ found: true });
     } finally {
       await client.end();
@@ -59,10 +61,15 @@ describe('embedded PostgreSQL', () => {
     // An owner process of its own, which this test SIGKILLs: no 'exit' handler runs, only the watchdog is left.
     const owner = spawn(
       process.execPath,
-      ['-r', '@swc-node/register', '-e', `require('./libs/dev-stack/src/embedded-postgres').startEmbeddedPostgres().then((p) => {
+      [
+        '-r',
+        '@swc-node/register',
+        '-e',
+        `require('./libs/dev-stack/src/embedded-postgres').startEmbeddedPostgres().then((p) => {
         console.log(JSON.stringify({ pid: p.pid, dataDir: p.dataDir }));
         setInterval(() => undefined, 60_000);
-      })`],
+      })`,
+      ],
       { cwd: REPO_ROOT, env: { ...process.env, SWC_NODE_PROJECT: 'tsconfig.json' }, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const line = await new Promise<string>((resolve, reject) => {

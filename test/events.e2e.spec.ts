@@ -44,13 +44,16 @@ describe('timeline.events: every accepted change on Kafka as a CloudEvent', () =
 
   /** Waits until every outbox row is marked sent and the subscriber has each of them at least once. */
   async function allDelivered(): Promise<ReceivedChange[]> {
-    return expectEventually(async () => {
-      const rows = await outbox();
-      expect(rows.filter((row) => !row.sent)).toEqual([]);
-      const received = new Set(subscriber.received.map(({ event }) => event.id));
-      expect(rows.filter((row) => !received.has(row.id))).toEqual([]);
-      return subscriber.distinct();
-    }, { timeoutMs: 30_000, intervalMs: 100 });
+    return expectEventually(
+      async () => {
+        const rows = await outbox();
+        expect(rows.filter((row) => !row.sent)).toEqual([]);
+        const received = new Set(subscriber.received.map(({ event }) => event.id));
+        expect(rows.filter((row) => !received.has(row.id))).toEqual([]);
+        return subscriber.distinct();
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
   }
 
   test('the relay stopped between publishing and marking sent: the next relay publishes the rows again, nothing is lost', async () => {
@@ -90,7 +93,10 @@ describe('timeline.events: every accepted change on Kafka as a CloudEvent', () =
           expect(recorded.status).toBe(201);
           eventIds.push(recorded.body.event.eventId);
         }
-        const revised = await service.http.post(`/v1/events/${eventIds[0]}/revisions`, { changes: { factuality: 'confirmed', title: 'Confermato' }, reason: 'Second source' });
+        const revised = await service.http.post(`/v1/events/${eventIds[0]}/revisions`, {
+          changes: { factuality: 'confirmed', title: 'Confermato' },
+          reason: 'Second source',
+        });
         expect(revised.status).toBe(200);
         expect((await service.http.post(`/v1/events/${eventIds[1]}/retraction`, { reason: 'Recorded twice' })).status).toBe(200);
       }),
@@ -118,7 +124,11 @@ describe('timeline.events: every accepted change on Kafka as a CloudEvent', () =
     // Each change type is there, with the fields a subscriber needs without history.
     const byType = (type: string) => ours.filter(({ event }) => event.type === type).map(({ event }) => event);
     expect(byType('timeline.timeline.created.v1')).toHaveLength(3);
-    expect(byType('timeline.timeline.created.v1').map((e) => ({ ...e.data }).timeline.title).sort()).toEqual(['Timeline 0', 'Timeline 1', 'Timeline 2']);
+    expect(
+      byType('timeline.timeline.created.v1')
+        .map((e) => ({ ...e.data }).timeline.title)
+        .sort(),
+    ).toEqual(['Timeline 0', 'Timeline 1', 'Timeline 2']);
     expect(byType('timeline.event.recorded.v1')).toHaveLength(12);
     const [revised] = byType('timeline.event.revised.v1');
     expect(revised.data).toMatchObject({

@@ -74,10 +74,7 @@ describe('failures: a killed projector, garbage in the log, a rebuild from offse
     expect(rows.every((row) => row.revisions === 1)).toBe(true);
     const timeline = await service.http.get(`/v1/timelines/${timelineId}`);
     expect(timeline.body).toMatchObject({ version: total + 1, eventCount: total });
-    const decisions = await service.pool.query(
-      `select outcome, count(*)::int as n from decisions where timeline_id = $1 group by outcome`,
-      [timelineId],
-    );
+    const decisions = await service.pool.query(`select outcome, count(*)::int as n from decisions where timeline_id = $1 group by outcome`, [timelineId]);
     expect(decisions.rows).toEqual([{ outcome: 'accepted', n: total + 1 }]);
   });
 
@@ -94,9 +91,7 @@ describe('failures: a killed projector, garbage in the log, a rebuild from offse
     const after = await service.http.post(`/v1/timelines/${timelineId}/events`, event(1));
     expect(after.status).toBe(201);
     const malformed = await expectEventually(async () => {
-      const { rows } = await service.pool.query(
-        `select command_type, outcome, reason, detail from decisions where reason = 'malformed' order by topic_offset`,
-      );
+      const { rows } = await service.pool.query(`select command_type, outcome, reason, detail from decisions where reason = 'malformed' order by topic_offset`);
       expect(rows).toHaveLength(2);
       return rows;
     });
@@ -109,7 +104,9 @@ describe('failures: a killed projector, garbage in the log, a rebuild from offse
     // Some revisions, a retraction and rejections, so that every table has rows of every kind.
     const recorded = await service.http.post(`/v1/timelines/${timelineId}/events`, event(2));
     const { eventId } = recorded.body.event;
-    expect((await service.http.post(`/v1/events/${eventId}/revisions`, { changes: { factuality: 'confirmed' }, reason: 'r', expectedRevision: 1 })).status).toBe(200);
+    expect(
+      (await service.http.post(`/v1/events/${eventId}/revisions`, { changes: { factuality: 'confirmed' }, reason: 'r', expectedRevision: 1 })).status,
+    ).toBe(200);
     expect((await service.http.post(`/v1/events/${eventId}/revisions`, { changes: { title: 'x' }, reason: 'stale', expectedRevision: 1 })).status).toBe(409);
     expect((await service.http.post(`/v1/events/${eventId}/retraction`, { reason: 'duplicate' })).status).toBe(200);
     await service.waitForProjection();

@@ -72,9 +72,15 @@ describe('faults around a write', () => {
     const advice = (response: typeof first) =>
       response.body.recorded === false
         ? { recorded: false, detail: /not recorded and it is safe to retry/.test(response.body.detail) }
-        : { recorded: response.body.recorded, detail: /may have been recorded/.test(response.body.detail), names: response.body.location === `/v1/commands/${response.body.commandId}` };
+        : {
+            recorded: response.body.recorded,
+            detail: /may have been recorded/.test(response.body.detail),
+            names: response.body.location === `/v1/commands/${response.body.commandId}`,
+          };
     for (const response of [first, second]) {
-      expect(advice(response)).toEqual(response.body.recorded === false ? { recorded: false, detail: true } : { recorded: 'unknown', detail: true, names: true });
+      expect(advice(response)).toEqual(
+        response.body.recorded === false ? { recorded: false, detail: true } : { recorded: 'unknown', detail: true, names: true },
+      );
     }
     if (first.body.recorded === 'unknown') expect(first.body.detail).toMatch(/same Idempotency-Key/);
 
@@ -171,7 +177,10 @@ describe('faults around a write', () => {
       await consumer.disconnect();
       const producer = kafka.producer();
       await producer.connect();
-      await producer.send({ topic: service.config.kafka.commandsTopic, messages: [{ key: original.key, value: original.value, headers: original.headers as Record<string, Buffer> }] });
+      await producer.send({
+        topic: service.config.kafka.commandsTopic,
+        messages: [{ key: original.key, value: original.value, headers: original.headers as Record<string, Buffer> }],
+      });
       await producer.disconnect();
       await expectEventually(async () => expect(notified).toContain(recorded.body.commandId), { timeoutMs: 15_000 });
       const { rows: decisions } = await service.pool.query(`select count(*)::int as n from decisions where command_id = $1`, [recorded.body.commandId]);
@@ -184,7 +193,9 @@ describe('faults around a write', () => {
   test('a stored offset past the end of the log (Kafka lost records) stops the partition with a clear error, never skipping what comes', async () => {
     const recorded = await service.http.post(`/v1/timelines/${timelineId}/events`, reportedStatement(6));
     expect(recorded.status).toBe(201);
-    const { rows } = await service.pool.query<{ partition: number }>(`select topic_partition as partition from decisions where command_id = $1`, [recorded.body.commandId]);
+    const { rows } = await service.pool.query<{ partition: number }>(`select topic_partition as partition from decisions where command_id = $1`, [
+      recorded.body.commandId,
+    ]);
     const { partition } = rows[0];
     const topic = service.config.kafka.commandsTopic;
     // What the read models would hold if Kafka had lost the last thousand records of the partition.
@@ -196,7 +207,11 @@ describe('faults around a write', () => {
         const ready = await projectorReady();
         expect(ready.status).toBe(503);
         const [entry] = ready.body.checks.error.projection.failingPartitions;
-        expect(entry).toMatchObject({ partition, failureClass: 'log-behind', error: expect.stringMatching(/ends at offset \d+ in Kafka but the read models are at \d+/) });
+        expect(entry).toMatchObject({
+          partition,
+          failureClass: 'log-behind',
+          error: expect.stringMatching(/ends at offset \d+ in Kafka but the read models are at \d+/),
+        });
         return entry;
       });
       expect(failing.attempts).toBeGreaterThan(0);

@@ -68,9 +68,7 @@ describe('health, metrics and traces of a running service', () => {
         expect(text).toMatch(new RegExp(`^timeline_api_append_stage_seconds_count\\{stage="${stage}"\\} 3$`, 'm'));
         expect(text).toMatch(new RegExp(`^timeline_api_append_stage_seconds_sum\\{stage="${stage}"\\} [\\d.e+-]+$`, 'm'));
       }
-      expect(text).toMatch(
-        /^timeline_http_request_duration_seconds_count\{method="PUT",route="\/v1\/timelines\/:timelineId",status_class="4xx"\} 1$/m,
-      );
+      expect(text).toMatch(/^timeline_http_request_duration_seconds_count\{method="PUT",route="\/v1\/timelines\/:timelineId",status_class="4xx"\} 1$/m);
       expect(text).toMatch(/^timeline_http_request_duration_seconds_count\{method="GET",route="unmatched",status_class="4xx"\} 1$/m);
       expect(text).toMatch(/^timeline_postgres_pool_connections \d+$/m);
       expect(text).toMatch(/^timeline_kafka_producer_connected\{topic="timeline\.commands\.[0-9a-f]+"\} 1$/m);
@@ -122,7 +120,11 @@ describe('health, metrics and traces of a running service', () => {
       const readinessOn = (topic: string) => {
         const config = TimelineConfig.fromEnvironment({ ...service.env, KAFKA_COMMANDS_TOPIC: topic, PROJECTOR_READY_MAX_LAG_RECORDS: '2' });
         const noFailures = new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics()));
-        return new ProjectionLagReadiness(config, new ProjectionLag(config, service.log, new OperationsRepository(service.pool, new ConsumerOffsetsRepository(service.pool))), noFailures);
+        return new ProjectionLagReadiness(
+          config,
+          new ProjectionLag(config, service.log, new OperationsRepository(service.pool, new ConsumerOffsetsRepository(service.pool))),
+          noFailures,
+        );
       };
       // Records no projector reads: a topic of their own, with no stored offsets.
       const topic = `timeline.commands.lag-${randomBytes(4).toString('hex')}`;

@@ -72,9 +72,12 @@ describe('the OpenAPI document matches what the api does', () => {
     await expectEventually(async () => expect((await call('GET', location)).body.status).toBe('accepted'), { timeoutMs: 60_000, intervalMs: 200 });
   });
 
-  test('access: no token is 401, a token without the scope 403, each as the document says; the document names each operation\'s scope', async () => {
+  test("access: no token is 401, a token without the scope 403, each as the document says; the document names each operation's scope", async () => {
     const unauthorized = await service.http.withToken(null).post(`/v1/timelines/${TIMELINE}/events`, {});
-    expect({ status: unauthorized.status, errors: contract.check('POST', `/v1/timelines/${TIMELINE}/events`, unauthorized) }).toEqual({ status: 401, errors: [] });
+    expect({ status: unauthorized.status, errors: contract.check('POST', `/v1/timelines/${TIMELINE}/events`, unauthorized) }).toEqual({
+      status: 401,
+      errors: [],
+    });
     await expectProblem('POST', `/v1/timelines/${TIMELINE}/events`, 403, 'forbidden', {}, bearer(testToken({ scope: 'timelines:read' })));
     const operation = contract.document.paths['/v1/timelines/{timelineId}/events'].post;
     expect(operation.security).toEqual([{ bearerAuth: ['timelines:write'] }]);
@@ -118,23 +121,40 @@ describe('the OpenAPI document matches what the api does', () => {
     let version: number;
 
     test('record, and the problems of recording', async () => {
-      const recorded = await call('POST', `/v1/timelines/${TIMELINE}/events`, { ...EVENT, eventId }, {
-        'idempotency-key': `record-${eventId}`,
-        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
-      });
+      const recorded = await call(
+        'POST',
+        `/v1/timelines/${TIMELINE}/events`,
+        { ...EVENT, eventId },
+        {
+          'idempotency-key': `record-${eventId}`,
+          traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        },
+      );
       expect(recorded.status).toBe(201);
       version = recorded.body.version;
       await expectProblem('POST', `/v1/timelines/${TIMELINE}/events`, 409, 'event-exists', { ...EVENT, eventId, title: 'Another' });
       await expectProblem('POST', `/v1/timelines/${TIMELINE}/events`, 409, 'version-conflict', EVENT, { 'if-match': `"${version + 10}"` });
-      await expectProblem('POST', `/v1/timelines/${TIMELINE}/events`, 422, 'idempotency-key-reused', { ...EVENT, title: 'Changed' }, {
-        'idempotency-key': `record-${eventId}`,
-      });
+      await expectProblem(
+        'POST',
+        `/v1/timelines/${TIMELINE}/events`,
+        422,
+        'idempotency-key-reused',
+        { ...EVENT, title: 'Changed' },
+        {
+          'idempotency-key': `record-${eventId}`,
+        },
+      );
       await expectProblem('POST', '/v1/timelines/no-such-timeline/events', 404, 'timeline-not-found', EVENT);
       await expectProblem('POST', `/v1/timelines/${TIMELINE}/events`, 400, 'invalid-request', { ...EVENT, validTime: '2023-13' });
     });
 
     test('record a batch: a result per event, recorded or rejected, and the problems of a whole batch', async () => {
-      const batch = await call('POST', `/v1/timelines/${TIMELINE}/events:batch`, { events: [{ ...EVENT, title: 'In a batch' }, { ...EVENT, eventId }] });
+      const batch = await call('POST', `/v1/timelines/${TIMELINE}/events:batch`, {
+        events: [
+          { ...EVENT, title: 'In a batch' },
+          { ...EVENT, eventId },
+        ],
+      });
       expect(batch.body.results.map((result: { status: number }) => result.status)).toEqual([201, 409]);
       await expectProblem('POST', `/v1/timelines/${TIMELINE}/events:batch`, 400, 'invalid-request', { events: [] });
       await expectProblem('POST', `/v1/timelines/${TIMELINE}/events:batch`, 413, 'payload-too-large', { events: Array.from({ length: 101 }, () => EVENT) });
@@ -144,7 +164,11 @@ describe('the OpenAPI document matches what the api does', () => {
       await expectProblem('POST', `/v1/events/${eventId}/revisions`, 400, 'invalid-request', { changes: {}, reason: 'nothing' });
       const revised = await call('POST', `/v1/events/${eventId}/revisions`, { changes: { factuality: 'confirmed' }, reason: 'Confirmed', expectedRevision: 1 });
       expect(revised.status).toBe(200);
-      await expectProblem('POST', `/v1/events/${eventId}/revisions`, 409, 'revision-conflict', { changes: { title: 'Late' }, reason: 'Stale', expectedRevision: 1 });
+      await expectProblem('POST', `/v1/events/${eventId}/revisions`, 409, 'revision-conflict', {
+        changes: { title: 'Late' },
+        reason: 'Stale',
+        expectedRevision: 1,
+      });
       await expectProblem('POST', `/v1/events/${randomUUID()}/revisions`, 404, 'event-not-found', { changes: { title: 'x' }, reason: 'x' });
 
       const other = await call('POST', `/v1/timelines/${TIMELINE}/events`, { ...EVENT, title: 'To be retracted', validTime: '2022-06' });
@@ -186,7 +210,10 @@ describe('the OpenAPI document matches what the api does', () => {
     test('searches with every kind of parameter, repeatable ones repeated', async () => {
       const base = `/v1/timelines/${TIMELINE}/events`;
       await call('GET', base);
-      await call('GET', `${base}?from=2023&to=2023-07&match=within&actor=jp&actor=nato&role=signatory&place=LT&topic=partnership&kind=programme.adopted&factuality=confirmed&factuality=expected&order=desc&limit=5`);
+      await call(
+        'GET',
+        `${base}?from=2023&to=2023-07&match=within&actor=jp&actor=nato&role=signatory&place=LT&topic=partnership&kind=programme.adopted&factuality=confirmed&factuality=expected&order=desc&limit=5`,
+      );
       await call('GET', `${base}?validAt=2023-07-12&knownAt=${new Date().toISOString()}&includeRetracted=true&q=partnership`);
       const localized = await call('GET', `${base}?lang=it`, undefined, { 'accept-language': 'it-IT, en;q=0.8' });
       expect(localized.body.events.some((event: any) => event.displayLanguage === 'it' && event.original)).toBe(true);

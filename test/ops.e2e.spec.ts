@@ -55,7 +55,16 @@ describe('the ops page', () => {
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1440, height: 1100 }, locale: 'en-GB', colorScheme: 'light' });
   });
@@ -141,7 +150,9 @@ describe('the ops page', () => {
       const failing = page.getByTestId('failing-partition');
       await failing.first().waitFor({ timeout: 15_000 });
       expect(await failing.count()).toBe(1);
-      await expect(failing.first().textContent()).resolves.toMatch(/partition \d+ fails since .*\(\d+ attempts, database\): 25006: the database is read-only for maintenance/);
+      await expect(failing.first().textContent()).resolves.toMatch(
+        /partition \d+ fails since .*\(\d+ attempts, database\): 25006: the database is read-only for maintenance/,
+      );
       const partition = await failing.first().getAttribute('data-partition');
       await expect(page.locator(`[data-testid="partition-row"][data-partition="${partition}"]`).getAttribute('class')).resolves.toBe('failing');
       await page.screenshot({ path: path.join(ARTIFACTS, 'ops-page-failing-partition.png'), fullPage: true });

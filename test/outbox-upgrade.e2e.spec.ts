@@ -70,7 +70,9 @@ describe('outbox positions taken under a lock: the upgrade of an existing outbox
     expect(positions.alone).toBeLessThan(positions.younger);
     expect(positions.younger).toBeLessThan(positions.older);
     // The upgrade applies this migration and every later one, in name order.
-    const later = listMigrations().map((migration) => migration.name).filter((name) => name > POSITIONS_UNDER_LOCK);
+    const later = listMigrations()
+      .map((migration) => migration.name)
+      .filter((name) => name > POSITIONS_UNDER_LOCK);
     expect(await runMigrations(pool, SCHEMA)).toEqual([POSITIONS_UNDER_LOCK, ...later]);
   });
   afterAll(async () => {

@@ -78,7 +78,12 @@ describe('no request and no record can stop the write path', () => {
     const cases: [string, string, () => unknown, string][] = [
       ['NUL in a title', 'events', () => ({ ...validEvent(), title: 'bad \u0000 title' }), 'body.title'],
       ['NUL in a summary', 'events', () => ({ ...validEvent(), summary: 'a\u0000b' }), 'body.summary'],
-      ['NUL in a source URL', 'events', () => ({ ...validEvent(), sources: [{ url: 'https://example.org/a\u0000b', publisher: 'X', language: 'it' }] }), 'body.sources.0.url'],
+      [
+        'NUL in a source URL',
+        'events',
+        () => ({ ...validEvent(), sources: [{ url: 'https://example.org/a\u0000b', publisher: 'X', language: 'it' }] }),
+        'body.sources.0.url',
+      ],
       ['a lone high surrogate', 'events', () => ({ ...validEvent(), title: 'bad \ud800 title' }), 'body.title'],
       ['a lone low surrogate in a translation', 'events', () => ({ ...validEvent(), translations: { en: { title: '\udc00' } } }), 'body.translations.en.title'],
       ['NUL in an actor name', 'events', () => ({ ...validEvent(), actors: [{ id: 'jp', name: 'Giap\u0000pone', role: 'host' }] }), 'body.actors.0.name'],
@@ -110,7 +115,10 @@ describe('no request and no record can stop the write path', () => {
       const withNul = await rawRequest(service.http.baseUrl, {
         method: 'POST',
         target: `/v1/timelines/${timelineId}/events`,
-        headers: [['content-type', 'application/json'], ['idempotency-key', 'a\u0000b']],
+        headers: [
+          ['content-type', 'application/json'],
+          ['idempotency-key', 'a\u0000b'],
+        ],
         body: JSON.stringify(validEvent()),
       });
       expect(withNul.status).toBe(400);
@@ -311,7 +319,9 @@ describe('no request and no record can stop the write path', () => {
       await replayed.query(`alter table events add constraint test_refused_title check (state->>'title' <> '${REFUSED_TITLE}')`);
       const rebuilder = await service.startProjectorInProcess({ DATABASE_SCHEMA: schema, KAFKA_CONSUMER_GROUP: `replay-${schema}` });
       const decisions = (pool: typeof replayed) =>
-        pool.query(`select command_id, outcome, reason, detail, version, revision, topic_partition, topic_offset from decisions order by topic_partition, topic_offset`);
+        pool.query(
+          `select command_id, outcome, reason, detail, version, revision, topic_partition, topic_offset from decisions order by topic_partition, topic_offset`,
+        );
       try {
         const live = (await decisions(service.pool)).rows;
         expect(live.filter((row) => row.reason === 'unprocessable')).toHaveLength(2);

@@ -66,11 +66,19 @@ const anyJson: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 const partialDate = fc
   .tuple(fc.integer({ min: 0, max: 10_000 }), fc.option(fc.integer({ min: 0, max: 13 })), fc.option(fc.integer({ min: 0, max: 32 })))
   .map(([year, month, day]) =>
-    [String(year).padStart(4, '0'), month === null ? null : String(month).padStart(2, '0'), month === null || day === null ? null : String(day).padStart(2, '0')]
+    [
+      String(year).padStart(4, '0'),
+      month === null ? null : String(month).padStart(2, '0'),
+      month === null || day === null ? null : String(day).padStart(2, '0'),
+    ]
       .filter(Boolean)
       .join('-'),
   );
-const validTime = fc.oneof(partialDate, fc.tuple(partialDate, partialDate).map(([a, b]) => `${a}/${b}`), hostileString);
+const validTime = fc.oneof(
+  partialDate,
+  fc.tuple(partialDate, partialDate).map(([a, b]) => `${a}/${b}`),
+  hostileString,
+);
 
 /** A value that is usually right, so that a body is often valid but for one or two fields, and sometimes valid. */
 const mostly = <T, W = unknown>(right: fc.Arbitrary<T>, wrong: fc.Arbitrary<W> = anyJson as fc.Arbitrary<W>): fc.Arbitrary<T | W> =>
@@ -81,27 +89,55 @@ const eventBody = fc.record(
   {
     eventId: mostly(uuid),
     kind: mostly(fc.constantFrom('summit.attended', 'programme.adopted', 'proposal.shelved')),
-    title: mostly(fc.string({ minLength: 1, maxLength: 30 }).map((text) => `Vertice ${text}`), hostileString),
+    title: mostly(
+      fc.string({ minLength: 1, maxLength: 30 }).map((text) => `Vertice ${text}`),
+      hostileString,
+    ),
     summary: mostly(fc.string({ maxLength: 30 }), hostileString),
     language: mostly(fc.constantFrom('it', 'en', 'ja')),
     validTime: mostly(fc.constantFrom('2022', '2023-07', '2023-07-12', '2022-06-28/2022-06-30'), validTime),
-    actors: mostly(fc.array(fc.record({ id: mostly(fc.constantFrom('jp', 'nato')), name: mostly(fc.constant('Giappone'), hostileString), role: mostly(fc.constant('host'), hostileString) }), { maxLength: 2 })),
-    places: mostly(fc.array(fc.record({ name: mostly(fc.constant('Vilnius'), hostileString), country: mostly(fc.constant('LT')) }, { requiredKeys: ['name'] }), { maxLength: 2 })),
+    actors: mostly(
+      fc.array(
+        fc.record({
+          id: mostly(fc.constantFrom('jp', 'nato')),
+          name: mostly(fc.constant('Giappone'), hostileString),
+          role: mostly(fc.constant('host'), hostileString),
+        }),
+        { maxLength: 2 },
+      ),
+    ),
+    places: mostly(
+      fc.array(fc.record({ name: mostly(fc.constant('Vilnius'), hostileString), country: mostly(fc.constant('LT')) }, { requiredKeys: ['name'] }), {
+        maxLength: 2,
+      }),
+    ),
     topics: mostly(fc.array(fc.constantFrom('nato-summit', 'indo-pacific'), { maxLength: 2 })),
     sources: mostly(
       fc.array(
-        fc.record({
-          url: mostly(fc.webUrl(), hostileString.map((text) => `https://example.org/${text}`)),
-          publisher: mostly(fc.constant('Example'), hostileString),
-          language: mostly(fc.constant('it')),
-          publishedAt: mostly(fc.constantFrom('2023-07-11', '2023-07-11T09:00:00Z'), hostileString),
-        }, { requiredKeys: ['url', 'publisher', 'language'] }),
+        fc.record(
+          {
+            url: mostly(
+              fc.webUrl(),
+              hostileString.map((text) => `https://example.org/${text}`),
+            ),
+            publisher: mostly(fc.constant('Example'), hostileString),
+            language: mostly(fc.constant('it')),
+            publishedAt: mostly(fc.constantFrom('2023-07-11', '2023-07-11T09:00:00Z'), hostileString),
+          },
+          { requiredKeys: ['url', 'publisher', 'language'] },
+        ),
         { maxLength: 2 },
       ),
     ),
     factuality: mostly(fc.constantFrom('confirmed', 'reported', 'expected', 'disputed')),
     relations: mostly(fc.array(fc.record({ type: mostly(fc.constant('relatedTo')), eventId: mostly(uuid) }), { maxLength: 2 })),
-    translations: mostly(fc.dictionary(mostly(fc.constantFrom('en', 'ja'), hostileKey), fc.record({ title: mostly(fc.constant('Summit'), hostileString), summary: hostileString }, { requiredKeys: ['title'] }), { maxKeys: 2 })),
+    translations: mostly(
+      fc.dictionary(
+        mostly(fc.constantFrom('en', 'ja'), hostileKey),
+        fc.record({ title: mostly(fc.constant('Summit'), hostileString), summary: hostileString }, { requiredKeys: ['title'] }),
+        { maxKeys: 2 },
+      ),
+    ),
   },
   { requiredKeys: ['kind', 'title', 'language', 'validTime', 'factuality'] },
 );
@@ -122,9 +158,41 @@ const queryValue = fc.oneof(
   partialDate,
   fc.constantFrom('%', '%zz', '%ED%A0%80', '%C0%80', '+', '1e309', '-1', '0', '500', '501', '2023-07-11T12:00:00%2B99:99'),
 );
-const QUERY_NAMES = ['from', 'to', 'match', 'validAt', 'knownAt', 'actor', 'role', 'place', 'topic', 'kind', 'factuality', 'includeRetracted', 'q', 'order', 'limit', 'cursor', 'format', 'lang', 'by', 'after', 'timelineId', 'type'];
+const QUERY_NAMES = [
+  'from',
+  'to',
+  'match',
+  'validAt',
+  'knownAt',
+  'actor',
+  'role',
+  'place',
+  'topic',
+  'kind',
+  'factuality',
+  'includeRetracted',
+  'q',
+  'order',
+  'limit',
+  'cursor',
+  'format',
+  'lang',
+  'by',
+  'after',
+  'timelineId',
+  'type',
+];
 const queryString = fc
-  .array(fc.tuple(fc.oneof(fc.constantFrom(...QUERY_NAMES), hostileString.map((text) => percentEncoded(Buffer.from(text, 'utf8')))), queryValue), { maxLength: 5 })
+  .array(
+    fc.tuple(
+      fc.oneof(
+        fc.constantFrom(...QUERY_NAMES),
+        hostileString.map((text) => percentEncoded(Buffer.from(text, 'utf8'))),
+      ),
+      queryValue,
+    ),
+    { maxLength: 5 },
+  )
   .map((pairs) => pairs.map(([name, value]) => `${name}=${value}`).join('&'));
 
 describe('properties: whatever a client sends, a success or a 4xx problem, never a 5xx', () => {
@@ -201,7 +269,9 @@ describe('properties: whatever a client sends, a success or a 4xx problem, never
   test('revisions: hostile changes, reasons and expected revisions', async () => {
     const revision = fc.record(
       {
-        changes: mostly(fc.record({ title: hostileString, validTime, summary: hostileString, factuality: fc.constantFrom('confirmed', 'disputed') }, { requiredKeys: [] })),
+        changes: mostly(
+          fc.record({ title: hostileString, validTime, summary: hostileString, factuality: fc.constantFrom('confirmed', 'disputed') }, { requiredKeys: [] }),
+        ),
         reason: mostly(fc.constant('correction'), hostileString),
         expectedRevision: mostly(fc.integer({ min: 1, max: 5 }), hostileNumber),
       },
@@ -252,7 +322,13 @@ describe('properties: whatever a client sends, a success or a 4xx problem, never
   });
 
   test('path parameters: any bytes where an id goes', async () => {
-    const paths = [(id: string) => `/v1/timelines/${id}`, (id: string) => `/v1/timelines/${id}/events`, (id: string) => `/v1/events/${id}`, (id: string) => `/v1/events/${id}/revisions`, (id: string) => `/v1/commands/${id}`];
+    const paths = [
+      (id: string) => `/v1/timelines/${id}`,
+      (id: string) => `/v1/timelines/${id}/events`,
+      (id: string) => `/v1/events/${id}`,
+      (id: string) => `/v1/events/${id}/revisions`,
+      (id: string) => `/v1/commands/${id}`,
+    ];
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: paths.length - 1 }), fc.oneof(queryValue, uuid), async (path, id) => {
         const response = await rawRequest(service.http.baseUrl, { method: 'GET', target: paths[path](id) });

@@ -108,7 +108,7 @@ describe('timeline queries on the read models, fed through the projector', () =>
     });
   });
 
-  describe('full-text search in each event\'s own language', () => {
+  describe("full-text search in each event's own language", () => {
     test('Italian stemming: "collegamento" finds the "ufficio di collegamento", and so does the plural', async () => {
       expect(ids(await search('q=collegamento&includeRetracted=true'))).toEqual([SEED.liaison]);
       expect(ids(await search('q=collegamenti&includeRetracted=true'))).toEqual([SEED.liaison]);
@@ -193,7 +193,11 @@ describe('timeline queries on the read models, fed through the projector', () =>
         const validTime = `20${10 + ((n * 7) % 10)}-0${1 + (n % 9)}`;
         const role = n % 3 === 0 ? 'host' : 'guest';
         const response = await service.http.post(`/v1/timelines/${timelines[n % 2]}/events`, {
-          kind: 'meeting.held', title: `Meeting ${n}`, language: 'en', validTime, factuality: 'reported',
+          kind: 'meeting.held',
+          title: `Meeting ${n}`,
+          language: 'en',
+          validTime,
+          factuality: 'reported',
           actors: [{ id: actor, name: 'Walker', role }],
         });
         recorded.push({ eventId: response.body.event.eventId, validTime, role });
@@ -226,7 +230,13 @@ describe('timeline queries on the read models, fed through the projector', () =>
     test('GET /v1/events searches across timelines', async () => {
       const other = `other-${randomUUID().slice(0, 8)}`;
       await service.http.put(`/v1/timelines/${other}`, { title: 'Other', defaultLanguage: 'en' });
-      await service.http.post(`/v1/timelines/${other}/events`, { kind: 'programme.adopted', title: 'Another programme', language: 'en', validTime: '2024', factuality: 'confirmed' });
+      await service.http.post(`/v1/timelines/${other}/events`, {
+        kind: 'programme.adopted',
+        title: 'Another programme',
+        language: 'en',
+        validTime: '2024',
+        factuality: 'confirmed',
+      });
       const found = (await service.http.get('/v1/events?kind=programme.adopted')).body;
       expect(found.events.map((event: any) => event.timelineId).sort()).toEqual(['japan-nato', other].sort());
     });
@@ -307,7 +317,7 @@ describe('timeline queries on the read models, fed through the projector', () =>
       expect(page).not.toContain('"Sort"');
     });
 
-    test('one actor across every timeline walks that actor\'s keys in valid-time order, with no sort', async () => {
+    test("one actor across every timeline walks that actor's keys in valid-time order, with no sort", async () => {
       // A few rows make a bitmap scan and a sort cheapest; forbidden, the planner shows the ordered walk exists.
       const page = pagePlan(await plan({ actors: ['jp'], role: 'Member', knownAt, order: 'desc', limit: 51 }, ['bitmapscan', 'sort']));
       expect(page).toContain('event_revision_actor_keys_pkey');

@@ -14,7 +14,10 @@ describe('rebuilding the read models without downtime', () => {
   let service: TestTimelineService;
   let adminApp: NestFastifyApplication;
   const admin = (method: 'GET' | 'POST', payload?: unknown) =>
-    adminApp.getHttpAdapter().getInstance().inject({ method, url: '/admin/rebuild', payload: payload as any, headers: bearer(testToken({ scope: 'ops' })) });
+    adminApp
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method, url: '/admin/rebuild', payload: payload as any, headers: bearer(testToken({ scope: 'ops' })) });
 
   beforeAll(async () => {
     service = await TestTimelineService.start();
@@ -84,10 +87,9 @@ describe('rebuilding the read models without downtime', () => {
     expect(acknowledged.length).toBeGreaterThan(0);
 
     // Reads now come from the rebuilt schema, under the live name; the old one is kept aside.
-    const { rows: schemas } = await service.pool.query<{ nspname: string }>(
-      `select nspname from pg_namespace where nspname like $1 order by nspname`,
-      [`${service.config.database.schema}%`],
-    );
+    const { rows: schemas } = await service.pool.query<{ nspname: string }>(`select nspname from pg_namespace where nspname like $1 order by nspname`, [
+      `${service.config.database.schema}%`,
+    ]);
     expect(schemas.map((row) => row.nspname)).toEqual([service.config.database.schema, finished.retiredSchema].sort());
 
     // Every write acknowledged before, during and after the switch is there exactly once.
@@ -106,19 +108,15 @@ describe('rebuilding the read models without downtime', () => {
       'select position, command_id from outbox where position > $1 order by position',
       [streamStart],
     );
-    const { rows: afterRow } = await service.pool.query<{ position: number }>(
-      `select position from outbox where payload->>'eventId' = $1`,
-      [after.eventId],
-    );
+    const { rows: afterRow } = await service.pool.query<{ position: number }>(`select position from outbox where payload->>'eventId' = $1`, [after.eventId]);
     expect(afterRow[0].position).toBeGreaterThan(retired[0].max);
     await expectEventually(() => expect(stream.changes.map((change) => Number(change.id))).toEqual(streamed.map((row) => row.position)));
     await stream.close();
 
     const timeline = await service.http.get(`/v1/timelines/${timelineId}`);
-    const { rows: counted } = await service.pool.query<{ n: number }>(
-      'select count(*)::int as n from events where timeline_id = $1 and not retracted',
-      [timelineId],
-    );
+    const { rows: counted } = await service.pool.query<{ n: number }>('select count(*)::int as n from events where timeline_id = $1 and not retracted', [
+      timelineId,
+    ]);
     expect(timeline.body.eventCount).toBe(counted[0].n);
   });
 });

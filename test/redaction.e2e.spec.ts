@@ -57,7 +57,10 @@ describe('redacting an actor id and a source URL', () => {
   /** The projector's admin listener (built beside the in-process projector when a test needs it). */
   let adminApp: NestFastifyApplication | undefined;
   const admin = (method: 'GET' | 'POST', payload?: unknown) =>
-    adminApp!.getHttpAdapter().getInstance().inject({ method, url: '/admin/rebuild', payload: payload as any, headers: bearer(testToken({ scope: 'ops' })) });
+    adminApp!
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method, url: '/admin/rebuild', payload: payload as any, headers: bearer(testToken({ scope: 'ops' })) });
 
   /** Every row of every table of the service's schemas (live and retired), as text, that holds a removed value. */
   async function tracesInDatabase(): Promise<string[]> {
@@ -130,9 +133,17 @@ describe('redacting an actor id and a source URL', () => {
     expect((await service.http.withToken(null).post('/v1/redactions', { actorId: ACTOR.id })).status).toBe(401);
     expect((await service.http.get(`/v1/events?actor=${ACTOR.id}`)).body.events).toHaveLength(2);
 
-    const actor = await service.http.withToken(testToken({ scope: 'ops' })).post('/v1/redactions', { actorId: ACTOR.id }, { 'idempotency-key': 'court-order-1' });
+    const actor = await service.http
+      .withToken(testToken({ scope: 'ops' }))
+      .post('/v1/redactions', { actorId: ACTOR.id }, { 'idempotency-key': 'court-order-1' });
     expect(actor.status).toBe(201);
-    expect(actor.body).toMatchObject({ status: 'applied', kind: 'actor', valueHash: redactionHash(ACTOR.id), eventsRewritten: 2, partitionsApplied: actor.body.partitions });
+    expect(actor.body).toMatchObject({
+      status: 'applied',
+      kind: 'actor',
+      valueHash: redactionHash(ACTOR.id),
+      eventsRewritten: 2,
+      partitionsApplied: actor.body.partitions,
+    });
     expect(actor.headers.get('location')).toBe(`/v1/redactions/${actor.body.redactionId}`);
     const source = await service.http.post('/v1/redactions', { sourceUrl: SOURCE.url });
     expect(source.status).toBe(201);
@@ -180,19 +191,20 @@ describe('redacting an actor id and a source URL', () => {
     expect((await service.http.get(`/v1/timelines/${timelineA}`)).body.version).toBe(versionBefore + 2);
 
     // Subscribers: RedactionApplied on timeline.events and on the stream, one per timeline and redaction.
-    const applied = await expectEventually(() => {
-      const found = subscriber.received.filter((change) => change.event.type === 'timeline.redaction.applied.v1');
-      expect(found.map((change) => change.key).sort()).toEqual([timelineA, timelineA, timelineB, timelineB].sort());
-      return found;
-    }, { timeoutMs: 30_000 });
+    const applied = await expectEventually(
+      () => {
+        const found = subscriber.received.filter((change) => change.event.type === 'timeline.redaction.applied.v1');
+        expect(found.map((change) => change.key).sort()).toEqual([timelineA, timelineA, timelineB, timelineB].sort());
+        return found;
+      },
+      { timeoutMs: 30_000 },
+    );
     expect(applied.find((change) => change.key === timelineA && change.event.data!.kind === 'actor')!.event.data).toMatchObject({
       redactionId: actor.body.redactionId,
       valueHash: redactionHash(ACTOR.id),
       eventIds: [events[0]],
     });
-    await expectEventually(() =>
-      expect(stream.changes.filter((change) => change.event.type === 'timeline.redaction.applied.v1')).toHaveLength(4),
-    );
+    await expectEventually(() => expect(stream.changes.filter((change) => change.event.type === 'timeline.redaction.applied.v1')).toHaveLength(4));
     await stream.close();
     // The stream's catch-up from the beginning, after the redaction, reads the rewritten outbox.
     const catchUp = await SseReader.open(`${service.http.baseUrl}/v1/stream`, { 'last-event-id': '0' });

@@ -268,7 +268,11 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
       expect(response.status).toBe(201);
     }
     await expectEventually(() => expect(fast.changes).toHaveLength(24), { timeoutMs: 30_000 }).catch((error) => {
-      console.log('fast', fast.ended, fast.messages.map((m) => m.event ?? m.id));
+      console.log(
+        'fast',
+        fast.ended,
+        fast.messages.map((m) => m.event ?? m.id),
+      );
       throw error;
     });
     const fastMs = Date.now() - started;
@@ -303,29 +307,40 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
     const errors = diagnostics.filter((diagnostic) => diagnostic.severity === 0);
     expect(errors.map((error) => `${error.path.join('.')}: ${error.message}`)).toEqual([]);
     expect(document).toBeDefined();
-    expect(document!.channels().all().map((channel) => channel.address())).toEqual([
-      service.config.kafka.commandsTopic,
-      service.config.kafka.eventsTopic,
-      '/v1/stream',
+    expect(
+      document!
+        .channels()
+        .all()
+        .map((channel) => channel.address()),
+    ).toEqual([service.config.kafka.commandsTopic, service.config.kafka.eventsTopic, '/v1/stream']);
+    expect(
+      document!
+        .messages()
+        .all()
+        .map((message) => message.name())
+        .sort(),
+    ).toEqual([
+      'CreateTimeline',
+      'EventRecorded',
+      'EventRetracted',
+      'EventRevised',
+      'RecordEvent',
+      'Redact',
+      'RedactionApplied',
+      'RetractEvent',
+      'ReviseEvent',
+      'StreamOverflow',
+      'StreamTokenExpired',
+      'StreamedChange',
+      'TimelineCreated',
     ]);
-    expect(document!.messages().all().map((message) => message.name()).sort()).toEqual(
-      [
-        'CreateTimeline',
-        'EventRecorded',
-        'EventRetracted',
-        'EventRevised',
-        'RecordEvent',
-        'Redact',
-        'RedactionApplied',
-        'RetractEvent',
-        'ReviseEvent',
-        'StreamOverflow',
-        'StreamTokenExpired',
-        'StreamedChange',
-        'TimelineCreated',
-      ],
-    );
-    for (const type of ['timeline.timeline.created.v1', 'timeline.event.recorded.v1', 'timeline.event.revised.v1', 'timeline.event.retracted.v1', 'timeline.redaction.applied.v1']) {
+    for (const type of [
+      'timeline.timeline.created.v1',
+      'timeline.event.recorded.v1',
+      'timeline.event.revised.v1',
+      'timeline.event.retracted.v1',
+      'timeline.redaction.applied.v1',
+    ]) {
       const schema = await service.http.get(`/schemas/${type}.json`);
       expect(schema.status).toBe(200);
       expect(schema.body).toMatchObject({ $id: `${service.config.publicBaseUrl}/schemas/${type}.json`, type: 'object' });

@@ -94,11 +94,7 @@ describe('traces exported when OTEL_TRACES_EXPORTER=otlp', () => {
     const traceId = randomBytes(16).toString('hex');
     const callerSpanId = randomBytes(8).toString('hex');
     const id = `exported-${randomUUID().slice(0, 8)}`;
-    const created = await api.put(
-      `/v1/timelines/${id}`,
-      { title: 'Esportato', defaultLanguage: 'it' },
-      { traceparent: `00-${traceId}-${callerSpanId}-01` },
-    );
+    const created = await api.put(`/v1/timelines/${id}`, { title: 'Esportato', defaultLanguage: 'it' }, { traceparent: `00-${traceId}-${callerSpanId}-01` });
     expect(created.status).toBe(201);
 
     const { server, decide, batch } = await expectEventually(

@@ -166,9 +166,7 @@ describe('the write path through HTTP, Kafka and PostgreSQL', () => {
 
     test('concurrent retries with one Idempotency-Key record one event', async () => {
       const headers = { 'idempotency-key': `burst-${randomUUID()}` };
-      const answers = await Promise.all(
-        Array.from({ length: 5 }, () => service.http.post(`/v1/timelines/${timelineId}/events`, madridSummit, headers)),
-      );
+      const answers = await Promise.all(Array.from({ length: 5 }, () => service.http.post(`/v1/timelines/${timelineId}/events`, madridSummit, headers)));
       expect(answers.map((answer) => answer.status)).toEqual([201, 201, 201, 201, 201]);
       expect(new Set(answers.map((answer) => answer.body.event.eventId)).size).toBe(1);
       const { rows } = await service.pool.query('select count(*)::int as n from events where event_id = $1', [answers[0].body.event.eventId]);

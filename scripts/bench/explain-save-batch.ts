@@ -31,11 +31,17 @@ async function main(): Promise<void> {
     const timelineIds = Array.from({ length: 100 }, (_, i) => `replay-${String(i + 1).padStart(3, '0')}`);
     let offset = 0;
     const toLog = (record: ReturnType<typeof recordEventRecord>): LogRecord => ({
-      partition: 0, offset: offset++, timestamp: Date.now(), key: record.key, value: Buffer.from(record.value), headers: record.headers,
+      partition: 0,
+      offset: offset++,
+      timestamp: Date.now(),
+      key: record.key,
+      value: Buffer.from(record.value),
+      headers: record.headers,
     });
     for (let batch = 0; batch < BATCHES; batch++) {
       const outgoing = batch === 0 ? timelineIds.map((id) => createTimelineRecord(id, { title: `Replay ${id}`, defaultLanguage: 'it' })) : [];
-      for (let n = outgoing.length; n < BATCH_SIZE; n++) outgoing.push(recordEventRecord(timelineIds[n % 100], { ...EVENT_BODY, title: `Dichiarazione ${batch}-${n}` }));
+      for (let n = outgoing.length; n < BATCH_SIZE; n++)
+        outgoing.push(recordEventRecord(timelineIds[n % 100], { ...EVENT_BODY, title: `Dichiarazione ${batch}-${n}` }));
       const first = offset;
       const records = outgoing.map(toLog).map(parseRecord);
       const last = batch === BATCHES - 1;

@@ -108,7 +108,9 @@ const benchStartedAt = Date.now();
 let keepLogs = false;
 
 function selectedSections(): Section[] {
-  const asked = process.env.BENCH_SECTIONS?.split(',').map((name) => name.trim()).filter(Boolean);
+  const asked = process.env.BENCH_SECTIONS?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   if (!asked?.length) return [...SECTIONS];
   const unknown = asked.filter((name) => !(SECTIONS as readonly string[]).includes(name));
   if (unknown.length) throw new Error(`BENCH_SECTIONS: unknown ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}`);
@@ -202,7 +204,8 @@ async function main(): Promise<void> {
     const body = JSON.stringify(EVENT_BODY);
     const checkAlive = (...services: ServiceProcess[]) => {
       for (const service of services) {
-        if (service.exited) throw new Error(`${service.name} died during the load (${service.child.exitCode ?? service.child.signalCode}):\n${service.logTail()}`);
+        if (service.exited)
+          throw new Error(`${service.name} died during the load (${service.child.exitCode ?? service.child.signalCode}):\n${service.logTail()}`);
       }
     };
     const load = async (api: ServiceProcess, connections: number, warmupS = WARMUP_S) => {
@@ -479,12 +482,20 @@ function ratios(r: BenchResults): Ratio[] {
       `replay ${fmt(replay?.commandsPerSecond)} incl. start-up (${fmt(replay?.steadyCommandsPerSecond)} steady), unnest ${fmt(unnest?.rowsPerSecond)}`,
       GOALS.replayVsUnnest,
     ),
-    ratioOf('replay commands/s / raw COPY rows/s', replay?.commandsPerSecond, copy?.rowsPerSecond, `replay ${fmt(replay?.commandsPerSecond)}, COPY ${fmt(copy?.rowsPerSecond)}`, null),
+    ratioOf(
+      'replay commands/s / raw COPY rows/s',
+      replay?.commandsPerSecond,
+      copy?.rowsPerSecond,
+      `replay ${fmt(replay?.commandsPerSecond)}, COPY ${fmt(copy?.rowsPerSecond)}`,
+      null,
+    ),
     ratioOf(
       'batch-append events/s / raw unnest rows/s',
       batch?.eventsPerSecond,
       unnest?.rowsPerSecond,
-      r.batchAppends && !r.batchAppends.available ? `n/a (endpoint missing: ${r.batchAppends.status})` : `batch ${fmt(batch?.eventsPerSecond)}, unnest ${fmt(unnest?.rowsPerSecond)}`,
+      r.batchAppends && !r.batchAppends.available
+        ? `n/a (endpoint missing: ${r.batchAppends.status})`
+        : `batch ${fmt(batch?.eventsPerSecond)}, unnest ${fmt(unnest?.rowsPerSecond)}`,
       GOALS.batchVsUnnest,
     ),
     ratioOf(
@@ -494,7 +505,12 @@ function ratios(r: BenchResults): Ratio[] {
       `ours ${fmt(ours?.requestsPerSecond)}, raw produce ${fmt(kafkaPeak?.operationsPerSecond)} at c=${kafkaPeak?.callers ?? '?'} (the cost of deciding and projecting)`,
       null,
     ),
-    boundOf('open-model load at half capacity, p99 of all answers', r.openLoad?.half.latencyMs.p99, GOALS.halfCapacityP99Ms, `offered ${fmt(r.openLoad?.half.offeredPerSecond)}, p50 ${fmt(r.openLoad?.half.latencyMs.p50, ' ms')}`),
+    boundOf(
+      'open-model load at half capacity, p99 of all answers',
+      r.openLoad?.half.latencyMs.p99,
+      GOALS.halfCapacityP99Ms,
+      `offered ${fmt(r.openLoad?.half.offeredPerSecond)}, p50 ${fmt(r.openLoad?.half.latencyMs.p50, ' ms')}`,
+    ),
     {
       name: 'past capacity (twice), answers',
       value: double ? count(503) : null,
@@ -505,9 +521,24 @@ function ratios(r: BenchResults): Ratio[] {
       // Shedding means the excess is told at once: a request left without an answer is not shed.
       met: double ? double.errors === 0 && count(503) > 0 && count(503) > count(202) : null,
     },
-    boundOf('append -> Kafka timeline.events, p99 at half capacity', r.subscriberLatency?.kafka.p99, GOALS.subscriberP99Ms, `p50 ${fmt(r.subscriberLatency?.kafka.p50, ' ms')}, never seen ${r.subscriberLatency?.kafka.missing ?? 'n/a'}`),
-    boundOf('append -> SSE /v1/stream, p99 at half capacity', r.subscriberLatency?.sse.p99, GOALS.subscriberP99Ms, `p50 ${fmt(r.subscriberLatency?.sse.p50, ' ms')}, never seen ${r.subscriberLatency?.sse.missing ?? 'n/a'}`),
-    boundOf('queries at 1M events, worst p99', r.queries ? worstQueryP99(r.queries) : null, GOALS.queryP99Ms, r.queries ? `worst of ${r.queries.queries.length} query shapes` : 'n/a'),
+    boundOf(
+      'append -> Kafka timeline.events, p99 at half capacity',
+      r.subscriberLatency?.kafka.p99,
+      GOALS.subscriberP99Ms,
+      `p50 ${fmt(r.subscriberLatency?.kafka.p50, ' ms')}, never seen ${r.subscriberLatency?.kafka.missing ?? 'n/a'}`,
+    ),
+    boundOf(
+      'append -> SSE /v1/stream, p99 at half capacity',
+      r.subscriberLatency?.sse.p99,
+      GOALS.subscriberP99Ms,
+      `p50 ${fmt(r.subscriberLatency?.sse.p50, ' ms')}, never seen ${r.subscriberLatency?.sse.missing ?? 'n/a'}`,
+    ),
+    boundOf(
+      'queries at 1M events, worst p99',
+      r.queries ? worstQueryP99(r.queries) : null,
+      GOALS.queryP99Ms,
+      r.queries ? `worst of ${r.queries.queries.length} query shapes` : 'n/a',
+    ),
   ];
 }
 

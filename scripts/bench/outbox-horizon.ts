@@ -124,7 +124,10 @@ async function main(): Promise<void> {
       while (reading) {
         const rows = await outbox.unsent(500);
         if (rows.length > 0) {
-          note('relay', rows.map((row) => row.commandId));
+          note(
+            'relay',
+            rows.map((row) => row.commandId),
+          );
           await outbox.markSent(rows.map((row) => row.position));
         }
         await sleep(POLL_EVERY_MS);
@@ -135,7 +138,10 @@ async function main(): Promise<void> {
       while (reading) {
         const rows = await outbox.readAfter(cursor, 500);
         if (rows.length > 0) {
-          note('stream', rows.map((row) => row.commandId));
+          note(
+            'stream',
+            rows.map((row) => row.commandId),
+          );
           cursor = rows[rows.length - 1].position;
         }
         await sleep(POLL_EVERY_MS);

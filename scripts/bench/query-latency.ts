@@ -18,12 +18,47 @@ export interface QueryLatencyResult {
 }
 
 const WORDS = [
-  'vertice', 'alleanza', 'sicurezza', 'cooperazione', 'programma', 'partenariato', 'ufficio', 'collegamento', 'marittima',
-  'spazio', 'cyberspazio', 'disinformazione', 'leader', 'ministro', 'accordo', 'difesa', 'esercitazione', 'dichiarazione',
-  'sanzioni', 'negoziato', 'trattato', 'adesione', 'confine', 'missione', 'delegazione', 'incontro', 'conferenza', 'bilancio',
-  'energia', 'commercio',
+  'vertice',
+  'alleanza',
+  'sicurezza',
+  'cooperazione',
+  'programma',
+  'partenariato',
+  'ufficio',
+  'collegamento',
+  'marittima',
+  'spazio',
+  'cyberspazio',
+  'disinformazione',
+  'leader',
+  'ministro',
+  'accordo',
+  'difesa',
+  'esercitazione',
+  'dichiarazione',
+  'sanzioni',
+  'negoziato',
+  'trattato',
+  'adesione',
+  'confine',
+  'missione',
+  'delegazione',
+  'incontro',
+  'conferenza',
+  'bilancio',
+  'energia',
+  'commercio',
 ];
-const KINDS = ['summit.attended', 'programme.adopted', 'proposal.shelved', 'statement.made', 'treaty.signed', 'exercise.held', 'meeting.held', 'sanction.imposed'];
+const KINDS = [
+  'summit.attended',
+  'programme.adopted',
+  'proposal.shelved',
+  'statement.made',
+  'treaty.signed',
+  'exercise.held',
+  'meeting.held',
+  'sanction.imposed',
+];
 const FACTUALITIES = ['confirmed', 'reported', 'expected', 'disputed'];
 
 /** Fills `events`, `event_revisions` and `timelines` of the pool's schema. */
@@ -119,13 +154,19 @@ async function timeRequests(baseUrl: string, path: string, warmup: number, count
 async function deepPagePath(baseUrl: string, path: string, pages: number): Promise<string> {
   let cursor = '';
   for (let n = 0; n < pages; n++) {
-    const page = (await (await fetch(`${baseUrl}${path}${cursor ? `&cursor=${cursor}` : ''}`, { headers: runCredentials.authorization })).json()) as { nextCursor: string };
+    const page = (await (await fetch(`${baseUrl}${path}${cursor ? `&cursor=${cursor}` : ''}`, { headers: runCredentials.authorization })).json()) as {
+      nextCursor: string;
+    };
     cursor = page.nextCursor;
   }
   return `${path}&cursor=${cursor}`;
 }
 
-export async function measureQueryLatency(baseUrl: string, pool: Pool, options = { events: 1_000_000, timelines: 300, requests: 300 }): Promise<QueryLatencyResult> {
+export async function measureQueryLatency(
+  baseUrl: string,
+  pool: Pool,
+  options = { events: 1_000_000, timelines: 300, requests: 300 },
+): Promise<QueryLatencyResult> {
   const load = await generateReadModel(pool, options.events, options.timelines);
   const timeline = `/v1/timelines/bench-q-17/events`;
   const queries = [

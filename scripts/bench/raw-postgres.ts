@@ -43,18 +43,65 @@ export interface RawWriteResult {
 
 const TIMELINE_ID = 'raw-pg-1';
 const EVENT_COLUMNS = [
-  'event_id', 'timeline_id', 'revision', 'kind', 'language', 'factuality', 'valid_time', 'valid_precision',
-  'valid_lower', 'valid_upper', 'retracted', 'recorded_at', 'revised_at', 'state',
+  'event_id',
+  'timeline_id',
+  'revision',
+  'kind',
+  'language',
+  'factuality',
+  'valid_time',
+  'valid_precision',
+  'valid_lower',
+  'valid_upper',
+  'retracted',
+  'recorded_at',
+  'revised_at',
+  'state',
 ] as const;
 const EVENT_TYPES = ['uuid', 'text', 'integer', 'text', 'text', 'text', 'text', 'text', 'date', 'date', 'boolean', 'timestamptz', 'timestamptz', 'jsonb'];
 const REVISION_COLUMNS = [
-  'event_id', 'revision', 'timeline_id', 'change_type', 'command_id', 'reason', 'changed', 'previous', 'state',
-  'known_from', 'known_to', 'kind', 'factuality', 'language', 'valid_lower', 'valid_upper', 'retracted',
-  'actor_keys', 'place_keys', 'topics',
+  'event_id',
+  'revision',
+  'timeline_id',
+  'change_type',
+  'command_id',
+  'reason',
+  'changed',
+  'previous',
+  'state',
+  'known_from',
+  'known_to',
+  'kind',
+  'factuality',
+  'language',
+  'valid_lower',
+  'valid_upper',
+  'retracted',
+  'actor_keys',
+  'place_keys',
+  'topics',
 ] as const;
 const REVISION_TYPES = [
-  'uuid', 'integer', 'text', 'text', 'uuid', 'text', 'jsonb', 'jsonb', 'jsonb', 'timestamptz', 'timestamptz', 'text',
-  'text', 'text', 'date', 'date', 'boolean', 'text[]', 'text[]', 'text[]',
+  'uuid',
+  'integer',
+  'text',
+  'text',
+  'uuid',
+  'text',
+  'jsonb',
+  'jsonb',
+  'jsonb',
+  'timestamptz',
+  'timestamptz',
+  'text',
+  'text',
+  'text',
+  'date',
+  'date',
+  'boolean',
+  'text[]',
+  'text[]',
+  'text[]',
 ];
 
 type Cell = string | number | boolean | null | string[];
@@ -139,13 +186,42 @@ function rowPair(template: EventRecorded): RowPair {
   const { validTime } = state;
   return {
     event: [
-      eventId, TIMELINE_ID, 1, state.kind, state.language, state.factuality, validTime.text, validTime.precision,
-      validTime.lower, validTime.upper, false, state.recordedAt, state.revisedAt, stateJson,
+      eventId,
+      TIMELINE_ID,
+      1,
+      state.kind,
+      state.language,
+      state.factuality,
+      validTime.text,
+      validTime.precision,
+      validTime.lower,
+      validTime.upper,
+      false,
+      state.recordedAt,
+      state.revisedAt,
+      stateJson,
     ],
     revision: [
-      eventId, 1, TIMELINE_ID, 'EventRecorded', commandId, null, '{}', '{}', stateJson, template.knownAt, null,
-      state.kind, state.factuality, state.language, validTime.lower, validTime.upper, false,
-      actorKeys(state), placeKeys(state), [...state.topics],
+      eventId,
+      1,
+      TIMELINE_ID,
+      'EventRecorded',
+      commandId,
+      null,
+      '{}',
+      '{}',
+      stateJson,
+      template.knownAt,
+      null,
+      state.kind,
+      state.factuality,
+      state.language,
+      validTime.lower,
+      validTime.upper,
+      false,
+      actorKeys(state),
+      placeKeys(state),
+      [...state.topics],
     ],
   };
 }
@@ -159,10 +235,12 @@ async function insertWithUnnest(client: PoolClient, rows: RowPair[]): Promise<vo
       `insert into ${table} (${columns.join(', ')}) select ${selected.join(', ')} from unnest(` +
       parameterTypes.map((type, index) => `$${index + 1}::${type}[]`).join(', ') +
       `) as r(${columns.join(', ')})`;
-    const values = columns.map((_, index) => rows.map((row) => {
-      const cell = pick(row)[index];
-      return Array.isArray(cell) ? arrayLiteral(cell) : cell;
-    }));
+    const values = columns.map((_, index) =>
+      rows.map((row) => {
+        const cell = pick(row)[index];
+        return Array.isArray(cell) ? arrayLiteral(cell) : cell;
+      }),
+    );
     return client.query(text, values);
   };
   await statement('events', EVENT_COLUMNS, EVENT_TYPES, (row) => row.event);

@@ -13,12 +13,7 @@ import {
   type KafkaCommandLog,
   type OutgoingRecord,
 } from '@timeline/command-log';
-import {
-  eventDataSchema,
-  nameBasedUuid,
-  timelineDataSchema,
-  type TimelineCommand,
-} from '@timeline/domain';
+import { eventDataSchema, nameBasedUuid, timelineDataSchema, type TimelineCommand } from '@timeline/domain';
 import type { Pool } from 'pg';
 import { round } from './stats';
 import { RssSampler, ServiceProcess } from '@timeline/dev-stack';
@@ -44,10 +39,12 @@ function submittedRecord(draft: (commandId: string) => CommandDraft, request: un
 /** PUT /v1/timelines/{id} as the api's CreateTimelineRequestHandler turns it into a command. */
 export function createTimelineRecord(timelineId: string, body: unknown): OutgoingRecord {
   const timeline = timelineDataSchema.parse(body);
-  return submittedRecord(
-    () => ({ type: 'CreateTimeline', timelineId, expectedVersion: undefined, timeline }),
-    { route: 'PUT timeline', timelineId, timeline, expectedVersion: undefined },
-  );
+  return submittedRecord(() => ({ type: 'CreateTimeline', timelineId, expectedVersion: undefined, timeline }), {
+    route: 'PUT timeline',
+    timelineId,
+    timeline,
+    expectedVersion: undefined,
+  });
 }
 
 /** POST /v1/timelines/{id}/events as the api's RecordEventRequestHandler turns it into a command. */

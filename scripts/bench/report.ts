@@ -91,7 +91,11 @@ export function report(r: BenchResults): string {
       `Timeline service benchmark, ${m.date}; sections: ${s.sections.join(', ')}`,
       `Everything runs on this one machine: load generators, baselines, api, projector, Kafka, PostgreSQL, all on 127.0.0.1.`,
       `CPU columns: cores used during the measured window (${m.cores}.00 = the whole machine); "other" = processes this bench did not start.`,
-      ...(contended ? [`WARNING: other processes used more than ${OTHER_CPU_WARNING} cores during some windows (load average ${m.loadAverage1m} at start): figures are skewed low.`] : []),
+      ...(contended
+        ? [
+            `WARNING: other processes used more than ${OTHER_CPU_WARNING} cores during some windows (load average ${m.loadAverage1m} at start): figures are skewed low.`,
+          ]
+        : []),
     ].join('\n'),
     r.httpAppends && appendsBlock(r.httpAppends, r, s),
     r.openLoad && openLoadBlock(r.openLoad),
@@ -128,7 +132,16 @@ function otherStatuses(result: LoadResult): string {
   return parts.join(' ') || '0';
 }
 
-const LOAD_HEADERS = ['', 'req/s (201)', 'p50 ms', 'p99 ms', 'max ms', '201s', 'not 201', ...CPU_GROUPS.map((name) => name.replace('projector', 'proj.').replace('postgres', 'pg'))];
+const LOAD_HEADERS = [
+  '',
+  'req/s (201)',
+  'p50 ms',
+  'p99 ms',
+  'max ms',
+  '201s',
+  'not 201',
+  ...CPU_GROUPS.map((name) => name.replace('projector', 'proj.').replace('postgres', 'pg')),
+];
 
 function loadRow(label: string, result: LoadResult): (string | number)[] {
   return [
@@ -156,7 +169,10 @@ function appendsBlock(httpAppends: LoadResult[], r: BenchResults, s: BenchSettin
     `1. HTTP single-event appends: POST /v1/timelines/{id}/events over ${s.timelines} timelines, 201 only once decided;`,
     `   ${s.warmupS} s warm-up + ${s.durationS} s measured per row; autocannon, closed loop; group commit on (defaults PRODUCER_LINGER_MS=${s.groupCommitDefaults.PRODUCER_LINGER_MS}, ` +
       `PRODUCER_MAX_BATCH=${s.groupCommitDefaults.PRODUCER_MAX_BATCH}); latency percentiles of the 201s`,
-    table(LOAD_HEADERS, httpAppends.map((result) => loadRow(`concurrency ${result.connections}`, result))),
+    table(
+      LOAD_HEADERS,
+      httpAppends.map((result) => loadRow(`concurrency ${result.connections}`, result)),
+    ),
     ...(r.apiRss && r.projectorRssDuringHttp
       ? [`   api RSS during section 1: peak ${mib(r.apiRss.peakKb)} (VmHWM ${mib(r.apiRss.hwmKb)}); projector peak ${mib(r.projectorRssDuringHttp.peakKb)}`]
       : []),
@@ -206,18 +222,33 @@ function subscriberBlock(x: SubscriberLatencyResult & { offeredPerSecond: number
   return [
     `Append -> subscriber at half capacity (${x.offeredPerSecond.toFixed(0)}/s offered, ${x.appends} appends answered 201/202; answers: ${statusCounts(x.load)}):`,
     `   from when the POST was due to when its change (CloudEvents id of the command's first change) arrived`,
-    table(['', 'seen', 'p50 ms', 'p99 ms', 'max ms', 'never seen'], [row('Kafka timeline.events (kafkajs consumer)', x.kafka), row('SSE GET /v1/stream', x.sse)]),
+    table(
+      ['', 'seen', 'p50 ms', 'p99 ms', 'max ms', 'never seen'],
+      [row('Kafka timeline.events (kafkajs consumer)', x.kafka), row('SSE GET /v1/stream', x.sse)],
+    ),
   ].join('\n');
 }
 
 function batchBlock(b: BatchAppendResult): string {
   if (!b.available) return `Batch appends: POST /v1/timelines/{id}/events:batch: n/a (endpoint missing: answered ${b.status})`;
-  const statuses = Object.entries(b.resultStatuses).map(([status, count]) => `${status} x${count}`).join(', ');
+  const statuses = Object.entries(b.resultStatuses)
+    .map(([status, count]) => `${status} x${count}`)
+    .join(', ');
   return [
     `Batch appends: POST /v1/timelines/{id}/events:batch, ${b.eventsPerRequest} events per request, ${b.requests.callers} callers, closed loop`,
     table(
       ['', 'events/s (201)', 'requests/s', 'request p50 ms', 'request p99 ms', 'results', 'failed requests'],
-      [['batches', b.eventsPerSecond.toFixed(0), b.requests.operationsPerSecond.toFixed(1), b.requests.latencyMs.p50.toFixed(1), b.requests.latencyMs.p99.toFixed(1), statuses || 'none', b.requests.failures]],
+      [
+        [
+          'batches',
+          b.eventsPerSecond.toFixed(0),
+          b.requests.operationsPerSecond.toFixed(1),
+          b.requests.latencyMs.p50.toFixed(1),
+          b.requests.latencyMs.p99.toFixed(1),
+          statuses || 'none',
+          b.requests.failures,
+        ],
+      ],
     ),
     ...(b.requests.firstFailure ? [`   first failure: ${b.requests.firstFailure}`] : []),
   ].join('\n');
@@ -258,7 +289,9 @@ function baselineBlock(title: string, rows: (ClosedLoopResult & { conflictRetrie
 }
 
 function replayBlock(replay: ReplaySection): string {
-  const milestones = Object.entries(replay.rss.atProgressKb).map(([at, kb]) => `${at} ${mib(kb)}`).join(', ');
+  const milestones = Object.entries(replay.rss.atProgressKb)
+    .map(([at, kb]) => `${at} ${mib(kb)}`)
+    .join(', ');
   return [
     `3. Projector replay: ${replay.fill.recordEvents.toLocaleString('en')} RecordEvent + ${replay.fill.timelines} CreateTimeline commands over ${replay.fill.timelines} timelines ` +
       `(${(replay.fill.bytes / 1024 / 1024).toFixed(1)} MiB of JSON), appended through KafkaCommandLog at ${replay.fill.recordsPerSecond.toLocaleString('en')} records/s;`,
@@ -267,7 +300,12 @@ function replayBlock(replay: ReplaySection): string {
       ['', 'value'],
       [
         ['commands decided', `${replay.records.toLocaleString('en')}${replay.completed ? '' : ' (NOT COMPLETED in time)'}`],
-        ['outcomes', Object.entries(replay.outcomes).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ')],
+        [
+          'outcomes',
+          Object.entries(replay.outcomes)
+            .map(([k, v]) => `${k} ${v.toLocaleString('en')}`)
+            .join(', '),
+        ],
         ['time, spawn to last offset stored', `${replay.totalSeconds} s (start-up to first stored batch ${replay.startupSeconds} s)`],
         ['throughput, including start-up', `${replay.commandsPerSecond.toLocaleString('en')} commands/s`],
         ['throughput, after the first batch', `${replay.steadyCommandsPerSecond.toLocaleString('en')} commands/s`],
@@ -293,7 +331,12 @@ function rawPostgresBlock(rows: RawWriteResult[]): string {
     `   shaped as the projector writes them; transactions of 1,000 events; no decisions, outbox, offsets or notifications`,
     table(
       ['', 'events/s (row pairs)', 'events', 'seconds'],
-      rows.map((row) => [row.method === 'unnest' ? 'insert ... select from unnest(...)' : 'COPY ... FROM STDIN (csv)', row.rowsPerSecond.toFixed(0), row.events, row.seconds.toFixed(2)]),
+      rows.map((row) => [
+        row.method === 'unnest' ? 'insert ... select from unnest(...)' : 'COPY ... FROM STDIN (csv)',
+        row.rowsPerSecond.toFixed(0),
+        row.events,
+        row.seconds.toFixed(2),
+      ]),
     ),
   ].join('\n');
 }

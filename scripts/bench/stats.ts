@@ -40,6 +40,10 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   const widths = headers.map((_, column) => Math.max(...cells.map((row) => row[column]?.length ?? 0)));
   const numeric = headers.map((_, column) => rows.every((row) => typeof row[column] === 'number' || /^[\d.,]+( ?[a-zA-Z%/]+)?$/.test(String(row[column]))));
   const line = (row: string[]) =>
-    '  ' + row.map((cell, column) => (numeric[column] && column > 0 ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join('  ').trimEnd();
+    '  ' +
+    row
+      .map((cell, column) => (numeric[column] && column > 0 ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]), '  ' + widths.map((width) => '-'.repeat(width)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }

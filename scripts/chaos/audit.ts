@@ -68,9 +68,11 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
     decisions.set(row.command_id, { outcome: row.outcome, version: row.version });
   }
   const recordedEvents = new Set(
-    (await pool.query<{ event_id: string }>('select event_id from events where event_id = any($1::uuid[])', [writes.filter((w) => w.kind === 'record').map((w) => w.eventId)])).rows.map(
-      (row) => row.event_id,
-    ),
+    (
+      await pool.query<{ event_id: string }>('select event_id from events where event_id = any($1::uuid[])', [
+        writes.filter((w) => w.kind === 'record').map((w) => w.eventId),
+      ])
+    ).rows.map((row) => row.event_id),
   );
   const revisionsByCommand = new Map<string, number>();
   for (const row of (
@@ -97,7 +99,11 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
   const lostExamples: string[] = [];
   const describe = (write: Write) =>
     `${write.kind} ${write.kind === 'record' ? 'on' : 'of'} ${write.kind === 'record' ? write.timelineId : write.eventId} (command ${write.commandId}): ` +
-    write.attempts.map((attempt) => `${attempt.status} at ${new Date(attempt.startedAt).toISOString().slice(11, 23)} in ${(attempt.finishedAt ?? NaN) - attempt.startedAt} ms`).join(', ') +
+    write.attempts
+      .map(
+        (attempt) => `${attempt.status} at ${new Date(attempt.startedAt).toISOString().slice(11, 23)} in ${(attempt.finishedAt ?? NaN) - attempt.startedAt} ms`,
+      )
+      .join(', ') +
     `; decision ${decisions.get(write.commandId)?.outcome ?? 'none'}`;
   for (const write of writes) {
     if (write.outcome === 'acknowledged') {
@@ -129,10 +135,13 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
      group by t.timeline_id, t.version`,
   );
   for (const row of timelines.rows) {
-    if (row.accepted !== row.distinct_versions) duplicateDetails.push(`timeline ${row.timeline_id}: ${row.accepted} accepted changes share ${row.distinct_versions} versions`);
+    if (row.accepted !== row.distinct_versions)
+      duplicateDetails.push(`timeline ${row.timeline_id}: ${row.accepted} accepted changes share ${row.distinct_versions} versions`);
     if (row.version !== row.accepted || (row.max_version ?? 0) !== row.version) {
       versionMismatches++;
-      duplicateDetails.push(`timeline ${row.timeline_id}: version ${row.version}, ${row.accepted} accepted changes, highest decided version ${row.max_version}`);
+      duplicateDetails.push(
+        `timeline ${row.timeline_id}: version ${row.version}, ${row.accepted} accepted changes, highest decided version ${row.max_version}`,
+      );
     }
   }
 
@@ -144,7 +153,8 @@ export async function audit(deployment: Deployment, writes: Write[], settleTimeo
   const distinctEventIds = publishedIds.size;
   const outboxRows = outbox.rows.length;
   const unpublished = outbox.rows.filter((row) => !publishedIds.has(changeEventId(row.command_id, row.change_index)));
-  if (distinctEventIds > outboxRows) duplicateDetails.push(`${distinctEventIds} distinct ce_ids on ${deployment.eventsTopic} for ${outboxRows} accepted changes`);
+  if (distinctEventIds > outboxRows)
+    duplicateDetails.push(`${distinctEventIds} distinct ce_ids on ${deployment.eventsTopic} for ${outboxRows} accepted changes`);
 
   const replayed = await compareWithReplay(deployment, replaySchema, replay, settleTimeoutMs);
   return {
@@ -190,7 +200,8 @@ async function waitSettled(deployment: Deployment, writes: Write[], timeoutMs: n
         const behind = ends.filter((end) => (stored.get(end.partition) ?? 0) < Number(end.high));
         const unsent = (await deployment.pool.query<{ n: number }>('select count(*)::int as n from outbox where sent_at is null')).rows[0].n;
         const pending = writes.filter((write) => write.outcome === 'pending').map((write) => write.commandId);
-        const decided = (await deployment.pool.query<{ n: number }>('select count(*)::int as n from decisions where command_id = any($1::uuid[])', [pending])).rows[0].n;
+        const decided = (await deployment.pool.query<{ n: number }>('select count(*)::int as n from decisions where command_id = any($1::uuid[])', [pending]))
+          .rows[0].n;
         note = `${behind.length} partitions behind, ${pending.length - decided} writes answered 202 undecided, ${unsent} outbox rows unsent`;
         if (behind.length === 0 && unsent === 0 && decided === pending.length) return { settled: true, note: '' };
       } catch (error) {
@@ -261,7 +272,8 @@ async function compareWithReplay(
     for (;;) {
       const reached = await offsets.nextOffsets(deployment.commandsTopic, { schema }).catch(() => new Map<number, number>());
       if ([...target].every(([partition, offset]) => (reached.get(partition) ?? 0) >= offset)) break;
-      if (replay.exited || Date.now() > deadline) return { equal: null, note: `replay did not reach the live offsets (${replay.exited ? 'exited' : 'timed out'})` };
+      if (replay.exited || Date.now() > deadline)
+        return { equal: null, note: `replay did not reach the live offsets (${replay.exited ? 'exited' : 'timed out'})` };
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     await replay.stop(5_000);

@@ -11,7 +11,17 @@ import * as path from 'node:path';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { Pool } from 'pg';
 import { createPool } from '@timeline/database';
-import { freePort, REPO_ROOT, type RunningKafkaBroker, type RunningKafkaCluster, type RunningPostgresCluster, ServiceProcess, startKafkaBroker, startKafkaCluster, startPostgresCluster } from '@timeline/dev-stack';
+import {
+  freePort,
+  REPO_ROOT,
+  type RunningKafkaBroker,
+  type RunningKafkaCluster,
+  type RunningPostgresCluster,
+  ServiceProcess,
+  startKafkaBroker,
+  startKafkaCluster,
+  startPostgresCluster,
+} from '@timeline/dev-stack';
 import type { ChaosSettings } from './settings';
 import { runCredentials } from '../auth/run-credentials';
 
@@ -323,7 +333,10 @@ export async function createTimelines(apiUrl: string, timelineIds: string[]): Pr
     if (!created) throw new Error(`could not create timeline ${timelineId}: ${last}`);
   }
   for (const timelineId of timelineIds) {
-    const readable = await waitFor(async () => (await fetch(`${apiUrl}/v1/timelines/${timelineId}`, { signal: AbortSignal.timeout(10_000), headers: runCredentials.authorization })).ok, 60_000);
+    const readable = await waitFor(
+      async () => (await fetch(`${apiUrl}/v1/timelines/${timelineId}`, { signal: AbortSignal.timeout(10_000), headers: runCredentials.authorization })).ok,
+      60_000,
+    );
     if (!readable) throw new Error(`timeline ${timelineId} was never decided`);
   }
 }

@@ -17,7 +17,9 @@ const overallMs = Number(process.env.CHAOS_OVERALL_TIMEOUT_MS ?? (settings.scale
 
 async function main(): Promise<number> {
   const names = settings.only.length > 0 ? SCENARIO_NAMES.filter((name) => settings.only.includes(name)) : [...SCENARIO_NAMES];
-  lab.log(`chaos: scale ${settings.scale}, seed ${settings.seed} (CHAOS_SEED), ${settings.ratePerSecond} writes/s over ${settings.timelines} timelines; scenarios ${names.join(', ')}`);
+  lab.log(
+    `chaos: scale ${settings.scale}, seed ${settings.seed} (CHAOS_SEED), ${settings.ratePerSecond} writes/s over ${settings.timelines} timelines; scenarios ${names.join(', ')}`,
+  );
   await lab.start();
   const results: ScenarioResult[] = [];
   for (const name of names) {

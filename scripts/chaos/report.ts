@@ -16,7 +16,10 @@ function recovery(result: ScenarioResult): string {
 export function chaosTable(results: ScenarioResult[]): string {
   const rows = results.map((result) => {
     const { audit } = result;
-    const other = Object.entries(result.answers.other).map(([status, n]) => `${status}x${n}`).join(' ') || '0';
+    const other =
+      Object.entries(result.answers.other)
+        .map(([status, n]) => `${status}x${n}`)
+        .join(' ') || '0';
     return [
       result.name,
       result.faults.length,
@@ -36,7 +39,23 @@ export function chaosTable(results: ScenarioResult[]): string {
     ];
   });
   return table(
-    ['scenario', 'faults', 'writes', 'acked', 'found', 'lost', 'dup', 'resent', '202', '503', 'other', 'max answer s', 'recover s med/max', 'replay =', 'verdict'],
+    [
+      'scenario',
+      'faults',
+      'writes',
+      'acked',
+      'found',
+      'lost',
+      'dup',
+      'resent',
+      '202',
+      '503',
+      'other',
+      'max answer s',
+      'recover s med/max',
+      'replay =',
+      'verdict',
+    ],
     rows,
   );
 }

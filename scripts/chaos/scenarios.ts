@@ -100,14 +100,16 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
       await lab.broker!.restart();
       const growthMiB = (peak - before) / 1024;
       notes.push(`outage ${index + 1}: api RSS ${(before / 1024).toFixed(0)} -> peak ${(peak / 1024).toFixed(0)} MiB`);
-      if (growthMiB > settings.apiRssGrowthMiB) violations.push(`outage ${index + 1}: api RSS grew ${growthMiB.toFixed(0)} MiB (bound ${settings.apiRssGrowthMiB})`);
+      if (growthMiB > settings.apiRssGrowthMiB)
+        violations.push(`outage ${index + 1}: api RSS grew ${growthMiB.toFixed(0)} MiB (bound ${settings.apiRssGrowthMiB})`);
       const endedAt = Date.now();
       return { injectedAt, endedAt, healedAt: endedAt };
     },
     check: ({ load, violations }, faults) => {
       for (const [index, fault] of faults.entries()) {
         const during = load.attemptsBetween(fault.injectedAt, fault.endedAt);
-        if (!during.some((attempt) => attempt.status === 503)) violations.push(`outage ${index + 1}: no write answered 503 while the broker was down (${summarize(during)})`);
+        if (!during.some((attempt) => attempt.status === 503))
+          violations.push(`outage ${index + 1}: no write answered 503 while the broker was down (${summarize(during)})`);
       }
     },
   },
@@ -149,7 +151,9 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
       const injectedAt = Date.now();
       await sleep(settings.clusterOutageMs);
       const during = await admin.fetchTopicMetadata({ topics: [deployment.commandsTopic] });
-      notes.push(`kill ${index + 1}: broker ${leaderId} (leader of partition 0); ISR while down: ${during.topics[0].partitions.map((p) => p.isr.length).join('/')}`);
+      notes.push(
+        `kill ${index + 1}: broker ${leaderId} (leader of partition 0); ISR while down: ${during.topics[0].partitions.map((p) => p.isr.length).join('/')}`,
+      );
       const endedAt = Date.now();
       await node.restart();
       // The next kill only once every replica is back in sync.
@@ -167,7 +171,10 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
         if (!during.some((attempt) => isSuccess(attempt.status))) violations.push(`kill ${index + 1}: no write acknowledged while the broker was down`);
       }
       const admin = await kafkaAdmin(deployment.options.brokers);
-      const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: deployment.commandsTopic, configNames: ['min.insync.replicas'] }] });
+      const configs = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: deployment.commandsTopic, configNames: ['min.insync.replicas'] }],
+      });
       await admin.disconnect();
       notes.push(`${deployment.commandsTopic}: min.insync.replicas=${configs.resources[0].configEntries[0]?.configValue}`);
     },
@@ -183,7 +190,9 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
       const survivor = deployment.clientIdOf(deployment.projectors[1 - victim]);
       const moved = await waitFor(() => ownsEveryPartition(deployment, survivor), settings.recoverBoundMs);
       const movedAfterMs = Date.now() - injectedAt;
-      notes.push(`kill ${index + 1}: projector ${victim}'s partitions ${moved ? `moved to the other in ${(movedAfterMs / 1000).toFixed(1)} s` : 'did NOT move'}`);
+      notes.push(
+        `kill ${index + 1}: projector ${victim}'s partitions ${moved ? `moved to the other in ${(movedAfterMs / 1000).toFixed(1)} s` : 'did NOT move'}`,
+      );
       if (!moved) violations.push(`kill ${index + 1}: the surviving projector did not own every partition within ${settings.recoverBoundMs} ms`);
       // The killed one back (it rejoins the group), so that the next repetition can kill the other.
       await deployment.restartProjector(victim);
@@ -224,8 +233,11 @@ export async function runScenario(lab: Lab, name: ScenarioName, settings: ChaosS
       const fault = await definition.inject(context, index);
       const recoveredAt = await load.waitRecovered(fault.healedAt, settings.recoverStreak, settings.recoverBoundMs);
       faults.push({ ...fault, recoveredAt });
-      lab.log(`chaos: ${name}: fault ${index + 1}: ${recoveredAt === null ? 'NOT recovered' : `recovered in ${((recoveredAt - fault.healedAt) / 1000).toFixed(1)} s`}${fault.note ? ` (${fault.note})` : ''}`);
-      if (recoveredAt === null) context.violations.push(`fault ${index + 1}: writes not answered 201/200 again within ${settings.recoverBoundMs} ms of its end`);
+      lab.log(
+        `chaos: ${name}: fault ${index + 1}: ${recoveredAt === null ? 'NOT recovered' : `recovered in ${((recoveredAt - fault.healedAt) / 1000).toFixed(1)} s`}${fault.note ? ` (${fault.note})` : ''}`,
+      );
+      if (recoveredAt === null)
+        context.violations.push(`fault ${index + 1}: writes not answered 201/200 again within ${settings.recoverBoundMs} ms of its end`);
     }
     await sleep(settings.cooldownMs);
     await load.stop();
@@ -289,7 +301,13 @@ function invariantViolations(result: AuditResult, attempts: Attempt[], settings:
   if (result.lostPending > 0) violations.push(`${result.lostPending} writes answered 202 never decided`);
   for (const example of result.lostExamples) violations.push(`lost: ${example}`);
   if (result.duplicated > 0) violations.push(`duplicates: ${result.duplicateDetails.slice(0, 3).join('; ')}`);
-  if (result.versionMismatches > 0) violations.push(`${result.versionMismatches} version mismatches: ${result.duplicateDetails.filter((d) => d.includes('version')).slice(0, 3).join('; ')}`);
+  if (result.versionMismatches > 0)
+    violations.push(
+      `${result.versionMismatches} version mismatches: ${result.duplicateDetails
+        .filter((d) => d.includes('version'))
+        .slice(0, 3)
+        .join('; ')}`,
+    );
   if (result.unpublished > 0) violations.push(`${result.unpublished} accepted changes missing from timeline.events: ${result.unpublishedExamples.join('; ')}`);
   if (result.replayEqual !== true) violations.push(`read models differ from a clean replay: ${result.replayNote || 'no comparison'}`);
   const { maxAnswerMs, unanswered, answers } = answerCounts(attempts);
@@ -303,7 +321,11 @@ function invariantViolations(result: AuditResult, attempts: Attempt[], settings:
 function summarize(attempts: Attempt[]): string {
   const counts: Record<string, number> = {};
   for (const attempt of attempts) counts[String(attempt.status)] = (counts[String(attempt.status)] ?? 0) + 1;
-  return Object.entries(counts).map(([status, n]) => `${status} x${n}`).join(', ') || 'no writes';
+  return (
+    Object.entries(counts)
+      .map(([status, n]) => `${status} x${n}`)
+      .join(', ') || 'no writes'
+  );
 }
 
 /** True when the group has one member, `clientId`, and it owns every partition of the command log. */
@@ -331,23 +353,25 @@ async function ownsEveryPartition(deployment: Deployment, clientId: string): Pro
 async function killBetweenPublishAndMark(deployment: Deployment, index: number, timeoutMs: number): Promise<number> {
   const projector = deployment.projectors[index];
   const applicationName = deployment.clientIdOf(projector);
-  const client = new Client({ connectionString: deployment.databaseUrl, options: `-c search_path=${deployment.env.DATABASE_SCHEMA}`, application_name: 'chaos-relay-trap' });
+  const client = new Client({
+    connectionString: deployment.databaseUrl,
+    options: `-c search_path=${deployment.env.DATABASE_SCHEMA}`,
+    application_name: 'chaos-relay-trap',
+  });
   client.on('error', () => undefined);
   await client.connect();
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {
       await client.query('begin');
-      const locked = await client.query(
-        'select position from outbox where sent_at is null order by transaction_id, position limit 50 for share',
-      );
+      const locked = await client.query('select position from outbox where sent_at is null order by transaction_id, position limit 50 for share');
       if (locked.rowCount === 0) {
         await client.query('rollback');
         await sleep(20);
         continue;
       }
       let blocked: number | null = null;
-      for (const waitUntil = Date.now() + 3_000; blocked === null && Date.now() < waitUntil; ) {
+      for (const waitUntil = Date.now() + 3_000; blocked === null && Date.now() < waitUntil;) {
         const { rows } = await deployment.pool.query<{ pid: number }>(
           `select pid from pg_stat_activity
            where application_name = $1 and wait_event_type = 'Lock' and query ilike 'update outbox set sent_at%'`,

@@ -87,8 +87,12 @@ export function chaosSettings(env: Record<string, string | undefined> = process.
     SCENARIO_NAMES.map((name) => [name, number(`CHAOS_REPS_${name.toUpperCase().replaceAll('-', '_')}`, base[name])]),
   ) as Record<ScenarioName, number>;
   const decisionTimeoutMs = number('CHAOS_DECISION_TIMEOUT_MS', 2_000);
-  const only = (env.CHAOS_SCENARIOS ?? '').split(',').map((name) => name.trim()).filter(Boolean);
-  for (const name of only) if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new Error(`CHAOS_SCENARIOS: unknown scenario ${name} (${SCENARIO_NAMES.join(', ')})`);
+  const only = (env.CHAOS_SCENARIOS ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  for (const name of only)
+    if (!(SCENARIO_NAMES as readonly string[]).includes(name)) throw new Error(`CHAOS_SCENARIOS: unknown scenario ${name} (${SCENARIO_NAMES.join(', ')})`);
   return {
     scale,
     seed: number('CHAOS_SEED', defaults.seed ?? Date.now() % 1_000_000),

@@ -122,7 +122,20 @@ async function soak(deployment: Deployment): Promise<number> {
   const loadStartedAt = Date.now();
   load.start();
   const samples: Sample[] = [];
-  const headers = ['minute', 'api RSS MiB', 'api lag p99 ms', 'api lag max ms', 'proj. RSS MiB', 'proj. lag p99 ms', 'proj. lag max ms', 'acked', '202', '503', 'other', 'p99 answer ms'];
+  const headers = [
+    'minute',
+    'api RSS MiB',
+    'api lag p99 ms',
+    'api lag max ms',
+    'proj. RSS MiB',
+    'proj. lag p99 ms',
+    'proj. lag max ms',
+    'acked',
+    '202',
+    '503',
+    'other',
+    'p99 answer ms',
+  ];
   const row = (sample: Sample) => [
     sample.minute,
     sample.api.rssMiB.toFixed(1),
@@ -143,7 +156,10 @@ async function soak(deployment: Deployment): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, loadStartedAt + minute * sampleMs - Date.now()));
     const windowEnd = Date.now();
     const answered = load.attempts.filter((attempt) => attempt.finishedAt !== null && attempt.finishedAt >= windowStart && attempt.finishedAt < windowEnd);
-    const latencies = answered.filter((attempt) => isSuccess(attempt.status)).map((attempt) => attempt.finishedAt! - attempt.startedAt).sort((a, b) => a - b);
+    const latencies = answered
+      .filter((attempt) => isSuccess(attempt.status))
+      .map((attempt) => attempt.finishedAt! - attempt.startedAt)
+      .sort((a, b) => a - b);
     const [apiSample, projectorSample] = await Promise.all([sampleProcess(api.pid, api.url), sampleProcess(projector.pid, projector.url)]);
     const sample: Sample = {
       minute,
@@ -157,7 +173,12 @@ async function soak(deployment: Deployment): Promise<number> {
     };
     samples.push(sample);
     windowStart = windowEnd;
-    console.log(table(headers, [row(sample)]).split('\n').slice(minute === 1 ? 0 : 2).join('\n'));
+    console.log(
+      table(headers, [row(sample)])
+        .split('\n')
+        .slice(minute === 1 ? 0 : 2)
+        .join('\n'),
+    );
     if (api.exited || projector.exited) {
       lab.log(`soak: ${api.exited ? 'api' : 'projector'} exited; stopping`);
       break;
@@ -197,7 +218,9 @@ async function soak(deployment: Deployment): Promise<number> {
   if (failed > 0) verdicts.push(`${failed} of ${answers} answers neither 201/200 nor 202`);
 
   console.log('');
-  console.log(`Soak: ${((samples.length * sampleMs) / 60_000).toFixed(1)} min (${samples.length} samples) at ${rate} writes/s offered (half of the measured ${burst.requestsPerSecond}/s), ${load.writes.length} writes, ${audited.acknowledged} acknowledged, ${audited.found} found, ${lost} lost`);
+  console.log(
+    `Soak: ${((samples.length * sampleMs) / 60_000).toFixed(1)} min (${samples.length} samples) at ${rate} writes/s offered (half of the measured ${burst.requestsPerSecond}/s), ${load.writes.length} writes, ${audited.acknowledged} acknowledged, ${audited.found} found, ${lost} lost`,
+  );
   console.log(`Trend (least-squares slope per minute over samples ${trendFrom + 1}..${samples.length}; "minute" = sample, every ${sampleMs / 1000} s):`);
   console.log(table(['process', 'RSS MiB first -> last', 'RSS MiB/min', 'lag p99 ms first -> last', 'lag p99 ms/min'], trends));
   console.log(verdicts.length === 0 ? 'Verdict: stable (memory flat, event loop responsive, nothing lost)' : `Verdict: NOT stable: ${verdicts.join('; ')}`);

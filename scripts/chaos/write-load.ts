@@ -66,10 +66,13 @@ export class WriteLoad {
     const startedAt = Date.now();
     let sent = 0;
     // Catch up on ticks a busy event loop delayed, so the offered rate holds.
-    this.timer = setInterval(() => {
-      const due = Math.floor((Date.now() - startedAt) / intervalMs) + 1;
-      for (; sent < due; sent++) this.launch();
-    }, Math.max(5, Math.floor(intervalMs)));
+    this.timer = setInterval(
+      () => {
+        const due = Math.floor((Date.now() - startedAt) / intervalMs) + 1;
+        for (; sent < due; sent++) this.launch();
+      },
+      Math.max(5, Math.floor(intervalMs)),
+    );
     return this;
   }
 

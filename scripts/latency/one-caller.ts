@@ -60,9 +60,12 @@ async function startApp(root: string, app: 'api' | 'projector', env: Record<stri
   });
   closeSync(fd);
   const url = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
     if (child.exitCode !== null) throw new Error(`${app} exited: ${readFileSync(logFile, 'utf8').slice(-2_000)}`);
-    const ready = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { child, url };
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -80,10 +83,14 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 function post(url: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const request = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...runCredentials.authorization } }, (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode ?? 0));
-    });
+    const request = http.request(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...runCredentials.authorization } },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
     request.on('error', reject);
     request.end(body);
   });
@@ -206,7 +213,8 @@ async function measure(root: string, extraEnv: Record<string, string>, broker: s
     await run(WARMUP);
     // Let the warm-up's changes reach the subscribers before counting.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const scrape = () => Promise.all([api, projector].map((app) => fetch(`${app.url}/metrics`, { headers: runCredentials.authorization }).then((r) => r.text())));
+    const scrape = () =>
+      Promise.all([api, projector].map((app) => fetch(`${app.url}/metrics`, { headers: runCredentials.authorization }).then((r) => r.text())));
     const [apiBefore, projectorBefore] = await scrape();
     measuring = true;
     const started = performance.now();

@@ -26,9 +26,7 @@ import pg from 'pg';
 
 const WATCHDOG = fileURLToPath(new URL('../watchdog.sh', import.meta.url));
 const port = Number(process.env.EMBEDDED_POSTGRES_PORT);
-const dataDir = path.resolve(
-  process.env.EMBEDDED_POSTGRES_DATA_DIR || path.join(homedir(), '.cache', 'timeline-service', 'postgres-data'),
-);
+const dataDir = path.resolve(process.env.EMBEDDED_POSTGRES_DATA_DIR || path.join(homedir(), '.cache', 'timeline-service', 'postgres-data'));
 const clusterDir = path.join(dataDir, 'pgdata');
 const logFile = path.join(dataDir, 'postgres.log');
 

@@ -40,7 +40,10 @@ if (require.main === module) {
   const args = process.argv.slice(2);
   const baseUrl = args.find((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--token-file') ?? 'http://127.0.0.1:3000';
   loadSeed(baseUrl, tokenFromCommandLine(args)).then(
-    (loaded) => console.log(`seed: timeline ${loaded.timelineId} with ${loaded.events} events and ${loaded.revisions} revisions at ${baseUrl}/v1/timelines/${loaded.timelineId}`),
+    (loaded) =>
+      console.log(
+        `seed: timeline ${loaded.timelineId} with ${loaded.events} events and ${loaded.revisions} revisions at ${baseUrl}/v1/timelines/${loaded.timelineId}`,
+      ),
     (error: Error) => {
       console.error(`seed failed: ${error.message}`);
       process.exit(1);

@@ -86,14 +86,15 @@ export class OpenApiContract {
 
   /** The most specific template: `/docs/assets/{asset}` over a hypothetical `/docs/{page}`. */
   private templateOf(path: string): string | undefined {
-    return this.templates
-      .filter(({ pattern }) => pattern.test(path))
-      .sort((a, b) => b.staticParts - a.staticParts)[0]?.template;
+    return this.templates.filter(({ pattern }) => pattern.test(path)).sort((a, b) => b.staticParts - a.staticParts)[0]?.template;
   }
 
   private resolve(object: Json | undefined): Json | undefined {
     if (!object?.$ref) return object;
-    const parts = (object.$ref as string).replace(/^#\//, '').split('/').map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = (object.$ref as string)
+      .replace(/^#\//, '')
+      .split('/')
+      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
     return this.resolve(parts.reduce<Json>((node, part) => node?.[part], this.document));
   }
 

@@ -54,7 +54,12 @@ export async function decideRecords(projection: ProjectionRepository, client: Po
   if (unprocessable === undefined) return decideBatch(TOPIC, parsed, stored, alreadyDecided);
   const decisions = parsed.map(({ record, command, claimed }) => {
     const ids = command
-      ? { commandId: command.commandId, commandType: command.type, timelineId: 'timelineId' in command ? command.timelineId : null, eventId: 'eventId' in command ? command.eventId : null }
+      ? {
+          commandId: command.commandId,
+          commandType: command.type,
+          timelineId: 'timelineId' in command ? command.timelineId : null,
+          eventId: 'eventId' in command ? command.eventId : null,
+        }
       : claimed;
     const where = { partition: record.partition, offset: record.offset, knownAt: new Date(record.timestamp).toISOString() };
     return rejectedRecord(TOPIC, record, ids, 'unprocessable', unprocessable, where);

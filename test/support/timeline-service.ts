@@ -82,9 +82,12 @@ export class TestTimelineService {
     const api = await createApiApp(config);
     const apiRoutes: { method: string; url: string }[] = [];
     // Routes are added when the app initialises (in listen), after this hook.
-    api.getHttpAdapter().getInstance().addHook('onRoute', (route) => {
-      for (const method of [route.method].flat()) if (method !== 'HEAD') apiRoutes.push({ method, url: route.url });
-    });
+    api
+      .getHttpAdapter()
+      .getInstance()
+      .addHook('onRoute', (route) => {
+        for (const method of [route.method].flat()) if (method !== 'HEAD') apiRoutes.push({ method, url: route.url });
+      });
     await api.listen(0, '127.0.0.1');
     const pool = createPool({ ...config.database, poolSize: 4, applicationName: 'test-assertions' });
     const log = new KafkaCommandLog({ brokers: config.kafka.brokers, clientId: `test-writer-${suffix}`, security: config.kafka.security });
@@ -154,15 +157,12 @@ export class TestTimelineService {
   /** Runs every step even when one fails (then throws its error): a step left out keeps sockets open and Jest from exiting. */
   async stop(): Promise<void> {
     this.projectorProcess?.kill('SIGKILL');
-    const steps = [
-      () => this.projectorApp?.close(),
-      () => this.api.close(),
-      () => this.log.close(),
-      () => this.pool.end(),
-      () => this.database.drop(),
-    ];
+    const steps = [() => this.projectorApp?.close(), () => this.api.close(), () => this.log.close(), () => this.pool.end(), () => this.database.drop()];
     const errors: unknown[] = [];
-    for (const step of steps) await Promise.resolve().then(step).catch((error: unknown) => errors.push(error));
+    for (const step of steps)
+      await Promise.resolve()
+        .then(step)
+        .catch((error: unknown) => errors.push(error));
     if (errors.length > 0) throw errors[0];
   }
 }

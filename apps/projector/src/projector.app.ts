@@ -11,9 +11,13 @@ import { OutboxRelay } from './relay/outbox-relay';
 /** The projector: consumes timeline.commands, relays the outbox to timeline.events; answers health on its own port. */
 export async function createProjectorApp(config: TimelineConfig): Promise<NestFastifyApplication> {
   await setupTracing({ exporter: config.tracing.exporter, serviceName: config.tracing.serviceName ?? 'timeline-projector' });
-  const app = await NestFactory.create<NestFastifyApplication>(ProjectorModule.forRoot(config), new FastifyAdapter({ ...problemAwareServerOptions, ...requestTimeoutOptions(config.http) }), {
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ProjectorModule.forRoot(config),
+    new FastifyAdapter({ ...problemAwareServerOptions, ...requestTimeoutOptions(config.http) }),
+    {
+      bufferLogs: true,
+    },
+  );
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.enableShutdownHooks();

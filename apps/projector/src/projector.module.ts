@@ -15,8 +15,20 @@ import { RebuildModule } from './rebuild/rebuild.module';
 import { RelayModule } from './relay/relay.module';
 
 @Module({
-  imports: [AuthModule, DatabaseModule, CommandLogModule, ProjectorObservabilityModule, HealthModule.forRoot([ProjectionLagReadiness]), RelayModule, RebuildModule],
-  providers: [ProjectorService, { provide: APP_FILTER, useValue: new ProblemDetailsFilter([databaseUnavailableProblem]) }, { provide: APP_GUARD, useClass: AccessGuard }],
+  imports: [
+    AuthModule,
+    DatabaseModule,
+    CommandLogModule,
+    ProjectorObservabilityModule,
+    HealthModule.forRoot([ProjectionLagReadiness]),
+    RelayModule,
+    RebuildModule,
+  ],
+  providers: [
+    ProjectorService,
+    { provide: APP_FILTER, useValue: new ProblemDetailsFilter([databaseUnavailableProblem]) },
+    { provide: APP_GUARD, useClass: AccessGuard },
+  ],
 })
 export class ProjectorModule {
   static forRoot(config: TimelineConfig): DynamicModule {

@@ -68,7 +68,10 @@ describe('AccessGuard', () => {
   test('given a scoped route, when the token lacks the scope or is narrowed to other timelines, then 403 naming the scope', async () => {
     const challenge = { 'www-authenticate': 'Bearer error="insufficient_scope", scope="timelines:write"' };
     await expect(attempt('write', bearer({ scope: 'timelines:read' })).outcome).rejects.toMatchObject({ code: 'forbidden', headers: challenge });
-    await expect(attempt('write', bearer({ scope: 'timelines:write', timelines: ['other'] })).outcome).rejects.toMatchObject({ code: 'forbidden', headers: challenge });
+    await expect(attempt('write', bearer({ scope: 'timelines:write', timelines: ['other'] })).outcome).rejects.toMatchObject({
+      code: 'forbidden',
+      headers: challenge,
+    });
     await expect(attempt('write', bearer({ scope: 'timelines:write', timelines: ['japan-nato'] })).outcome).resolves.toBe(true);
   });
 });

@@ -30,10 +30,7 @@ export function grantFromClaims(claims: Record<string, unknown>): Grant {
     subject: typeof claims.sub === 'string' && claims.sub !== '' ? claims.sub : null,
     expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
     scopes: new Set(listed.filter(isScope)),
-    timelines:
-      timelines === undefined
-        ? null
-        : new Set(Array.isArray(timelines) ? timelines.filter((id): id is string => typeof id === 'string') : []),
+    timelines: timelines === undefined ? null : new Set(Array.isArray(timelines) ? timelines.filter((id): id is string => typeof id === 'string') : []),
   };
 }
 

@@ -11,7 +11,12 @@ function keyPair(type: 'ed25519' | 'ec') {
   return { publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(), privateKey, alg: type === 'ec' ? 'ES256' : 'EdDSA' };
 }
 
-function mint(privateKey: KeyObject, alg: string, claims: Record<string, unknown> = {}, options: { issuer?: string; audience?: string; expires?: string | number } = {}) {
+function mint(
+  privateKey: KeyObject,
+  alg: string,
+  claims: Record<string, unknown> = {},
+  options: { issuer?: string; audience?: string; expires?: string | number } = {},
+) {
   return new SignJWT({ scope: 'timelines:read', ...claims })
     .setProtectedHeader({ alg })
     .setSubject('tester')
@@ -22,8 +27,7 @@ function mint(privateKey: KeyObject, alg: string, claims: Record<string, unknown
     .sign(privateKey);
 }
 
-const verifierFor = (publicKeyPem: string) =>
-  new TokenVerifier({ jwksUrl: null, publicKeyPem, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 5 });
+const verifierFor = (publicKeyPem: string) => new TokenVerifier({ jwksUrl: null, publicKeyPem, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 5 });
 
 describe('TokenVerifier with a configured public key', () => {
   for (const type of ['ed25519', 'ec'] as const) {

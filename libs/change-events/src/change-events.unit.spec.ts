@@ -19,14 +19,30 @@ function lifeOfAnEvent(): AsJson<TimelineChange>[] {
       if (isTimelineChange(change)) changes.push(change);
     }
   };
-  run({ type: 'CreateTimeline', commandId: id(1), timelineId, timeline: { title: 'Giappone e NATO', description: '', defaultLanguage: 'it' } }, '2023-07-01T00:00:00.000Z');
+  run(
+    { type: 'CreateTimeline', commandId: id(1), timelineId, timeline: { title: 'Giappone e NATO', description: '', defaultLanguage: 'it' } },
+    '2023-07-01T00:00:00.000Z',
+  );
   run(
     {
       type: 'RecordEvent',
       commandId: id(2),
       timelineId,
       eventId,
-      event: { kind: 'programme.adopted', title: 'Programma', summary: '', language: 'it', validTime: ValidTime.parse('2023-07-12')!, actors: [], places: [], topics: [], sources: [], factuality: 'expected', relations: [], translations: {} },
+      event: {
+        kind: 'programme.adopted',
+        title: 'Programma',
+        summary: '',
+        language: 'it',
+        validTime: ValidTime.parse('2023-07-12')!,
+        actors: [],
+        places: [],
+        topics: [],
+        sources: [],
+        factuality: 'expected',
+        relations: [],
+        translations: {},
+      },
     },
     '2023-07-02T00:00:00.000Z',
   );
@@ -51,7 +67,11 @@ describe('accepted changes as CloudEvents', () => {
       expect(event).not.toHaveProperty('traceparent');
       expect(event.data).not.toHaveProperty('type');
     }
-    expect(events[2].data).toMatchObject({ changed: { factuality: 'confirmed' }, previous: { factuality: 'expected' }, event: { factuality: 'confirmed', revision: 2 } });
+    expect(events[2].data).toMatchObject({
+      changed: { factuality: 'confirmed' },
+      previous: { factuality: 'expected' },
+      event: { factuality: 'confirmed', revision: 2 },
+    });
     expect(events[3].data).toMatchObject({ reason: 'Recorded twice', event: { retracted: true, revision: 3 } });
   });
 

@@ -120,7 +120,8 @@ export class TimelineClient {
   private async decided(commandId: string): Promise<void> {
     const deadline = Date.now() + this.decisionTimeoutMs;
     while ((await this.commandStatus(commandId)).status === 'pending') {
-      if (Date.now() > deadline) throw new Error(`command ${commandId} was not decided within ${this.decisionTimeoutMs} ms; ask GET /v1/commands/${commandId} later`);
+      if (Date.now() > deadline)
+        throw new Error(`command ${commandId} was not decided within ${this.decisionTimeoutMs} ms; ask GET /v1/commands/${commandId} later`);
       await sleep(this.pollIntervalMs);
     }
   }

@@ -19,10 +19,7 @@ import { KafkaCommandLog } from './kafka-command-log';
           log: (level, message, extra) => logger[level](`${message} ${JSON.stringify(extra)}`),
         });
         const { commandsTopic, eventsTopic, partitions, replicationFactor } = config.kafka;
-        await log.ensureTopics([
-          commandsTopicSpec(commandsTopic, partitions, replicationFactor),
-          eventsTopicSpec(eventsTopic, partitions, replicationFactor),
-        ]);
+        await log.ensureTopics([commandsTopicSpec(commandsTopic, partitions, replicationFactor), eventsTopicSpec(eventsTopic, partitions, replicationFactor)]);
         return log;
       },
     },

@@ -135,7 +135,8 @@ export function topicMismatches(spec: TopicSpec, actual: { configs: Record<strin
   });
   if (actual.replicas < spec.replicationFactor) problems.push(`replication factor is ${actual.replicas}, must be at least ${spec.replicationFactor}`);
   const minInsync = Number(actual.configs['min.insync.replicas'] ?? 1);
-  if (spec.replicationFactor >= 3 && minInsync < 2) problems.push(`min.insync.replicas is ${minInsync}, must be at least 2 with ${spec.replicationFactor} replicas`);
+  if (spec.replicationFactor >= 3 && minInsync < 2)
+    problems.push(`min.insync.replicas is ${minInsync}, must be at least 2 with ${spec.replicationFactor} replicas`);
   return problems;
 }
 

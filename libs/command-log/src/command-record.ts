@@ -54,9 +54,7 @@ export function redactionRecord(command: Redact, partition: number, traceHeaders
   };
 }
 
-export type ParsedCommandRecord =
-  | { ok: true; command: LogCommand }
-  | { ok: false; detail: string };
+export type ParsedCommandRecord = { ok: true; command: LogCommand } | { ok: false; detail: string };
 
 /**
  * Reads a record of `timeline.commands`, upcasting a record of an older schema

@@ -123,7 +123,11 @@ describe('GroupCommit bounds', () => {
       return new Promise<void>((resolve) => (release = resolve));
     };
     const group = new GroupCommit<number>(send, { lingerMs: 0, maxBatch: 1, timeoutMs: 30 });
-    const failureOf = (append: Promise<unknown>) => append.then(() => null, (error: unknown) => error);
+    const failureOf = (append: Promise<unknown>) =>
+      append.then(
+        () => null,
+        (error: unknown) => error,
+      );
     const inFlight = failureOf(group.add(1));
     await new Promise((resolve) => setTimeout(resolve, 5));
     const waiting = failureOf(group.add(2));

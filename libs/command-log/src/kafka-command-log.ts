@@ -1,15 +1,5 @@
 import type { KafkaSecurity } from '@timeline/config';
-import {
-  ConfigResourceTypes,
-  Kafka,
-  logLevel,
-  Partitioners,
-  type Admin,
-  type Consumer,
-  type IHeaders,
-  type PartitionMetadata,
-  type Producer,
-} from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type PartitionMetadata, type Producer } from 'kafkajs';
 import {
   CommandLog,
   type LogRecord,
@@ -265,9 +255,7 @@ const toLogRecord =
     timestamp: Number(message.timestamp),
     key: message.key ? message.key.toString() : null,
     value: message.value,
-    headers: Object.fromEntries(
-      Object.entries(message.headers ?? {}).map(([name, value]) => [name, headerText(value)]),
-    ),
+    headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, headerText(value)])),
   });
 
 /** Records by the partition they name, else the one kafkajs's default partitioner gives their key (murmur2), each partition in order. */

@@ -56,7 +56,10 @@ describe('reading old records of timeline.commands', () => {
   test('a record of the current version is left as it is, so is a version 0 record that names both fields', () => {
     const both = { type: 'RecordEvent', event: { occurredAt: '2022', validTime: '2023' } };
     expect(upcastCommandRecord(both, 0, 1)).toEqual(both);
-    const parsed = parseCommandRecord(JSON.stringify({ ...JSON.parse(storedVersion0Record), event: { ...JSON.parse(storedVersion0Record).event, validTime: '2023' } }), undefined);
+    const parsed = parseCommandRecord(
+      JSON.stringify({ ...JSON.parse(storedVersion0Record), event: { ...JSON.parse(storedVersion0Record).event, validTime: '2023' } }),
+      undefined,
+    );
     expect(parsed).toMatchObject({ ok: false, detail: expect.stringMatching(/occurredAt/) });
   });
 

@@ -9,314 +9,300 @@ const positiveInt = z.coerce.number().int().positive();
  * Every setting, read from the environment once at start-up. Each one's `describe()` text is what
  * docs/configuration.md says of it: that file is generated from this schema (`npm run docs:config`).
  */
-export const environmentSchema = z.object({
-  DATABASE_URL: z
-    .url({ protocol: /^postgres(ql)?$/ })
-    .default('postgres://postgres@127.0.0.1:5432/timeline')
-    .describe(
-      'PostgreSQL; the database is created if missing. `npm start` without it starts the embedded server and sets it. TLS settings in it (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`) are honoured by the client as written (`pg`; `sslmode=require` also verifies the certificate).',
-    ),
-  DATABASE_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase SQL identifier')
-    .default('timeline')
-    .describe('Schema of the read models (a rebuild uses another, then renames it).'),
-  DATABASE_POOL_SIZE: positiveInt.max(100).default(10).describe('PostgreSQL connections per process.'),
-  DATABASE_STATEMENT_TIMEOUT_MS: z
-    .coerce.number()
-    .int()
-    .min(0)
-    .max(3_600_000)
-    .default(60_000)
-    .describe(
-      'Longest a PostgreSQL statement may run (`0`: no limit); migrations are not bound by it. A projector batch that hits it is retried (failure class `timeout`).',
-    ),
-  KAFKA_BROKERS: z
-    .string()
-    .default('127.0.0.1:9092')
-    .transform((list) => list.split(',').map((broker) => broker.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1))
-    .describe('Comma-separated `host:port` of the brokers; `npm start` starts a local broker when it is unset.'),
-  KAFKA_CLIENT_ID: z.string().min(1).default('timeline-service').describe('Kafka client id.'),
-  KAFKA_COMMANDS_TOPIC: z
-    .string()
-    .min(1)
-    .default('timeline.commands')
-    .describe(
-      'The command log, the system of record; created at start-up if missing (infinite retention, `LogAppendTime`, `max.message.bytes` 5 MiB). An existing topic is checked at start-up: a setting that could lose or refuse records (retention, compaction, timestamp type, a smaller message limit, fewer replicas than `KAFKA_REPLICATION_FACTOR`, `min.insync.replicas` below 2 with 3 replicas) stops the process with a message naming each.',
-    ),
-  KAFKA_EVENTS_TOPIC: z
-    .string()
-    .min(1)
-    .default('timeline.events')
-    .describe('Topic of accepted changes, as CloudEvents; created at start-up if missing (infinite retention, delete policy).'),
-  KAFKA_TOPIC_PARTITIONS: positiveInt.max(1000).default(3).describe('Partitions of the topics created at start-up.'),
-  KAFKA_REPLICATION_FACTOR: positiveInt.max(10).default(1).describe('Replication of the topics created at start-up (3 in production).'),
-  KAFKA_CONSUMER_GROUP: z
-    .string()
-    .min(1)
-    .default('timeline-projector')
-    .describe("The projector's consumer group (membership only: offsets live in PostgreSQL)."),
-  KAFKA_SESSION_TIMEOUT_MS: z
-    .coerce.number()
-    .int()
-    .min(6_000)
-    .max(300_000)
-    .default(10_000)
-    .describe('How long a crashed projector holds its partitions.'),
-  KAFKA_SASL_MECHANISM: z
-    .enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512'])
-    .default('none')
-    .describe(
-      'SASL for a cluster that authenticates clients; with a mechanism, `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD` are required (and refused without one). Every Kafka client of both apps uses them.',
-    ),
-  KAFKA_SASL_USERNAME: z.string().min(1).optional().describe('SASL user name; only with `KAFKA_SASL_MECHANISM`.'),
-  KAFKA_SASL_PASSWORD: z.string().min(1).optional().describe('SASL password; only with `KAFKA_SASL_MECHANISM`.'),
-  KAFKA_SSL: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((value) => value === 'true')
-    .describe(
-      "`true`: TLS to the brokers, verified against the system's CAs (and `KAFKA_SSL_CA_FILE`'s). Client certificates (mTLS) are not supported.",
-    ),
-  KAFKA_SSL_CA_FILE: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('A PEM file, read at start-up, whose CA is trusted beside the system ones (e.g. a private CA); only with `KAFKA_SSL=true`.'),
-  HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Listen address of both apps.'),
-  HTTP_PORT: port.default(3000).describe("The api's port."),
-  PROJECTOR_HTTP_PORT: port.default(3001).describe("The projector's health and metrics port."),
-  HTTP_BODY_LIMIT_BYTES: positiveInt
-    .max(2 * 1_048_576)
-    .default(1_048_576)
-    .describe('Larger bodies are answered `413`. At most 2 MiB, so that a command fits one record of the command log.'),
-  HTTP_TRUST_PROXY: z
-    .string()
-    .default('false')
-    .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value))
-    .describe(
-      "Which proxies' `X-Forwarded-For` names the client, for the per-client limits: `false` none (the socket's peer is the client), `true` any, or a comma-separated list of addresses and CIDR ranges. Behind a proxy this must name it, or every anonymous caller counts as the proxy.",
-    ),
-  HTTP_REQUEST_TIMEOUT_MS: z
-    .coerce.number()
-    .int()
-    .min(0)
-    .max(3_600_000)
-    .default(30_000)
-    .describe(
-      'Longest a client may take to send a whole request, body included (`0`: no bound); past it `408` and the connection is closed. Open streams are not bound by it.',
-    ),
-  HTTP_HEADERS_TIMEOUT_MS: z
-    .coerce.number()
-    .int()
-    .min(1_000)
-    .max(3_600_000)
-    .default(10_000)
-    .describe("Longest a client may take to send the request's headers; at most `HTTP_REQUEST_TIMEOUT_MS` when that is set."),
-  HTTP_TIMEOUT_CHECK_INTERVAL_MS: z
-    .coerce.number()
-    .int()
-    .min(100)
-    .max(60_000)
-    .default(5_000)
-    .describe('How often Node looks for requests past those two timeouts: a slow client is cut within the timeout plus this.'),
-  RATE_LIMIT_WRITES_PER_SECOND: z
-    .coerce.number()
-    .min(0)
-    .max(1_000_000)
-    .default(0)
-    .describe('Writes (`POST`/`PUT` under `/v1`) a client may make per second (`0`: no limit); past it `429 rate-limited` (see [Limits](api.md#limits)).'),
-  RATE_LIMIT_WRITES_BURST: positiveInt.max(1_000_000).default(1_000).describe('Writes a client may make at once, on top of the rate.'),
-  RATE_LIMIT_QUERIES_PER_SECOND: z
-    .coerce.number()
-    .min(0)
-    .max(1_000_000)
-    .default(0)
-    .describe('Expensive queries (`q`, `actor` across timelines, TimelineJS exports, histograms) a client may make per second (`0`: no limit).'),
-  RATE_LIMIT_QUERIES_BURST: positiveInt.max(1_000_000).default(100).describe('Expensive queries a client may make at once, on top of the rate.'),
-  RATE_LIMIT_MAX_CLIENTS: positiveInt
-    .max(10_000_000)
-    .default(100_000)
-    .describe('Clients whose buckets are kept; those unseen longest are forgotten (and start again with a full bucket).'),
-  DECISION_TIMEOUT_MS: positiveInt.max(60_000).default(5_000).describe('How long a write waits for its decision before it is answered `202`.'),
-  // 500 is about one second of the decisions two cores make (~470/s single appends): an admitted write is
-  // decided well within DECISION_TIMEOUT_MS, and a caller past capacity hears 503 at once, not a 202 later.
-  ADMISSION_MAX_WAITING: positiveInt
-    .max(1_000_000)
-    .default(500)
-    .describe(
-      'Commands an api process holds at most (appending, or waiting for their decision; each event of a batch counts); past it a write is answered `503 overloaded` before it is appended. About one second of decisions on two cores.',
-    ),
-  BATCH_MAX_EVENTS: positiveInt
-    .max(10_000)
-    .default(100)
-    .describe('Most events in one `events:batch` request (more: `413`); at most `ADMISSION_MAX_WAITING`.'),
-  PRODUCER_LINGER_MS: z
-    .coerce.number()
-    .int()
-    .min(0)
-    .max(100)
-    .default(0)
-    .describe(
-      'Group commit: how long an append that finds no produce call in flight waits for others to share its call (`0`: it leaves at once, with the appends of the same event-loop turn). Appends arriving while a call is in flight always share the next one.',
-    ),
-  PRODUCER_MAX_BATCH: positiveInt.max(10_000).default(500).describe('Group commit: most records per produce call.'),
-  PRODUCER_MAX_BATCH_BYTES: positiveInt
-    .max(4 * 1_048_576)
-    .default(1_048_576)
-    .describe('Group commit: most bytes per produce call (a larger record goes alone).'),
-  APPEND_MAX_QUEUED: positiveInt
-    .max(1_000_000)
-    .default(1_000)
-    .describe(
-      'Records waiting for the next produce call at most; past it a write is answered `503 overloaded` at once, so memory stays bounded while Kafka is away. Every queued record holds an admission slot, so `ADMISSION_MAX_WAITING` bounds it first.',
-    ),
-  APPEND_TIMEOUT_MS: positiveInt
-    .max(120_000)
-    .default(5_000)
-    .describe(
-      'A write Kafka has not acknowledged within this is answered `503` with `Retry-After` (a record still waiting is never sent; one in flight may have been recorded, and the answer says so, with its `commandId`).',
-    ),
-  PROJECTOR_MAX_BATCH: positiveInt.max(10_000).default(1_000).describe('Most records per projector transaction.'),
-  PROJECTOR_READY_MAX_LAG_RECORDS: z
-    .coerce.number()
-    .int()
-    .min(0)
-    .max(1_000_000_000)
-    .default(10_000)
-    .describe('The projector is ready only while no partition has more undecided records than this.'),
-  PUBLIC_BASE_URL: z
-    .url({ protocol: /^https?$/ })
-    .default('http://127.0.0.1:3000')
-    .transform((url) => url.replace(/\/+$/, ''))
-    .describe('Where callers reach the api; CloudEvents `source` and `dataschema` are under it.'),
-  RELAY_BATCH_SIZE: positiveInt.max(10_000).default(500).describe('Outbox rows the relay reads per round.'),
-  RELAY_POLL_INTERVAL_MS: z
-    .coerce.number()
-    .int()
-    .min(10)
-    .max(60_000)
-    .default(500)
-    .describe('Fallback poll of the relay (it also wakes on each committed projector batch); standby relays try for the lease this often.'),
-  RELAY_GATHER_MS: z
-    .coerce.number()
-    .int()
-    .min(0)
-    .max(1_000)
-    .default(10)
-    .describe(
-      'When projector batches committed while the relay was publishing, it waits this long after waking so that one round publishes the batches committing meanwhile; an idle relay publishes a lone batch at once.',
-    ),
-  STREAM_POLL_INTERVAL_MS: z
-    .coerce.number()
-    .int()
-    .min(10)
-    .max(60_000)
-    .default(500)
-    .describe("Fallback poll of the api's shared stream reader."),
-  STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000).describe('Heartbeat comment on an idle stream.'),
-  STREAM_CLIENT_BUFFER_BYTES: z
-    .coerce.number()
-    .int()
-    .min(1_024)
-    .max(256 * 1_048_576)
-    .default(1_048_576)
-    .describe('Bytes a stream client may have waiting before it is cut off with `event: overflow`.'),
-  STREAM_MAX_CLIENTS: positiveInt.max(1_000_000).default(1_000).describe('Open streams per api process; past it `503 overloaded` before the stream opens.'),
-  STREAM_MAX_CLIENTS_PER_ADDRESS: positiveInt
-    .max(1_000_000)
-    .default(20)
-    .describe('Open streams per client; past it `429 rate-limited`. At most `STREAM_MAX_CLIENTS`.'),
-  STREAM_MAX_CATCH_UPS: positiveInt
-    .max(10_000)
-    .default(10)
-    .describe('Streams reading history (resuming behind the feed) at once per api process; one past it waits for a slot.'),
-  STREAM_CATCH_UP_WAIT_MS: z
-    .coerce.number()
-    .int()
-    .min(0)
-    .max(60_000)
-    .default(2_000)
-    .describe('How long a catch-up past `STREAM_MAX_CATCH_UPS` waits for a slot before it is answered `503 overloaded`.'),
-  CURSOR_SECRET: z
-    .string()
-    .min(32, 'must be at least 32 characters')
-    .optional()
-    .describe(
-      'Key of the HMAC that signs page cursors, at least 32 characters. Unset: a random key per process. Give every api instance the same one, or a cursor from one instance is a `400` on another (and after a restart).',
-    ),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .default('info')
-    .describe('Least severe level logged. Health probes and metrics scrapes are logged at `debug`.'),
-  AUTH_JWKS_URL: z
-    .url({ protocol: /^https?$/ })
-    .optional()
-    .describe(
-      "The identity provider's JWKS URL: the keys that sign bearer tokens. One key source is required, this, `AUTH_PUBLIC_KEY` or `AUTH_PUBLIC_KEY_FILE`, unless `AUTH_PUBLIC_READ=true`.",
-    ),
-  AUTH_PUBLIC_KEY: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('One public key (PEM, SPKI: `-----BEGIN PUBLIC KEY-----`) that signs bearer tokens; checked at start-up.'),
-  AUTH_PUBLIC_KEY_FILE: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('The same, read from a file at start-up (`npm start` sets it to its development key).'),
-  AUTH_ISSUER: z.string().min(1).optional().describe("A token's `iss` must be this; required with a key source."),
-  AUTH_AUDIENCE: z.string().min(1).optional().describe("A token's `aud` must include this; required with a key source."),
-  AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30).describe('Clock skew allowed on `exp` and `nbf`.'),
-  AUTH_PUBLIC_READ: z
-    .enum(['true', 'false'])
-    .default('false')
-    .transform((value) => value === 'true')
-    .describe('`true`: `timelines:read` routes need no token (a public deployment); writes, ops and metrics still do.'),
-  ADMIN_HOST: z
-    .string()
-    .min(1)
-    .default('127.0.0.1')
-    .describe("The projector's admin listener (`/admin/rebuild`); keep it on loopback or a private network."),
-  ADMIN_PORT: port.default(3002).describe('Its port (`0`: any free port), apart from `PROJECTOR_HTTP_PORT`.'),
-  OTEL_TRACES_EXPORTER: z
-    .enum(['none', 'otlp', 'console'])
-    .default('none')
-    .describe('Spans are exported only when this names an exporter (`otlp` is OTLP/HTTP); trace context is propagated either way.'),
-  OTEL_EXPORTER_OTLP_ENDPOINT: z
-    .url({ protocol: /^https?$/ })
-    .optional()
-    .describe("Where OTLP spans go; read by the exporter itself (its default: `http://localhost:4318`), checked here so that a typo stops the start."),
-  OTEL_SERVICE_NAME: z.string().min(1).optional().describe('`service.name` of exported spans; unset: `timeline-api` or `timeline-projector`.'),
-}).superRefine((env, context) => {
-  const keySources = (['AUTH_JWKS_URL', 'AUTH_PUBLIC_KEY', 'AUTH_PUBLIC_KEY_FILE'] as const).filter((name) => env[name]);
-  if (keySources.length > 1) context.addIssue({ code: 'custom', path: [keySources[1]], message: `set together with ${keySources[0]}: give one key source` });
-  if (keySources.length === 0 && !env.AUTH_PUBLIC_READ) {
-    context.addIssue({
-      code: 'custom',
-      path: ['AUTH_JWKS_URL'],
-      message: 'no key to verify bearer tokens: set AUTH_JWKS_URL, AUTH_PUBLIC_KEY or AUTH_PUBLIC_KEY_FILE (or AUTH_PUBLIC_READ=true to serve reads only)',
-    });
-  }
-  for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
-    if (keySources.length > 0 && !env[name]) context.addIssue({ code: 'custom', path: [name], message: `required with ${keySources[0]}` });
-  }
-  const sasl = env.KAFKA_SASL_MECHANISM !== 'none';
-  for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
-    if (sasl && !env[name]) context.addIssue({ code: 'custom', path: [name], message: `required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}` });
-    if (!sasl && env[name]) context.addIssue({ code: 'custom', path: [name], message: 'set, but KAFKA_SASL_MECHANISM is none' });
-  }
-  if (env.KAFKA_SSL_CA_FILE && !env.KAFKA_SSL) context.addIssue({ code: 'custom', path: ['KAFKA_SSL_CA_FILE'], message: 'set, but KAFKA_SSL is false' });
-  if (env.HTTP_REQUEST_TIMEOUT_MS > 0 && env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
-    context.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS' });
-  }
-  if (env.STREAM_MAX_CLIENTS_PER_ADDRESS > env.STREAM_MAX_CLIENTS) {
-    context.addIssue({ code: 'custom', path: ['STREAM_MAX_CLIENTS_PER_ADDRESS'], message: 'must not exceed STREAM_MAX_CLIENTS' });
-  }
-  // A batch larger than the admission bound could never be admitted.
-  if (env.BATCH_MAX_EVENTS > env.ADMISSION_MAX_WAITING) context.addIssue({ code: 'custom', path: ['BATCH_MAX_EVENTS'], message: 'must not exceed ADMISSION_MAX_WAITING' });
-});
+export const environmentSchema = z
+  .object({
+    DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/ })
+      .default('postgres://postgres@127.0.0.1:5432/timeline')
+      .describe(
+        'PostgreSQL; the database is created if missing. `npm start` without it starts the embedded server and sets it. TLS settings in it (`sslmode`, `sslrootcert`, `sslcert`, `sslkey`) are honoured by the client as written (`pg`; `sslmode=require` also verifies the certificate).',
+      ),
+    DATABASE_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lowercase SQL identifier')
+      .default('timeline')
+      .describe('Schema of the read models (a rebuild uses another, then renames it).'),
+    DATABASE_POOL_SIZE: positiveInt.max(100).default(10).describe('PostgreSQL connections per process.'),
+    DATABASE_STATEMENT_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(3_600_000)
+      .default(60_000)
+      .describe(
+        'Longest a PostgreSQL statement may run (`0`: no limit); migrations are not bound by it. A projector batch that hits it is retried (failure class `timeout`).',
+      ),
+    KAFKA_BROKERS: z
+      .string()
+      .default('127.0.0.1:9092')
+      .transform((list) =>
+        list
+          .split(',')
+          .map((broker) => broker.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1))
+      .describe('Comma-separated `host:port` of the brokers; `npm start` starts a local broker when it is unset.'),
+    KAFKA_CLIENT_ID: z.string().min(1).default('timeline-service').describe('Kafka client id.'),
+    KAFKA_COMMANDS_TOPIC: z
+      .string()
+      .min(1)
+      .default('timeline.commands')
+      .describe(
+        'The command log, the system of record; created at start-up if missing (infinite retention, `LogAppendTime`, `max.message.bytes` 5 MiB). An existing topic is checked at start-up: a setting that could lose or refuse records (retention, compaction, timestamp type, a smaller message limit, fewer replicas than `KAFKA_REPLICATION_FACTOR`, `min.insync.replicas` below 2 with 3 replicas) stops the process with a message naming each.',
+      ),
+    KAFKA_EVENTS_TOPIC: z
+      .string()
+      .min(1)
+      .default('timeline.events')
+      .describe('Topic of accepted changes, as CloudEvents; created at start-up if missing (infinite retention, delete policy).'),
+    KAFKA_TOPIC_PARTITIONS: positiveInt.max(1000).default(3).describe('Partitions of the topics created at start-up.'),
+    KAFKA_REPLICATION_FACTOR: positiveInt.max(10).default(1).describe('Replication of the topics created at start-up (3 in production).'),
+    KAFKA_CONSUMER_GROUP: z
+      .string()
+      .min(1)
+      .default('timeline-projector')
+      .describe("The projector's consumer group (membership only: offsets live in PostgreSQL)."),
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000).describe('How long a crashed projector holds its partitions.'),
+    KAFKA_SASL_MECHANISM: z
+      .enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512'])
+      .default('none')
+      .describe(
+        'SASL for a cluster that authenticates clients; with a mechanism, `KAFKA_SASL_USERNAME` and `KAFKA_SASL_PASSWORD` are required (and refused without one). Every Kafka client of both apps uses them.',
+      ),
+    KAFKA_SASL_USERNAME: z.string().min(1).optional().describe('SASL user name; only with `KAFKA_SASL_MECHANISM`.'),
+    KAFKA_SASL_PASSWORD: z.string().min(1).optional().describe('SASL password; only with `KAFKA_SASL_MECHANISM`.'),
+    KAFKA_SSL: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true')
+      .describe("`true`: TLS to the brokers, verified against the system's CAs (and `KAFKA_SSL_CA_FILE`'s). Client certificates (mTLS) are not supported."),
+    KAFKA_SSL_CA_FILE: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A PEM file, read at start-up, whose CA is trusted beside the system ones (e.g. a private CA); only with `KAFKA_SSL=true`.'),
+    HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Listen address of both apps.'),
+    HTTP_PORT: port.default(3000).describe("The api's port."),
+    PROJECTOR_HTTP_PORT: port.default(3001).describe("The projector's health and metrics port."),
+    HTTP_BODY_LIMIT_BYTES: positiveInt
+      .max(2 * 1_048_576)
+      .default(1_048_576)
+      .describe('Larger bodies are answered `413`. At most 2 MiB, so that a command fits one record of the command log.'),
+    HTTP_TRUST_PROXY: z
+      .string()
+      .default('false')
+      .transform((value): boolean | string => (value === 'true' ? true : value === 'false' ? false : value))
+      .describe(
+        "Which proxies' `X-Forwarded-For` names the client, for the per-client limits: `false` none (the socket's peer is the client), `true` any, or a comma-separated list of addresses and CIDR ranges. Behind a proxy this must name it, or every anonymous caller counts as the proxy.",
+      ),
+    HTTP_REQUEST_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(3_600_000)
+      .default(30_000)
+      .describe(
+        'Longest a client may take to send a whole request, body included (`0`: no bound); past it `408` and the connection is closed. Open streams are not bound by it.',
+      ),
+    HTTP_HEADERS_TIMEOUT_MS: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(3_600_000)
+      .default(10_000)
+      .describe("Longest a client may take to send the request's headers; at most `HTTP_REQUEST_TIMEOUT_MS` when that is set."),
+    HTTP_TIMEOUT_CHECK_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .max(60_000)
+      .default(5_000)
+      .describe('How often Node looks for requests past those two timeouts: a slow client is cut within the timeout plus this.'),
+    RATE_LIMIT_WRITES_PER_SECOND: z.coerce
+      .number()
+      .min(0)
+      .max(1_000_000)
+      .default(0)
+      .describe('Writes (`POST`/`PUT` under `/v1`) a client may make per second (`0`: no limit); past it `429 rate-limited` (see [Limits](api.md#limits)).'),
+    RATE_LIMIT_WRITES_BURST: positiveInt.max(1_000_000).default(1_000).describe('Writes a client may make at once, on top of the rate.'),
+    RATE_LIMIT_QUERIES_PER_SECOND: z.coerce
+      .number()
+      .min(0)
+      .max(1_000_000)
+      .default(0)
+      .describe('Expensive queries (`q`, `actor` across timelines, TimelineJS exports, histograms) a client may make per second (`0`: no limit).'),
+    RATE_LIMIT_QUERIES_BURST: positiveInt.max(1_000_000).default(100).describe('Expensive queries a client may make at once, on top of the rate.'),
+    RATE_LIMIT_MAX_CLIENTS: positiveInt
+      .max(10_000_000)
+      .default(100_000)
+      .describe('Clients whose buckets are kept; those unseen longest are forgotten (and start again with a full bucket).'),
+    DECISION_TIMEOUT_MS: positiveInt.max(60_000).default(5_000).describe('How long a write waits for its decision before it is answered `202`.'),
+    // 500 is about one second of the decisions two cores make (~470/s single appends): an admitted write is
+    // decided well within DECISION_TIMEOUT_MS, and a caller past capacity hears 503 at once, not a 202 later.
+    ADMISSION_MAX_WAITING: positiveInt
+      .max(1_000_000)
+      .default(500)
+      .describe(
+        'Commands an api process holds at most (appending, or waiting for their decision; each event of a batch counts); past it a write is answered `503 overloaded` before it is appended. About one second of decisions on two cores.',
+      ),
+    BATCH_MAX_EVENTS: positiveInt
+      .max(10_000)
+      .default(100)
+      .describe('Most events in one `events:batch` request (more: `413`); at most `ADMISSION_MAX_WAITING`.'),
+    PRODUCER_LINGER_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(0)
+      .describe(
+        'Group commit: how long an append that finds no produce call in flight waits for others to share its call (`0`: it leaves at once, with the appends of the same event-loop turn). Appends arriving while a call is in flight always share the next one.',
+      ),
+    PRODUCER_MAX_BATCH: positiveInt.max(10_000).default(500).describe('Group commit: most records per produce call.'),
+    PRODUCER_MAX_BATCH_BYTES: positiveInt
+      .max(4 * 1_048_576)
+      .default(1_048_576)
+      .describe('Group commit: most bytes per produce call (a larger record goes alone).'),
+    APPEND_MAX_QUEUED: positiveInt
+      .max(1_000_000)
+      .default(1_000)
+      .describe(
+        'Records waiting for the next produce call at most; past it a write is answered `503 overloaded` at once, so memory stays bounded while Kafka is away. Every queued record holds an admission slot, so `ADMISSION_MAX_WAITING` bounds it first.',
+      ),
+    APPEND_TIMEOUT_MS: positiveInt
+      .max(120_000)
+      .default(5_000)
+      .describe(
+        'A write Kafka has not acknowledged within this is answered `503` with `Retry-After` (a record still waiting is never sent; one in flight may have been recorded, and the answer says so, with its `commandId`).',
+      ),
+    PROJECTOR_MAX_BATCH: positiveInt.max(10_000).default(1_000).describe('Most records per projector transaction.'),
+    PROJECTOR_READY_MAX_LAG_RECORDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000_000)
+      .default(10_000)
+      .describe('The projector is ready only while no partition has more undecided records than this.'),
+    PUBLIC_BASE_URL: z
+      .url({ protocol: /^https?$/ })
+      .default('http://127.0.0.1:3000')
+      .transform((url) => url.replace(/\/+$/, ''))
+      .describe('Where callers reach the api; CloudEvents `source` and `dataschema` are under it.'),
+    RELAY_BATCH_SIZE: positiveInt.max(10_000).default(500).describe('Outbox rows the relay reads per round.'),
+    RELAY_POLL_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(60_000)
+      .default(500)
+      .describe('Fallback poll of the relay (it also wakes on each committed projector batch); standby relays try for the lease this often.'),
+    RELAY_GATHER_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1_000)
+      .default(10)
+      .describe(
+        'When projector batches committed while the relay was publishing, it waits this long after waking so that one round publishes the batches committing meanwhile; an idle relay publishes a lone batch at once.',
+      ),
+    STREAM_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe("Fallback poll of the api's shared stream reader."),
+    STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000).describe('Heartbeat comment on an idle stream.'),
+    STREAM_CLIENT_BUFFER_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1_024)
+      .max(256 * 1_048_576)
+      .default(1_048_576)
+      .describe('Bytes a stream client may have waiting before it is cut off with `event: overflow`.'),
+    STREAM_MAX_CLIENTS: positiveInt.max(1_000_000).default(1_000).describe('Open streams per api process; past it `503 overloaded` before the stream opens.'),
+    STREAM_MAX_CLIENTS_PER_ADDRESS: positiveInt
+      .max(1_000_000)
+      .default(20)
+      .describe('Open streams per client; past it `429 rate-limited`. At most `STREAM_MAX_CLIENTS`.'),
+    STREAM_MAX_CATCH_UPS: positiveInt
+      .max(10_000)
+      .default(10)
+      .describe('Streams reading history (resuming behind the feed) at once per api process; one past it waits for a slot.'),
+    STREAM_CATCH_UP_WAIT_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(60_000)
+      .default(2_000)
+      .describe('How long a catch-up past `STREAM_MAX_CATCH_UPS` waits for a slot before it is answered `503 overloaded`.'),
+    CURSOR_SECRET: z
+      .string()
+      .min(32, 'must be at least 32 characters')
+      .optional()
+      .describe(
+        'Key of the HMAC that signs page cursors, at least 32 characters. Unset: a random key per process. Give every api instance the same one, or a cursor from one instance is a `400` on another (and after a restart).',
+      ),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .describe('Least severe level logged. Health probes and metrics scrapes are logged at `debug`.'),
+    AUTH_JWKS_URL: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        "The identity provider's JWKS URL: the keys that sign bearer tokens. One key source is required, this, `AUTH_PUBLIC_KEY` or `AUTH_PUBLIC_KEY_FILE`, unless `AUTH_PUBLIC_READ=true`.",
+      ),
+    AUTH_PUBLIC_KEY: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('One public key (PEM, SPKI: `-----BEGIN PUBLIC KEY-----`) that signs bearer tokens; checked at start-up.'),
+    AUTH_PUBLIC_KEY_FILE: z.string().min(1).optional().describe('The same, read from a file at start-up (`npm start` sets it to its development key).'),
+    AUTH_ISSUER: z.string().min(1).optional().describe("A token's `iss` must be this; required with a key source."),
+    AUTH_AUDIENCE: z.string().min(1).optional().describe("A token's `aud` must include this; required with a key source."),
+    AUTH_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(30).describe('Clock skew allowed on `exp` and `nbf`.'),
+    AUTH_PUBLIC_READ: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true')
+      .describe('`true`: `timelines:read` routes need no token (a public deployment); writes, ops and metrics still do.'),
+    ADMIN_HOST: z.string().min(1).default('127.0.0.1').describe("The projector's admin listener (`/admin/rebuild`); keep it on loopback or a private network."),
+    ADMIN_PORT: port.default(3002).describe('Its port (`0`: any free port), apart from `PROJECTOR_HTTP_PORT`.'),
+    OTEL_TRACES_EXPORTER: z
+      .enum(['none', 'otlp', 'console'])
+      .default('none')
+      .describe('Spans are exported only when this names an exporter (`otlp` is OTLP/HTTP); trace context is propagated either way.'),
+    OTEL_EXPORTER_OTLP_ENDPOINT: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe('Where OTLP spans go; read by the exporter itself (its default: `http://localhost:4318`), checked here so that a typo stops the start.'),
+    OTEL_SERVICE_NAME: z.string().min(1).optional().describe('`service.name` of exported spans; unset: `timeline-api` or `timeline-projector`.'),
+  })
+  .superRefine((env, context) => {
+    const keySources = (['AUTH_JWKS_URL', 'AUTH_PUBLIC_KEY', 'AUTH_PUBLIC_KEY_FILE'] as const).filter((name) => env[name]);
+    if (keySources.length > 1) context.addIssue({ code: 'custom', path: [keySources[1]], message: `set together with ${keySources[0]}: give one key source` });
+    if (keySources.length === 0 && !env.AUTH_PUBLIC_READ) {
+      context.addIssue({
+        code: 'custom',
+        path: ['AUTH_JWKS_URL'],
+        message: 'no key to verify bearer tokens: set AUTH_JWKS_URL, AUTH_PUBLIC_KEY or AUTH_PUBLIC_KEY_FILE (or AUTH_PUBLIC_READ=true to serve reads only)',
+      });
+    }
+    for (const name of ['AUTH_ISSUER', 'AUTH_AUDIENCE'] as const) {
+      if (keySources.length > 0 && !env[name]) context.addIssue({ code: 'custom', path: [name], message: `required with ${keySources[0]}` });
+    }
+    const sasl = env.KAFKA_SASL_MECHANISM !== 'none';
+    for (const name of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+      if (sasl && !env[name]) context.addIssue({ code: 'custom', path: [name], message: `required with KAFKA_SASL_MECHANISM=${env.KAFKA_SASL_MECHANISM}` });
+      if (!sasl && env[name]) context.addIssue({ code: 'custom', path: [name], message: 'set, but KAFKA_SASL_MECHANISM is none' });
+    }
+    if (env.KAFKA_SSL_CA_FILE && !env.KAFKA_SSL) context.addIssue({ code: 'custom', path: ['KAFKA_SSL_CA_FILE'], message: 'set, but KAFKA_SSL is false' });
+    if (env.HTTP_REQUEST_TIMEOUT_MS > 0 && env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+      context.addIssue({ code: 'custom', path: ['HTTP_HEADERS_TIMEOUT_MS'], message: 'must not exceed HTTP_REQUEST_TIMEOUT_MS' });
+    }
+    if (env.STREAM_MAX_CLIENTS_PER_ADDRESS > env.STREAM_MAX_CLIENTS) {
+      context.addIssue({ code: 'custom', path: ['STREAM_MAX_CLIENTS_PER_ADDRESS'], message: 'must not exceed STREAM_MAX_CLIENTS' });
+    }
+    // A batch larger than the admission bound could never be admitted.
+    if (env.BATCH_MAX_EVENTS > env.ADMISSION_MAX_WAITING)
+      context.addIssue({ code: 'custom', path: ['BATCH_MAX_EVENTS'], message: 'must not exceed ADMISSION_MAX_WAITING' });
+  });
 
 export type TimelineEnvironment = z.infer<typeof environmentSchema>;
 
@@ -358,7 +344,9 @@ function publicKeyPem(env: TimelineEnvironment): string | null {
   try {
     createPublicKey(pem);
   } catch {
-    throw new ConfigError([`${env.AUTH_PUBLIC_KEY_FILE ? 'AUTH_PUBLIC_KEY_FILE' : 'AUTH_PUBLIC_KEY'}: not a PEM public key (SPKI, "-----BEGIN PUBLIC KEY-----")`]);
+    throw new ConfigError([
+      `${env.AUTH_PUBLIC_KEY_FILE ? 'AUTH_PUBLIC_KEY_FILE' : 'AUTH_PUBLIC_KEY'}: not a PEM public key (SPKI, "-----BEGIN PUBLIC KEY-----")`,
+    ]);
   }
   return pem;
 }

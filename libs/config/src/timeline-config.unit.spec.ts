@@ -48,10 +48,20 @@ describe('TimelineConfig.fromEnvironment', () => {
 
   test('Kafka security: none by default; SASL needs a user and a password; TLS may add a CA file', () => {
     expect(TimelineConfig.fromEnvironment(KEYED).kafka.security).toEqual({});
-    const scram = TimelineConfig.fromEnvironment({ ...KEYED, KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'api', KAFKA_SASL_PASSWORD: 's3cret', KAFKA_SSL: 'true' });
+    const scram = TimelineConfig.fromEnvironment({
+      ...KEYED,
+      KAFKA_SASL_MECHANISM: 'scram-sha-256',
+      KAFKA_SASL_USERNAME: 'api',
+      KAFKA_SASL_PASSWORD: 's3cret',
+      KAFKA_SSL: 'true',
+    });
     expect(scram.kafka.security).toEqual({ sasl: { mechanism: 'scram-sha-256', username: 'api', password: 's3cret' }, ssl: true });
-    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'api' })).toThrow(/KAFKA_SASL_PASSWORD: required with KAFKA_SASL_MECHANISM=scram-sha-512/);
-    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, KAFKA_SASL_PASSWORD: 'forgotten' })).toThrow(/KAFKA_SASL_PASSWORD: set, but KAFKA_SASL_MECHANISM is none/);
+    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'api' })).toThrow(
+      /KAFKA_SASL_PASSWORD: required with KAFKA_SASL_MECHANISM=scram-sha-512/,
+    );
+    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, KAFKA_SASL_PASSWORD: 'forgotten' })).toThrow(
+      /KAFKA_SASL_PASSWORD: set, but KAFKA_SASL_MECHANISM is none/,
+    );
     expect(() => TimelineConfig.fromEnvironment({ ...KEYED, KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(/KAFKA_SASL_MECHANISM/);
     expect(() => TimelineConfig.fromEnvironment({ ...KEYED, KAFKA_SSL: 'true', KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' })).toThrow(ConfigError);
     expect(() => TimelineConfig.fromEnvironment({ ...KEYED, KAFKA_SSL_CA_FILE: __filename })).toThrow(/KAFKA_SSL_CA_FILE: set, but KAFKA_SSL is false/);
@@ -62,7 +72,9 @@ describe('TimelineConfig.fromEnvironment', () => {
   test('bearer tokens: start-up refuses to run without a key source, unless reads alone are opened', () => {
     expect(() => TimelineConfig.fromEnvironment({})).toThrow(/AUTH_JWKS_URL: no key to verify bearer tokens/);
     expect(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' }).auth).toMatchObject({ jwksUrl: null, publicKeyPem: null, publicRead: true });
-    expect(() => TimelineConfig.fromEnvironment({ AUTH_JWKS_URL: 'https://issuer.example/jwks' })).toThrow(/AUTH_ISSUER: required[\s\S]*AUTH_AUDIENCE: required/);
+    expect(() => TimelineConfig.fromEnvironment({ AUTH_JWKS_URL: 'https://issuer.example/jwks' })).toThrow(
+      /AUTH_ISSUER: required[\s\S]*AUTH_AUDIENCE: required/,
+    );
     expect(() => TimelineConfig.fromEnvironment({ ...KEYED, AUTH_PUBLIC_KEY: 'x' })).toThrow(/AUTH_PUBLIC_KEY: set together with AUTH_JWKS_URL/);
   });
 

@@ -25,7 +25,12 @@ describe('the stored consumer offsets', () => {
   afterAll(() => database?.drop());
 
   test("each partition's next offset in the topic, from the pool's schema", async () => {
-    expect(await offsets.nextOffsets('commands')).toEqual(new Map([[0, 5], [1, 7]]));
+    expect(await offsets.nextOffsets('commands')).toEqual(
+      new Map([
+        [0, 5],
+        [1, 7],
+      ]),
+    );
     expect(await offsets.nextOffsets('unknown')).toEqual(new Map());
   });
 

@@ -17,10 +17,7 @@ export class ConsumerOffsetsRepository {
    */
   async nextOffsets(topic: string, { schema, client = this.pool }: { schema?: string; client?: Pool | PoolClient } = {}): Promise<Map<number, number>> {
     const table = schema === undefined ? 'consumer_offsets' : `${quoteIdentifier(schema)}.consumer_offsets`;
-    const { rows } = await client.query<{ partition: number; next_offset: number }>(
-      `select partition, next_offset from ${table} where topic = $1`,
-      [topic],
-    );
+    const { rows } = await client.query<{ partition: number; next_offset: number }>(`select partition, next_offset from ${table} where topic = $1`, [topic]);
     return new Map(rows.map((row) => [row.partition, row.next_offset]));
   }
 }

@@ -70,9 +70,9 @@ describe('the decisions', () => {
   });
 
   test('an accepted event command: with the event as that decision left it, not as it is now', async () => {
-    const [first, second] = await decisions.findByCommandIds([recorded.commandId, revised.commandId]).then((found) =>
-      [recorded, revised].map((command) => found.find((decision) => decision.commandId === command.commandId)!),
-    );
+    const [first, second] = await decisions
+      .findByCommandIds([recorded.commandId, revised.commandId])
+      .then((found) => [recorded, revised].map((command) => found.find((decision) => decision.commandId === command.commandId)!));
     expect(first).toMatchObject({ outcome: 'accepted', eventId: eventIdOf(recorded), revision: 1, offset: 1, timeline: null });
     expect(first.event).toMatchObject({ eventId: eventIdOf(recorded), revision: 1, factuality: 'reported' });
     expect(second).toMatchObject({ outcome: 'accepted', revision: 2, offset: 3 });

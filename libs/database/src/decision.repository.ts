@@ -111,9 +111,10 @@ export class DecisionRepository {
       offset: row.topic_offset,
       knownAt: row.known_at.toISOString(),
       event: row.event_state,
-      timeline: row.title === null
-        ? null
-        : { title: row.title, description: row.description, defaultLanguage: row.default_language, createdAt: row.created_at.toISOString() },
+      timeline:
+        row.title === null
+          ? null
+          : { title: row.title, description: row.description, defaultLanguage: row.default_language, createdAt: row.created_at.toISOString() },
     }));
   }
 }

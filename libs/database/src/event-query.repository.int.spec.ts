@@ -43,7 +43,7 @@ const programme = event('japan-nato', {
 const liaison = event('japan-nato', {
   kind: 'proposal.shelved',
   title: "Accantonato l'ufficio di collegamento a Tokyo",
-  summary: "Il progetto di un ufficio di collegamento della NATO a Tokyo è rinviato",
+  summary: 'Il progetto di un ufficio di collegamento della NATO a Tokyo è rinviato',
   validTime: '2023-07',
   actors: [nato('proposer')],
   places: [{ name: 'Tokyo', country: 'JP' }],
@@ -79,7 +79,11 @@ const inValidTimeOrder = (seeds: SeedEvent[], lowers: Map<SeedEvent, string> = n
 const NOW_LOWERS = new Map([[statement, '2022-12-01']]);
 
 /** `[lower(from), upper(to))`, as the api turns `from`/`to` partial dates into a window. */
-const window = (from: string, to: string, match: 'overlaps' | 'within') => ({ lower: parsePartialDate(from)!.lower, upper: parsePartialDate(to)!.upper, match });
+const window = (from: string, to: string, match: 'overlaps' | 'within') => ({
+  lower: parsePartialDate(from)!.lower,
+  upper: parsePartialDate(to)!.upper,
+  match,
+});
 
 describe('the event queries', () => {
   let database: MigratedDatabase;
@@ -105,7 +109,9 @@ describe('the event queries', () => {
     events = new EventQueryRepository(database.pool);
     const projection = new ProjectionRepository(database.pool);
     const seeds = [madrid, programme, liaison, statement, rumour, english];
-    await projectRecords(projection, [createTimeline('japan-nato'), createTimeline('english-timeline'), ...seeds.map(recordEvent)].map(recordOf), { timestamp: T1 });
+    await projectRecords(projection, [createTimeline('japan-nato'), createTimeline('english-timeline'), ...seeds.map(recordEvent)].map(recordOf), {
+      timestamp: T1,
+    });
     const later: TimelineCommand[] = [
       commandSchema.parse({
         type: 'ReviseEvent',
@@ -122,11 +128,15 @@ describe('the event queries', () => {
   afterAll(() => database?.drop());
 
   describe('known time', () => {
-    test('without knownAt: the current revisions, read at the database\'s now, which the page reports', async () => {
+    test("without knownAt: the current revisions, read at the database's now, which the page reports", async () => {
       const before = Date.now();
       const page = await find({ timelineId: 'japan-nato' });
       expect(ids(page)).toEqual(idsOf(inValidTimeOrder([madrid, programme, liaison, statement], NOW_LOWERS)));
-      expect(page.events.find((found) => found.event.eventId === statement.eventId)!.event).toMatchObject({ validTime: '2022-12', factuality: 'confirmed', revision: 2 });
+      expect(page.events.find((found) => found.event.eventId === statement.eventId)!.event).toMatchObject({
+        validTime: '2022-12',
+        factuality: 'confirmed',
+        revision: 2,
+      });
       expect(Date.parse(page.knownAt)).toBeGreaterThanOrEqual(before - 1_000);
     });
 
@@ -134,7 +144,11 @@ describe('the event queries', () => {
       const page = await find({ timelineId: 'japan-nato', knownAt: BETWEEN });
       expect(page.knownAt).toBe(BETWEEN);
       expect(ids(page)).toEqual(idsOf(inValidTimeOrder([madrid, programme, liaison, statement, rumour])));
-      expect(page.events.find((found) => found.event.eventId === statement.eventId)!.event).toMatchObject({ validTime: '2024', factuality: 'reported', revision: 1 });
+      expect(page.events.find((found) => found.event.eventId === statement.eventId)!.event).toMatchObject({
+        validTime: '2024',
+        factuality: 'reported',
+        revision: 1,
+      });
     });
 
     test('as known at the very instant of a change: that change is known', async () => {
@@ -221,9 +235,9 @@ describe('the event queries', () => {
     });
 
     test('filters combine: each one narrows the others', async () => {
-      expect(ids(await find({ actors: ['jp'], places: ['ES'], topics: ['security'], kinds: ['summit.attended'], window: window('2022', '2022', 'within') }))).toEqual([
-        madrid.eventId,
-      ]);
+      expect(
+        ids(await find({ actors: ['jp'], places: ['ES'], topics: ['security'], kinds: ['summit.attended'], window: window('2022', '2022', 'within') })),
+      ).toEqual([madrid.eventId]);
       expect(ids(await find({ actors: ['jp'], places: ['LT'], topics: ['security'] }))).toEqual([]);
     });
   });

@@ -4,7 +4,37 @@ import { Pool } from 'pg';
 import { actorRoleKey, placeFilterKeys } from './query-keys';
 
 /** Languages whose stemmers a search runs through; see text_search_config() in the migrations. */
-const SEARCH_LANGUAGES = ['ar', 'hy', 'eu', 'ca', 'da', 'nl', 'en', 'fi', 'fr', 'de', 'el', 'hi', 'hu', 'id', 'ga', 'it', 'lt', 'ne', 'no', 'pt', 'ro', 'ru', 'sr', 'es', 'sv', 'ta', 'tr', 'yi', 'simple'];
+const SEARCH_LANGUAGES = [
+  'ar',
+  'hy',
+  'eu',
+  'ca',
+  'da',
+  'nl',
+  'en',
+  'fi',
+  'fr',
+  'de',
+  'el',
+  'hi',
+  'hu',
+  'id',
+  'ga',
+  'it',
+  'lt',
+  'ne',
+  'no',
+  'pt',
+  'ro',
+  'ru',
+  'sr',
+  'es',
+  'sv',
+  'ta',
+  'tr',
+  'yi',
+  'simple',
+];
 
 export interface EventFilter {
   timelineId?: string;
@@ -173,7 +203,9 @@ export function findEventsSql(query: EventQuery, searchTsquery?: string): { text
   if (walkedActorKey !== undefined) sql.add(`a.actor_key = ${sql.param(walkedActorKey)}`);
   if (query.after && 'validLower' in query.after) {
     const comparison = direction === 'asc' ? '>' : '<';
-    sql.add(`(${ordered}.valid_lower, ${ordered}.event_id) ${comparison} (${sql.param(query.after.validLower)}::date, ${sql.param(query.after.eventId)}::uuid)`);
+    sql.add(
+      `(${ordered}.valid_lower, ${ordered}.event_id) ${comparison} (${sql.param(query.after.validLower)}::date, ${sql.param(query.after.eventId)}::uuid)`,
+    );
   }
   const revisions =
     walkedActorKey === undefined
@@ -202,9 +234,7 @@ function addFilter(sql: SqlConditions, filter: Omit<EventFilter, 'knownAt'>, kno
     const upper = `${sql.param(filter.window.upper)}::date`;
     // Both ranges are half-open days [lower, upper).
     sql.add(
-      filter.window.match === 'within'
-        ? `r.valid_lower >= ${lower} and r.valid_upper <= ${upper}`
-        : `r.valid_lower < ${upper} and r.valid_upper > ${lower}`,
+      filter.window.match === 'within' ? `r.valid_lower >= ${lower} and r.valid_upper <= ${upper}` : `r.valid_lower < ${upper} and r.valid_upper > ${lower}`,
     );
   }
   if (filter.actors?.length) {

@@ -49,9 +49,7 @@ export async function runMigrations(pool: Pool, schema: string): Promise<string[
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
     await client.query(`create schema if not exists ${quoteIdentifier(schema)}`);
     await client.query(`set search_path to ${quoteIdentifier(schema)}`);
-    await client.query(
-      'create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())',
-    );
+    await client.query('create table if not exists schema_migrations (name text primary key, applied_at timestamptz not null default now())');
     const { rows } = await client.query<{ name: string }>('select name from schema_migrations');
     const done = new Set(rows.map((row) => row.name));
     for (const migration of listMigrations()) {
@@ -77,9 +75,7 @@ export async function runMigrations(pool: Pool, schema: string): Promise<string[
 
 /** True when every migration shipped with this build has been applied to `schema`. */
 export async function migrationsAreCurrent(pool: Pool, schema: string): Promise<boolean> {
-  const { rows } = await pool.query<{ name: string }>(
-    `select name from ${quoteIdentifier(schema)}.schema_migrations`,
-  );
+  const { rows } = await pool.query<{ name: string }>(`select name from ${quoteIdentifier(schema)}.schema_migrations`);
   const done = new Set(rows.map((row) => row.name));
   return listMigrations().every((migration) => done.has(migration.name));
 }

@@ -32,9 +32,7 @@ export class OperationsRepository {
          from unnest($1::int[], $2::bigint[]) as o(partition, next_offset)`,
       [[...offsets.keys()], [...offsets.values()]],
     );
-    return new Map(
-      rows.map((row) => [row.partition, { partition: row.partition, nextOffset: row.next_offset, lastDecidedAt: row.last_decided_at }]),
-    );
+    return new Map(rows.map((row) => [row.partition, { partition: row.partition, nextOffset: row.next_offset, lastDecidedAt: row.last_decided_at }]));
   }
 
   /** Outbox rows not yet published and the age of the oldest; reads only unsent rows (partial index). */

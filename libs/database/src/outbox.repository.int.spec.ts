@@ -14,11 +14,7 @@ describe('the outbox', () => {
   beforeAll(async () => {
     database = await createMigratedDatabase();
     outbox = new OutboxRepository(database.pool);
-    await projectCommands(new ProjectionRepository(database.pool), [
-      commands.createTimeline('a'),
-      commands.createTimeline('b'),
-      commands.recordEvent('a'),
-    ]);
+    await projectCommands(new ProjectionRepository(database.pool), [commands.createTimeline('a'), commands.createTimeline('b'), commands.recordEvent('a')]);
     positions = (await outbox.readAfter(0, 10)).map((row) => row.position);
   });
   afterAll(() => database?.drop());

@@ -46,10 +46,7 @@ export class OutboxRepository {
 
   /** Unsent rows in position order. */
   async unsent(limit: number): Promise<OutboxRow[]> {
-    const { rows } = await this.pool.query<OutboxColumns>(
-      `select ${ROW_COLUMNS} from outbox where sent_at is null order by position limit $1`,
-      [limit],
-    );
+    const { rows } = await this.pool.query<OutboxColumns>(`select ${ROW_COLUMNS} from outbox where sent_at is null order by position limit $1`, [limit]);
     return rows.map(toOutboxRow);
   }
 
@@ -105,10 +102,7 @@ export class OutboxRepository {
     const client: PoolClient = await this.pool.connect();
     let held = false;
     try {
-      const { rows } = await client.query<{ locked: boolean }>(
-        'select pg_try_advisory_lock($1, hashtext(current_schema())) as locked',
-        [RELAY_LOCK_KEY],
-      );
+      const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1, hashtext(current_schema())) as locked', [RELAY_LOCK_KEY]);
       held = rows[0].locked;
     } finally {
       if (!held) client.release();

@@ -24,7 +24,12 @@ const recordEvent = (timelineId: string, event: Partial<Omit<EventData, 'validTi
   const { eventId, ...statement } = reportedStatement(1);
   return commandSchema.parse({ type: 'RecordEvent', commandId: randomUUID(), timelineId, eventId, event: { ...statement, ...event } });
 };
-const reviseEvent = (timelineId: string, eventId: string, changes: Omit<EventChanges, 'validTime'> & { validTime?: string }, expectedRevision?: number): TimelineCommand =>
+const reviseEvent = (
+  timelineId: string,
+  eventId: string,
+  changes: Omit<EventChanges, 'validTime'> & { validTime?: string },
+  expectedRevision?: number,
+): TimelineCommand =>
   commandSchema.parse({ type: 'ReviseEvent', commandId: randomUUID(), timelineId, eventId, changes, reason: 'Corrected from the minutes', expectedRevision });
 const retractEvent = (timelineId: string, eventId: string): TimelineCommand =>
   commandSchema.parse({ type: 'RetractEvent', commandId: randomUUID(), timelineId, eventId, reason: 'Never happened' });
@@ -54,9 +59,12 @@ describe('the projection repository', () => {
   const query = async <T = Record<string, unknown>>(text: string, values: unknown[] = []) => (await database.pool.query(text, values)).rows as T[];
   const decisionOf = async (commandId: string) => (await query('select * from decisions where command_id = $1', [commandId]))[0];
   const offsetOf = async (topicPartition: number) =>
-    (await query<{ next_offset: number }>('select next_offset from consumer_offsets where topic = $1 and partition = $2', [TOPIC, topicPartition]))[0]?.next_offset;
+    (await query<{ next_offset: number }>('select next_offset from consumer_offsets where topic = $1 and partition = $2', [TOPIC, topicPartition]))[0]
+      ?.next_offset;
   const revisionsOf = (eventId: string) =>
-    query<Record<string, unknown> & { actor_keys: string[]; place_keys: string[] }>('select * from event_revisions where event_id = $1 order by revision', [eventId]);
+    query<Record<string, unknown> & { actor_keys: string[]; place_keys: string[] }>('select * from event_revisions where event_id = $1 order by revision', [
+      eventId,
+    ]);
 
   beforeAll(async () => {
     database = await createMigratedDatabase();
@@ -101,7 +109,13 @@ describe('the projection repository', () => {
     expect(outbox).toEqual([
       expect.objectContaining({ timeline_id: 'created-timeline', change_type: 'TimelineCreated', change_index: 0, known_at: new Date(T1), sent_at: null }),
     ]);
-    expect(outbox[0].payload).toMatchObject({ type: 'TimelineCreated', commandId: created.commandId, timelineId: 'created-timeline', version: 1, knownAt: iso(T1) });
+    expect(outbox[0].payload).toMatchObject({
+      type: 'TimelineCreated',
+      commandId: created.commandId,
+      timelineId: 'created-timeline',
+      version: 1,
+      knownAt: iso(T1),
+    });
     expect(await offsetOf(at)).toBe(1);
     expect(await timelines.findTimeline('created-timeline')).toMatchObject({ eventCount: 0, validTime: null });
   });
@@ -154,7 +168,13 @@ describe('the projection repository', () => {
     const walked = await query('select actor_key from event_revision_actor_keys where event_id = $1 order by actor_key', [eventIdOf(recorded)]);
     expect(walked.map((key) => key.actor_key)).toEqual(['fumio-kishida', 'fumio-kishida#prime minister', 'jp', 'jp#participant']);
 
-    expect(await decisionOf(recorded.commandId)).toMatchObject({ outcome: 'accepted', event_id: eventIdOf(recorded), version: 2, revision: 1, topic_offset: 1 });
+    expect(await decisionOf(recorded.commandId)).toMatchObject({
+      outcome: 'accepted',
+      event_id: eventIdOf(recorded),
+      version: 2,
+      revision: 1,
+      topic_offset: 1,
+    });
     expect(await timelines.findTimeline('recorded-timeline')).toMatchObject({
       version: 2,
       eventCount: 1,
@@ -162,7 +182,9 @@ describe('the projection repository', () => {
       validTime: { earliest: '2022-06-28', latest: '2022-06-30' },
     });
     const outbox = await query('select change_type, change_index, payload from outbox where command_id = $1', [recorded.commandId]);
-    expect(outbox).toEqual([{ change_type: 'EventRecorded', change_index: 0, payload: expect.objectContaining({ eventId: eventIdOf(recorded), revision: 1 }) }]);
+    expect(outbox).toEqual([
+      { change_type: 'EventRecorded', change_index: 0, payload: expect.objectContaining({ eventId: eventIdOf(recorded), revision: 1 }) },
+    ]);
   });
 
   test('EventRevised in a later batch: the earlier revision is closed at its known time, the new one carries the changed and previous fields', async () => {
@@ -187,11 +209,27 @@ describe('the projection repository', () => {
       valid_lower: '2023-07-01',
       valid_upper: '2023-08-01',
     });
-    expect(await query('select revision, valid_time, valid_precision, valid_lower, factuality, recorded_at, revised_at from events where event_id = $1', [eventIdOf(recorded)])).toEqual([
-      { revision: 2, valid_time: '2023-07', valid_precision: 'month', valid_lower: '2023-07-01', factuality: 'confirmed', recorded_at: new Date(T1), revised_at: new Date(T2) },
+    expect(
+      await query('select revision, valid_time, valid_precision, valid_lower, factuality, recorded_at, revised_at from events where event_id = $1', [
+        eventIdOf(recorded),
+      ]),
+    ).toEqual([
+      {
+        revision: 2,
+        valid_time: '2023-07',
+        valid_precision: 'month',
+        valid_lower: '2023-07-01',
+        factuality: 'confirmed',
+        recorded_at: new Date(T1),
+        revised_at: new Date(T2),
+      },
     ]);
     expect(await decisionOf(revised.commandId)).toMatchObject({ outcome: 'accepted', version: 3, revision: 2, known_at: new Date(T2) });
-    expect(await timelines.findTimeline('revised-timeline')).toMatchObject({ version: 3, eventCount: 1, validTime: { earliest: '2023-07-01', latest: '2023-07-31' } });
+    expect(await timelines.findTimeline('revised-timeline')).toMatchObject({
+      version: 3,
+      eventCount: 1,
+      validTime: { earliest: '2023-07-01', latest: '2023-07-31' },
+    });
     expect(await offsetOf(at)).toBe(3);
   });
 
@@ -207,8 +245,12 @@ describe('the projection repository', () => {
       [2, 'Seconda', new Date(T1), new Date(T1)],
       [3, 'Terza', new Date(T1), null],
     ]);
-    expect(await query('select revision, state->>$2 as title from events where event_id = $1', [eventIdOf(recorded), 'title'])).toEqual([{ revision: 3, title: 'Terza' }]);
-    expect(await query('select change_type, change_index from outbox o join decisions d using (command_id) where d.topic_partition = $1 order by o.position', [at])).toEqual([
+    expect(await query('select revision, state->>$2 as title from events where event_id = $1', [eventIdOf(recorded), 'title'])).toEqual([
+      { revision: 3, title: 'Terza' },
+    ]);
+    expect(
+      await query('select change_type, change_index from outbox o join decisions d using (command_id) where d.topic_partition = $1 order by o.position', [at]),
+    ).toEqual([
       { change_type: 'TimelineCreated', change_index: 0 },
       { change_type: 'EventRecorded', change_index: 0 },
       { change_type: 'EventRevised', change_index: 0 },
@@ -232,7 +274,11 @@ describe('the projection repository', () => {
       [1, 'EventRecorded', null, false, new Date(T1), new Date(T2)],
       [2, 'EventRetracted', 'Never happened', true, new Date(T2), null],
     ]);
-    expect(await timelines.findTimeline('retracted-timeline')).toMatchObject({ version: 4, eventCount: 1, validTime: { earliest: '2022-01-01', latest: '2022-12-31' } });
+    expect(await timelines.findTimeline('retracted-timeline')).toMatchObject({
+      version: 4,
+      eventCount: 1,
+      validTime: { earliest: '2022-01-01', latest: '2022-12-31' },
+    });
     expect(await decisionOf(retraction.commandId)).toMatchObject({ outcome: 'accepted', version: 4, revision: 2 });
   });
 
@@ -246,7 +292,11 @@ describe('the projection repository', () => {
       at = partition();
       elsewhere = partition();
       // The actor in a first revision, and added by a revision (in its changed fields) of another event on another timeline.
-      const madrid = recordEvent('redacted-a', { title: 'Madrid', actors: [japan, kishida], sources: [{ url: 'https://example.org/madrid', publisher: 'Example', language: 'it' }] });
+      const madrid = recordEvent('redacted-a', {
+        title: 'Madrid',
+        actors: [japan, kishida],
+        sources: [{ url: 'https://example.org/madrid', publisher: 'Example', language: 'it' }],
+      });
       const vilnius = recordEvent('redacted-b', { title: 'Vilnius', actors: [japan] });
       const other = recordEvent('redacted-b', { title: 'Altro', actors: [japan] });
       const onElsewhere = recordEvent('redacted-elsewhere', { title: 'Altrove', actors: [kishida] });
@@ -260,10 +310,15 @@ describe('the projection repository', () => {
     });
 
     test("every stored revision's state, changed and previous fields, and actor keys lose the actor; revisions and their known times stay", async () => {
-      const revisions = await query<{ event_id: string; revision: number; state: EventData; changed: Partial<EventData>; previous: Partial<EventData>; actor_keys: string[]; known_to: Date | null }>(
-        'select * from event_revisions where event_id = any($1::uuid[]) order by event_id, revision',
-        [[eventIds.madrid, eventIds.vilnius]],
-      );
+      const revisions = await query<{
+        event_id: string;
+        revision: number;
+        state: EventData;
+        changed: Partial<EventData>;
+        previous: Partial<EventData>;
+        actor_keys: string[];
+        known_to: Date | null;
+      }>('select * from event_revisions where event_id = any($1::uuid[]) order by event_id, revision', [[eventIds.madrid, eventIds.vilnius]]);
       expect(revisions).toHaveLength(3);
       for (const revision of revisions) {
         expect(JSON.stringify([revision.state, revision.changed, revision.previous])).not.toContain(kishida.id);
@@ -278,14 +333,17 @@ describe('the projection repository', () => {
       expect(revisions.find((revision) => revision.event_id === eventIds.madrid)!.state.sources).toEqual([
         { url: 'https://example.org/madrid', publisher: 'Example', language: 'it' },
       ]);
-      const walked = await query('select distinct actor_key from event_revision_actor_keys where event_id = any($1::uuid[]) order by actor_key', [[eventIds.madrid, eventIds.vilnius]]);
+      const walked = await query('select distinct actor_key from event_revision_actor_keys where event_id = any($1::uuid[]) order by actor_key', [
+        [eventIds.madrid, eventIds.vilnius],
+      ]);
       expect(walked.map((key) => key.actor_key)).toEqual(['jp', 'jp#participant']);
     });
 
     test('the current rows lose the actor, at the same revision', async () => {
-      const rows = await query<{ event_id: string; revision: number; state: EventData }>('select event_id, revision, state from events where event_id = any($1::uuid[]) order by revision', [
-        [eventIds.madrid, eventIds.vilnius],
-      ]);
+      const rows = await query<{ event_id: string; revision: number; state: EventData }>(
+        'select event_id, revision, state from events where event_id = any($1::uuid[]) order by revision',
+        [[eventIds.madrid, eventIds.vilnius]],
+      );
       expect(rows.map((row) => [row.event_id, row.revision, row.state.actors])).toEqual(
         expect.arrayContaining([
           [eventIds.madrid, 1, [japan]],
@@ -305,7 +363,13 @@ describe('the projection repository', () => {
         {
           timeline_id: 'redacted-a',
           change_type: 'RedactionApplied',
-          payload: expect.objectContaining({ redactionId: redaction.redactionId, kind: 'actor', valueHash: redaction.valueHash, eventIds: [eventIds.madrid], version: 3 }),
+          payload: expect.objectContaining({
+            redactionId: redaction.redactionId,
+            kind: 'actor',
+            valueHash: redaction.valueHash,
+            eventIds: [eventIds.madrid],
+            version: 3,
+          }),
         },
         {
           timeline_id: 'redacted-b',
@@ -317,15 +381,31 @@ describe('the projection repository', () => {
 
     test("the redaction's record, its accepted decision and the timelines' versions; an event without the actor is untouched", async () => {
       expect(await query('select * from redactions where redaction_id = $1', [redaction.redactionId])).toEqual([
-        expect.objectContaining({ topic_partition: at, kind: 'actor', value_hash: redaction.valueHash, partitions: 1, command_id: redaction.commandId, events_rewritten: 2, known_at: new Date(T3) }),
+        expect.objectContaining({
+          topic_partition: at,
+          kind: 'actor',
+          value_hash: redaction.valueHash,
+          partitions: 1,
+          command_id: redaction.commandId,
+          events_rewritten: 2,
+          known_at: new Date(T3),
+        }),
       ]);
-      expect(await decisionOf(redaction.commandId)).toMatchObject({ command_type: 'Redact', outcome: 'accepted', changed: true, timeline_id: null, topic_offset: 6 });
+      expect(await decisionOf(redaction.commandId)).toMatchObject({
+        command_type: 'Redact',
+        outcome: 'accepted',
+        changed: true,
+        timeline_id: null,
+        topic_offset: 6,
+      });
       expect(await query(`select timeline_id, version, event_count from timelines where timeline_id like 'redacted-%' order by timeline_id`)).toEqual([
         { timeline_id: 'redacted-a', version: 3, event_count: 1 },
         { timeline_id: 'redacted-b', version: 5, event_count: 2 },
         { timeline_id: 'redacted-elsewhere', version: 2, event_count: 1 },
       ]);
-      expect(await query('select revision, state->$2 as actors from event_revisions where event_id = $1', [eventIds.other, 'actors'])).toEqual([{ revision: 1, actors: [japan] }]);
+      expect(await query('select revision, state->$2 as actors from event_revisions where event_id = $1', [eventIds.other, 'actors'])).toEqual([
+        { revision: 1, actors: [japan] },
+      ]);
     });
 
     test("another partition's rows keep the actor until that partition decides its own record of the redaction", async () => {
@@ -361,7 +441,10 @@ describe('the projection repository', () => {
     ];
     await projectRecords(projection, records, { partition: at, timestamp: T1 });
 
-    const decisions = await query('select command_id, command_type, timeline_id, outcome, reason, topic_offset from decisions where topic_partition = $1 order by topic_offset', [at]);
+    const decisions = await query(
+      'select command_id, command_type, timeline_id, outcome, reason, topic_offset from decisions where topic_partition = $1 order by topic_offset',
+      [at],
+    );
     expect(decisions.map((d) => [d.topic_offset, d.command_type, d.outcome, d.reason])).toEqual([
       [0, 'CreateTimeline', 'accepted', null],
       [1, 'unknown', 'rejected', 'malformed'],
@@ -374,7 +457,9 @@ describe('the projection repository', () => {
     // A malformed record's decision is found under the command id it names.
     expect(decisions[3]).toMatchObject({ command_id: claimedId, timeline_id: 'refusals-timeline' });
     expect((await decisionOf(claimedId)).detail).toMatch(/^eventId: /);
-    expect(await query('select revision, factuality from event_revisions where event_id = $1', [eventIdOf(recorded)])).toEqual([{ revision: 1, factuality: 'reported' }]);
+    expect(await query('select revision, factuality from event_revisions where event_id = $1', [eventIdOf(recorded)])).toEqual([
+      { revision: 1, factuality: 'reported' },
+    ]);
     expect(await query(`select count(*)::int as n from events where timeline_id = 'no-such-timeline'`)).toEqual([{ n: 0 }]);
     expect(await query('select command_id from outbox o join decisions d using (command_id) where d.topic_partition = $1 order by o.position', [at])).toEqual([
       { command_id: created.commandId },
@@ -461,7 +546,9 @@ describe('the projection repository', () => {
     const second = projection.inTransaction((client) => projection.lockOffset(client, TOPIC, at));
     // The second owner is blocked on the first one's row lock, not done.
     await expectEventually(async () =>
-      expect(await query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).toEqual([{ n: 1 }]),
+      expect(await query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).toEqual([
+        { n: 1 },
+      ]),
     );
     releaseFirst();
     expect(await first).toBe(true);

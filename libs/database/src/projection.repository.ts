@@ -152,7 +152,12 @@ export class ProjectionRepository {
     );
     const [loaded] = rows;
     const redactionTargets = ids.redaction ? await this.loadRedactionTargets(client, partition, ids.redaction) : null;
-    const targetTimelines = redactionTargets ? await this.loadTimelines(client, redactionTargets.events.map((event) => event.timelineId)) : [];
+    const targetTimelines = redactionTargets
+      ? await this.loadTimelines(
+          client,
+          redactionTargets.events.map((event) => event.timelineId),
+        )
+      : [];
     return {
       alreadyDecided: new Set(loaded.decided),
       timelines: [...loaded.timelines.map(timelineFromRow), ...targetTimelines],

@@ -17,5 +17,4 @@ export const placeKeys = (event: Pick<EventData, 'places'>): string[] => [
 export const countryKey = (country: string): string => `country:${country.toLowerCase()}`;
 
 /** `place=Vilnius` matches the name; `place=LT` matches the country code as well. */
-export const placeFilterKeys = (place: string): string[] =>
-  /^[A-Za-z]{2}$/.test(place) ? [place.toLowerCase(), countryKey(place)] : [place.toLowerCase()];
+export const placeFilterKeys = (place: string): string[] => (/^[A-Za-z]{2}$/.test(place) ? [place.toLowerCase(), countryKey(place)] : [place.toLowerCase()]);

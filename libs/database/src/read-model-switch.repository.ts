@@ -97,7 +97,9 @@ export class ReadModelSwitchRepository {
         return { switched: false, liveChecksum, rebuiltChecksum, retiredSchema };
       }
       await client.query(`delete from ${rebuilt}.outbox`);
-      const outboxColumns = (await this.sharedColumns([liveSchema, rebuiltSchema], 'outbox', client).then((shared) => [...shared, ...UNCOMPARED_COLUMNS.outbox]))
+      const outboxColumns = (
+        await this.sharedColumns([liveSchema, rebuiltSchema], 'outbox', client).then((shared) => [...shared, ...UNCOMPARED_COLUMNS.outbox])
+      )
         .map(quoteIdentifier)
         .join(', ');
       await client.query(`insert into ${rebuilt}.outbox (${outboxColumns}) select ${outboxColumns} from ${live}.outbox`);

@@ -53,10 +53,7 @@ export class TimelineReadRepository {
 
   /** The timeline an event belongs to: the key its revisions and retraction are appended under. */
   async findEventTimeline(eventId: string): Promise<string | null> {
-    const { rows } = await this.pool.query<{ timeline_id: string }>(
-      'select timeline_id from events where event_id = $1',
-      [eventId],
-    );
+    const { rows } = await this.pool.query<{ timeline_id: string }>('select timeline_id from events where event_id = $1', [eventId]);
     return rows[0]?.timeline_id ?? null;
   }
 

@@ -114,28 +114,18 @@ function findKafkaScript(): string {
   throw new Error(`scripts/kafka/kafka.sh not found above ${__dirname} (set KAFKA_SCRIPT)`);
 }
 
-function runScript(
-  script: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs: number,
-): Promise<{ stdout: string; stderr: string }> {
+function runScript(script: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(
-      'bash',
-      [script, ...args],
-      { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error) {
-          const err = new Error(
-            `kafka.sh ${args.join(' ')} failed (${error.killed ? `timed out after ${timeoutMs} ms` : `exit ${String(error.code)}`}):\n${stderr}`,
-          );
-          reject(err);
-        } else {
-          resolve({ stdout, stderr });
-        }
-      },
-    );
+    execFile('bash', [script, ...args], { env, timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) {
+        const err = new Error(
+          `kafka.sh ${args.join(' ')} failed (${error.killed ? `timed out after ${timeoutMs} ms` : `exit ${String(error.code)}`}):\n${stderr}`,
+        );
+        reject(err);
+      } else {
+        resolve({ stdout, stderr });
+      }
+    });
   });
 }
 
@@ -158,7 +148,10 @@ function killBroker(pid: number, dataDir: string): void {
 function readLogTail(dataDir: string, lines = 40): string {
   try {
     const text = readFileSync(path.join(dataDir, 'kafka.log'), 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n');
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return '(no kafka.log)';
   }
@@ -191,9 +184,7 @@ async function waitForListTopics(bootstrap: string, pid: number, dataDir: string
       await admin.disconnect().catch(() => undefined);
     }
   }
-  throw new Error(
-    `Kafka on ${bootstrap} not ready after ${timeoutMs} ms (last error: ${lastError}); log tail:\n${readLogTail(dataDir)}`,
-  );
+  throw new Error(`Kafka on ${bootstrap} not ready after ${timeoutMs} ms (last error: ${lastError}); log tail:\n${readLogTail(dataDir)}`);
 }
 
 export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Promise<RunningKafkaBroker> {
@@ -207,7 +198,9 @@ export async function startKafkaBroker(opts: StartKafkaBrokerOptions = {}): Prom
   for (let attempt = 1; ; attempt++) {
     const [port, controllerPort, saslPort, saslSslPort] = await freePorts(opts.scram ? 4 : 2);
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'timeline-kafka-'));
-    const scramEnv: Record<string, string> = opts.scram ? { KAFKA_SASL_PORT: String(saslPort), KAFKA_SASL_SSL_PORT: String(saslSslPort), KAFKA_SCRAM_USERS: `${opts.scram.username}:${opts.scram.password}` } : {};
+    const scramEnv: Record<string, string> = opts.scram
+      ? { KAFKA_SASL_PORT: String(saslPort), KAFKA_SASL_SSL_PORT: String(saslSslPort), KAFKA_SCRAM_USERS: `${opts.scram.username}:${opts.scram.password}` }
+      : {};
     try {
       return await launch(script, port, controllerPort, dataDir, opts, scramEnv);
     } catch (e) {
@@ -338,9 +331,7 @@ async function launch(
     const tail = readLogTail(dataDir);
     await rm(dataDir, { recursive: true, force: true });
     const message = e instanceof Error ? e.message : String(e);
-    throw new Error(
-      message.includes('last lines of') || message.includes('log tail') ? message : `${message}\nlog tail:\n${tail}`,
-    );
+    throw new Error(message.includes('last lines of') || message.includes('log tail') ? message : `${message}\nlog tail:\n${tail}`);
   }
 
   return {
@@ -348,9 +339,7 @@ async function launch(
     port,
     controllerPort,
     ...(extraEnv.KAFKA_SASL_PORT ? { saslBootstrap: `127.0.0.1:${extraEnv.KAFKA_SASL_PORT}` } : {}),
-    ...(extraEnv.KAFKA_SASL_SSL_PORT
-      ? { saslSslBootstrap: `127.0.0.1:${extraEnv.KAFKA_SASL_SSL_PORT}`, caFile: path.join(dataDir, 'tls', 'ca.pem') }
-      : {}),
+    ...(extraEnv.KAFKA_SASL_SSL_PORT ? { saslSslBootstrap: `127.0.0.1:${extraEnv.KAFKA_SASL_SSL_PORT}`, caFile: path.join(dataDir, 'tls', 'ca.pem') } : {}),
     dataDir,
     get pid() {
       return pid;

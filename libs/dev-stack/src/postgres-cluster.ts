@@ -158,7 +158,10 @@ export async function startPostgresCluster(): Promise<RunningPostgresCluster> {
     },
     logTail(lines = 30) {
       try {
-        return readFileSync(logFile, 'utf8').split('\n').slice(-lines - 1).join('\n');
+        return readFileSync(logFile, 'utf8')
+          .split('\n')
+          .slice(-lines - 1)
+          .join('\n');
       } catch {
         return '(no log)';
       }

@@ -68,14 +68,7 @@ export class ServiceProcess {
   }
 
   /** Spawns the app (see `Entry`); its stdout and stderr go to `logFile`. */
-  static spawn(
-    name: string,
-    app: 'api' | 'projector',
-    env: Record<string, string>,
-    port: number,
-    logFile: string,
-    entry: Entry = 'dist',
-  ): ServiceProcess {
+  static spawn(name: string, app: 'api' | 'projector', env: Record<string, string>, port: number, logFile: string, entry: Entry = 'dist'): ServiceProcess {
     const fd = openSync(logFile, 'a');
     const portVariable = app === 'api' ? 'HTTP_PORT' : 'PROJECTOR_HTTP_PORT';
     const args =
@@ -85,7 +78,14 @@ export class ServiceProcess {
     const child = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       // ADMIN_PORT 0: several projectors run side by side, each with an admin listener of its own.
-      env: { ...process.env, ADMIN_PORT: '0', ...env, HTTP_HOST: '127.0.0.1', [portVariable]: String(port), SWC_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
+      env: {
+        ...process.env,
+        ADMIN_PORT: '0',
+        ...env,
+        HTTP_HOST: '127.0.0.1',
+        [portVariable]: String(port),
+        SWC_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json'),
+      },
       stdio: ['ignore', fd, fd],
     });
     closeSync(fd);
@@ -138,7 +138,10 @@ export class ServiceProcess {
 
   logTail(lines = 30): string {
     try {
-      return readFileSync(this.logFile, 'utf8').split('\n').slice(-lines - 1).join('\n');
+      return readFileSync(this.logFile, 'utf8')
+        .split('\n')
+        .slice(-lines - 1)
+        .join('\n');
     } catch {
       return '(no log)';
     }

@@ -6,12 +6,7 @@ import { redactSchema } from './redact/redact';
 import { reviseEventSchema } from './revise-event/revise-event';
 
 /** The commands of one timeline. */
-export const commandSchema = z.discriminatedUnion('type', [
-  createTimelineSchema,
-  recordEventSchema,
-  reviseEventSchema,
-  retractEventSchema,
-]);
+export const commandSchema = z.discriminatedUnion('type', [createTimelineSchema, recordEventSchema, reviseEventSchema, retractEventSchema]);
 export type TimelineCommand = z.infer<typeof commandSchema>;
 
 /** Every command of the log: the commands of one timeline, and a redaction, which spans timelines (one record per partition). */

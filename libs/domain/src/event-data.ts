@@ -15,8 +15,7 @@ const VALID_TIME_MAX_LENGTH = 50;
 /** Valid time as JSON carries it: its text. */
 export const validTimeTextSchema = z.string().max(VALID_TIME_MAX_LENGTH);
 
-const NOT_A_VALID_TIME =
-  'must be a date (YYYY, YYYY-MM or YYYY-MM-DD, year 0001 to 9999) or a range of two such dates separated by "/", start before end';
+const NOT_A_VALID_TIME = 'must be a date (YYYY, YYYY-MM or YYYY-MM-DD, year 0001 to 9999) or a range of two such dates separated by "/", start before end';
 
 /** Valid time as a command gives it: the text, parsed into the value the decider and the projection use. */
 export const validTimeSchema = validTimeTextSchema
@@ -37,21 +36,33 @@ const text = (max: number) => storableString().trim().min(1).max(max);
 const longText = (max: number) => storableString().max(max);
 
 export const actorSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9]+(?:[-.:][a-z0-9]+)*$/, 'must be a lowercase identifier such as "jp" or "fumio-kishida"').max(100),
+  id: z
+    .string()
+    .regex(/^[a-z0-9]+(?:[-.:][a-z0-9]+)*$/, 'must be a lowercase identifier such as "jp" or "fumio-kishida"')
+    .max(100),
   name: text(200),
   role: text(100),
 });
 
 export const placeSchema = z.strictObject({
   name: text(200),
-  country: z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "LT"').optional(),
+  country: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "LT"')
+    .optional(),
 });
 
 export const sourceSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }).max(2000).refine(isStorableText, STORABLE_TEXT_MESSAGE),
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2000)
+    .refine(isStorableText, STORABLE_TEXT_MESSAGE),
   publisher: text(200),
   language: languageSchema,
-  publishedAt: z.iso.date().or(z.iso.datetime({ offset: true })).optional(),
+  publishedAt: z.iso
+    .date()
+    .or(z.iso.datetime({ offset: true }))
+    .optional(),
 });
 
 export const relationSchema = z.strictObject({
@@ -66,14 +77,20 @@ export const translationSchema = z.strictObject({
 
 /** Everything a caller says about a historical event. */
 export const eventDataSchema = z.strictObject({
-  kind: z.string().regex(/^[a-z]+(?:[._-][a-z]+)*$/, 'must be a lowercase dotted kind such as "summit.attended"').max(100),
+  kind: z
+    .string()
+    .regex(/^[a-z]+(?:[._-][a-z]+)*$/, 'must be a lowercase dotted kind such as "summit.attended"')
+    .max(100),
   title: text(500),
   summary: longText(10_000).default(''),
   language: languageSchema,
   validTime: validTimeSchema,
   actors: z.array(actorSchema).max(100).default([]),
   places: z.array(placeSchema).max(100).default([]),
-  topics: z.array(z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a lowercase slug')).max(100).default([]),
+  topics: z
+    .array(z.string().regex(/^[a-z0-9]+(?:-[a-z0-9]+)*$/, 'must be a lowercase slug'))
+    .max(100)
+    .default([]),
   sources: z.array(sourceSchema).max(100).default([]),
   factuality: z.enum(FACTUALITIES),
   relations: z.array(relationSchema).max(100).default([]),

@@ -34,11 +34,7 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([
-      () => this.postgres(),
-      () => this.kafka(),
-      ...this.extraChecks.map((extra) => () => this.extra(extra)),
-    ]);
+    return this.health.check([() => this.postgres(), () => this.kafka(), ...this.extraChecks.map((extra) => () => this.extra(extra))]);
   }
 
   private async postgres(): Promise<HealthIndicatorResult> {

@@ -11,10 +11,7 @@ export class HealthModule {
       module: HealthModule,
       imports: [TerminusModule.forRoot({ logger: false }), DatabaseModule],
       controllers: [HealthController],
-      providers: [
-        ...extraChecks,
-        { provide: ExtraReadinessCheck, inject: extraChecks, useFactory: (...checks: ExtraReadinessCheck[]) => checks },
-      ],
+      providers: [...extraChecks, { provide: ExtraReadinessCheck, inject: extraChecks, useFactory: (...checks: ExtraReadinessCheck[]) => checks }],
     };
   }
 }

@@ -70,9 +70,7 @@ describe('JSON logs', () => {
     }
     const entries = lines.map((line) => JSON.parse(line) as Record<string, any>);
     const ofRequest = entries.filter((entry) => entry.requestId === 'req-42');
-    expect(ofRequest.map((entry) => entry.msg)).toEqual(
-      expect.arrayContaining([expect.stringContaining('storing at'), 'request completed']),
-    );
+    expect(ofRequest.map((entry) => entry.msg)).toEqual(expect.arrayContaining([expect.stringContaining('storing at'), 'request completed']));
     const storing = ofRequest.find((entry) => String(entry.msg).startsWith('storing at'))!;
     expect(storing).toMatchObject({ level: 'info', context: 'Things', app: 'test' });
     const completed = ofRequest.find((entry) => entry.msg === 'request completed')!;
@@ -86,7 +84,10 @@ describe('JSON logs', () => {
 
 describe('health probes', () => {
   test('are logged at debug: not at all at the default level info, one debug line at debug', async () => {
-    for (const [level, expected] of [['info', []], ['debug', ['debug']]] as const) {
+    for (const [level, expected] of [
+      ['info', []],
+      ['debug', ['debug']],
+    ] as const) {
       const lines: string[] = [];
       const app = await appLoggingTo(lines, { level });
       try {

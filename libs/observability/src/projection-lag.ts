@@ -16,7 +16,6 @@ export interface PartitionLag {
   seconds: number;
 }
 
-
 /**
  * How far the projection is behind timeline.commands, per partition: the
  * topic's end offsets against the offsets stored beside the read models. Read

@@ -67,10 +67,7 @@ async function startSdk({ exporter, serviceName }: TracingSettings): Promise<Exp
   // Loaded lazily: a service that exports no traces never loads the SDK.
   const { BasicTracerProvider, BatchSpanProcessor, ConsoleSpanExporter } = await import('@opentelemetry/sdk-trace-base');
   const { resourceFromAttributes } = await import('@opentelemetry/resources');
-  const spanExporter =
-    exporter === 'otlp'
-      ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
-      : new ConsoleSpanExporter();
+  const spanExporter = exporter === 'otlp' ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter() : new ConsoleSpanExporter();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     spanProcessors: [new BatchSpanProcessor(spanExporter)],
@@ -95,7 +92,11 @@ export function extractTraceContext(headers: Record<string, string | string[] | 
  * The server span of a request, child of the caller's trace context. A caller
  * without one starts a new trace here, also when spans are not recorded.
  */
-export function startRequestSpan(name: string, headers: Record<string, string | string[] | undefined>, attributes: Record<string, string>): { span: Span; context: Context } {
+export function startRequestSpan(
+  name: string,
+  headers: Record<string, string | string[] | undefined>,
+  attributes: Record<string, string>,
+): { span: Span; context: Context } {
   let parent = extractTraceContext(headers);
   if (!trace.getSpanContext(parent) && !recording) {
     parent = trace.setSpanContext(ROOT_CONTEXT, {
@@ -142,7 +143,11 @@ export function recordBatchSpans(name: string, startedAt: number, attributes: Re
   const batch = tracer().startSpan(name, { kind: SpanKind.CONSUMER, startTime: startedAt, attributes, links }, ROOT_CONTEXT);
   decided.forEach((entry, index) => {
     tracer()
-      .startSpan(entry.name, { kind: SpanKind.CONSUMER, startTime: startedAt, attributes: entry.attributes, links: [{ context: batch.spanContext() }] }, contexts[index])
+      .startSpan(
+        entry.name,
+        { kind: SpanKind.CONSUMER, startTime: startedAt, attributes: entry.attributes, links: [{ context: batch.spanContext() }] },
+        contexts[index],
+      )
       .end();
   });
   batch.end();

@@ -15,7 +15,13 @@ export function requestIdFor(request: Pick<IncomingMessage, 'headers'>): string 
 
 /** How each refusal of Node's HTTP server is answered; `unparsable` is every other one. */
 const CLIENT_ERRORS: Record<string, { status: number; reason: string; detail: string; field: string; message: string }> = {
-  HPE_HEADER_OVERFLOW: { status: 431, reason: 'Request Header Fields Too Large', detail: 'the request headers are too large', field: 'header', message: 'is not valid HTTP' },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    reason: 'Request Header Fields Too Large',
+    detail: 'the request headers are too large',
+    field: 'header',
+    message: 'is not valid HTTP',
+  },
   // HTTP_HEADERS_TIMEOUT_MS or HTTP_REQUEST_TIMEOUT_MS passed before the whole request arrived.
   ERR_HTTP_REQUEST_TIMEOUT: {
     status: 408,
@@ -57,7 +63,10 @@ export function answerFrameworkError(error: FastifyError, request: FastifyReques
     error.statusCode && error.statusCode < 500
       ? Problem.refusedByServer(error.statusCode, invalid.detail, invalid.extensions)
       : new Problem('internal', 'an internal error occurred; quote the requestId when reporting it');
-  void reply.status(problem.status).header('content-type', 'application/problem+json').send(problemDocument(problem, request.url, request.id));
+  void reply
+    .status(problem.status)
+    .header('content-type', 'application/problem+json')
+    .send(problemDocument(problem, request.url, request.id));
 }
 
 /** Fastify options both apps share: request ids, and parser and routing errors as problems. */

@@ -9,8 +9,8 @@ export const PROBLEM_TYPES = {
   'invalid-request': { status: 400, title: 'The request is not valid' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
-  'unauthorized': { status: 401, title: 'A valid bearer token is needed' },
-  'forbidden': { status: 403, title: 'The token does not allow this request' },
+  unauthorized: { status: 401, title: 'A valid bearer token is needed' },
+  forbidden: { status: 403, title: 'The token does not allow this request' },
   'not-found': { status: 404, title: 'No such resource' },
   'timeline-not-found': { status: 404, title: 'No such timeline' },
   'event-not-found': { status: 404, title: 'No such event' },
@@ -25,9 +25,9 @@ export const PROBLEM_TYPES = {
   'rate-limited': { status: 429, title: 'Too many requests from this client' },
   'log-unavailable': { status: 503, title: 'The command log cannot take writes now' },
   'database-unavailable': { status: 503, title: 'The database cannot be reached now' },
-  'overloaded': { status: 503, title: 'The service is over capacity now' },
+  overloaded: { status: 503, title: 'The service is over capacity now' },
   'not-ready': { status: 503, title: 'A dependency of the service is not ready' },
-  'internal': { status: 500, title: 'Internal error' },
+  internal: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 export type ProblemCode = keyof typeof PROBLEM_TYPES;
 

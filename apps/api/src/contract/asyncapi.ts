@@ -11,8 +11,7 @@ const TIMELINE_KEY = { type: 'string', description: 'The timeline id: a timeline
 const REDACTION_KEY = { type: 'string', description: '`redaction:<redactionId>`: a redaction is written to every partition, each record to its own' };
 
 const ref = (path: string) => ({ $ref: path });
-const messageName = (type: ChangeEventType) =>
-  (Object.entries(CHANGE_EVENT_TYPES).find(([, ceType]) => ceType === type) as [string, ChangeEventType])[0];
+const messageName = (type: ChangeEventType) => (Object.entries(CHANGE_EVENT_TYPES).find(([, ceType]) => ceType === type) as [string, ChangeEventType])[0];
 
 /**
  * The AsyncAPI 3 document of the service: timeline.commands (the system of
@@ -22,9 +21,7 @@ const messageName = (type: ChangeEventType) =>
 export function asyncApiDocument(config: TimelineConfig): Record<string, unknown> {
   const base = new URL(config.publicBaseUrl);
   const changeMessages = Object.fromEntries(CHANGE_EVENT_TYPE_LIST.map((type) => [messageName(type), changeMessage(type, config)]));
-  const commandMessages = Object.fromEntries(
-    Object.entries(commandJsonSchemas()).map(([name, payload]) => [name, commandMessage(name, payload)]),
-  );
+  const commandMessages = Object.fromEntries(Object.entries(commandJsonSchemas()).map(([name, payload]) => [name, commandMessage(name, payload)]));
   const dataSchemas = Object.fromEntries(CHANGE_EVENT_TYPE_LIST.map((type) => [type, withoutMeta(changeDataJsonSchema(type, config.publicBaseUrl))]));
 
   return {
@@ -100,11 +97,7 @@ export function asyncApiDocument(config: TimelineConfig): Record<string, unknown
         action: 'send',
         title: 'GET /v1/stream',
         channel: ref('#/channels/stream'),
-        messages: [
-          ref('#/channels/stream/messages/change'),
-          ref('#/channels/stream/messages/overflow'),
-          ref('#/channels/stream/messages/tokenExpired'),
-        ],
+        messages: [ref('#/channels/stream/messages/change'), ref('#/channels/stream/messages/overflow'), ref('#/channels/stream/messages/tokenExpired')],
         bindings: {
           http: {
             method: 'GET',

@@ -12,7 +12,9 @@ export const CONTRACT_OPERATIONS: ApiOperation[] = [
     tag: 'Contract',
     summary: 'The AsyncAPI document',
     description: 'AsyncAPI 3 document of the Kafka topics (commands, accepted changes) and of the change stream.',
-    responses: { 200: { description: 'The document', content: { [MEDIA.json]: z.looseObject({ asyncapi: z.string(), channels: z.record(z.string(), z.unknown()) }) } } },
+    responses: {
+      200: { description: 'The document', content: { [MEDIA.json]: z.looseObject({ asyncapi: z.string(), channels: z.record(z.string(), z.unknown()) }) } },
+    },
     problems: ['internal'],
   },
   {
@@ -23,8 +25,15 @@ export const CONTRACT_OPERATIONS: ApiOperation[] = [
     tag: 'Contract',
     summary: 'The JSON Schema of a change type',
     description: 'The schema of the `data` of one CloudEvents type: the URL its `dataschema` attribute names.',
-    pathParams: { file: { schema: z.enum(CHANGE_EVENT_TYPE_LIST.map((type) => `${type}.json`) as [string, ...string[]]), description: 'The CloudEvents type, then `.json`' } },
-    responses: { 200: { description: 'The JSON Schema (draft-07)', content: { 'application/schema+json': z.looseObject({ $schema: z.string(), $id: z.string() }) } } },
+    pathParams: {
+      file: {
+        schema: z.enum(CHANGE_EVENT_TYPE_LIST.map((type) => `${type}.json`) as [string, ...string[]]),
+        description: 'The CloudEvents type, then `.json`',
+      },
+    },
+    responses: {
+      200: { description: 'The JSON Schema (draft-07)', content: { 'application/schema+json': z.looseObject({ $schema: z.string(), $id: z.string() }) } },
+    },
     problems: ['not-found', 'internal'],
   },
   {
@@ -36,7 +45,10 @@ export const CONTRACT_OPERATIONS: ApiOperation[] = [
     summary: 'This OpenAPI document',
     description: 'The OpenAPI 3.1 document of the HTTP api, generated from the schemas the api validates with.',
     responses: {
-      200: { description: 'The document', content: { [MEDIA.json]: z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.record(z.string(), z.unknown()) }) } },
+      200: {
+        description: 'The document',
+        content: { [MEDIA.json]: z.looseObject({ openapi: z.string(), info: z.looseObject({}), paths: z.record(z.string(), z.unknown()) }) },
+      },
     },
     problems: ['internal'],
   },

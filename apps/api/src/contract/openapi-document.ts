@@ -101,7 +101,7 @@ const INFO_DESCRIPTION = [
   '| --- | --- | --- |',
   ...PROBLEM_CODES.map((code) => `| \`${problemType(code)}\` | ${PROBLEM_TYPES[code].status} | ${PROBLEM_TYPES[code].title} |`),
   '',
-  'A path the api does not serve is a `404` `/problems/not-found`. A caller\'s `X-Request-Id` header is kept as the request id.',
+  "A path the api does not serve is a `404` `/problems/not-found`. A caller's `X-Request-Id` header is kept as the request id.",
 ].join('\n');
 
 function operationObject(operation: ApiOperation, requestBodies: RequestBodies): Record<string, unknown> {
@@ -180,9 +180,7 @@ function repeatableItems(schema: JsonSchema): JsonSchema | undefined {
 function responseObject(spec: ResponseSpec): Record<string, unknown> {
   return {
     description: spec.description,
-    ...(spec.headers
-      ? { headers: Object.fromEntries(Object.keys(spec.headers).map((key) => [key, { $ref: `#/components/headers/${key}` }])) }
-      : {}),
+    ...(spec.headers ? { headers: Object.fromEntries(Object.keys(spec.headers).map((key) => [key, { $ref: `#/components/headers/${key}` }])) } : {}),
     ...(spec.content
       ? { content: Object.fromEntries(Object.entries(spec.content).map(([type, schema]) => [type, { schema: responseSchemaRef(schema) }])) }
       : {}),
@@ -224,8 +222,8 @@ const EXAMPLE_DETAIL: Partial<Record<ProblemCode, { detail: string; extensions?:
     extensions: { commandId: '7d0f2b5e-3c1a-4f6e-9b2d-8a4c6e1f0a35' },
   },
   'version-conflict': { detail: 'timeline japan-nato is at version 7, not 6', extensions: { commandId: '7d0f2b5e-3c1a-4f6e-9b2d-8a4c6e1f0a35' } },
-  'unauthorized': { detail: 'this route needs a bearer token with scope timelines:read' },
-  'forbidden': { detail: 'the token does not have scope timelines:write', extensions: { scope: 'timelines:write' } },
+  unauthorized: { detail: 'this route needs a bearer token with scope timelines:read' },
+  forbidden: { detail: 'the token does not have scope timelines:write', extensions: { scope: 'timelines:write' } },
   'log-unavailable': { detail: 'the command was not recorded; it is safe to retry', extensions: { retryable: true } },
   'not-ready': { detail: 'a dependency is not ready', extensions: { checks: { kafka: { status: 'down', message: 'no broker answers' } } } },
 };

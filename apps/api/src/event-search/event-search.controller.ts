@@ -43,7 +43,10 @@ export class EventSearchController {
       const preferred = preferredLanguages(params, headers);
       void reply.header('content-type', TIMELINEJS_MEDIA_TYPE).header('vary', 'Accept, Accept-Language');
       if (page.nextCursor) void reply.header('link', `<?cursor=${page.nextCursor}&format=timelinejs>; rel="next"`);
-      return toTimelineJs(page.events.map((event) => localize(event, preferred)), timeline);
+      return toTimelineJs(
+        page.events.map((event) => localize(event, preferred)),
+        timeline,
+      );
     }
     return this.present(page, params, headers, reply);
   }

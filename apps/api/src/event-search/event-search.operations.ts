@@ -31,12 +31,12 @@ const SEARCH_PARAMETER_DESCRIPTIONS = {
   kind: 'An event kind such as `summit.attended`; repeatable.',
   factuality: 'confirmed, reported, expected or disputed; repeatable.',
   includeRetracted: 'Also return retracted events (flagged `retracted: true`).',
-  q: 'Full-text search in each event\'s own language (stemmed with PostgreSQL\'s configuration for it); results are ranked by relevance.',
+  q: "Full-text search in each event's own language (stemmed with PostgreSQL's configuration for it); results are ranked by relevance.",
   order: 'Valid-time order (ties by event id); with `q`, order of rank.',
   ...PAGE_PARAMETER_DESCRIPTIONS,
   format: '`timelinejs`: the Knight Lab TimelineJS JSON of the page (as with `Accept: application/vnd.timelinejs+json`).',
   lang: 'Give titles and summaries in this language (ISO 639-1) where a translation exists; wins over `Accept-Language`.',
-  by: 'The period to count per: `year` or `month` of each event\'s valid-time start.',
+  by: "The period to count per: `year` or `month` of each event's valid-time start.",
 };
 const searchQuery = { schema: eventSearchParamsSchema, descriptions: SEARCH_PARAMETER_DESCRIPTIONS };
 

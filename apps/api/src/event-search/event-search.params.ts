@@ -40,7 +40,10 @@ export const eventSearchParamsSchema = z
     topic: repeatable(slug).optional(),
     kind: repeatable(slug).optional(),
     factuality: repeatable(z.enum(FACTUALITIES)).optional(),
-    includeRetracted: z.enum(['true', 'false']).transform((value) => value === 'true').default(false),
+    includeRetracted: z
+      .enum(['true', 'false'])
+      .transform((value) => value === 'true')
+      .default(false),
     q: storableString().trim().min(1).max(200).optional(),
     order: z.enum(['asc', 'desc']).default('asc'),
     limit: z.coerce.number().int().min(1).max(500).default(50),

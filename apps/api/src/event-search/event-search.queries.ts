@@ -34,7 +34,11 @@ export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSea
     const hash = queryHash({ filter, order: params.order, knownAt: params.knownAt ?? null });
     const cursor = params.cursor ? decodeSearchCursor(this.cursors, params.cursor, hash) : null;
     // One more than asked tells whether there is a next page. Without a known time, the database's now is read at.
-    const { knownAt, timelineExists, events: found } = await this.events.findEvents({
+    const {
+      knownAt,
+      timelineExists,
+      events: found,
+    } = await this.events.findEvents({
       ...filter,
       knownAt: cursor?.knownAt ?? params.knownAt,
       order: params.order,

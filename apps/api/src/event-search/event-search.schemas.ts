@@ -24,7 +24,7 @@ const localizedEventSchema = named(
     original: z
       .strictObject({ language: languageSchema, title: z.string(), summary: z.string() })
       .optional()
-      .describe('Title and summary in the event\'s own language, when a translation is shown instead'),
+      .describe("Title and summary in the event's own language, when a translation is shown instead"),
   }),
   'LocalizedEvent',
   'An event with title and summary in the best language the reader accepts',
@@ -47,7 +47,10 @@ export const histogramSchema = named(
     knownAt: instant,
     buckets: z.array(
       z.strictObject({
-        period: z.string().regex(/^\d{4}(-\d{2})?$/).describe('`YYYY` or `YYYY-MM`'),
+        period: z
+          .string()
+          .regex(/^\d{4}(-\d{2})?$/)
+          .describe('`YYYY` or `YYYY-MM`'),
         count: z.number().int().positive(),
       }),
     ),

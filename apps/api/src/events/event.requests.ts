@@ -20,13 +20,23 @@ abstract class EventChangeRequest extends Command<Answer> {
 }
 
 export class ReviseEventRequest extends EventChangeRequest {
-  constructor(eventId: string, readonly revision: ReviseBody, sentBody: unknown, headers: WriteHeaders) {
+  constructor(
+    eventId: string,
+    readonly revision: ReviseBody,
+    sentBody: unknown,
+    headers: WriteHeaders,
+  ) {
     super(eventId, sentBody, headers);
   }
 }
 
 export class RetractEventRequest extends EventChangeRequest {
-  constructor(eventId: string, readonly retraction: RetractBody, sentBody: unknown, headers: WriteHeaders) {
+  constructor(
+    eventId: string,
+    readonly retraction: RetractBody,
+    sentBody: unknown,
+    headers: WriteHeaders,
+  ) {
     super(eventId, sentBody, headers);
   }
 }

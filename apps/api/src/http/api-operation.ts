@@ -39,8 +39,16 @@ export interface ResponseHeader {
   description: string;
 }
 
-export const ETAG: ResponseHeader = { schema: z.string().regex(/^"\d+"$/), required: true, description: 'The timeline version after this answer, for `If-Match`' };
-export const LOCATION: ResponseHeader = { schema: z.string(), required: true, description: 'The resource: the timeline, or the command to ask for its decision' };
+export const ETAG: ResponseHeader = {
+  schema: z.string().regex(/^"\d+"$/),
+  required: true,
+  description: 'The timeline version after this answer, for `If-Match`',
+};
+export const LOCATION: ResponseHeader = {
+  schema: z.string(),
+  required: true,
+  description: 'The resource: the timeline, or the command to ask for its decision',
+};
 
 export interface ResponseSpec {
   description: string;
@@ -83,5 +91,6 @@ export const READ_PROBLEMS: ProblemCode[] = ['invalid-request', 'internal', 'dat
 /** Paging means the same on every route that pages. */
 export const PAGE_PARAMETER_DESCRIPTIONS = {
   limit: 'Page size.',
-  cursor: '`nextCursor` of the previous page. Keep every other parameter as it was: a cursor of another query is a 400. Pages after the first are answered as known when the first was.',
+  cursor:
+    '`nextCursor` of the previous page. Keep every other parameter as it was: a cursor of another query is a 400. Pages after the first are answered as known when the first was.',
 };

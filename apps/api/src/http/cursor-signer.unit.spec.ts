@@ -5,7 +5,8 @@ import { ConfigModule, TimelineConfig } from '@timeline/config';
 import { CursorSigner } from './cursor-signer';
 import { CursorsModule } from './cursors.module';
 
-const withSecret = (secret?: string) => new CursorSigner(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', ...(secret ? { CURSOR_SECRET: secret } : {}) }));
+const withSecret = (secret?: string) =>
+  new CursorSigner(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', ...(secret ? { CURSOR_SECRET: secret } : {}) }));
 
 describe('CursorSigner', () => {
   const signer = withSecret('a'.repeat(32));
@@ -19,7 +20,16 @@ describe('CursorSigner', () => {
     const cursor = signer.sign({ h: 'hash' });
     const [body, mac] = cursor.split('.');
     const forgedBody = Buffer.from(JSON.stringify({ h: 'other' })).toString('base64url');
-    for (const text of [body, `${forgedBody}.${mac}`, `${body}.`, `${body}.${mac.slice(1)}`, `${cursor}.x`, '', '.', withSecret('b'.repeat(32)).sign({ h: 'hash' })]) {
+    for (const text of [
+      body,
+      `${forgedBody}.${mac}`,
+      `${body}.`,
+      `${body}.${mac.slice(1)}`,
+      `${cursor}.x`,
+      '',
+      '.',
+      withSecret('b'.repeat(32)).sign({ h: 'hash' }),
+    ]) {
       expect({ text, verified: signer.verify(text) }).toEqual({ text, verified: null });
     }
   });
@@ -40,7 +50,9 @@ describe('CursorSigner', () => {
     class SearchFeature {}
     @Module({ imports: [CursorsModule] })
     class TimelinesFeature {}
-    const app = await Test.createTestingModule({ imports: [ConfigModule.forRoot(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' })), SearchFeature, TimelinesFeature] }).compile();
+    const app = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot(TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' })), SearchFeature, TimelinesFeature],
+    }).compile();
     const inSearch = app.select(SearchFeature).get(CursorSigner);
     const inTimelines = app.select(TimelinesFeature).get(CursorSigner);
     expect(inSearch).toBe(inTimelines);

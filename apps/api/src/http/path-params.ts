@@ -21,11 +21,9 @@ export const PATH_PARAMETER_DESCRIPTIONS: Record<PathParamName, string> = {
 export const parseTimelineId = (timelineId: string): string =>
   parseOrThrow(z.object({ timelineId: pathParamSchemas.timelineId }), { timelineId }, 'path').timelineId;
 
-export const parseEventId = (eventId: string): string =>
-  parseOrThrow(z.object({ eventId: pathParamSchemas.eventId }), { eventId }, 'path').eventId;
+export const parseEventId = (eventId: string): string => parseOrThrow(z.object({ eventId: pathParamSchemas.eventId }), { eventId }, 'path').eventId;
 
-export const parseCommandId = (commandId: string): string =>
-  parseOrThrow(z.object({ commandId: pathParamSchemas.commandId }), { commandId }, 'path').commandId;
+export const parseCommandId = (commandId: string): string => parseOrThrow(z.object({ commandId: pathParamSchemas.commandId }), { commandId }, 'path').commandId;
 
 export const parseRedactionId = (redactionId: string): string =>
   parseOrThrow(z.object({ redactionId: pathParamSchemas.redactionId }), { redactionId }, 'path').redactionId;

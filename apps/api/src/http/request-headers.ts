@@ -23,10 +23,6 @@ export interface WriteHeaders {
 
 /** Reads `Idempotency-Key`, `If-Match` and `traceparent`; a bad precondition is a 400 naming the header. */
 export function writeHeaders(headers: Record<string, string | undefined>): WriteHeaders {
-  const parsed = parseOrThrow(
-    preconditionsSchema,
-    { 'idempotency-key': headers['idempotency-key'], 'if-match': headers['if-match'] },
-    'header',
-  );
+  const parsed = parseOrThrow(preconditionsSchema, { 'idempotency-key': headers['idempotency-key'], 'if-match': headers['if-match'] }, 'header');
   return { idempotencyKey: parsed['idempotency-key'], expectedVersion: parsed['if-match'], traceparent: headers.traceparent };
 }

@@ -1,12 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
-import {
-  OperationsRepository,
-  OpsStatusRepository,
-  TimelineReadRepository,
-  type FailingPartitionStatus,
-  type RecentRejection,
-} from '@timeline/database';
+import { OperationsRepository, OpsStatusRepository, TimelineReadRepository, type FailingPartitionStatus, type RecentRejection } from '@timeline/database';
 import { ProjectionLag } from '@timeline/observability';
 import { Admission } from '../write-path/admission';
 import { StreamFeed } from '../stream/stream-feed';
@@ -24,14 +18,16 @@ export interface OpsStatus {
   projection: {
     topic: string;
     /** Null when Kafka or PostgreSQL did not answer; `error` says which. */
-    partitions: {
-      partition: number;
-      endOffset: number;
-      storedOffset: number;
-      records: number;
-      /** Null while records wait and none of the partition was decided yet. */
-      seconds: number | null;
-    }[] | null;
+    partitions:
+      | {
+          partition: number;
+          endOffset: number;
+          storedOffset: number;
+          records: number;
+          /** Null while records wait and none of the partition was decided yet. */
+          seconds: number | null;
+        }[]
+      | null;
     error: string | null;
     /** Partitions whose projector transactions fail now, with the last error. */
     failing: FailingPartitionStatus[];

@@ -10,9 +10,6 @@ import { OpsStatusService } from './ops-status';
 @Module({
   imports: [DatabaseModule, StreamModule, WritePathModule],
   controllers: [OpsController],
-  providers: [
-    ProjectionLag,
-    OpsStatusService,
-  ],
+  providers: [ProjectionLag, OpsStatusService],
 })
 export class OpsModule {}

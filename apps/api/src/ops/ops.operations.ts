@@ -25,7 +25,8 @@ export const OPS_OPERATIONS: ApiOperation[] = [
     access: 'public',
     tag: 'Operations',
     summary: 'The ops page',
-    description: 'A page for operators that polls `/ops/status`: lag with its trend, throughput, decisions, rejections, relay, stream, and a chosen timeline drawn with vis-timeline.',
+    description:
+      'A page for operators that polls `/ops/status`: lag with its trend, throughput, decisions, rejections, relay, stream, and a chosen timeline drawn with vis-timeline.',
     responses: { 200: { description: 'The page', content: { [MEDIA.html]: z.string() } } },
     problems: ['internal'],
   },
@@ -36,7 +37,7 @@ export const OPS_OPERATIONS: ApiOperation[] = [
     access: 'public',
     tag: 'Operations',
     summary: 'A script or style sheet of the ops page',
-    description: 'The page\'s own script and styles, and vis-timeline\'s standalone build, served from the service itself (no CDN).',
+    description: "The page's own script and styles, and vis-timeline's standalone build, served from the service itself (no CDN).",
     pathParams: { asset: { schema: z.enum(OPS_ASSET_NAMES), description: 'The file name' } },
     responses: { 200: { description: 'The file', content: { 'text/css': z.string(), 'text/javascript': z.string() } } },
     problems: ['not-found', 'internal'],

@@ -19,7 +19,9 @@ export const opsStatusSchema = named(
             records: count.describe('Projection lag in records: endOffset − storedOffset'),
             seconds: seconds
               .nullable()
-              .describe('Projection lag in seconds: now − Kafka time of the last decided record while records wait, 0 when none does; null while none was decided yet'),
+              .describe(
+                'Projection lag in seconds: now − Kafka time of the last decided record while records wait, 0 when none does; null while none was decided yet',
+              ),
           }),
         )
         .nullable()
@@ -31,7 +33,9 @@ export const opsStatusSchema = named(
             partition: count,
             failureClass: z
               .string()
-              .describe('unprocessable (a record was refused and is being narrowed down), connection, serialization, timeout, shutdown, fenced, log-behind, database or unknown'),
+              .describe(
+                'unprocessable (a record was refused and is being narrowed down), connection, serialization, timeout, shutdown, fenced, log-behind, database or unknown',
+              ),
             error: z.string().describe('The last error'),
             since: instant.describe('First failure in a row'),
             lastFailedAt: instant,
@@ -51,19 +55,21 @@ export const opsStatusSchema = named(
       rejected: count,
       rejectedByReason: z.array(z.strictObject({ reason: z.string(), count })),
     }),
-    recentRejections: z.array(
-      z.strictObject({
-        commandId: z.uuid(),
-        commandType: z.string(),
-        timelineId: z.string().nullable(),
-        eventId: z.uuid().nullable(),
-        reason: z.string().nullable(),
-        detail: z.string().nullable(),
-        knownAt: instant,
-        partition: count,
-        offset: count,
-      }),
-    ).describe('The latest rejections, newest first'),
+    recentRejections: z
+      .array(
+        z.strictObject({
+          commandId: z.uuid(),
+          commandType: z.string(),
+          timelineId: z.string().nullable(),
+          eventId: z.uuid().nullable(),
+          reason: z.string().nullable(),
+          detail: z.string().nullable(),
+          knownAt: instant,
+          partition: count,
+          offset: count,
+        }),
+      )
+      .describe('The latest rejections, newest first'),
     relay: z.strictObject({
       unsentRecords: count.describe('Accepted changes not yet published to timeline.events'),
       oldestUnsentSeconds: seconds.describe('Age of the oldest of them; 0 when none waits'),

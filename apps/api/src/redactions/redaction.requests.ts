@@ -64,11 +64,7 @@ export class RedactRequestHandler implements ICommandHandler<RedactRequest, Answ
     const redactionId = redactionIdFor(headers.idempotencyKey);
     const [kind, value]: [RedactionKind, string] = body.actorId !== undefined ? ['actor', body.actorId] : ['source', body.sourceUrl!];
     const valueHash = redactionHash(value);
-    const { partitions, decided } = await this.writes.submitRedaction(
-      { redactionId, kind, valueHash },
-      { route: 'POST redaction', body: sentBody },
-      headers,
-    );
+    const { partitions, decided } = await this.writes.submitRedaction({ redactionId, kind, valueHash }, { route: 'POST redaction', body: sentBody }, headers);
     const location = locationOf(redactionId);
     if (decided < partitions) {
       return { status: 202, body: { ...statusOf(redactionId, null), kind, valueHash, partitions, partitionsApplied: decided }, headers: { location } };

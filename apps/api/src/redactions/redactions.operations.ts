@@ -12,14 +12,18 @@ export const REDACTION_OPERATIONS: ApiOperation[] = [
     summary: 'Redact an actor id or a source URL',
     description:
       'Removes the actor (with its role) or the source from every revision of every event that carries it: current state, history, ' +
-      'search, exports and the change stream\'s catch-up; later commands that carry it are stored without it, and a rebuild does the same. ' +
+      "search, exports and the change stream's catch-up; later commands that carry it are stored without it, and a rebuild does the same. " +
       'Each affected timeline gets a `RedactionApplied` change. The command log and changes already published keep the original ' +
       '(docs/redaction.md). Appended to every partition of the command log: `201` once every partition applied it.',
     headers: { IdempotencyKey: WRITE_HEADERS.IdempotencyKey, Traceparent: WRITE_HEADERS.Traceparent },
     body: { schema: redactBodySchema, description: 'Exactly one of `actorId` and `sourceUrl`', example: { actorId: 'fumio-kishida' } },
     responses: {
       201: { description: 'Every partition applied the redaction', content: { [MEDIA.json]: redactionSchema }, headers: { Location: LOCATION } },
-      202: { description: 'Appended, not applied by every partition within the wait bound: follow `Location`', content: { [MEDIA.json]: redactionSchema }, headers: { Location: LOCATION } },
+      202: {
+        description: 'Appended, not applied by every partition within the wait bound: follow `Location`',
+        content: { [MEDIA.json]: redactionSchema },
+        headers: { Location: LOCATION },
+      },
     },
     problems: WRITE_PROBLEMS.filter((problem) => problem !== 'version-conflict' && problem !== 'malformed-command' && problem !== 'unprocessable-command'),
   },

@@ -26,7 +26,7 @@ class FakeSink implements SseSink {
   destroy() {}
   /** The peer reads everything buffered, again after each refill, until nothing more comes. */
   drain() {
-    for (let before = -1; before !== this.written.length; ) {
+    for (let before = -1; before !== this.written.length;) {
       before = this.written.length;
       this.inBuffer = 0;
       for (const listener of this.listeners.drain ?? []) listener();

@@ -156,7 +156,7 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
 
   private async advance(): Promise<void> {
     if (this.live.size === 0) return;
-    for (let rows: OutboxRow[] = []; !this.stopped; ) {
+    for (let rows: OutboxRow[] = []; !this.stopped;) {
       rows = await this.outbox.readAfter(this.head, PAGE_SIZE);
       if (rows.length === 0) return;
       this.head = rows[rows.length - 1].position;

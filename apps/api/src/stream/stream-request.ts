@@ -4,7 +4,10 @@ import type { StreamFilter } from '@timeline/database';
 import { z } from 'zod';
 import { parseOrThrow } from '@timeline/problems';
 
-const position = z.string().regex(/^\d{1,15}$/, 'must be a stream position: a non-negative integer').transform(Number);
+const position = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a stream position: a non-negative integer')
+  .transform(Number);
 
 export const querySchema = z.strictObject({
   after: position.optional(),
@@ -17,10 +20,7 @@ export const querySchema = z.strictObject({
 });
 export const headersSchema = z.object({ 'last-event-id': position.optional() });
 
-const CHANGE_TYPE_OF = Object.fromEntries(Object.entries(CHANGE_EVENT_TYPES).map(([changeType, type]) => [type, changeType])) as Record<
-  string,
-  ChangeType
->;
+const CHANGE_TYPE_OF = Object.fromEntries(Object.entries(CHANGE_EVENT_TYPES).map(([changeType, type]) => [type, changeType])) as Record<string, ChangeType>;
 
 export interface StreamRequest {
   /** Resume after this position; `0` is the beginning; undefined is "from now". */

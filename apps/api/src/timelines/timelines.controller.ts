@@ -87,7 +87,9 @@ export class TimelinesController {
     const events = (body as { events?: unknown } | null)?.events;
     const max = this.config.admission.batchMaxEvents;
     if (Array.isArray(events) && events.length > max) {
-      throw new Problem('payload-too-large', `a batch takes at most ${max} events (BATCH_MAX_EVENTS); this one has ${events.length}: split it`, { maxEvents: max });
+      throw new Problem('payload-too-large', `a batch takes at most ${max} events (BATCH_MAX_EVENTS); this one has ${events.length}: split it`, {
+        maxEvents: max,
+      });
     }
   }
 }

@@ -32,7 +32,8 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
     access: 'timelines:write',
     tag: 'Timelines',
     summary: 'Create a timeline',
-    description: 'Creates the timeline under the id of the path. Repeating the same creation is answered 200 with the timeline as it is; other content under an existing id is a 409.',
+    description:
+      'Creates the timeline under the id of the path. Repeating the same creation is answered 200 with the timeline as it is; other content under an existing id is a 409.',
     headers: WRITE_HEADERS,
     body: {
       schema: timelineDataSchema,
@@ -40,7 +41,11 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
       example: { title: 'Japan and NATO', description: 'Partnership milestones', defaultLanguage: 'en' },
     },
     responses: {
-      200: { description: 'The timeline existed with this content: nothing changed', content: { [MEDIA.json]: timelineAnswerSchema }, headers: { ETag: ETAG, Location: LOCATION } },
+      200: {
+        description: 'The timeline existed with this content: nothing changed',
+        content: { [MEDIA.json]: timelineAnswerSchema },
+        headers: { ETag: ETAG, Location: LOCATION },
+      },
       201: { description: 'The timeline was created', content: { [MEDIA.json]: timelineAnswerSchema }, headers: { ETag: ETAG, Location: LOCATION } },
       202: PENDING_RESPONSE,
     },
@@ -107,8 +112,20 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
       description: 'The events',
       example: {
         events: [
-          { kind: 'summit.attended', title: 'Japan attends the NATO Madrid summit', language: 'en', validTime: '2022-06-28/2022-06-30', factuality: 'confirmed' },
-          { kind: 'programme.adopted', title: 'NATO and Japan adopt an Individually Tailored Partnership Programme', language: 'en', validTime: '2023-07-12', factuality: 'confirmed' },
+          {
+            kind: 'summit.attended',
+            title: 'Japan attends the NATO Madrid summit',
+            language: 'en',
+            validTime: '2022-06-28/2022-06-30',
+            factuality: 'confirmed',
+          },
+          {
+            kind: 'programme.adopted',
+            title: 'NATO and Japan adopt an Individually Tailored Partnership Programme',
+            language: 'en',
+            validTime: '2023-07-12',
+            factuality: 'confirmed',
+          },
         ],
       },
     },

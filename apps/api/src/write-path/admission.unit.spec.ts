@@ -26,7 +26,12 @@ describe('Admission', () => {
     let ran = false;
     const refused = admission.whileAdmitted(2, async () => void (ran = true));
     await expect(refused).rejects.toBeInstanceOf(Problem);
-    await expect(refused).rejects.toMatchObject({ code: 'overloaded', status: 503, extensions: { recorded: false, retryable: true }, headers: { 'retry-after': '1' } });
+    await expect(refused).rejects.toMatchObject({
+      code: 'overloaded',
+      status: 503,
+      extensions: { recorded: false, retryable: true },
+      headers: { 'retry-after': '1' },
+    });
     expect(ran).toBe(false);
     work.release();
     await admitted;

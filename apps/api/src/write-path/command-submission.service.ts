@@ -34,9 +34,7 @@ export interface TimelineWrite {
   commandId?: string;
 }
 
-export type Submission =
-  | { state: 'decided'; decision: DecisionRecord }
-  | { state: 'pending'; commandId: string };
+export type Submission = { state: 'decided'; decision: DecisionRecord } | { state: 'pending'; commandId: string };
 
 /**
  * Appends commands to timeline.commands and waits, within a bound, for the
@@ -178,7 +176,11 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
       for (const command of commands) this.waiters.cancel(command.commandId);
       if (error instanceof AppendQueueFull) throw this.admission.refuse('append_queue', commands.length, error.message);
       this.logger.error(`append of ${commands.length} command(s) (${commands[0].type} ${commands[0].commandId} first) failed: ${(error as Error).message}`);
-      throw logUnavailable(error, commands.map((command) => command.commandId), keyed);
+      throw logUnavailable(
+        error,
+        commands.map((command) => command.commandId),
+        keyed,
+      );
     }
     const acknowledgedAt = performance.now();
     // In the log now: whatever happens to PostgreSQL, the answer is the decision or a 202 to poll.
@@ -237,7 +239,12 @@ function logUnavailable(error: unknown, commandIds: string[], keyed: boolean): P
   const mayHaveBeenRecorded = !(error instanceof AppendFailed) || error.mayHaveBeenRecorded;
   const headers = { 'retry-after': String(RETRY_AFTER_SECONDS) };
   if (!mayHaveBeenRecorded) {
-    return new Problem('log-unavailable', 'the command log did not take the command; it was not recorded and it is safe to retry', { retryable: true, recorded: false }, headers);
+    return new Problem(
+      'log-unavailable',
+      'the command log did not take the command; it was not recorded and it is safe to retry',
+      { retryable: true, recorded: false },
+      headers,
+    );
   }
   const retry = keyed
     ? 'retry with the same Idempotency-Key: it is decided once either way'

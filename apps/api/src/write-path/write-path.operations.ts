@@ -17,7 +17,7 @@ export const WRITE_HEADERS: Record<string, HeaderParameter> = {
   IfMatch: {
     name: 'If-Match',
     schema: preconditionsSchema.shape['if-match'],
-    description: "The timeline version (the ETag of a timeline or of an earlier write) the write expects; another version is a 409 `version-conflict`.",
+    description: 'The timeline version (the ETag of a timeline or of an earlier write) the write expects; another version is a 409 `version-conflict`.',
   },
   Traceparent: {
     name: 'traceparent',

@@ -18,7 +18,13 @@ import { CommandSubmissionService, type Submission, type TimelineWrite } from '.
 
 const EVENT_ID = '0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1003';
 const PENDING_ID = 'c0ffee00-0000-4000-8000-000000000001';
-const EVENT = recordEventBodySchema.parse({ kind: 'programme.adopted', title: 'Programme adopted', language: 'en', validTime: '2023-07-12', factuality: 'confirmed' });
+const EVENT = recordEventBodySchema.parse({
+  kind: 'programme.adopted',
+  title: 'Programme adopted',
+  language: 'en',
+  validTime: '2023-07-12',
+  factuality: 'confirmed',
+});
 
 /** Each feature's write request through the CommandBus, with the submission faked: what it submits, and how it answers. */
 describe('write requests', () => {
@@ -66,7 +72,11 @@ describe('write requests', () => {
     submission = { state: 'decided', decision: decision({ changed: true, version: 1, timeline: { ...timeline, createdAt: '2023-07-12T00:00:00.000Z' } }) };
     const answer = await commandBus.execute(new CreateTimelineRequest('japan-nato', timeline, { expectedVersion: 0 }));
     expect(writes).toEqual([
-      { draft: { type: 'CreateTimeline', timelineId: 'japan-nato', expectedVersion: 0, timeline }, request: { route: 'PUT timeline', timelineId: 'japan-nato', timeline }, headers: { expectedVersion: 0 } },
+      {
+        draft: { type: 'CreateTimeline', timelineId: 'japan-nato', expectedVersion: 0, timeline },
+        request: { route: 'PUT timeline', timelineId: 'japan-nato', timeline },
+        headers: { expectedVersion: 0 },
+      },
     ]);
     expect(answer).toMatchObject({ status: 201, headers: { etag: '"1"', location: '/v1/timelines/japan-nato' } });
   });
@@ -77,7 +87,13 @@ describe('write requests', () => {
     await commandBus.execute(new RecordEventRequest('japan-nato', EVENT, EVENT, headers));
     const commandId = nameBasedUuid('idempotency:japan-nato:k-1');
     expect(writes.map((write) => write.commandId)).toEqual([commandId, commandId]);
-    expect(writes[0].draft).toEqual({ type: 'RecordEvent', timelineId: 'japan-nato', eventId: nameBasedUuid(`event:${commandId}`), expectedVersion: undefined, event: EVENT });
+    expect(writes[0].draft).toEqual({
+      type: 'RecordEvent',
+      timelineId: 'japan-nato',
+      eventId: nameBasedUuid(`event:${commandId}`),
+      expectedVersion: undefined,
+      event: EVENT,
+    });
     expect(writes[0].request).toEqual({ route: 'POST event', timelineId: 'japan-nato', body: EVENT });
   });
 
@@ -102,14 +118,24 @@ describe('write requests', () => {
   test('RecordEventBatch: one RecordEvent per event, keyed per index under the batch key, answered 200 with a result per event in order', async () => {
     const recorded = decision({ commandType: 'RecordEvent', eventId: EVENT_ID, version: 5, revision: 1 });
     const conflict = decision({ commandType: 'RecordEvent', outcome: 'rejected', reason: 'event_exists', detail: 'event exists' });
-    batchSubmissions = [{ state: 'decided', decision: recorded }, { state: 'pending', commandId: PENDING_ID }, { state: 'decided', decision: conflict }];
+    batchSubmissions = [
+      { state: 'decided', decision: recorded },
+      { state: 'pending', commandId: PENDING_ID },
+      { state: 'decided', decision: conflict },
+    ];
     const body = { events: [EVENT, EVENT, EVENT] };
     const answer = await commandBus.execute(new RecordEventBatchRequest('japan-nato', [EVENT, EVENT, EVENT], body, { idempotencyKey: 'b-1' }));
 
     const commandIds = [0, 1, 2].map((index) => nameBasedUuid(`idempotency-batch:japan-nato:b-1:${index}`));
     expect(writes.map((write) => write.commandId)).toEqual(commandIds);
     expect(writes.map((write) => write.draft)).toEqual(
-      commandIds.map((commandId) => ({ type: 'RecordEvent', timelineId: 'japan-nato', eventId: nameBasedUuid(`event:${commandId}`), expectedVersion: undefined, event: EVENT })),
+      commandIds.map((commandId) => ({
+        type: 'RecordEvent',
+        timelineId: 'japan-nato',
+        eventId: nameBasedUuid(`event:${commandId}`),
+        expectedVersion: undefined,
+        event: EVENT,
+      })),
     );
     expect(writes[1].request).toEqual({ route: 'POST events:batch', timelineId: 'japan-nato', body, index: 1 });
     expect(answer.status).toBe(200);
@@ -122,7 +148,10 @@ describe('write requests', () => {
 
   test('a rejection is thrown as its problem, with its status from the problem table', async () => {
     submission = { state: 'decided', decision: decision({ outcome: 'rejected', reason: 'revision_conflict', detail: 'event is at revision 3' }) };
-    await expect(commandBus.execute(new RetractEventRequest(EVENT_ID, { reason: 'wrong' }, {}, {}))).rejects.toMatchObject({ code: 'revision-conflict', status: 409 });
+    await expect(commandBus.execute(new RetractEventRequest(EVENT_ID, { reason: 'wrong' }, {}, {}))).rejects.toMatchObject({
+      code: 'revision-conflict',
+      status: 409,
+    });
   });
 });
 

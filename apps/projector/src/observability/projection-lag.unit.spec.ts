@@ -13,7 +13,11 @@ const partition = (number: number, records: number): PartitionLag => ({
   seconds: records ? 1 : 0,
 });
 
-function readinessWith(bound: number, partitions: () => Promise<PartitionLag[]>, telemetry = new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics()))) {
+function readinessWith(
+  bound: number,
+  partitions: () => Promise<PartitionLag[]>,
+  telemetry = new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics())),
+) {
   const config = TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', PROJECTOR_READY_MAX_LAG_RECORDS: String(bound) });
   return new ProjectionLagReadiness(config, { partitions } as unknown as ProjectionLag, telemetry);
 }

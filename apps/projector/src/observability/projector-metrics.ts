@@ -218,10 +218,7 @@ export class ProjectorMetrics {
     for (const decision of decisions) {
       this.decisions.inc({ command_type: decision.commandType, outcome: decision.outcome, reason: decision.reason ?? 'none' });
       if (decision.commandType === 'Redact' && decision.outcome === 'accepted') this.redactions.inc();
-      this.decisionLatency.observe(
-        { command_type: decision.commandType, outcome: decision.outcome },
-        Math.max(0, (committedAt - decision.appendedAt) / 1_000),
-      );
+      this.decisionLatency.observe({ command_type: decision.commandType, outcome: decision.outcome }, Math.max(0, (committedAt - decision.appendedAt) / 1_000));
     }
   }
 }

@@ -36,11 +36,7 @@ class ProjectorMetricSources implements OnModuleInit {
 @Global()
 @Module({
   imports: [DatabaseModule, RelayModule],
-  providers: [
-    ProjectionLag,
-    ProjectorTelemetry,
-    ProjectorMetricSources,
-  ],
+  providers: [ProjectionLag, ProjectorTelemetry, ProjectorMetricSources],
   exports: [ProjectionLag, ProjectorTelemetry],
 })
 export class ProjectorObservabilityModule {}

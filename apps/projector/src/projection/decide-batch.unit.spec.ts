@@ -22,7 +22,9 @@ const nothingLoaded = { timelines: [], events: [], redactions: [], redactionTarg
 
 describe('a malformed record', () => {
   test('that names a command id is decided under it, with the ids and type it names', () => {
-    const poisoned = record(JSON.stringify({ type: 'RecordEvent', commandId: COMMAND_ID, timelineId: 'japan-nato', eventId: EVENT_ID, event: { title: 'a\u0000b' } }));
+    const poisoned = record(
+      JSON.stringify({ type: 'RecordEvent', commandId: COMMAND_ID, timelineId: 'japan-nato', eventId: EVENT_ID, event: { title: 'a\u0000b' } }),
+    );
     const { decisions } = decideBatch(TOPIC, [parseRecord(poisoned)], nothingLoaded, new Set());
     expect(decisions).toEqual([
       expect.objectContaining({
@@ -41,7 +43,13 @@ describe('a malformed record', () => {
     const garbage = record(Buffer.from([0x00, 0xff, 0x7b]));
     const { decisions } = decideBatch(TOPIC, [parseRecord(garbage)], nothingLoaded, new Set());
     expect(decisions).toEqual([
-      expect.objectContaining({ commandId: recordUuid(TOPIC, 2, garbage.offset), commandType: 'unknown', timelineId: null, reason: 'malformed', detail: 'value is not JSON' }),
+      expect.objectContaining({
+        commandId: recordUuid(TOPIC, 2, garbage.offset),
+        commandType: 'unknown',
+        timelineId: null,
+        reason: 'malformed',
+        detail: 'value is not JSON',
+      }),
     ]);
   });
 
@@ -60,7 +68,16 @@ describe('a malformed record', () => {
   });
 
   test('quoting a key the database cannot store gets a storable, bounded detail', () => {
-    const parsed = parseRecord(record(JSON.stringify({ type: 'CreateTimeline', commandId: COMMAND_ID, timelineId: 'japan-nato', timeline: { title: 'T', defaultLanguage: 'it', ['\u0000'.repeat(5_000)]: 1 } })));
+    const parsed = parseRecord(
+      record(
+        JSON.stringify({
+          type: 'CreateTimeline',
+          commandId: COMMAND_ID,
+          timelineId: 'japan-nato',
+          timeline: { title: 'T', defaultLanguage: 'it', ['\u0000'.repeat(5_000)]: 1 },
+        }),
+      ),
+    );
     const [decision] = decideBatch(TOPIC, [parsed], nothingLoaded, new Set()).decisions;
     expect(decision.detail).not.toContain('\u0000');
     expect(decision.detail!.length).toBeLessThanOrEqual(1_000);
@@ -103,12 +120,21 @@ describe('a partition with a redaction', () => {
     });
   const redactRecord = () =>
     record(
-      JSON.stringify({ type: 'Redact', commandId: '00000000-0000-4000-8000-0000000000f1', redactionId: '00000000-0000-4000-8000-0000000000f2', kind: 'actor', valueHash, partitions: 3 }),
+      JSON.stringify({
+        type: 'Redact',
+        commandId: '00000000-0000-4000-8000-0000000000f1',
+        redactionId: '00000000-0000-4000-8000-0000000000f2',
+        kind: 'actor',
+        valueHash,
+        partitions: 3,
+      }),
       { [COMMAND_HEADERS.schemaVersion]: '1', [COMMAND_HEADERS.commandType]: 'Redact' },
     );
 
   test('starts a transaction: the records before it are stored first, those after it are decided with it', () => {
-    const [a, b, redaction, c, again] = [record(createTimeline()), record(createTimeline()), redactRecord(), record(createTimeline()), redactRecord()].map(parseRecord);
+    const [a, b, redaction, c, again] = [record(createTimeline()), record(createTimeline()), redactRecord(), record(createTimeline()), redactRecord()].map(
+      parseRecord,
+    );
     expect(untilNextRedaction([a, b, redaction, c])).toEqual([a, b]);
     expect(untilNextRedaction([redaction, c, again])).toEqual([redaction, c]);
     expect(untilNextRedaction([a, b])).toEqual([a, b]);
@@ -137,7 +163,12 @@ describe('a partition with a redaction', () => {
 
   test('a redaction rewrites the carrying events and stored rows, publishes RedactionApplied, and strips the records after it', () => {
     const created = decideBatch(TOPIC, [parseRecord(record(createTimeline()))], nothingLoaded, new Set());
-    const recorded = decideBatch(TOPIC, [parseRecord(record(recordEvent('00000000-0000-4000-8000-0000000000a1')))], { ...nothingLoaded, timelines: created.timelines }, new Set());
+    const recorded = decideBatch(
+      TOPIC,
+      [parseRecord(record(recordEvent('00000000-0000-4000-8000-0000000000a1')))],
+      { ...nothingLoaded, timelines: created.timelines },
+      new Set(),
+    );
     const [event] = recorded.events;
     const revision = { event_id: EVENT_ID, revision: 1, state: event, changed: {}, previous: {} };
     const loaded = {
@@ -145,7 +176,14 @@ describe('a partition with a redaction', () => {
       timelines: recorded.timelines,
       redactionTargets: { events: [event], revisions: [revision], outbox: [{ position: 7, payload: recorded.changes[0].change }] },
     };
-    const revise = JSON.stringify({ type: 'ReviseEvent', commandId: '00000000-0000-4000-8000-0000000000a2', timelineId: 'japan-nato', eventId: EVENT_ID, changes: { actors: [kishida] }, reason: 'r' });
+    const revise = JSON.stringify({
+      type: 'ReviseEvent',
+      commandId: '00000000-0000-4000-8000-0000000000a2',
+      timelineId: 'japan-nato',
+      eventId: EVENT_ID,
+      changes: { actors: [kishida] },
+      reason: 'r',
+    });
     const decided = decideBatch(TOPIC, [parseRecord(redactRecord()), parseRecord(record(revise))], loaded, new Set());
     expect(decided.decisions.map(({ commandType, outcome, changed, version }) => [commandType, outcome, changed, version])).toEqual([
       ['Redact', 'accepted', true, null],

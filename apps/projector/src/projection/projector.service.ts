@@ -5,7 +5,16 @@ import { ConsumerOffsetsRepository, ProjectionRepository } from '@timeline/datab
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
 import { retryDelayMs } from '../retry-delay';
 import { classifyFailure, DecideError, failureDetail, LogBehindStoredOffset, OffsetMovedError, type FailureClass } from './batch-failure';
-import { decideBatch, decisionDetail, parseRecord, referencedIds, rejectedRecord, untilNextRedaction, type DecidedBatch, type ParsedRecord } from './decide-batch';
+import {
+  decideBatch,
+  decisionDetail,
+  parseRecord,
+  referencedIds,
+  rejectedRecord,
+  untilNextRedaction,
+  type DecidedBatch,
+  type ParsedRecord,
+} from './decide-batch';
 
 type ChunkOutcome = { kind: 'applied' } | { kind: 'seek'; offset: number };
 type LoadedBatchState = Awaited<ReturnType<ProjectionRepository['loadBatchState']>>;
@@ -114,7 +123,9 @@ export class ProjectorService implements OnApplicationShutdown {
         const message = failureDetail(error);
         await this.failed(topic, partition, failureClass, message);
         const delay = retryDelayMs(attempt);
-        this.logger.error(`partition ${partition} offsets ${chunk[0].offset}-${chunk.at(-1)!.offset} failed (${failureClass}), retrying in ${delay} ms: ${message}`);
+        this.logger.error(
+          `partition ${partition} offsets ${chunk[0].offset}-${chunk.at(-1)!.offset} failed (${failureClass}), retrying in ${delay} ms: ${message}`,
+        );
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }

@@ -70,7 +70,10 @@ export class ReadModelRebuild implements OnApplicationShutdown {
   /** Starts a rebuild in the background; returns its status, or the running one's. */
   start(options: { dropRetired?: boolean } = {}): RebuildStatus {
     if (this.running) return this.current;
-    const stamp = new Date().toISOString().replace(/[-:TZ.]/g, '').slice(0, 14);
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:TZ.]/g, '')
+      .slice(0, 14);
     const liveSchema = this.config.database.schema;
     this.current = {
       ...this.idle(),

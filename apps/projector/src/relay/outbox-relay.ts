@@ -115,7 +115,7 @@ export class OutboxRelay implements BeforeApplicationShutdown {
   }
 
   private async loop(): Promise<void> {
-    for (let failures = 0; !this.stopped; ) {
+    for (let failures = 0; !this.stopped;) {
       try {
         const rows = (await this.lead()) ? await this.nextBatch() : [];
         if (rows.length > 0) {

@@ -17,8 +17,7 @@ export function decideCreateTimeline(command: CreateTimeline, state: PartitionSt
   const existing = state.timelines.get(command.timelineId);
   if (existing) {
     const { title, description, defaultLanguage } = command.timeline;
-    const sameContent =
-      existing.title === title && existing.description === description && existing.defaultLanguage === defaultLanguage;
+    const sameContent = existing.title === title && existing.description === description && existing.defaultLanguage === defaultLanguage;
     if (sameContent) return accept();
     return reject('timeline_exists', `timeline ${command.timelineId} exists with other content`);
   }

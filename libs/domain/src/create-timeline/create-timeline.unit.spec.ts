@@ -4,12 +4,12 @@ import { createTimeline, given, T1, TIMELINE } from '../given-when-then';
 describe('CreateTimeline', () => {
   describe('when the timeline does not exist', () => {
     test('creates it at version 1', () => {
-      given()
-        .when(createTimeline())
-        .thenAccepted({ type: 'TimelineCreated', timelineId: TIMELINE, version: 1, knownAt: T1 });
+      given().when(createTimeline()).thenAccepted({ type: 'TimelineCreated', timelineId: TIMELINE, version: 1, knownAt: T1 });
     });
     test('with an expected version other than 0 is a version conflict', () => {
-      given().when(createTimeline({ expectedVersion: 3 })).thenRejected('version_conflict');
+      given()
+        .when(createTimeline({ expectedVersion: 3 }))
+        .thenRejected('version_conflict');
     });
   });
 

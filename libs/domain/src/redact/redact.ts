@@ -64,7 +64,11 @@ export function evolveRedactionApplied(state: PartitionState, change: RedactionA
     const event = state.events.get(eventId);
     if (event) events.set(eventId, redactFields(event, [key]));
     const carried = state.redactableValues.get(eventId);
-    if (carried) redactableValues.set(eventId, carried.filter((other) => !sameRedactionKey(other, key)));
+    if (carried)
+      redactableValues.set(
+        eventId,
+        carried.filter((other) => !sameRedactionKey(other, key)),
+      );
   }
   return { ...state, timelines, events, redactableValues };
 }

@@ -42,7 +42,9 @@ describe('Redact', () => {
       expect(after.timelines.get(TIMELINE)?.version).toBe(3);
     });
     test('of the source, removes the source and leaves the actor', () => {
-      const after = carrying().when(redact({ kind: 'source', valueHash: redactionHash(SOURCE.url) })).after();
+      const after = carrying()
+        .when(redact({ kind: 'source', valueHash: redactionHash(SOURCE.url) }))
+        .after();
       expect(after.events.get(EVENT)).toMatchObject({ actors: withKishida.actors, sources: [] });
     });
   });

@@ -23,7 +23,9 @@ describe('RetractEvent', () => {
       expect(change).toMatchObject({ event: { retracted: true, retractionReason: 'Rests on anonymous sources only' } });
     });
     test('with a stale expected revision is a revision conflict', () => {
-      recorded().when(retractEvent({ expectedRevision: 5 })).thenRejected('revision_conflict');
+      recorded()
+        .when(retractEvent({ expectedRevision: 5 }))
+        .thenRejected('revision_conflict');
     });
   });
 

@@ -31,10 +31,14 @@ describe('ReviseEvent', () => {
       expect(change).toMatchObject({ event: { factuality: 'confirmed', revision: 2, recordedAt: T0, revisedAt: T2 } });
     });
     test('that changes nothing is accepted with no change', () => {
-      recorded().when(reviseEvent({ changes: { factuality: 'expected' } })).thenAccepted();
+      recorded()
+        .when(reviseEvent({ changes: { factuality: 'expected' } }))
+        .thenAccepted();
     });
     test('to the actors it has, their fields in another order, is accepted with no change', () => {
-      recorded().when(reviseEvent({ changes: { actors: [{ role: 'party', name: 'Giappone', id: 'jp' }] } })).thenAccepted();
+      recorded()
+        .when(reviseEvent({ changes: { actors: [{ role: 'party', name: 'Giappone', id: 'jp' }] } }))
+        .thenAccepted();
     });
     test('of one field of an actor revises the actors', () => {
       recorded()
@@ -42,16 +46,24 @@ describe('ReviseEvent', () => {
         .thenAccepted({ type: 'EventRevised', changed: { actors: [{ id: 'jp', name: 'Giappone', role: 'host' }] }, previous: { actors: itpp.actors } });
     });
     test('to the valid time it has is accepted with no change', () => {
-      recorded().when(reviseEvent({ changes: { validTime: ValidTime.parse(itpp.validTime.text) } })).thenAccepted();
+      recorded()
+        .when(reviseEvent({ changes: { validTime: ValidTime.parse(itpp.validTime.text) } }))
+        .thenAccepted();
     });
     test('with the current expected revision is accepted', () => {
-      recorded().when(reviseEvent({ expectedRevision: 1 })).thenAccepted({ type: 'EventRevised', revision: 2 });
+      recorded()
+        .when(reviseEvent({ expectedRevision: 1 }))
+        .thenAccepted({ type: 'EventRevised', revision: 2 });
     });
     test('with a stale expected revision is a revision conflict', () => {
-      recorded().when(reviseEvent({ expectedRevision: 2 })).thenRejected('revision_conflict');
+      recorded()
+        .when(reviseEvent({ expectedRevision: 2 }))
+        .thenRejected('revision_conflict');
     });
     test('with a stale expected version is a version conflict', () => {
-      recorded().when(reviseEvent({ expectedVersion: 1 })).thenRejected('version_conflict');
+      recorded()
+        .when(reviseEvent({ expectedVersion: 1 }))
+        .thenRejected('version_conflict');
     });
     test('naming another timeline is rejected: event not found', () => {
       given(createTimeline(), recordEvent(), createTimeline({ timelineId: 'other' }))

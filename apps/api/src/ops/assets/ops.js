@@ -59,8 +59,7 @@
     if (series.length > HISTORY) series.shift();
   };
 
-  const escapeHtml = (text) =>
-    String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  const escapeHtml = (text) => String(text ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
   const formatCount = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en'));
 
@@ -327,7 +326,8 @@
           return {
             id: event.eventId,
             content: escapeHtml(event.title),
-            title: `<strong>${escapeHtml(event.title)}</strong><br>${escapeHtml(event.validTime)} · ${escapeHtml(event.factuality)}` +
+            title:
+              `<strong>${escapeHtml(event.title)}</strong><br>${escapeHtml(event.validTime)} · ${escapeHtml(event.factuality)}` +
               (event.summary ? `<br>${escapeHtml(event.summary)}` : ''),
             ...(short
               ? { type: 'box', start: new Date((range.start.getTime() + range.end.getTime()) / 2) }
@@ -386,7 +386,8 @@
     if (!lastUpdate) return;
     const age = Date.now() - lastUpdate;
     freshness.dataset.state = age > STALE_AFTER_MS ? 'stale' : 'live';
-    if (age <= STALE_AFTER_MS) $('freshness-text').textContent = `live · every ${POLL_MS / 1000} s · updated ${new Date(lastUpdate).toLocaleTimeString('en-GB')}`;
+    if (age <= STALE_AFTER_MS)
+      $('freshness-text').textContent = `live · every ${POLL_MS / 1000} s · updated ${new Date(lastUpdate).toLocaleTimeString('en-GB')}`;
     else $('freshness-text').textContent = `stale · last update ${Math.round(age / 1000)} s ago`;
   }, 500);
 
