@@ -31,6 +31,13 @@ module.exports = {
       to: { path: '^apps/' },
     },
     {
+      name: 'scripts-not-apps',
+      severity: 'error',
+      comment: 'Tools (bench, chaos, seed, rebuild, generators) use the libraries; an app is run as a process, not imported.',
+      from: { path: '^scripts/' },
+      to: { path: '^apps/' },
+    },
+    {
       name: 'production-not-test',
       severity: 'error',
       comment: 'What ships (apps, libraries) never depends on the tests or their support.',

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { createPool, ProjectionRepository, runMigrations } from '@timeline/database';
 import type { LogRecord } from '@timeline/command-log';
-import { decideBatch, parseRecord, referencedIds } from '../../apps/projector/src/projection/decide-batch';
+import { decideBatch, parseRecord, referencedIds } from '@timeline/projection';
 import { createTimelineRecord, EVENT_BODY, recordEventRecord } from './replay';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

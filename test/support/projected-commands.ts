@@ -3,7 +3,7 @@ import { commandRecord, redactionRecord, type LogRecord, type OutgoingRecord } f
 import { ProjectionRepository } from '@timeline/database';
 import { commandSchema, type EventChanges, type Redact, type TimelineCommand } from '@timeline/domain';
 import type { PoolClient } from 'pg';
-import { decideBatch, parseRecord, referencedIds, rejectedRecord, type DecidedBatch } from '../../apps/projector/src/projection/decide-batch';
+import { decideBatch, parseRecord, referencedIds, rejectedRecord, type DecidedBatch } from '@timeline/projection';
 import { reportedStatement } from '@timeline/dev-stack';
 
 const TOPIC = 'timeline.commands';

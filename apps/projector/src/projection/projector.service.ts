@@ -14,7 +14,7 @@ import {
   untilNextRedaction,
   type DecidedBatch,
   type ParsedRecord,
-} from './decide-batch';
+} from '@timeline/projection';
 
 type ChunkOutcome = { kind: 'applied' } | { kind: 'seek'; offset: number };
 type LoadedBatchState = Awaited<ReturnType<ProjectionRepository['loadBatchState']>>;
