@@ -18,5 +18,6 @@ module.exports = {
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     }),
   ],
+  testSequencer: '<rootDir>/test/support/longest-first-sequencer.js',
   testTimeout: 120000,
 };

@@ -27,4 +27,6 @@ npm run --silent format:check
 npm run --silent lint
 npx jest --selectProjects unit
 npx jest --selectProjects int
-npx jest --selectProjects e2e --runInBand
+# Each e2e file has a database, topics and a consumer group of its own, so two files run at once (two workers:
+# the machine has two cores); the chaos spec starts first (test/support/longest-first-sequencer.js).
+npx jest --selectProjects e2e --maxWorkers=2
