@@ -146,6 +146,32 @@ export const environmentSchema = z
       .describe(
         'Commands an api process holds at most (appending, or waiting for their decision; each event of a batch counts); past it a write is answered `503 overloaded` before it is appended. About one second of decisions on two cores.',
       ),
+    // Past capacity the api's own CPU saturates and requests wait in the kernel before any handler runs, where
+    // admission cannot see them, for as long as the event loop runs late; these refuse them early, with 503.
+    SHED_MAX_EVENT_LOOP_DELAY_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(60_000)
+      .default(100)
+      .describe(
+        "Load shedding: while the api's event loop runs later than this (the mean delay over the last `SHED_SAMPLE_INTERVAL_MS`), every request but `/health/*` and `/metrics` is answered `503 overloaded` with `Retry-After` before anything is done (`0`: off). See [Limits](api.md#limits).",
+      ),
+    SHED_MAX_EVENT_LOOP_UTILIZATION: z.coerce
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        "Load shedding: while the event loop's utilisation over the last `SHED_SAMPLE_INTERVAL_MS` is above this fraction, requests are refused as for the delay (`0`: off; a busy loop is not yet a late one, so the delay is the default signal).",
+      ),
+    SHED_SAMPLE_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(10_000)
+      .default(250)
+      .describe('Load shedding: how often the event-loop delay and utilisation are sampled; shedding starts and stops at most this often.'),
     BATCH_MAX_EVENTS: positiveInt
       .max(10_000)
       .default(100)
@@ -393,6 +419,8 @@ export class TimelineConfig {
   readonly decisionTimeoutMs: number;
   /** Admission control of writes in this api process (see ADMISSION_MAX_WAITING). */
   readonly admission: { maxWaiting: number; batchMaxEvents: number };
+  /** Load shedding before the handler runs (see SHED_*); a bound of 0 is off. */
+  readonly shedding: { maxEventLoopDelayMs: number; maxEventLoopUtilization: number; sampleIntervalMs: number };
   readonly producer: { lingerMs: number; maxBatch: number; maxBatchBytes: number; maxQueued: number; timeoutMs: number };
   readonly projector: { maxBatch: number; readyMaxLagRecords: number };
   readonly publicBaseUrl: string;
@@ -457,6 +485,11 @@ export class TimelineConfig {
     };
     this.decisionTimeoutMs = env.DECISION_TIMEOUT_MS;
     this.admission = { maxWaiting: env.ADMISSION_MAX_WAITING, batchMaxEvents: env.BATCH_MAX_EVENTS };
+    this.shedding = {
+      maxEventLoopDelayMs: env.SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: env.SHED_MAX_EVENT_LOOP_UTILIZATION,
+      sampleIntervalMs: env.SHED_SAMPLE_INTERVAL_MS,
+    };
     this.producer = {
       lingerMs: env.PRODUCER_LINGER_MS,
       maxBatch: env.PRODUCER_MAX_BATCH,
