@@ -254,6 +254,9 @@ async function main(): Promise<void> {
         capacity = { perSecond: best.requestsPerSecond, from: `best closed-loop row, concurrency ${best.connections}` };
       }
       const capacityNow = async () => {
+        // A before/after pair on a shared machine offers the same rates when both runs are given one capacity.
+        const given = Number(process.env.BENCH_CAPACITY_PER_SECOND ?? 0);
+        if (!capacity && given > 0) capacity = { perSecond: given, from: 'BENCH_CAPACITY_PER_SECOND' };
         if (!capacity) {
           const top = Math.max(...CONCURRENCIES);
           step(`capacity probe: concurrency ${top}, ${CAPACITY_PROBE_S} s`);
