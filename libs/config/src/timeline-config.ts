@@ -112,6 +112,12 @@ export const environmentSchema = z
       .max(3_600_000)
       .default(10_000)
       .describe("Longest a client may take to send the request's headers; at most `HTTP_REQUEST_TIMEOUT_MS` when that is set."),
+    HTTP_LISTEN_BACKLOG: positiveInt
+      .max(65_535)
+      .default(4_096)
+      .describe(
+        "Connections the kernel holds for the api before it accepts them (the listen backlog; Linux caps it at `net.core.somaxconn`). Past it a new connection's SYN is dropped and retried by the client after 1, 3, 7, 15 s: answers tens of seconds late, and resets. Node's default is 511; a burst of new connections past capacity fills that within one late turn of the event loop.",
+      ),
     HTTP_TIMEOUT_CHECK_INTERVAL_MS: z.coerce
       .number()
       .int()
@@ -409,6 +415,7 @@ export class TimelineConfig {
     requestTimeoutMs: number;
     headersTimeoutMs: number;
     timeoutCheckIntervalMs: number;
+    listenBacklog: number;
   };
   /** Token buckets per client; `perSecond` 0 is no limit. */
   readonly rateLimits: {
@@ -477,6 +484,7 @@ export class TimelineConfig {
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
       timeoutCheckIntervalMs: env.HTTP_TIMEOUT_CHECK_INTERVAL_MS,
+      listenBacklog: env.HTTP_LISTEN_BACKLOG,
     };
     this.rateLimits = {
       writes: { perSecond: env.RATE_LIMIT_WRITES_PER_SECOND, burst: env.RATE_LIMIT_WRITES_BURST },
