@@ -4,6 +4,7 @@
  * start + i / rate, and its latency counts from then, so a sender that falls behind does not hide the wait
  * (no coordinated omission). Connections are opened as needed (keep-alive, no limit).
  */
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { summarize, round, type LatencySummary } from './stats';
 import { runCredentials } from '../auth/run-credentials';
@@ -34,6 +35,17 @@ export interface OpenLoadResult {
   statuses: Record<string, number>;
   /** No answer: connection errors and timeouts. */
   errors: number;
+  /** The unanswered by cause: `timeout` (this generator's own REQUEST_TIMEOUT_MS), else the socket error's code. */
+  errorsByCause: Record<string, number>;
+  /** Answers that came later than 5 s after their request was due. */
+  answeredAfter5s: number;
+  /** TCP connections this generator opened (keep-alive reuses an idle one; a busy pool opens more). */
+  connectionsOpened: number;
+  /**
+   * The kernel's ListenOverflows / ListenDrops during the run (Linux, whole machine): connections that found
+   * an accept queue full, whose SYN or handshake ACK was dropped and retried after 1, 3, 7, 15, 31 s.
+   */
+  listenQueue: { overflows: number; drops: number } | null;
   /** Of all answers, whatever their status, in milliseconds from when the request was due. */
   latencyMs: LatencySummary;
 }
@@ -46,6 +58,15 @@ export async function offerLoad(spec: OpenLoadSpec): Promise<OpenLoadResult> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let errors = 0;
+  const errorsByCause: Record<string, number> = {};
+  const noAnswer = (cause: string) => {
+    errors++;
+    errorsByCause[cause] = (errorsByCause[cause] ?? 0) + 1;
+  };
+  let answeredAfter5s = 0;
+  const sockets = new WeakSet<object>();
+  let connectionsOpened = 0;
+  const listenBefore = listenQueueCounters();
   const inFlight = new Set<Promise<void>>();
   const send = (path: string, dueAt: number) =>
     new Promise<void>((resolve) => {
@@ -67,18 +88,24 @@ export async function offerLoad(spec: OpenLoadSpec): Promise<OpenLoadResult> {
             const status = response.statusCode ?? 0;
             statuses[status] = (statuses[status] ?? 0) + 1;
             latencies.push(answeredAt - dueAt);
+            if (answeredAt - dueAt > 5_000) answeredAfter5s++;
             spec.onAnswer?.({ dueAt, answeredAt, status, body: Buffer.concat(chunks).toString('utf8') });
             resolve();
           });
-          response.on('error', () => {
-            errors++;
+          response.on('error', (error: NodeJS.ErrnoException) => {
+            noAnswer(error.code ?? error.message);
             resolve();
           });
         },
       );
-      request.on('timeout', () => request.destroy(new Error('timeout')));
-      request.on('error', () => {
-        errors++;
+      request.on('socket', (socket) => {
+        if (sockets.has(socket)) return;
+        sockets.add(socket);
+        connectionsOpened++;
+      });
+      request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+      request.on('error', (error: NodeJS.ErrnoException) => {
+        noAnswer(error.code ?? error.message);
         resolve();
       });
       request.end(spec.body);
@@ -104,12 +131,32 @@ export async function offerLoad(spec: OpenLoadSpec): Promise<OpenLoadResult> {
   });
   await Promise.all(inFlight);
   agent.destroy();
+  const listenAfter = listenQueueCounters();
   return {
     offeredPerSecond: round(spec.ratePerSecond, 1),
     durationS: round((performance.now() - startedAt) / 1000, 2),
     sent,
     statuses,
     errors,
+    errorsByCause,
+    answeredAfter5s,
+    connectionsOpened,
+    listenQueue:
+      listenBefore && listenAfter ? { overflows: listenAfter.overflows - listenBefore.overflows, drops: listenAfter.drops - listenBefore.drops } : null,
     latencyMs: summarize(latencies),
   };
+}
+
+/** TcpExt ListenOverflows and ListenDrops from /proc/net/netstat, or null where there is none. */
+function listenQueueCounters(): { overflows: number; drops: number } | null {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n');
+    const names = lines.find((line) => line.startsWith('TcpExt:'))?.split(/\s+/);
+    const values = lines.filter((line) => line.startsWith('TcpExt:'))[1]?.split(/\s+/);
+    if (!names || !values) return null;
+    const read = (name: string) => Number(values[names.indexOf(name)] ?? NaN);
+    return { overflows: read('ListenOverflows'), drops: read('ListenDrops') };
+  } catch {
+    return null;
+  }
 }

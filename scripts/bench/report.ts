@@ -201,11 +201,21 @@ function openLoadBlock(o: OpenLoadSection): string {
     result.latencyMs.p99.toFixed(1),
     result.latencyMs.max.toFixed(1),
     statusCounts(result),
+    result.answeredAfter5s,
+    Object.entries(result.errorsByCause)
+      .map(([cause, count]) => `${cause} x${count}`)
+      .join(', ') || '-',
+    result.connectionsOpened,
+    result.listenQueue ? `${result.listenQueue.overflows}/${result.listenQueue.drops}` : 'n/a',
   ];
   return [
     `Open-model load: POST /v1/timelines/{id}/events at a fixed offered rate (requests leave on a timer whatever the answers do);`,
     `   capacity ${o.capacityPerSecond.toFixed(0)} appends/s (${o.capacityFrom}); latency of all answers, from when each request was due`,
-    table(['', 'offered/s', 'sent', 'p50 ms', 'p99 ms', 'max ms', 'answers'], [row('half capacity', o.half), row('twice capacity', o.double)]),
+    `   (> 5 s: answers later than 5 s; no answer by cause; connections the generator opened; the kernel's listen-queue overflows/drops, whole machine)`,
+    table(
+      ['', 'offered/s', 'sent', 'p50 ms', 'p99 ms', 'max ms', 'answers', '> 5 s', 'no answer by cause', 'connections', 'listen overflows/drops'],
+      [row('half capacity', o.half), row('twice capacity', o.double)],
+    ),
     stagesLine('where one append goes, half capacity', o.halfStages),
   ].join('\n');
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import { createApiApp } from '../../apps/api/src/api.app';
 import { createProjectorApp } from '../../apps/projector/src/projector.app';
 import { KafkaCommandLog } from '@timeline/command-log';
@@ -37,6 +38,11 @@ export class TestTimelineService {
   /** Every route the api registered, as Fastify saw it (`GET /v1/events/:eventId`); HEAD routes left out. */
   readonly apiRoutes: { method: string; url: string }[] = [];
   private projectorApp: NestFastifyApplication | null = null;
+
+  /** The api's Fastify instance, for what a test reads of the process itself (its event-loop samples). */
+  get apiServer(): FastifyInstance {
+    return this.api.getHttpAdapter().getInstance();
+  }
 
   /** The in-process projector, for what a test asks of it directly (its admin endpoints, through `inject`). */
   get projector(): NestFastifyApplication {

@@ -5,6 +5,8 @@ import { setupTracing } from '@timeline/observability';
 import { problemAwareServerOptions, requestTimeoutOptions } from '@timeline/problems';
 import { Logger } from 'nestjs-pino';
 import { ApiModule } from './api.module';
+import { registerLoadShedding } from './http/load-shedding';
+import { ApiMetrics } from './observability/api-metrics';
 
 /** Builds the api application; `main.ts` listens with it, end-to-end tests too. */
 export async function createApiApp(config: TimelineConfig): Promise<NestFastifyApplication> {
@@ -24,5 +26,6 @@ export async function createApiApp(config: TimelineConfig): Promise<NestFastifyA
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.enableShutdownHooks();
+  await registerLoadShedding(app, config.shedding, app.get(ApiMetrics));
   return app;
 }

@@ -6,7 +6,7 @@ import { createApiApp } from './api.app';
 async function main(): Promise<void> {
   const config = configFromEnvironmentOrExit();
   const app = await createApiApp(config);
-  await app.listen(config.http.port, config.http.host);
+  await app.listen({ port: config.http.port, host: config.http.host, backlog: config.http.listenBacklog });
   new Logger('api').log(`listening on ${await app.getUrl()}`);
 }
 

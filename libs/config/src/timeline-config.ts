@@ -112,6 +112,12 @@ export const environmentSchema = z
       .max(3_600_000)
       .default(10_000)
       .describe("Longest a client may take to send the request's headers; at most `HTTP_REQUEST_TIMEOUT_MS` when that is set."),
+    HTTP_LISTEN_BACKLOG: positiveInt
+      .max(65_535)
+      .default(4_096)
+      .describe(
+        "Connections the kernel holds for the api before it accepts them (the listen backlog; Linux caps it at `net.core.somaxconn`). Past it a new connection's SYN is dropped and retried by the client after 1, 3, 7, 15 s: answers tens of seconds late, and resets. Node's default is 511; a burst of new connections past capacity fills that within one late turn of the event loop.",
+      ),
     HTTP_TIMEOUT_CHECK_INTERVAL_MS: z.coerce
       .number()
       .int()
@@ -146,6 +152,32 @@ export const environmentSchema = z
       .describe(
         'Commands an api process holds at most (appending, or waiting for their decision; each event of a batch counts); past it a write is answered `503 overloaded` before it is appended. About one second of decisions on two cores.',
       ),
+    // Past capacity the api's own CPU saturates and requests wait in the kernel before any handler runs, where
+    // admission cannot see them, for as long as the event loop runs late; these refuse them early, with 503.
+    SHED_MAX_EVENT_LOOP_DELAY_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(60_000)
+      .default(100)
+      .describe(
+        "Load shedding: while the api's event loop runs later than this (the mean delay over the last `SHED_SAMPLE_INTERVAL_MS`), every request but `/health/*` and `/metrics` is answered `503 overloaded` with `Retry-After` before anything is done (`0`: off). See [Limits](api.md#limits).",
+      ),
+    SHED_MAX_EVENT_LOOP_UTILIZATION: z.coerce
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        "Load shedding: while the event loop's utilisation over the last `SHED_SAMPLE_INTERVAL_MS` is above this fraction, requests are refused as for the delay (`0`: off; a busy loop is not yet a late one, so the delay is the default signal).",
+      ),
+    SHED_SAMPLE_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(10)
+      .max(10_000)
+      .default(250)
+      .describe('Load shedding: how often the event-loop delay and utilisation are sampled; shedding starts and stops at most this often.'),
     BATCH_MAX_EVENTS: positiveInt
       .max(10_000)
       .default(100)
@@ -383,6 +415,7 @@ export class TimelineConfig {
     requestTimeoutMs: number;
     headersTimeoutMs: number;
     timeoutCheckIntervalMs: number;
+    listenBacklog: number;
   };
   /** Token buckets per client; `perSecond` 0 is no limit. */
   readonly rateLimits: {
@@ -393,6 +426,8 @@ export class TimelineConfig {
   readonly decisionTimeoutMs: number;
   /** Admission control of writes in this api process (see ADMISSION_MAX_WAITING). */
   readonly admission: { maxWaiting: number; batchMaxEvents: number };
+  /** Load shedding before the handler runs (see SHED_*); a bound of 0 is off. */
+  readonly shedding: { maxEventLoopDelayMs: number; maxEventLoopUtilization: number; sampleIntervalMs: number };
   readonly producer: { lingerMs: number; maxBatch: number; maxBatchBytes: number; maxQueued: number; timeoutMs: number };
   readonly projector: { maxBatch: number; readyMaxLagRecords: number };
   readonly publicBaseUrl: string;
@@ -449,6 +484,7 @@ export class TimelineConfig {
       requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
       headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
       timeoutCheckIntervalMs: env.HTTP_TIMEOUT_CHECK_INTERVAL_MS,
+      listenBacklog: env.HTTP_LISTEN_BACKLOG,
     };
     this.rateLimits = {
       writes: { perSecond: env.RATE_LIMIT_WRITES_PER_SECOND, burst: env.RATE_LIMIT_WRITES_BURST },
@@ -457,6 +493,11 @@ export class TimelineConfig {
     };
     this.decisionTimeoutMs = env.DECISION_TIMEOUT_MS;
     this.admission = { maxWaiting: env.ADMISSION_MAX_WAITING, batchMaxEvents: env.BATCH_MAX_EVENTS };
+    this.shedding = {
+      maxEventLoopDelayMs: env.SHED_MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: env.SHED_MAX_EVENT_LOOP_UTILIZATION,
+      sampleIntervalMs: env.SHED_SAMPLE_INTERVAL_MS,
+    };
     this.producer = {
       lingerMs: env.PRODUCER_LINGER_MS,
       maxBatch: env.PRODUCER_MAX_BATCH,

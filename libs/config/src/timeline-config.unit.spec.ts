@@ -25,6 +25,16 @@ describe('TimelineConfig.fromEnvironment', () => {
     expect(() => TimelineConfig.fromEnvironment({ ...KEYED, ADMISSION_MAX_WAITING: '50' })).toThrow(/BATCH_MAX_EVENTS: must not exceed ADMISSION_MAX_WAITING/);
   });
 
+  test('load shedding: on by event-loop delay by default, utilisation off; each bound in range', () => {
+    expect(TimelineConfig.fromEnvironment(KEYED).shedding).toEqual({ maxEventLoopDelayMs: 100, maxEventLoopUtilization: 0, sampleIntervalMs: 250 });
+    expect(TimelineConfig.fromEnvironment({ ...KEYED, SHED_MAX_EVENT_LOOP_UTILIZATION: '0.95', SHED_MAX_EVENT_LOOP_DELAY_MS: '0' }).shedding).toMatchObject({
+      maxEventLoopDelayMs: 0,
+      maxEventLoopUtilization: 0.95,
+    });
+    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, SHED_MAX_EVENT_LOOP_UTILIZATION: '1.5' })).toThrow(/SHED_MAX_EVENT_LOOP_UTILIZATION/);
+    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, SHED_SAMPLE_INTERVAL_MS: '5' })).toThrow(/SHED_SAMPLE_INTERVAL_MS/);
+  });
+
   test('reports every bad variable by name', () => {
     expect.assertions(3);
     try {

@@ -9,8 +9,9 @@ export type AnswerOutcome = 'accepted' | 'rejected' | 'pending' | 'idempotency_c
 /** Why a write was refused before it was appended: the admission bound, or the producer's queue. */
 export type RefusalReason = 'waiting_decisions' | 'append_queue';
 
-/** Which per-client or per-process limit refused a request (docs/api.md, Limits). */
-export type RequestLimit = 'writes' | 'queries' | 'stream_clients' | 'stream_clients_per_address' | 'stream_catch_ups';
+/** Which per-client or per-process limit refused a request (docs/api.md, Limits); the last two are load shedding (SHED_*). */
+export type RequestLimit =
+  'writes' | 'queries' | 'stream_clients' | 'stream_clients_per_address' | 'stream_catch_ups' | 'event_loop_delay' | 'event_loop_utilization';
 
 const ANSWER_STATUS_CLASS: Record<AnswerOutcome, string> = {
   accepted: '2xx',
@@ -67,7 +68,8 @@ export class ApiMetrics {
       name: 'timeline_api_requests_limited_total',
       help:
         'Requests refused by a limit before anything was done, by limit: "writes" and "queries" (429, rate limits per client), ' +
-        '"stream_clients_per_address" (429), "stream_clients" and "stream_catch_ups" (503).',
+        '"stream_clients_per_address" (429), "stream_clients" and "stream_catch_ups" (503); load shed before any handler ran (503, SHED_*): ' +
+        '"event_loop_delay", "event_loop_utilization".',
       labelNames: ['limit'],
       registers,
     });

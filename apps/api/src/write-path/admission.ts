@@ -3,8 +3,8 @@ import { TimelineConfig } from '@timeline/config';
 import { ApiMetrics, type RefusalReason } from '../observability/api-metrics';
 import { Problem } from '@timeline/problems';
 
-/** Seconds a caller should wait before retrying a write refused for load. */
-const RETRY_AFTER_SECONDS = 1;
+/** Seconds a caller should wait before retrying a request refused for load (here, and when shed: http/load-shedding.ts). */
+export const RETRY_AFTER_SECONDS = 1;
 
 /**
  * Admission control of writes in this api process. Every command holds a slot
