@@ -85,6 +85,9 @@ export function loggingParams(config: TimelineConfig, app: string, destination =
     customLogLevel: (req: IncomingMessage, res: ServerResponse, error?: Error) => {
       if (error) return 'error';
       if (isProbe(req.url)) return 'debug';
+      // A 503 is a refusal the service chose (overloaded, a dependency down), with Retry-After: no stack wanted,
+      // and under load shedding there are many of them.
+      if (res.statusCode === 503) return 'warn';
       return res.statusCode >= 500 ? 'error' : 'info';
     },
     serializers: {

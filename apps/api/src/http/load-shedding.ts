@@ -79,8 +79,8 @@ export async function registerLoadShedding(app: NestFastifyApplication, config: 
 
   fastify.addHook('onRequest', (request, reply, done) => {
     const pressure = isNeverShed(request.routeOptions.url) ? null : pressureIn(fastify.memoryUsage(), config);
-    if (pressure) refuse(request, reply, pressure.reason, pressure.value);
-    // After a reply is sent, Fastify runs no further hook and no handler.
+    // A hook that replies does not call done: Fastify then runs no further hook and no handler.
+    if (pressure) return void refuse(request, reply, pressure.reason, pressure.value);
     done();
   });
 }
