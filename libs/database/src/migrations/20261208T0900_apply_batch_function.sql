@@ -37,12 +37,20 @@ declare
   max_payload constant integer := 7999;
   changes_count integer := jsonb_array_length(p_outbox);
   first_position bigint;
+  stored bigint;
   pending_payload text := '';
   entry_json text;
   entry_command_id text;
 begin
   -- Shared by every batch of the schema; a read-model switch takes it exclusively (batchLockSql).
   perform pg_advisory_xact_lock_shared(hashtext(current_schema()));
+
+  -- The compare-and-set, first as a read: a fenced-off owner is told so before anything else.
+  stored := (select next_offset from consumer_offsets where topic = p_topic and partition = p_partition);
+  if coalesce(stored, 0) <> p_first_offset then
+    return query select 'offset-moved'::text, coalesce(stored, 0);
+    return;
+  end if;
 
   if exists (select 1 from decisions where command_id = any(p_undecided))
      or exists (select 1 from unnest(p_timeline_ids, p_timeline_versions) as assumed(timeline_id, version)
@@ -55,8 +63,8 @@ begin
     return;
   end if;
 
-  -- The compare-and-set: a fenced-off owner finds the offset moved and writes nothing. Its row stays
-  -- locked until this commits, so a second owner's batch waits here and then finds it moved.
+  -- The compare-and-set, for good: its row stays locked until this commits, so a second owner's batch in
+  -- flight waits here and then finds the offset moved, and writes nothing.
   update consumer_offsets set next_offset = p_next_offset
   where topic = p_topic and partition = p_partition and next_offset = p_first_offset;
   if not found and p_first_offset = 0 then
