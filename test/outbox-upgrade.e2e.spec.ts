@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createPool, listMigrations, OutboxRepository, ProjectionRepository, runMigrations, type ProjectedBatch } from '@timeline/database';
+import { createPool, listMigrations, OutboxRepository, ProjectionRepository, runMigrations, type BatchToApply } from '@timeline/database';
 import type { Pool, PoolClient } from 'pg';
 import { createTestDatabase, type TestDatabase } from './support/test-database';
 
@@ -83,8 +83,9 @@ describe('outbox positions taken under a lock: the upgrade of an existing outbox
   test('positions go on above those handed out before; rows written before keep theirs', async () => {
     const projection = new ProjectionRepository(pool);
     const commandId = randomUUID();
-    const batch: ProjectedBatch = {
+    const batch: BatchToApply = {
       topic: 'upgrade',
+      decidedOn: { undecided: [], timelines: [], events: [] },
       partition: 0,
       firstOffset: 0,
       nextOffset: 1,
@@ -94,10 +95,7 @@ describe('outbox positions taken under a lock: the upgrade of an existing outbox
       changes: [{ change: change(commandId) as never, index: 0, traceparent: null }],
       redelivered: [],
     };
-    await projection.inTransaction(async (client) => {
-      await projection.lockOffset(client, 'upgrade', 0);
-      expect(await projection.saveBatch(client, batch)).toBe(true);
-    });
+    expect(await projection.applyBatch(batch)).toEqual({ kind: 'applied' });
     const { rows } = await pool.query<{ position: number; before: boolean }>(
       'select position, transaction_id is not null as before from outbox order by position',
     );

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import * as net from 'node:net';
 import { Parser } from '@asyncapi/parser';
-import { ProjectionRepository, type DecisionRow, type ProjectedBatch } from '@timeline/database';
+import { ProjectionRepository, type DecisionRow, type BatchToApply } from '@timeline/database';
 import { CHANGE_DATA_SCHEMAS, type ChangeEventType } from '@timeline/change-events';
 import { Client } from 'pg';
 import { expectEventually } from './support/eventually';
@@ -140,8 +140,9 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
     const topic = `interleaved-${randomUUID().slice(0, 8)}`;
     // Changes that write no read model but the outbox (the timeline's row is in no batch).
     const { rows } = await service.pool.query(`select payload from outbox where change_type = 'TimelineCreated' limit 1`);
-    const batch = (partition: number, commandId: string): ProjectedBatch => ({
+    const batch = (partition: number, commandId: string): BatchToApply => ({
       topic,
+      decidedOn: { undecided: [], timelines: [], events: [] },
       partition,
       firstOffset: 0,
       nextOffset: 1,
@@ -194,12 +195,11 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
     try {
       // The second batch starts first (it has the older transaction), the first takes its positions first.
       await second.client.query('begin');
-      await projection.lockOffset(second.client, topic, 1);
+      await second.client.query('select pg_current_xact_id()');
       await first.client.query('begin');
-      await projection.lockOffset(first.client, topic, 0);
-      expect(await projection.saveBatch(first.client, batch(0, first.commandId))).toBe(true);
+      expect(await projection.applyBatch(batch(0, first.commandId), first.client)).toEqual({ kind: 'applied' });
       const secondPid = (await second.client.query('select pg_backend_pid() as pid')).rows[0].pid;
-      const secondSaved = projection.saveBatch(second.client, batch(1, second.commandId));
+      const secondSaved = projection.applyBatch(batch(1, second.commandId), second.client);
       await expectEventually(async () => {
         const { rows: activity } = await service.pool.query('select wait_event_type from pg_stat_activity where pid = $1', [secondPid]);
         expect(activity[0].wait_event_type).toBe('Lock');
@@ -208,7 +208,7 @@ describe('GET /v1/stream: accepted changes over Server-Sent Events', () => {
       expect(await decisionInFlight(second.commandId)).toBe(true);
 
       await first.client.query('commit');
-      expect(await secondSaved).toBe(true);
+      expect(await secondSaved).toEqual({ kind: 'applied' });
       const low = await positionOf(first.commandId);
       await expectEventually(() => expect(reader.changes.map((change) => change.id)).toEqual([low]));
       await second.client.query('commit');

@@ -1,5 +1,5 @@
 /**
- * EXPLAIN ANALYZE of the projector's saveBatch on realistic batches (EXPLAIN_BATCH_SIZE records, default 1,000) of RecordEvent commands, for
+ * EXPLAIN ANALYZE (auto_explain, nested statements) of the projector's apply_batch on realistic batches (EXPLAIN_BATCH_SIZE records, default 1,000) of RecordEvent commands, for
  * working on the replay path (not part of `npm run bench`). Creates and drops a database of its own.
  * Run: npm run bench:explain-save-batch
  */
@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { createPool, ProjectionRepository, runMigrations } from '@timeline/database';
 import type { LogRecord } from '@timeline/command-log';
-import { decideBatch, parseRecord, referencedIds } from '@timeline/projection';
+import { decideBatch, decidedOn, parseRecord, referencedIds } from '@timeline/projection';
 import { createTimelineRecord, EVENT_BODY, recordEventRecord } from './replay';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -45,28 +45,28 @@ async function main(): Promise<void> {
       const first = offset;
       const records = outgoing.map(toLog).map(parseRecord);
       const last = batch === BATCHES - 1;
-      await repository.inTransaction(async (client) => {
-        await repository.lockOffset(client, 'explain', 0);
-        const { alreadyDecided, ...state } = await repository.loadBatchState(client, 0, referencedIds(records));
-        const decided = decideBatch('explain', records, state, alreadyDecided);
+      const ids = referencedIds(records);
+      const { alreadyDecided, storedOffset, ...state } = await repository.loadPartitionState('explain', 0, ids);
+      const decided = decideBatch('explain', records, state, alreadyDecided);
+      const client = await pool.connect();
+      try {
+        if (last) {
+          // The plans of the statements inside apply_batch, with their times, sent to this client as notices.
+          await client.query(`load 'auto_explain'`);
+          await client.query('set auto_explain.log_min_duration = 0');
+          await client.query('set auto_explain.log_analyze = on');
+          await client.query('set auto_explain.log_buffers = on');
+          await client.query('set auto_explain.log_nested_statements = on');
+          await client.query('set client_min_messages = log');
+          client.on('notice', (notice) => console.log(notice.message));
+        }
         const started = performance.now();
-        const explaining = last
-          ? new Proxy(client, {
-              get: (target, property) =>
-                property === 'query'
-                  ? async (text: string, values: unknown[]) => {
-                      const sizes = values.map((value) => (typeof value === 'string' ? value.length : JSON.stringify(value).length));
-                      console.log(`parameter sizes (characters): ${sizes.join(', ')}`);
-                      const { rows } = await target.query(`explain (analyze, buffers, timing) ${text}`, values);
-                      console.log(rows.map((row: Record<string, string>) => row['QUERY PLAN']).join('\n'));
-                      return { rows: [{ moved: 1 }] };
-                    }
-                  : (Reflect.get(target, property) as unknown),
-            })
-          : client;
-        await repository.saveBatch(explaining, { topic: 'explain', partition: 0, firstOffset: first, nextOffset: offset, ...decided });
-        console.log(`batch ${batch}: saveBatch ${(performance.now() - started).toFixed(0)} ms`);
-      });
+        const batchToApply = { topic: 'explain', partition: 0, firstOffset: storedOffset, nextOffset: offset, ...decided };
+        const outcome = await repository.applyBatch({ ...batchToApply, decidedOn: decidedOn(ids, state, alreadyDecided) }, client);
+        console.log(`batch ${batch} (from offset ${first}): applyBatch ${(performance.now() - started).toFixed(0)} ms, ${outcome.kind}`);
+      } finally {
+        client.release(true);
+      }
     }
   } finally {
     await pool.end();

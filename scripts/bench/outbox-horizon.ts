@@ -14,7 +14,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { createPool, OutboxRepository, ProjectionRepository, runMigrations, type ProjectedBatch } from '@timeline/database';
+import { createPool, OutboxRepository, ProjectionRepository, runMigrations, type BatchToApply } from '@timeline/database';
 import type { TimelineChange } from '@timeline/domain';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -92,8 +92,9 @@ async function main(): Promise<void> {
     const writer = async (partition: number) => {
       for (let offset = 0; writing; offset += 1) {
         const commandId = randomUUID();
-        const batch: ProjectedBatch = {
+        const batch: BatchToApply = {
           topic: TOPIC,
+          decidedOn: { undecided: [], timelines: [], events: [] },
           partition,
           firstOffset: offset,
           nextOffset: offset + 1,
@@ -104,10 +105,7 @@ async function main(): Promise<void> {
           redelivered: [],
         };
         const batchPhase = phase;
-        await projection.inTransaction(async (client) => {
-          await projection.lockOffset(client, TOPIC, partition);
-          if (!(await projection.saveBatch(client, batch))) throw new Error(`offset of partition ${partition} moved`);
-        });
+        if ((await projection.applyBatch(batch)).kind !== 'applied') throw new Error(`offset of partition ${partition} moved`);
         written.set(commandId, { partition, committedAt: Date.now(), phase: batchPhase });
         await sleep(WRITE_EVERY_MS);
       }

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { commandRecord, redactionRecord, type LogRecord, type OutgoingRecord } from '@timeline/command-log';
-import { ProjectionRepository } from '@timeline/database';
+import { ProjectionRepository, type BatchToApply } from '@timeline/database';
 import { commandSchema, type EventChanges, type Redact, type TimelineCommand } from '@timeline/domain';
-import type { PoolClient } from 'pg';
-import { decideBatch, parseRecord, referencedIds, rejectedRecord, type DecidedBatch } from '@timeline/projection';
+import { decideBatch, decidedOn, parseRecord, referencedIds, rejectedRecord, type DecidedBatch, type ParsedRecord } from '@timeline/projection';
 import { reportedStatement } from '@timeline/dev-stack';
 
 const TOPIC = 'timeline.commands';
@@ -29,29 +28,40 @@ export interface ProjectOptions {
 }
 
 /**
- * One projector transaction over `records`, appended after the partition's stored offset (without Kafka):
- * parse, load, decide, write the redaction (if one is decided) and the batch. Returns what was decided.
+ * One projector batch over `records`, appended after the partition's stored offset (without Kafka): parse,
+ * read the stored state, decide, and apply it in one call (ProjectionRepository.applyBatch). Returns what
+ * was decided; fails when the batch was not applied.
  */
 export async function projectRecords(projection: ProjectionRepository, records: AppendedRecord[], options: ProjectOptions = {}): Promise<DecidedBatch> {
   const partition = options.partition ?? 0;
-  return projection.inTransaction(async (client) => {
-    const firstOffset = await projection.lockOffset(client, TOPIC, partition);
-    const timestamp = options.timestamp ?? Date.now();
-    const logRecords = records.map((record, index) => logRecord(record, partition, firstOffset + index, timestamp));
-    const decided = await decideRecords(projection, client, logRecords, options.unprocessable);
-    if (decided.redaction) await projection.saveRedaction(client, partition, decided.redaction);
-    if (!(await projection.saveBatch(client, { topic: TOPIC, partition, firstOffset, nextOffset: firstOffset + records.length, ...decided }))) {
-      throw new Error(`the offset of partition ${partition} moved`);
-    }
-    return decided;
-  });
+  const timestamp = options.timestamp ?? Date.now();
+  const { storedOffset } = await projection.loadPartitionState(TOPIC, partition, { commandIds: [], timelineIds: [], eventIds: [], redaction: null });
+  const logRecords = records.map((record, index) => logRecord(record, partition, storedOffset + index, timestamp));
+  const { batch } = await decideRecords(projection, logRecords, options.unprocessable);
+  const outcome = await projection.applyBatch(batch);
+  if (outcome.kind !== 'applied') throw new Error(`batch of partition ${partition} not applied: ${JSON.stringify(outcome)}`);
+  return batch;
 }
 
-/** Decides log records against what `client` sees stored, as the projector's transaction does before it writes. */
-export async function decideRecords(projection: ProjectionRepository, client: PoolClient, records: LogRecord[], unprocessable?: string): Promise<DecidedBatch> {
+/**
+ * Decides log records on the stored state, as the projector does with a partition it does not remember: the
+ * batch to apply (from the first record's offset, past the last) and what it was decided on.
+ */
+export async function decideRecords(
+  projection: ProjectionRepository,
+  records: LogRecord[],
+  unprocessable?: string,
+): Promise<{ batch: BatchToApply & DecidedBatch; storedOffset: number }> {
   const parsed = records.map(parseRecord);
-  const { alreadyDecided, ...stored } = await projection.loadBatchState(client, records[0].partition, referencedIds(parsed));
-  if (unprocessable === undefined) return decideBatch(TOPIC, parsed, stored, alreadyDecided);
+  const partition = records[0].partition;
+  const ids = referencedIds(parsed);
+  const { alreadyDecided, storedOffset, ...stored } = await projection.loadPartitionState(TOPIC, partition, ids);
+  const decided = unprocessable === undefined ? decideBatch(TOPIC, parsed, stored, alreadyDecided) : decidedUnprocessable(parsed, unprocessable);
+  const where = { topic: TOPIC, partition, firstOffset: records[0].offset, nextOffset: records[records.length - 1].offset + 1 };
+  return { batch: { ...where, ...decided, decidedOn: decidedOn(ids, stored, alreadyDecided) }, storedOffset };
+}
+
+function decidedUnprocessable(parsed: ParsedRecord[], detail: string): DecidedBatch {
   const decisions = parsed.map(({ record, command, claimed }) => {
     const ids = command
       ? {
@@ -62,7 +72,7 @@ export async function decideRecords(projection: ProjectionRepository, client: Po
         }
       : claimed;
     const where = { partition: record.partition, offset: record.offset, knownAt: new Date(record.timestamp).toISOString() };
-    return rejectedRecord(TOPIC, record, ids, 'unprocessable', unprocessable, where);
+    return rejectedRecord(TOPIC, record, ids, 'unprocessable', detail, where);
   });
   return { decisions, changes: [], timelines: [], events: [], redelivered: [] };
 }

@@ -4,7 +4,7 @@ import { Pool, type PoolClient, type QueryConfig } from 'pg';
 
 /**
  * An accepted change waiting in the outbox. Positions are taken in commit order, under a lock
- * (ProjectionRepository.saveBatch): a row that becomes visible later always has a higher position
+ * (the function apply_batch, ProjectionRepository.applyBatch): a row that becomes visible later always has a higher position
  * than every row visible now, so every reader goes in position order and nothing is skipped.
  */
 export interface OutboxRow {

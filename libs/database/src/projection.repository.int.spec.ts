@@ -5,7 +5,8 @@ import { expectEventually } from '../../../test/support/eventually';
 import { createMigratedDatabase, type MigratedDatabase } from '../../../test/support/migrated-database';
 import { decideRecords, logRecord, projectRecords, recordOf, type ProjectOptions } from '../../../test/support/projected-commands';
 import { reportedStatement } from '@timeline/dev-stack';
-import { ProjectionRepository } from './projection.repository';
+import { parseNotification } from './decision-notifications';
+import { DECISIONS_CHANNEL, ProjectionRepository } from './projection.repository';
 import { TimelineReadRepository } from './timeline-read.repository';
 
 const TOPIC = 'timeline.commands';
@@ -503,57 +504,114 @@ describe('the projection repository', () => {
     expect(await offsetOf(at)).toBe(3);
   });
 
-  test('the offset compare-and-set: a batch that does not start at the stored offset is refused, and rolled back it leaves nothing', async () => {
+  test('the offset compare-and-set: a batch that does not start at the stored offset is refused and writes nothing', async () => {
     const at = partition();
     await project([createTimeline('fenced-timeline')], { partition: at, timestamp: T1 });
     const skipping = recordEvent('fenced-timeline', { title: 'Dopo un buco' });
 
     // Decided as if the records at offsets 1 to 4 had been applied: the stored offset is still 1.
-    const rollback = new Error('offset moved: roll back');
-    const saved: boolean[] = [];
-    await expect(
-      projection.inTransaction(async (client) => {
-        expect(await projection.lockOffset(client, TOPIC, at)).toBe(1);
-        const decided = await decideRecords(projection, client, [logRecord(recordOf(skipping), at, 5, T2)]);
-        saved.push(await projection.saveBatch(client, { topic: TOPIC, partition: at, firstOffset: 5, nextOffset: 6, ...decided }));
-        throw rollback;
-      }),
-    ).rejects.toBe(rollback);
-    expect(saved).toEqual([false]);
+    const { batch } = await decideRecords(projection, [logRecord(recordOf(skipping), at, 5, T2)]);
+    expect(await projection.applyBatch(batch)).toEqual({ kind: 'offset-moved', storedOffset: 1 });
     expect(await offsetOf(at)).toBe(1);
     expect(await decisionOf(skipping.commandId)).toBeUndefined();
     expect(await query('select count(*)::int as n from events where timeline_id = $1', ['fenced-timeline'])).toEqual([{ n: 0 }]);
     expect(await query('select count(*)::int as n from outbox where command_id = $1', [skipping.commandId])).toEqual([{ n: 0 }]);
   });
 
-  test("an owner that locks the partition's offset while another owner's batch is in flight waits for it, then reads the offset it moved to", async () => {
+  test("an owner whose batch meets another owner's batch in flight waits for it, then finds the offset moved and writes nothing", async () => {
     const at = partition();
     await project([createTimeline('owners-timeline')], { partition: at, timestamp: T1 });
     const applied = recordEvent('owners-timeline');
-    let releaseFirst!: () => void;
-    const firstHolds = new Promise<void>((resolve) => (releaseFirst = resolve));
-    let firstLocked!: () => void;
-    const locked = new Promise<void>((resolve) => (firstLocked = resolve));
+    // Both owners decided the same record at offset 1.
+    const { batch } = await decideRecords(projection, [logRecord(recordOf(applied), at, 1, T2)]);
+    const first = await database.pool.connect();
+    try {
+      await first.query('begin');
+      expect(await projection.applyBatch(batch, first)).toEqual({ kind: 'applied' });
+      const second = projection.applyBatch(batch);
+      // The second owner is blocked on the first one's row lock, not done.
+      await expectEventually(async () =>
+        expect(await query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).toEqual([
+          { n: 1 },
+        ]),
+      );
+      await first.query('commit');
+      expect(await second).toEqual({ kind: 'offset-moved', storedOffset: 2 });
+    } finally {
+      await first.query('rollback').catch(() => undefined);
+      first.release();
+    }
+    expect(await query('select topic_offset from decisions where command_id = $1', [applied.commandId])).toEqual([{ topic_offset: 1 }]);
+    expect(await query('select count(*)::int as n from event_revisions where event_id = $1', [eventIdOf(applied)])).toEqual([{ n: 1 }]);
+    expect(await offsetOf(at)).toBe(2);
+  });
 
-    const first = projection.inTransaction(async (client) => {
-      const stored = await projection.lockOffset(client, TOPIC, at);
-      const decided = await decideRecords(projection, client, [logRecord(recordOf(applied), at, stored, T2)]);
-      firstLocked();
-      await firstHolds;
-      return projection.saveBatch(client, { topic: TOPIC, partition: at, firstOffset: stored, nextOffset: stored + 1, ...decided });
+  test('a batch decided on rows that no longer say what it assumed is refused and writes nothing: a timeline, an event, a command decided', async () => {
+    const at = partition();
+    const created = createTimeline('assumed-timeline');
+    const recorded = recordEvent('assumed-timeline');
+    await project([created, recorded], { partition: at, timestamp: T1 });
+    const revision = reviseEvent('assumed-timeline', eventIdOf(recorded), { title: 'Rivisto' });
+    const { batch } = await decideRecords(projection, [logRecord(recordOf(revision), at, 2, T2)]);
+    const { decidedOn } = batch;
+    expect(decidedOn).toEqual({
+      undecided: [revision.commandId],
+      timelines: [{ timelineId: 'assumed-timeline', version: 2 }],
+      events: [{ eventId: eventIdOf(recorded), revision: 1 }],
     });
-    await locked;
-    const second = projection.inTransaction((client) => projection.lockOffset(client, TOPIC, at));
-    // The second owner is blocked on the first one's row lock, not done.
-    await expectEventually(async () =>
-      expect(await query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).toEqual([
-        { n: 1 },
-      ]),
-    );
-    releaseFirst();
-    expect(await first).toBe(true);
-    expect(await second).toBe(2);
-    expect(await decisionOf(applied.commandId)).toMatchObject({ outcome: 'accepted', topic_offset: 1 });
+
+    const refused = [
+      { ...decidedOn, timelines: [{ timelineId: 'assumed-timeline', version: 1 }] },
+      { ...decidedOn, timelines: [{ timelineId: 'assumed-timeline', version: null }] },
+      { ...decidedOn, events: [{ eventId: eventIdOf(recorded), revision: null }] },
+      { ...decidedOn, events: [{ eventId: eventIdOf(recorded), revision: 2 }] },
+      { ...decidedOn, undecided: [revision.commandId, created.commandId] },
+    ];
+    for (const assumed of refused) expect(await projection.applyBatch({ ...batch, decidedOn: assumed })).toEqual({ kind: 'state-changed' });
+    expect(await offsetOf(at)).toBe(2);
+    expect(await decisionOf(revision.commandId)).toBeUndefined();
+    expect(await revisionsOf(eventIdOf(recorded))).toHaveLength(1);
+
+    expect(await projection.applyBatch(batch)).toEqual({ kind: 'applied' });
+    expect(await revisionsOf(eventIdOf(recorded))).toHaveLength(2);
+  });
+
+  test('the notification: each decision with the state of the revision or the timeline it made, in payloads under 8000 bytes; one too large goes as its id', async () => {
+    const at = partition();
+    const listener = await database.pool.connect();
+    const payloads: string[] = [];
+    listener.on('notification', (message) => payloads.push(message.payload ?? ''));
+    await listener.query(`listen ${DECISIONS_CHANNEL}`);
+    try {
+      const created = createTimeline('notified-timeline');
+      const recorded = Array.from({ length: 8 }, (_, n) => recordEvent('notified-timeline', { title: `Evento ${n}`, summary: 'x'.repeat(1_500) }));
+      const large = recordEvent('notified-timeline', { title: 'Troppo lungo', summary: 'y'.repeat(9_000) });
+      const unknownEvent = reviseEvent('notified-timeline', randomUUID(), { title: 'Nessuno' });
+      const commands = [created, ...recorded, large, unknownEvent];
+      await project(commands, { partition: at, timestamp: T1 });
+      await expectEventually(() => expect(payloads.flatMap((payload) => parseNotification(payload).commandIds)).toHaveLength(commands.length));
+
+      expect(payloads.length).toBeGreaterThan(1);
+      for (const payload of payloads) expect(Buffer.byteLength(payload)).toBeLessThan(8_000);
+      const notified = payloads.map(parseNotification);
+      expect(notified.flatMap(({ commandIds }) => commandIds)).toEqual(commands.map((command) => command.commandId));
+      const carried = new Map(notified.flatMap(({ carried }) => carried).map((decision) => [decision.commandId, decision]));
+      expect(carried.has(large.commandId)).toBe(false);
+      expect(carried.get(created.commandId)).toMatchObject({
+        outcome: 'accepted',
+        version: 1,
+        event: null,
+        timeline: { title: 'Timeline notified-timeline', description: '', defaultLanguage: 'it', createdAt: iso(T1) },
+      });
+      for (const command of recorded) {
+        const [stored] = await query<{ state: unknown }>('select state from event_revisions where event_id = $1 and revision = 1', [eventIdOf(command)]);
+        expect(carried.get(command.commandId)).toMatchObject({ outcome: 'accepted', revision: 1, timeline: null, event: stored.state });
+      }
+      expect(carried.get(unknownEvent.commandId)).toMatchObject({ outcome: 'rejected', reason: 'event_not_found', event: null, timeline: null });
+    } finally {
+      await listener.query(`unlisten ${DECISIONS_CHANNEL}`);
+      listener.release();
+    }
   });
 
   test("a partition's failure is recorded once per partition, updated by each attempt, and cleared", async () => {

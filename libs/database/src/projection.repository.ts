@@ -12,14 +12,10 @@ import {
 } from '@timeline/domain';
 import { actorKeys, placeKeys } from './query-keys';
 import type { DecisionRecord, DecisionRow } from './decision.repository';
-import { batchLockSql } from './read-model-switch.repository';
 import { timelineFromRow, toTimelineRow, type TimelineRow } from './timeline-row';
-import { withTransaction } from './transaction';
 import { Pool, type PoolClient } from 'pg';
 
 export const DECISIONS_CHANNEL = 'timeline_decisions';
-/** NOTIFY payloads must be shorter than 8000 bytes. */
-const NOTIFICATION_PAYLOAD_BYTES = 7_999;
 
 export interface ProjectedChange {
   change: TimelineChange;
@@ -28,7 +24,7 @@ export interface ProjectedChange {
   traceparent: string | null;
 }
 
-/** Everything one batch of one partition writes, in one transaction. */
+/** Everything one batch of one partition writes, in one statement. */
 export interface ProjectedBatch {
   topic: string;
   partition: number;
@@ -83,16 +79,42 @@ export interface RedactionWrite {
   eventsRewritten: number;
 }
 
-/** The projector's reads and writes. Every method is one set-based statement. */
+/** What a batch was decided on: the stored rows must still say so for it to be applied. */
+export interface DecidedOn {
+  /** Command ids taken as never decided before. */
+  undecided: string[];
+  /** Each timeline the decider looked at, with its version then (null: it did not exist). */
+  timelines: { timelineId: string; version: number | null }[];
+  /** Each event the decider looked at, with its revision then (null: it did not exist). */
+  events: { eventId: string; revision: number | null }[];
+}
+
+/** A decided batch and what it was decided on: see `ProjectionRepository.applyBatch`. */
+export interface BatchToApply extends ProjectedBatch {
+  decidedOn: DecidedOn;
+  /** A redaction decided in this batch: the rows it rewrote and its record. */
+  redaction?: RedactionWrite;
+}
+
+export type ApplyOutcome =
+  | { kind: 'applied' }
+  /** The stored offset is not the batch's first: another owner applied records since. Nothing was written. */
+  | { kind: 'offset-moved'; storedOffset: number }
+  /** A row the batch was decided on is not as assumed (see DecidedOn). Nothing was written. */
+  | { kind: 'state-changed' };
+
+/** The partition's stored offset and the state a batch of it is decided on, read in one round trip. */
+export interface LoadedPartition extends LoadedState {
+  storedOffset: number;
+  alreadyDecided: Set<string>;
+}
+
+/** The projector's reads and writes. A batch is one call: `applyBatch`. */
 @Injectable()
 export class ProjectionRepository {
   constructor(private readonly pool: Pool) {}
 
-  inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    return withTransaction(this.pool, work);
-  }
-
-  /** Records that the partition's transactions fail; outside any transaction, since theirs roll back. */
+  /** Records that the partition's batches fail; in a statement of its own, since theirs write nothing. */
   async recordPartitionFailure(topic: string, failure: PartitionFailure): Promise<void> {
     await this.pool.query(
       `insert into partition_failures (topic, partition, failure_class, error, since, last_failed_at, attempts)
@@ -109,38 +131,24 @@ export class ProjectionRepository {
   }
 
   /**
-   * Locks the partition's offset row for this transaction and returns the next
-   * offset to apply. The shared advisory lock lets a read-model switch wait for
-   * batches in flight and hold new ones back while it swaps schemas.
+   * In one round trip: the partition's stored offset, which commands are decided already, the timelines and
+   * events the batch refers to, and the partition's redactions (and, for a redaction, the rows it rewrites).
+   * Read without a lock: `applyBatch` checks that what was read still holds.
    */
-  async lockOffset(client: PoolClient, topic: string, partition: number): Promise<number> {
-    const { rows } = await client.query<{ next_offset: number }>(
-      `with batch_lock as (${batchLockSql})
-       insert into consumer_offsets (topic, partition, next_offset)
-       select $1, $2, 0 from batch_lock
-       on conflict (topic, partition) do update set next_offset = consumer_offsets.next_offset
-       returning next_offset`,
-      [topic, partition],
-    );
-    return rows[0].next_offset;
-  }
-
-  /**
-   * In one round trip: which commands are decided already, the timelines and events the batch refers to,
-   * and the partition's redactions.
-   */
-  async loadBatchState(
-    client: PoolClient,
+  async loadPartitionState(
+    topic: string,
     partition: number,
     ids: { commandIds: string[]; timelineIds: string[]; eventIds: string[]; redaction: RedactionKey | null },
-  ): Promise<LoadedState & { alreadyDecided: Set<string> }> {
-    const { rows } = await client.query<{
+  ): Promise<LoadedPartition> {
+    const { rows } = await this.pool.query<{
+      stored_offset: number | null;
       decided: string[];
       timelines: TimelineRow[];
       events: AsJson<EventState>[];
       redactions: { kind: RedactionKind; valueHash: string }[];
     }>(
       `select
+         (select next_offset from consumer_offsets where topic = $5 and partition = $4) as stored_offset,
          (select coalesce(json_agg(command_id), '[]') from decisions where command_id = any($1::uuid[])) as decided,
          (select coalesce(json_agg(t), '[]')
           from (select timeline_id, title, description, default_language, version, event_count, created_at, updated_at
@@ -148,17 +156,13 @@ export class ProjectionRepository {
          (select coalesce(json_agg(state), '[]') from events where event_id = any($3::uuid[])) as events,
          (select coalesce(json_agg(json_build_object('kind', kind, 'valueHash', value_hash) order by known_at, redaction_id), '[]')
           from redactions where topic_partition = $4) as redactions`,
-      [ids.commandIds, ids.timelineIds, ids.eventIds, partition],
+      [ids.commandIds, ids.timelineIds, ids.eventIds, partition, topic],
     );
     const [loaded] = rows;
-    const redactionTargets = ids.redaction ? await this.loadRedactionTargets(client, partition, ids.redaction) : null;
-    const targetTimelines = redactionTargets
-      ? await this.loadTimelines(
-          client,
-          redactionTargets.events.map((event) => event.timelineId),
-        )
-      : [];
+    const redactionTargets = ids.redaction ? await this.loadRedactionTargets(partition, ids.redaction) : null;
+    const targetTimelines = redactionTargets ? await this.loadTimelines(redactionTargets.events.map((event) => event.timelineId)) : [];
     return {
+      storedOffset: loaded.stored_offset ?? 0,
       alreadyDecided: new Set(loaded.decided),
       timelines: [...loaded.timelines.map(timelineFromRow), ...targetTimelines],
       events: loaded.events.map(eventStateFromJson),
@@ -167,8 +171,8 @@ export class ProjectionRepository {
     };
   }
 
-  private async loadTimelines(client: PoolClient, timelineIds: string[]): Promise<TimelineState[]> {
-    const { rows } = await client.query<TimelineRow>(
+  private async loadTimelines(timelineIds: string[]): Promise<TimelineState[]> {
+    const { rows } = await this.pool.query<TimelineRow>(
       `select timeline_id, title, description, default_language, version, event_count, created_at, updated_at
        from timelines where timeline_id = any($1::text[])`,
       [[...new Set(timelineIds)]],
@@ -181,9 +185,9 @@ export class ProjectionRepository {
    * partition decided) whose state, changed or previous fields hold an actor id / source URL of that hash,
    * the current state of their events, and the outbox rows of their changes, sent or not.
    */
-  async loadRedactionTargets(client: PoolClient, partition: number, key: RedactionKey): Promise<RedactionTargets> {
+  async loadRedactionTargets(partition: number, key: RedactionKey): Promise<RedactionTargets> {
     const fields = REDACTED_FIELDS[key.kind];
-    const { rows } = await client.query<{ events: AsJson<EventState>[]; revisions: RedactionTargets['revisions']; outbox: RedactionTargets['outbox'] }>(
+    const { rows } = await this.pool.query<{ events: AsJson<EventState>[]; revisions: RedactionTargets['revisions']; outbox: RedactionTargets['outbox'] }>(
       `with carrying as (
          select r.event_id, r.revision, r.command_id, r.state, r.changed, r.previous
          from event_revisions r
@@ -210,155 +214,44 @@ export class ProjectionRepository {
   }
 
   /**
-   * Writes what a redaction rewrote: the revisions (their JSON and actor keys, and the actor keys index
-   * rows they no longer have), the outbox rows, and the partition's record of the redaction. The
-   * events' current states go with the batch (ProjectedBatch.events), their revisions unchanged.
+   * Applies a decided batch in one call, in autocommit (or in `connection`'s transaction): the function
+   * apply_batch (migration 20261207T0900) moves the partition's offset from `firstOffset` to `nextOffset`
+   * (compare-and-set) and writes the redaction, decisions, read models, outbox rows and the notification,
+   * or writes nothing and says why (see ApplyOutcome). Each event state is sent once, in its revision row.
    */
-  async saveRedaction(client: PoolClient, partition: number, redaction: RedactionWrite): Promise<void> {
-    await client.query(
-      `with
-       rewritten as (
-         select * from jsonb_to_recordset($1::jsonb) as x(event_id uuid, revision integer, state jsonb, changed jsonb,
-                                                          previous jsonb, actor_keys text[])
-       ),
-       revisions as (
-         update event_revisions r set state = x.state, changed = x.changed, previous = x.previous, actor_keys = x.actor_keys
-         from rewritten x
-         where r.event_id = x.event_id and r.revision = x.revision
-       ),
-       -- A redaction only removes keys; the insert trigger does not run on updates.
-       actor_keys as (
-         delete from event_revision_actor_keys k
-         using rewritten x
-         where k.event_id = x.event_id and k.revision = x.revision and not (k.actor_key = any(x.actor_keys))
-       ),
-       outbox_rows as (
-         update outbox o set payload = x.payload
-         from jsonb_to_recordset($2::jsonb) as x(position bigint, payload jsonb)
-         where o.position = x.position
-       )
-       insert into redactions (redaction_id, topic_partition, kind, value_hash, partitions, command_id, events_rewritten, known_at)
-       values ($3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        JSON.stringify(redaction.revisions),
-        JSON.stringify(redaction.outbox),
-        redaction.redactionId,
-        partition,
-        redaction.kind,
-        redaction.valueHash,
-        redaction.partitions,
-        redaction.commandId,
-        redaction.eventsRewritten,
-        redaction.knownAt,
-      ],
-    );
-  }
-
-  /**
-   * Writes a decided batch and moves the partition's offset from `firstOffset`
-   * to `nextOffset`, in one statement (one round trip: the fixed cost of a
-   * batch matters when commands trickle in). Returns false when the stored
-   * offset is not `firstOffset` (another owner got there first); the caller
-   * must then roll back.
-   */
-  async saveBatch(client: PoolClient, batch: ProjectedBatch): Promise<boolean> {
+  async applyBatch(batch: BatchToApply, connection: Pool | PoolClient = this.pool): Promise<ApplyOutcome> {
     const revisions = revisionRows(batch.changes);
-    const { rows } = await client.query<{ moved: number }>(
-      `with
-       -- The outbox rows, with positions from the one-row counter: its row stays locked until this batch
-       -- commits, so a batch that commits later has higher positions and becomes visible after this one
-       -- (a commit is visible before its locks are released). Listed first because PostgreSQL runs the
-       -- sub-statements the main query does not read last-listed first: the counter is then taken after
-       -- every other write, as late as it can be. Batches without changes leave the counter alone.
-       outbox_positions as (
-         update outbox_head set last_position = last_position + jsonb_array_length($10::jsonb)
-         where jsonb_array_length($10::jsonb) > 0
-         returning last_position - jsonb_array_length($10::jsonb) as before
-       ),
-       new_outbox as (
-         insert into outbox (position, timeline_id, change_type, command_id, change_index, payload, traceparent, known_at)
-         select outbox_positions.before + rows.position, o->>'timeline_id', o->>'change_type', (o->>'command_id')::uuid,
-                (o->>'change_index')::smallint, o->'payload', o->>'traceparent', (o->>'known_at')::timestamptz
-         from outbox_positions, jsonb_array_elements($10::jsonb) with ordinality as rows(o, position)
-       ),
-       moved as (
-         update consumer_offsets set next_offset = $4
-         where topic = $1 and partition = $2 and next_offset = $3
-         returning 1
-       ),
-       new_decisions as (
-         insert into decisions (command_id, command_type, timeline_id, event_id, outcome, reason, detail,
-                                fingerprint, version, revision, changed, topic_partition, topic_offset, known_at)
-         select command_id, command_type, timeline_id, event_id, outcome, reason, detail,
-                fingerprint, version, revision, changed, topic_partition, topic_offset, known_at
-         from jsonb_to_recordset($5::jsonb) as d(
-           command_id uuid, command_type text, timeline_id text, event_id uuid, outcome text, reason text, detail text,
-           fingerprint text, version integer, revision integer, changed boolean, topic_partition integer,
-           topic_offset bigint, known_at timestamptz)
-       ),
-       changed_timelines as (
-         insert into timelines (timeline_id, title, description, default_language, version, event_count, created_at, updated_at)
-         select timeline_id, title, description, default_language, version, event_count, created_at, updated_at
-         from jsonb_to_recordset($6::jsonb) as t(
-           timeline_id text, title text, description text, default_language text, version integer,
-           event_count integer, created_at timestamptz, updated_at timestamptz)
-         on conflict (timeline_id) do update set
-           version = excluded.version, event_count = excluded.event_count, updated_at = excluded.updated_at
-       ),
-       changed_events as (
-         insert into events (event_id, timeline_id, revision, kind, language, factuality, valid_time, valid_precision,
-                             valid_lower, valid_upper, retracted, recorded_at, revised_at, state)
-         select event_id, timeline_id, revision, kind, language, factuality, valid_time, valid_precision,
-                valid_lower, valid_upper, retracted, recorded_at, revised_at, state
-         from jsonb_to_recordset($7::jsonb) as e(
-           event_id uuid, timeline_id text, revision integer, kind text, language text, factuality text,
-           valid_time text, valid_precision text, valid_lower date, valid_upper date, retracted boolean,
-           recorded_at timestamptz, revised_at timestamptz, state jsonb)
-         on conflict (event_id) do update set
-           revision = excluded.revision, kind = excluded.kind, language = excluded.language,
-           factuality = excluded.factuality, valid_time = excluded.valid_time,
-           valid_precision = excluded.valid_precision, valid_lower = excluded.valid_lower,
-           valid_upper = excluded.valid_upper, retracted = excluded.retracted,
-           revised_at = excluded.revised_at, state = excluded.state
-       ),
-       new_revisions as (
-         insert into event_revisions (event_id, revision, timeline_id, change_type, command_id, reason, changed, previous,
-                                      state, known_from, known_to, kind, factuality, language, valid_lower, valid_upper,
-                                      retracted, actor_keys, place_keys, topics)
-         select event_id, revision, timeline_id, change_type, command_id, reason, changed, previous,
-                state, known_from, known_to, kind, factuality, language, valid_lower, valid_upper,
-                retracted, actor_keys, place_keys, topics
-         from jsonb_to_recordset($8::jsonb) as r(
-           event_id uuid, revision integer, timeline_id text, change_type text, command_id uuid, reason text,
-           changed jsonb, previous jsonb, state jsonb, known_from timestamptz, known_to timestamptz, kind text,
-           factuality text, language text, valid_lower date, valid_upper date, retracted boolean, actor_keys text[],
-           place_keys text[], topics text[])
-       ),
-       -- Revisions replaced by the first new revision of their event, written by an earlier batch.
-       replaced_revisions as (
-         update event_revisions replaced set known_to = closed.known_to
-         from jsonb_to_recordset($9::jsonb) as closed(event_id uuid, revision integer, known_to timestamptz)
-         where replaced.event_id = closed.event_id and replaced.revision = closed.revision
-       ),
-       -- Wakes the API instances waiting for these decisions; delivered when the transaction commits.
-       notified as (select pg_notify($11, command_ids) from unnest($12::text[]) as command_ids)
-       select (select count(*) from moved)::int as moved, (select count(*) from notified)::int as notified`,
-      [
+    const revised = new Set(revisions.inserted.map((revision) => revision.event_id));
+    const { decidedOn } = batch;
+    const { rows } = await connection.query<{ batch_outcome: 'applied' | 'offset-moved' | 'state-changed'; stored_offset: number | null }>({
+      // Named: prepared once per connection.
+      name: 'apply_batch',
+      text: 'select batch_outcome, stored_offset from apply_batch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)',
+      values: [
         batch.topic,
         batch.partition,
         batch.firstOffset,
         batch.nextOffset,
+        decidedOn.undecided,
+        decidedOn.timelines.map((timeline) => timeline.timelineId),
+        decidedOn.timelines.map((timeline) => timeline.version),
+        decidedOn.events.map((event) => event.eventId),
+        decidedOn.events.map((event) => event.revision),
         JSON.stringify(decisionRows(batch.decisions)),
         JSON.stringify(batch.timelines.map(toTimelineRow)),
-        JSON.stringify(eventRows(batch.events)),
         JSON.stringify(revisions.inserted),
         JSON.stringify(revisions.replaced),
+        // Events rewritten without a new revision (a redaction): the others come with their revision.
+        JSON.stringify(eventRows(batch.events.filter((event) => !revised.has(event.eventId)))),
         JSON.stringify(outboxRows(batch.changes)),
+        JSON.stringify([...notifiedDecisions(batch, revisions.inserted), ...batch.redelivered]),
         DECISIONS_CHANNEL,
-        notificationPayloads([...notifiedDecisions(batch, revisions.inserted), ...batch.redelivered]),
+        batch.redaction ? JSON.stringify(redactionRow(batch.redaction)) : null,
       ],
-    );
-    return rows[0].moved === 1;
+    });
+    const [{ batch_outcome: outcome, stored_offset: storedOffset }] = rows;
+    if (outcome === 'offset-moved') return { kind: outcome, storedOffset: storedOffset ?? 0 };
+    return { kind: outcome };
   }
 }
 
@@ -383,26 +276,25 @@ function decisionRows(decisions: DecisionRow[]) {
   }));
 }
 
+/** Current rows of events rewritten without a new revision; the function derives the other columns from `state`. */
 function eventRows(events: EventState[]) {
   return events.map((state) => ({
     event_id: state.eventId,
     timeline_id: state.timelineId,
     revision: state.revision,
-    kind: state.kind,
-    language: state.language,
-    factuality: state.factuality,
-    valid_time: state.validTime.text,
     valid_precision: state.validTime.precision,
     valid_lower: state.validTime.lower,
     valid_upper: state.validTime.upper,
-    retracted: state.retracted,
-    recorded_at: state.recordedAt,
-    revised_at: state.revisedAt,
     state,
   }));
 }
 
-/** The new revisions with their known-time ranges, and the earlier revisions they close (see knownTimeRanges). */
+/**
+ * The new revisions with their known-time ranges (see knownTimeRanges), and the earlier revisions they
+ * close. A revision carries its event's state, sent once: the function takes the columns it can read
+ * from it (kind, factuality, language, retracted) there, and the event's current row and the outbox
+ * payload of its change too.
+ */
 function revisionRows(changes: ProjectedChange[]) {
   const { revisions, replaced } = knownTimeRanges(changes.map(({ change }) => change));
   const inserted = revisions.map(({ change, knownFrom, knownTo }) => {
@@ -419,12 +311,9 @@ function revisionRows(changes: ProjectedChange[]) {
       state: event,
       known_from: knownFrom,
       known_to: knownTo,
-      kind: event.kind,
-      factuality: event.factuality,
-      language: event.language,
+      valid_precision: event.validTime.precision,
       valid_lower: event.validTime.lower,
       valid_upper: event.validTime.upper,
-      retracted: event.retracted,
       actor_keys: actorKeys(event),
       place_keys: placeKeys(event),
       topics: event.topics,
@@ -433,27 +322,51 @@ function revisionRows(changes: ProjectedChange[]) {
   return { inserted, replaced: replaced.map(({ eventId, revision, knownTo }) => ({ event_id: eventId, revision, known_to: knownTo })) };
 }
 
+/** Outbox rows; an event change's payload leaves its `event` out: the function adds the state of the revision it made. */
 function outboxRows(changes: ProjectedChange[]) {
-  return changes.map(({ change, index, traceparent }) => ({
-    timeline_id: change.timelineId,
-    change_type: change.type,
-    command_id: change.commandId,
-    change_index: index,
-    payload: change,
-    traceparent,
-    known_at: change.knownAt,
-  }));
+  return changes.map(({ change, index, traceparent }) => {
+    const { event: _event, ...payload } = 'event' in change ? change : { ...change, event: undefined };
+    return {
+      timeline_id: change.timelineId,
+      change_type: change.type,
+      command_id: change.commandId,
+      change_index: index,
+      payload,
+      event_id: 'event' in change ? change.eventId : null,
+      revision: 'event' in change ? change.revision : null,
+      traceparent,
+      known_at: change.knownAt,
+    };
+  });
 }
+
+function redactionRow(redaction: RedactionWrite) {
+  return {
+    redaction_id: redaction.redactionId,
+    kind: redaction.kind,
+    value_hash: redaction.valueHash,
+    partitions: redaction.partitions,
+    command_id: redaction.commandId,
+    events_rewritten: redaction.eventsRewritten,
+    known_at: redaction.knownAt,
+    revisions: redaction.revisions,
+    outbox: redaction.outbox,
+  };
+}
+
+/** A notified decision whose event the function adds: the state of the revision (eventId, revision) the batch wrote. */
+type NotifiedDecision = DecisionRecord | (Omit<DecisionRecord, 'event'> & { withEvent: true }) | string;
 
 /**
  * Each decision as the api answers from it (what `DecisionRepository.findByCommandIds` reads), when this batch
  * wrote everything it holds: a rejection, an accepted change with the revision or the timeline it made. Else
- * only the command id, and the api reads the decision (an accepted command that changed nothing).
+ * only the command id, and the api reads the decision (an accepted command that changed nothing). The
+ * function packs them into NOTIFY payloads under the size limit; a decision too large goes as its command id.
  */
-function notifiedDecisions(batch: ProjectedBatch, revisions: ReturnType<typeof revisionRows>['inserted']): (DecisionRecord | string)[] {
-  const revisionStates = new Map(revisions.map((revision) => [`${revision.event_id}/${revision.revision}`, revision.state]));
+function notifiedDecisions(batch: ProjectedBatch, revisions: ReturnType<typeof revisionRows>['inserted']): NotifiedDecision[] {
+  const written = new Set(revisions.map((revision) => `${revision.event_id}/${revision.revision}`));
   const timelines = new Map(batch.timelines.map((timeline) => [timeline.timelineId, timeline]));
-  return batch.decisions.map((decision): DecisionRecord | string => {
+  return batch.decisions.map((decision): NotifiedDecision => {
     if (decision.outcome === 'rejected') return decision.revision === null ? { ...decision, event: null, timeline: null } : decision.commandId;
     if (decision.commandType === 'CreateTimeline') {
       const timeline = decision.changed ? timelines.get(decision.timelineId ?? '') : undefined;
@@ -461,31 +374,7 @@ function notifiedDecisions(batch: ProjectedBatch, revisions: ReturnType<typeof r
       const { title, description, defaultLanguage, createdAt } = timeline;
       return { ...decision, event: null, timeline: { title, description, defaultLanguage, createdAt } };
     }
-    const state = decision.changed ? revisionStates.get(`${decision.eventId}/${decision.revision}`) : undefined;
-    return state ? { ...decision, event: state as unknown as DecisionRecord['event'], timeline: null } : decision.commandId;
+    const madeRevision = decision.changed && written.has(`${decision.eventId}/${decision.revision}`);
+    return madeRevision ? { ...decision, withEvent: true, timeline: null } : decision.commandId;
   });
-}
-
-/**
- * NOTIFY payloads: JSON arrays of decisions (see `notifiedDecisions`) and command ids, each payload under the
- * size limit. A decision too large to fit goes as its command id.
- */
-function notificationPayloads(entries: (DecisionRecord | string)[]): string[] {
-  const payloads: string[] = [];
-  let current: string[] = [];
-  let bytes = 2; // the brackets
-  for (const entry of entries) {
-    let json = JSON.stringify(entry);
-    if (Buffer.byteLength(json) + 2 > NOTIFICATION_PAYLOAD_BYTES && typeof entry !== 'string') json = JSON.stringify(entry.commandId);
-    const size = Buffer.byteLength(json) + 1; // and its comma
-    if (current.length > 0 && bytes + size > NOTIFICATION_PAYLOAD_BYTES) {
-      payloads.push(`[${current.join(',')}]`);
-      current = [];
-      bytes = 2;
-    }
-    current.push(json);
-    bytes += size;
-  }
-  if (current.length > 0) payloads.push(`[${current.join(',')}]`);
-  return payloads;
 }

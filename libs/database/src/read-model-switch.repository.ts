@@ -27,9 +27,6 @@ export interface SwitchOutcome {
   retiredSchema: string;
 }
 
-/** Held, shared, by every projector batch of a schema; taken exclusively to switch that schema. */
-export const batchLockSql = 'select pg_advisory_xact_lock_shared(hashtext(current_schema()))';
-
 /**
  * Switches reads from a live read-model schema to a rebuilt one: renames are
  * transactional, so every reader sees either the old schema or the new one.
@@ -89,6 +86,7 @@ export class ReadModelSwitchRepository {
     const live = quoteIdentifier(liveSchema);
     const rebuilt = quoteIdentifier(rebuiltSchema);
     return withTransaction(this.pool, async (client) => {
+      // Every projector batch of the schema holds this lock shared (the function apply_batch): taken here, it freezes them.
       await client.query('select pg_advisory_xact_lock(hashtext($1))', [liveSchema]);
       await catchUp(await this.consumerOffsets.nextOffsets(topic, { schema: liveSchema, client }));
       const [liveChecksum, rebuiltChecksum] = await this.checksums([liveSchema, rebuiltSchema], client);

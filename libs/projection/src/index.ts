@@ -1,1 +1,2 @@
 export * from './decide-batch';
+export * from './partition-memory';

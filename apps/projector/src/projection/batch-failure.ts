@@ -30,6 +30,13 @@ export class DecideError extends Error {
 /** Thrown when the partition's stored offset moved under a batch: another owner applied it. */
 export class OffsetMovedError extends Error {}
 
+/** Thrown when the rows a batch was decided on kept changing under it (another partition wrote them): retried. */
+export class StateChangedError extends Error {
+  constructor(partition: number, attempts: number) {
+    super(`partition ${partition}: rows the batch was decided on changed under it ${attempts} times; retrying`);
+  }
+}
+
 /**
  * Thrown when the stored offset is past the end of the partition in Kafka:
  * records the read models include are gone from the log (its data was lost,
@@ -56,7 +63,7 @@ const RECORD_CLASSES = new Set(['22', '23', '54']);
  */
 export function classifyFailure(error: unknown): FailureClass {
   if (error instanceof DecideError) return 'unprocessable';
-  if (error instanceof OffsetMovedError) return 'fenced';
+  if (error instanceof OffsetMovedError || error instanceof StateChangedError) return 'fenced';
   if (error instanceof LogBehindStoredOffset) return 'log-behind';
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : '';
   if (/^[0-9A-Z]{5}$/.test(code)) return sqlStateClass(code);

@@ -4,25 +4,14 @@ import { TimelineConfig } from '@timeline/config';
 import { ConsumerOffsetsRepository, ProjectionRepository } from '@timeline/database';
 import { ProjectorTelemetry } from '../observability/projector-telemetry';
 import { retryDelayMs } from '../retry-delay';
-import { classifyFailure, DecideError, failureDetail, LogBehindStoredOffset, OffsetMovedError, type FailureClass } from './batch-failure';
-import {
-  decideBatch,
-  decisionDetail,
-  parseRecord,
-  referencedIds,
-  rejectedRecord,
-  untilNextRedaction,
-  type DecidedBatch,
-  type ParsedRecord,
-} from '@timeline/projection';
-
-type ChunkOutcome = { kind: 'applied' } | { kind: 'seek'; offset: number };
-type LoadedBatchState = Awaited<ReturnType<ProjectionRepository['loadBatchState']>>;
+import { classifyFailure, failureDetail, type FailureClass } from './batch-failure';
+import { BatchApplier, type ChunkOutcome, type DecideRecords } from './batch-applier';
+import { decisionDetail, rejectedRecord, type ParsedRecord } from '@timeline/projection';
 
 /**
  * Consumes timeline.commands partition by partition and, for each chunk of a
- * batch, decides and projects it in one PostgreSQL transaction that also moves
- * the partition's stored offset (compare-and-set).
+ * batch, decides and projects it in one PostgreSQL call that also moves the
+ * partition's stored offset (compare-and-set): see BatchApplier.
  */
 @Injectable()
 export class ProjectorService implements OnApplicationShutdown {
@@ -35,6 +24,7 @@ export class ProjectorService implements OnApplicationShutdown {
   private readonly logEnds = new Map<number, number>();
   /** Partitions with a row in partition_failures that a later success must delete. */
   private readonly failureRowsToClear = new Set<number>();
+  private readonly applier: BatchApplier;
 
   constructor(
     private readonly config: TimelineConfig,
@@ -42,7 +32,9 @@ export class ProjectorService implements OnApplicationShutdown {
     private readonly projection: ProjectionRepository,
     private readonly consumerOffsets: ConsumerOffsetsRepository,
     private readonly telemetry: ProjectorTelemetry,
-  ) {}
+  ) {
+    this.applier = new BatchApplier(config.kafka.commandsTopic, projection);
+  }
 
   async start(): Promise<void> {
     const topic = this.config.kafka.commandsTopic;
@@ -52,6 +44,7 @@ export class ProjectorService implements OnApplicationShutdown {
       sessionTimeoutMs: this.config.kafka.sessionTimeoutMs,
       onJoinError: (error) => this.logger.warn(`stored offsets not read on assignment (${error.message}); each batch finds its own`),
       startOffsets: async (partitions) => {
+        this.applier.forgetAll();
         const stored = await this.consumerOffsets.nextOffsets(topic);
         this.logger.log(`assigned partitions ${partitions.join(', ') || '(none)'}; starting at stored offsets`);
         return new Map(partitions.map((partition) => [partition, stored.get(partition) ?? 0]));
@@ -174,7 +167,7 @@ export class ProjectorService implements OnApplicationShutdown {
   /** Decides the one record the database refused: its decision says why, and the partition moves past it. */
   private async applyUnprocessable(topic: string, partition: number, record: LogRecord, error: unknown): Promise<ChunkOutcome> {
     this.logger.warn(`partition ${partition} offset ${record.offset} refused, decided unprocessable: ${failureDetail(error)}`);
-    return this.applyChunk(topic, partition, [record], (records, { alreadyDecided }) => {
+    return this.applyChunk(topic, partition, [record], (records, _state, alreadyDecided) => {
       const undecided = records.filter((parsed) => !alreadyDecided.has(idsOf(parsed).commandId ?? ''));
       const decisions = undecided.map((parsed) =>
         rejectedRecord(topic, parsed.record, idsOf(parsed), 'unprocessable', failureDetail(error), {
@@ -187,53 +180,17 @@ export class ProjectorService implements OnApplicationShutdown {
     });
   }
 
-  private async applyChunk(
-    topic: string,
-    partition: number,
-    chunk: LogRecord[],
-    decideRecords: (records: ParsedRecord[], state: LoadedBatchState) => DecidedBatch = (records, { alreadyDecided, ...state }) =>
-      decideBatch(topic, records, state, alreadyDecided),
-  ): Promise<ChunkOutcome> {
+  private async applyChunk(topic: string, partition: number, chunk: LogRecord[], decideRecords?: DecideRecords): Promise<ChunkOutcome> {
     const startedAt = Date.now();
     const started = performance.now();
-    const committed: { batch?: DecidedBatch } = {};
-    const outcome = await this.projection.inTransaction(async (client): Promise<ChunkOutcome> => {
-      const stored = await this.projection.lockOffset(client, topic, partition);
-      const logEnd = this.logEnds.get(partition) ?? Infinity;
-      if (stored > logEnd) throw new LogBehindStoredOffset(partition, stored, logEnd);
-      const last = chunk[chunk.length - 1].offset;
-      // Applied already (a redelivery, or a start from offset 0 when the stored offsets could not be read): skip ahead.
-      if (stored > last) return { kind: 'seek', offset: stored };
-      const gapIsReal = this.soughtTo.get(partition) === stored;
-      if (stored < chunk[0].offset && !gapIsReal) return { kind: 'seek', offset: stored };
-      const pending = chunk.filter((record) => record.offset >= stored);
-      const parsed = decidedPurely(() => pending.map(parseRecord));
-      const records = untilNextRedaction(parsed);
-      const applied = records[records.length - 1].record.offset;
-      const state = await this.projection.loadBatchState(client, partition, referencedIds(records));
-      const decided = decidedPurely(() => decideRecords(records, state));
-      if (decided.redaction) await this.projection.saveRedaction(client, partition, decided.redaction);
-      const saved = await this.projection.saveBatch(client, { topic, partition, firstOffset: stored, nextOffset: applied + 1, ...decided });
-      if (!saved) throw new OffsetMovedError(`offset of partition ${partition} moved under us; retrying from the stored offset`);
+    const position = { logEnd: this.logEnds.get(partition) ?? Infinity, soughtTo: this.soughtTo.get(partition) };
+    const { outcome, committed } = await this.applier.apply(partition, chunk, position, decideRecords);
+    if (committed) {
       this.soughtTo.delete(partition);
-      committed.batch = decided;
-      // A redaction is read again, to start the next transaction.
-      return applied < last ? { kind: 'seek', offset: applied + 1 } : { kind: 'applied' };
-    });
-    if (committed.batch) {
       const seconds = (performance.now() - started) / 1_000;
-      this.telemetry.batchCommitted({ topic, partition, records: chunk, decisions: committed.batch.decisions, startedAt, seconds });
+      this.telemetry.batchCommitted({ topic, partition, records: chunk, decisions: committed.decisions, startedAt, seconds });
     }
     return outcome;
-  }
-}
-
-/** Runs a pure step of the batch; what it throws, the same records will always make it throw. */
-function decidedPurely<T>(step: () => T): T {
-  try {
-    return step();
-  } catch (error) {
-    throw new DecideError(error);
   }
 }
 
