@@ -24,6 +24,7 @@ import {
   type PartitionState,
   type RedactionKey,
   type RedactionRecorded,
+  type TimelineState,
 } from '@timeline/domain';
 
 /** What a malformed record still says about itself, each id checked as a command's would be. */
@@ -138,6 +139,47 @@ export function partitionState(loaded: LoadedState, redaction: RedactionKey | nu
   };
 }
 
+/** The batch's state, in maps the batch alone holds and updates in place. */
+interface BatchState {
+  timelines: Map<string, TimelineState>;
+  events: Map<string, EventState>;
+  redactableValues: Map<string, readonly RedactionKey[]>;
+  redactions: readonly RedactionKey[];
+}
+
+const batchState = (state: PartitionState): BatchState => ({
+  timelines: new Map(state.timelines),
+  events: new Map(state.events),
+  redactableValues: new Map(state.redactableValues),
+  redactions: state.redactions,
+});
+
+/**
+ * The state one command is decided and evolved on. `evolve` is pure: it copies the maps it changes, so a batch
+ * of n commands decided on the whole batch's state would copy O(n²) entries (a 2,000-record replay batch took
+ * 300 ms instead of 35). A command other than `Redact` reads only its timeline, its event and the partition's
+ * redactions, so it is decided on a slice holding just those, and `writeBack` puts what `evolve` made of them
+ * into the batch's maps. `Redact` reads every event that carried its value; it is always a batch's first record
+ * (`untilNextRedaction`) and is decided on the whole state.
+ */
+function sliceOf(state: BatchState, timelineId: string | null, eventId: string | null): PartitionState {
+  const pick = <V>(map: ReadonlyMap<string, V>, key: string | null): Map<string, V> =>
+    key !== null && map.has(key) ? new Map([[key, map.get(key)!]]) : new Map<string, V>();
+  return {
+    timelines: pick(state.timelines, timelineId),
+    events: pick(state.events, eventId),
+    redactableValues: pick(state.redactableValues, eventId),
+    redactions: state.redactions,
+  };
+}
+
+function writeBack(state: BatchState, slice: PartitionState): void {
+  for (const [id, timeline] of slice.timelines) state.timelines.set(id, timeline);
+  for (const [id, event] of slice.events) state.events.set(id, event);
+  for (const [id, keys] of slice.redactableValues) state.redactableValues.set(id, keys);
+  state.redactions = slice.redactions;
+}
+
 /**
  * Decides a partition's records in order: `decide` against the state, `evolve`
  * with the accepted changes, and the rows they make. Pure: the same records
@@ -146,7 +188,7 @@ export function partitionState(loaded: LoadedState, redaction: RedactionKey | nu
  * (see `untilNextRedaction`).
  */
 export function decideBatch(topic: string, records: ParsedRecord[], loaded: LoadedState, alreadyDecided: ReadonlySet<string>): DecidedBatch {
-  let state = partitionState(loaded, referencedIds(records).redaction);
+  let state = batchState(partitionState(loaded, referencedIds(records).redaction));
   const decided = new Set(alreadyDecided);
   const touchedTimelines = new Set<string>();
   const touchedEvents = new Set<string>();
@@ -181,12 +223,15 @@ export function decideBatch(topic: string, records: ParsedRecord[], loaded: Load
     const eventId = 'eventId' in command ? command.eventId : null;
     const base = { commandId: command.commandId, commandType: command.type, timelineId, eventId, fingerprint: command.fingerprint ?? null, ...where };
 
-    const decision = decide(command, state, { knownAt });
+    const slice = command.type === 'Redact' ? state : sliceOf(state, timelineId, eventId);
+    const decision = decide(command, slice, { knownAt });
     if (decision.outcome === 'rejected') {
       decisions.push({ ...base, outcome: 'rejected', reason: decision.reason, detail: decision.detail, version: null, revision: null, changed: false });
       continue;
     }
-    state = decision.changes.reduce(evolve, state);
+    const evolved = decision.changes.reduce(evolve, slice);
+    if (slice === state) state = batchState(evolved);
+    else writeBack(state, evolved);
     const published = decision.changes.filter(isTimelineChange);
     published.forEach((change, index) => {
       changes.push({ change, index, traceparent });

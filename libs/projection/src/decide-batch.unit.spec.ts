@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { COMMAND_HEADERS, type LogRecord } from '@timeline/command-log';
-import { redactionHash } from '@timeline/domain';
+import { decide, evolve, initialState, redactionHash, type PartitionState } from '@timeline/domain';
 import { decideBatch, decisionDetail, parseRecord, recordUuid, referencedIds, untilNextRedaction } from './decide-batch';
 
 const TOPIC = 'timeline.commands';
@@ -194,5 +194,77 @@ describe('a partition with a redaction', () => {
     expect(decided.events).toEqual([expect.objectContaining({ eventId: EVENT_ID, revision: 1, actors: [] })]);
     expect(decided.redaction).toMatchObject({ eventsRewritten: 1, revisions: [{ event_id: EVENT_ID, actor_keys: [] }], outbox: [{ position: 7 }] });
     expect(JSON.stringify(decided)).not.toContain('fumio-kishida');
+  });
+});
+
+describe('a batch of many commands on several timelines', () => {
+  const uuid = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
+  const event = (title: string) => ({ kind: 'summit.attended', title, language: 'it', validTime: '2023-07-12', factuality: 'confirmed' });
+  const commands = [
+    { type: 'CreateTimeline', commandId: uuid(1), timelineId: 'japan-nato', timeline: { title: 'Giappone e NATO', defaultLanguage: 'it' } },
+    { type: 'CreateTimeline', commandId: uuid(2), timelineId: 'tokyo-office', timeline: { title: 'Ufficio di Tokyo', defaultLanguage: 'it' } },
+    { type: 'RecordEvent', commandId: uuid(3), timelineId: 'japan-nato', eventId: uuid(101), event: event('Madrid') },
+    { type: 'RecordEvent', commandId: uuid(4), timelineId: 'tokyo-office', eventId: uuid(102), event: event('Proposta') },
+    // The same event id on the other timeline: the event exists.
+    { type: 'RecordEvent', commandId: uuid(5), timelineId: 'japan-nato', eventId: uuid(102), event: event('Doppione') },
+    {
+      type: 'ReviseEvent',
+      commandId: uuid(6),
+      timelineId: 'japan-nato',
+      eventId: uuid(101),
+      expectedRevision: 1,
+      changes: { title: 'Vertice di Madrid' },
+      reason: 'titolo',
+    },
+    {
+      type: 'ReviseEvent',
+      commandId: uuid(7),
+      timelineId: 'japan-nato',
+      eventId: uuid(101),
+      expectedRevision: 1,
+      changes: { title: 'Madrid' },
+      reason: 'vecchia revisione',
+    },
+    { type: 'RetractEvent', commandId: uuid(8), timelineId: 'tokyo-office', eventId: uuid(102), reason: 'accantonata' },
+    { type: 'RecordEvent', commandId: uuid(9), timelineId: 'missing', eventId: uuid(103), event: event('Nessuna linea') },
+    { type: 'RecordEvent', commandId: uuid(10), timelineId: 'japan-nato', eventId: uuid(104), expectedVersion: 3, event: event('Vilnius') },
+    { type: 'RecordEvent', commandId: uuid(11), timelineId: 'japan-nato', eventId: uuid(105), expectedVersion: 3, event: event('In ritardo') },
+  ];
+
+  test('decides every command as decide and evolve folded over the whole partition state do', () => {
+    const parsed = commands.map((command) => parseRecord(record(JSON.stringify(command))));
+    expect(parsed.map(({ malformed }) => malformed)).toEqual(commands.map(() => null));
+    const batch = decideBatch(TOPIC, parsed, nothingLoaded, new Set());
+
+    let whole: PartitionState = initialState();
+    const expected = parsed.map(({ record: { timestamp }, command }) => {
+      const decision = decide(command!, whole, { knownAt: new Date(timestamp).toISOString() });
+      if (decision.outcome === 'rejected') return { outcome: 'rejected', reason: decision.reason, version: null, revision: null };
+      whole = decision.changes.reduce(evolve, whole);
+      const { timelineId, eventId } = command as { timelineId?: string; eventId?: string };
+      return {
+        outcome: 'accepted',
+        reason: null,
+        version: timelineId ? whole.timelines.get(timelineId)!.version : null,
+        revision: eventId ? whole.events.get(eventId)!.revision : null,
+      };
+    });
+
+    expect(batch.decisions.map(({ outcome, reason, version, revision }) => ({ outcome, reason, version, revision }))).toEqual(expected);
+    expect(batch.decisions.map((decision) => decision.reason)).toEqual([
+      null,
+      null,
+      null,
+      null,
+      'event_exists',
+      null,
+      'revision_conflict',
+      null,
+      'timeline_not_found',
+      null,
+      'version_conflict',
+    ]);
+    expect(new Map(batch.timelines.map((timeline) => [timeline.timelineId, timeline]))).toEqual(whole.timelines);
+    expect(new Map(batch.events.map((state) => [state.eventId, state]))).toEqual(whole.events);
   });
 });
