@@ -81,6 +81,10 @@ export class TestTimelineService {
       HTTP_PORT: '0',
       PROJECTOR_HTTP_PORT: '0',
       LOG_LEVEL: 'error',
+      // The api runs in the test's own process, so its event loop also carries the test, its other services and
+      // their clients: how late it runs says nothing of the api's load, and shedding on it makes any test flaky
+      // (a stream test's 503 on a loaded machine). test/load-shedding.e2e.spec.ts turns it on for itself.
+      SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
       ...authEnv(),
       ...options.env,
     };
