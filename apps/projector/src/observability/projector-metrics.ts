@@ -120,12 +120,14 @@ export class ProjectorMetrics {
         return undefined;
       }
     };
-    // One Kafka and one PostgreSQL round trip per scrape, shared by both lag gauges.
-    let lagRead: Promise<PartitionLag[] | undefined> | null = null;
-    const projectionLag = () => {
-      lagRead ??= read('projection lag', (sources) => sources.projectionLag()).finally(() => setImmediate(() => (lagRead = null)));
-      return lagRead;
+    // One read per scrape, shared by the gauges that show it: the first gauge's collect starts it, the others of
+    // the same scrape await it, and it is forgotten once the scrape has run.
+    const sharedPerScrape = <T>(what: string, get: (sources: ProjectorMetricSources) => Promise<T> | T) => {
+      let pending: Promise<T | undefined> | null = null;
+      return () => (pending ??= read(what, get).finally(() => setImmediate(() => (pending = null))));
     };
+    // One Kafka and one PostgreSQL round trip per scrape, shared by both lag gauges.
+    const projectionLag = sharedPerScrape('projection lag', (sources) => sources.projectionLag());
     new Gauge({
       name: 'timeline_projection_lag_records',
       help: 'Records of timeline.commands not yet decided, per partition (end offset − stored offset).',
@@ -151,11 +153,7 @@ export class ProjectorMetrics {
       },
     });
 
-    let backlogRead: Promise<RelayBacklog | undefined> | null = null;
-    const relayBacklog = () => {
-      backlogRead ??= read('relay backlog', (sources) => sources.relayBacklog()).finally(() => setImmediate(() => (backlogRead = null)));
-      return backlogRead;
-    };
+    const relayBacklog = sharedPerScrape('relay backlog', (sources) => sources.relayBacklog());
     new Gauge({
       name: 'timeline_relay_lag_records',
       help: 'Outbox rows (accepted changes) not yet published to timeline.events.',
