@@ -57,6 +57,7 @@ async function main(): Promise<void> {
           await client.query('set auto_explain.log_analyze = on');
           await client.query('set auto_explain.log_buffers = on');
           await client.query('set auto_explain.log_nested_statements = on');
+          await client.query('set auto_explain.log_triggers = on');
           await client.query('set client_min_messages = log');
           client.on('notice', (notice) => console.log(notice.message));
         }

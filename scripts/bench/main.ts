@@ -11,6 +11,7 @@
  *   group-commit  the highest concurrency with group commit off (one produce call per request) versus on
  *   emmett        Emmett's PostgreSQL appendToStream at the same concurrencies, in its own database
  *   raw-kafka     a bare kafkajs producer batched as our group commit, at the same concurrencies
+ *   kafka-clients our appender over kafkajs and over @confluentinc/kafka-javascript, a figure only (client-comparison.ts)
  *   replay        projector replay of 100,000 RecordEvent commands into a fresh schema, with its RSS
  *   raw-pg        PostgreSQL alone: unnest insert and COPY into our read-model tables, 1,000-row transactions
  *   queries       query latency through HTTP on a generated read model of a million events
@@ -38,6 +39,7 @@ import { offerLoad } from './open-load';
 import { measureQueryLatency } from './query-latency';
 import { boundOf, ratioOf, type Ratio } from './ratios';
 import { measureRawProduce } from './raw-kafka';
+import { compareClients } from './client-comparison';
 import { measureRawPostgres } from './raw-postgres';
 import { EVENT_BODY, fillCommandsTopic, timeReplay } from './replay';
 import { bestOf, report, worstQueryP99, type BenchResults, type Machine } from './report';
@@ -47,7 +49,19 @@ import { measureSubscriberLatency } from './subscriber-latency';
 import { runCredentials } from '../auth/run-credentials';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const SECTIONS = ['appends', 'subscribers', 'batch', 'open-load', 'group-commit', 'emmett', 'raw-kafka', 'replay', 'raw-pg', 'queries'] as const;
+const SECTIONS = [
+  'appends',
+  'subscribers',
+  'batch',
+  'open-load',
+  'group-commit',
+  'emmett',
+  'raw-kafka',
+  'kafka-clients',
+  'replay',
+  'raw-pg',
+  'queries',
+] as const;
 type Section = (typeof SECTIONS)[number];
 const CONCURRENCIES = [1, 16, 64];
 const WARMUP_S = 2;
@@ -358,6 +372,23 @@ async function main(): Promise<void> {
         maxBatch: GROUP_COMMIT_DEFAULTS.maxBatch,
       },
       (callers) => step(`raw-kafka: concurrency ${callers} (${WARMUP_S} s warm-up + ${DURATION_S} s)`),
+    );
+  }
+
+  if (runs('kafka-clients')) {
+    results.kafkaClients = await compareClients(
+      {
+        brokers: [broker!.bootstrap],
+        topicPrefix: `timeline.commands.bench-clients-${suffix}`,
+        partitions: PARTITIONS,
+        timelines: HTTP_TIMELINES,
+        concurrencies: CONCURRENCIES,
+        warmupS: WARMUP_S,
+        durationS: DURATION_S,
+        lingerMs: GROUP_COMMIT_DEFAULTS.lingerMs,
+        maxBatch: GROUP_COMMIT_DEFAULTS.maxBatch,
+      },
+      (client, callers) => step(`kafka-clients: ${client}, concurrency ${callers} (${WARMUP_S} s warm-up + ${DURATION_S} s)`),
     );
   }
 

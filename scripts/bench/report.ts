@@ -1,5 +1,6 @@
 /** The bench's printed report: one block per section that ran, then the ratios. */
 import type { BatchAppendResult } from './batch-appends';
+import type { ClientComparisonResult } from './client-comparison';
 import type { ClosedLoopResult } from './closed-loop';
 import type { EmmettRow } from './emmett';
 import { formatCpu, type CpuUse } from './cpu';
@@ -66,6 +67,7 @@ export interface BenchResults {
   groupCommit?: { connections: number; off: LoadResult; on: LoadResult; ratio: number };
   emmett?: EmmettRow[];
   rawKafka?: ClosedLoopResult[];
+  kafkaClients?: ClientComparisonResult;
   replay?: ReplaySection;
   rawPostgres?: RawWriteResult[];
   queries?: QueryLatencyResult;
@@ -114,6 +116,7 @@ export function report(r: BenchResults): string {
           `one send in flight, acks all, ${s.partitions} partitions`,
         r.rawKafka,
       ),
+    r.kafkaClients && kafkaClientsBlock(r.kafkaClients, s.groupCommitDefaults),
     r.replay && replayBlock(r.replay),
     r.rawPostgres && rawPostgresBlock(r.rawPostgres),
     r.queries && queryBlock(r.queries),
@@ -295,6 +298,21 @@ function baselineBlock(title: string, rows: (ClosedLoopResult & { conflictRetrie
       ]),
     ),
     `   => peak ${best.operationsPerSecond.toFixed(0)}/s at concurrency ${best.callers}`,
+  ].join('\n');
+}
+
+/** Our appender over each Kafka client; the peaks' ratio is a figure only. */
+function kafkaClientsBlock(result: ClientComparisonResult, defaults: { PRODUCER_LINGER_MS: number; PRODUCER_MAX_BATCH: number }): string {
+  const settings = `linger ${defaults.PRODUCER_LINGER_MS} ms / batch ${defaults.PRODUCER_MAX_BATCH}, idempotent, acks all, one send in flight`;
+  const blocks = [baselineBlock(`Kafka clients behind our appender (group commit, ${settings}): kafkajs`, result.kafkajs)];
+  if (!result.confluent) return [...blocks, `   @confluentinc/kafka-javascript: not measured, ${result.skipped}`].join('\n');
+  const peak = (rows: ClosedLoopResult[]) => Math.max(...rows.map((row) => row.operationsPerSecond));
+  blocks.push(baselineBlock(`the same over @confluentinc/kafka-javascript ${result.confluentVersion} (librdkafka, KafkaJS-compatible API)`, result.confluent));
+  const oneCaller = (rows: ClosedLoopResult[]) => rows.find((row) => row.callers === 1)?.latencyMs.p50;
+  return [
+    ...blocks,
+    `   => confluent / kafkajs: peak ${(peak(result.confluent) / peak(result.kafkajs)).toFixed(2)}, ` +
+      `one caller p50 ${oneCaller(result.confluent)?.toFixed(2) ?? 'n/a'} vs ${oneCaller(result.kafkajs)?.toFixed(2) ?? 'n/a'} ms (a figure only: kafkajs stays the client)`,
   ].join('\n');
 }
 
