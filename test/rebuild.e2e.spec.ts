@@ -91,6 +91,17 @@ describe('rebuilding the read models without downtime', () => {
       `${service.config.database.schema}%`,
     ]);
     expect(schemas.map((row) => row.nspname)).toEqual([service.config.database.schema, finished.retiredSchema].sort());
+    // The replay was a bulk load (its GIN indexes put off until it caught up): the rebuilt schema has every index the old one had.
+    const indexesOf = async (schema: string) =>
+      (
+        await service.pool.query<{ name: string; definition: string }>(
+          `select indexname as name, replace(indexdef, $1, '') as definition from pg_indexes where schemaname = $2 order by indexname`,
+          [`${schema}.`, schema],
+        )
+      ).rows;
+    const rebuiltIndexes = await indexesOf(service.config.database.schema);
+    expect(rebuiltIndexes.some((index) => index.definition.includes(' USING gin '))).toBe(true);
+    expect(rebuiltIndexes).toEqual(await indexesOf(finished.retiredSchema));
 
     // Every write acknowledged before, during and after the switch is there exactly once.
     const after = event(9_999);

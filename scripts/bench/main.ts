@@ -41,7 +41,7 @@ import { boundOf, ratioOf, type Ratio } from './ratios';
 import { measureRawProduce } from './raw-kafka';
 import { compareClients } from './client-comparison';
 import { measureRawPostgres } from './raw-postgres';
-import { EVENT_BODY, fillCommandsTopic, timeReplay } from './replay';
+import { EVENT_BODY, fillCommandsTopic, timeRebuild, timeReplay, type RebuildResult } from './replay';
 import { bestOf, report, worstQueryP99, type BenchResults, type Machine } from './report';
 import { scrapeStages, stageMeans } from './stage-metrics';
 import { round } from './stats';
@@ -402,6 +402,7 @@ async function main(): Promise<void> {
     const fill = await fillCommandsTopic(log, { topic: replayTopic, partitions: PARTITIONS, timelines: REPLAY_TIMELINES, recordEvents: REPLAY_RECORD_EVENTS });
     step(`replay: ${fill.records} records in ${fill.seconds} s; starting a fresh projector on schema ${replaySchema}`);
     const replayPort = await freePort();
+    const replayAdminPort = await freePort();
     const cpuBefore = await meter.snapshot();
     const spawnedAt = Date.now();
     const replayProjector = ServiceProcess.spawn(
@@ -413,6 +414,7 @@ async function main(): Promise<void> {
         KAFKA_COMMANDS_TOPIC: replayTopic,
         KAFKA_CONSUMER_GROUP: `timeline-projector-bench-replay-${suffix}`,
         KAFKA_CLIENT_ID: 'bench-projector-replay',
+        ADMIN_PORT: String(replayAdminPort),
       },
       replayPort,
       path.join(logDir, 'projector-replay.log'),
@@ -427,13 +429,19 @@ async function main(): Promise<void> {
       .then(({ rows }) => ({ outboxRows: Number(rows[0].total), unsentAtCompletion: Number(rows[0].unsent) }))
       .catch(() => null);
     step(`replay: ${replay.completed ? 'done' : 'TIMED OUT'} after ${replay.totalSeconds} s`);
+    let rebuild: RebuildResult | null = null;
+    if (replay.completed) {
+      step('replay: the same log again through a zero-downtime rebuild (POST /admin/rebuild)');
+      rebuild = await timeRebuild(`http://127.0.0.1:${replayAdminPort}`, runCredentials.authorization, replay.records, REPLAY_TIMEOUT_MS);
+      step(`replay: rebuild ${rebuild.state} after ${rebuild.totalSeconds} s`);
+    }
     await replayProjector.stop();
     current.projector = [];
     const decisions = await pool.query<{ outcome: string; count: string }>(
       `select outcome, count(*) from "${replaySchema}".decisions group by outcome order by outcome`,
     );
     const outcomes = Object.fromEntries(decisions.rows.map((row) => [row.outcome, Number(row.count)]));
-    results.replay = { fill, ...replay, outcomes, cpu: replayCpu, relay };
+    results.replay = { fill, ...replay, outcomes, cpu: replayCpu, relay, rebuild };
   }
 
   if (runs('raw-pg')) {

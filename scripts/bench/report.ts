@@ -9,7 +9,7 @@ import type { OpenLoadResult } from './open-load';
 import type { QueryLatencyResult } from './query-latency';
 import { ratiosTable, type Ratio } from './ratios';
 import type { RawWriteResult } from './raw-postgres';
-import type { FillResult, ReplayResult } from './replay';
+import type { FillResult, RebuildResult, ReplayResult } from './replay';
 import type { StageMeans } from './stage-metrics';
 import { mib, table } from './stats';
 import type { SubscriberLatencyResult } from './subscriber-latency';
@@ -41,6 +41,8 @@ export interface ReplaySection extends ReplayResult {
   outcomes: Record<string, number>;
   cpu: CpuUse;
   relay: { outboxRows: number; unsentAtCompletion: number } | null;
+  /** The same log through the projector's rebuild (a bulk load, then the switch); null when not run. */
+  rebuild?: RebuildResult | null;
 }
 
 /** Open-model load at a fraction of the capacity (the best closed-loop appends/s, or a short probe). */
@@ -344,6 +346,14 @@ function replayBlock(replay: ReplaySection): string {
           'outbox relay (same process) at the end',
           replay.relay
             ? `${(replay.relay.outboxRows - replay.relay.unsentAtCompletion).toLocaleString('en')} of ${replay.relay.outboxRows.toLocaleString('en')} changes published to timeline.events`
+            : 'n/a',
+        ],
+        [
+          'rebuild of the same log (POST /admin/rebuild)',
+          replay.rebuild
+            ? `${replay.rebuild.state} in ${replay.rebuild.totalSeconds} s (${replay.rebuild.commandsPerSecond.toLocaleString('en')} commands/s); ` +
+              `replay with its indexes built ${replay.rebuild.replaySeconds} s (${replay.rebuild.replayCommandsPerSecond.toLocaleString('en')} commands/s); ` +
+              `checksums ${replay.rebuild.checksumsEqual === null ? 'n/a' : replay.rebuild.checksumsEqual ? 'equal' : 'DIFFER'}`
             : 'n/a',
         ],
       ],

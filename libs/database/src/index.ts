@@ -11,6 +11,7 @@ export * from './database.module';
 export * from './query-keys';
 export * from './event-query.repository';
 export * from './read-model-switch.repository';
+export * from './bulk-load.repository';
 export * from './redaction.repository';
 export * from './ops-status.repository';
 export * from './connection-failure';

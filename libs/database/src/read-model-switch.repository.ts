@@ -11,7 +11,7 @@ import { withTransaction } from './transaction';
  * hashes (order-independent, no huge strings). Outbox positions, transaction
  * ids and send state differ by design between a live schema and a rebuilt one.
  */
-const CHECKSUMMED_TABLES = ['timelines', 'events', 'event_revisions', 'decisions', 'outbox', 'consumer_offsets', 'redactions'];
+const CHECKSUMMED_TABLES = ['timelines', 'events', 'event_revisions', 'event_revision_actor_keys', 'decisions', 'outbox', 'consumer_offsets', 'redactions'];
 const UNCOMPARED_COLUMNS: Record<string, string[]> = { outbox: ['position', 'transaction_id', 'sent_at'] };
 
 export interface TableChecksum {

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { CommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import {
+  BulkLoadRepository,
   ConsumerOffsetsRepository,
   createPool,
   ProjectionRepository,
@@ -116,11 +117,16 @@ export class ReadModelRebuild implements OnApplicationShutdown {
       new ConsumerOffsetsRepository(pool),
       new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics())),
     );
+    const bulkLoad = new BulkLoadRepository(pool);
     try {
       await runMigrations(pool, rebuildSchema);
-      this.logger.log(`replaying ${this.config.kafka.commandsTopic} from offset 0 into ${rebuildSchema}`);
+      const deferred = await bulkLoad.begin(rebuildSchema);
+      this.logger.log(`replaying ${this.config.kafka.commandsTopic} from offset 0 into ${rebuildSchema} (${deferred.indexes.length} GIN indexes put off)`);
       await projector.start();
       await this.replayUntilNearlyCaughtUp(rebuildSchema);
+      const started = Date.now();
+      await bulkLoad.finish(deferred);
+      this.logger.log(`built the put-off indexes and actor keys of ${rebuildSchema} in ${Date.now() - started} ms`);
       this.current = { ...this.current, state: 'switching' };
       const outcome = await this.switchOver(liveSchema, rebuildSchema, retiredSchema, projector);
       const equal = JSON.stringify(outcome.liveChecksum) === JSON.stringify(outcome.rebuiltChecksum);
