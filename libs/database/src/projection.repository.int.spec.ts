@@ -614,6 +614,27 @@ describe('the projection repository', () => {
     }
   });
 
+  test("a rebuild's replay notifies no one: its batches are applied in full, and only a usual batch after them wakes the listener", async () => {
+    const at = partition();
+    const listener = await database.pool.connect();
+    const payloads: string[] = [];
+    listener.on('notification', (message) => payloads.push(message.payload ?? ''));
+    await listener.query(`listen ${DECISIONS_CHANNEL}`);
+    try {
+      const replayed = [createTimeline('replayed-timeline'), recordEvent('replayed-timeline')];
+      await projectRecords(ProjectionRepository.forReplay(database.pool), replayed.map(recordOf), { partition: at, timestamp: T1 });
+      expect((await decisionOf(replayed[1].commandId)).outcome).toBe('accepted');
+      const live = recordEvent('replayed-timeline');
+      await project([live], { partition: at, timestamp: T2 });
+      // Notices are delivered in commit order: once the usual batch's has come, the replay's would have come before it.
+      await expectEventually(() => expect(payloads).toHaveLength(1));
+      expect(parseNotification(payloads[0]).commandIds).toEqual([live.commandId]);
+    } finally {
+      await listener.query(`unlisten ${DECISIONS_CHANNEL}`);
+      listener.release();
+    }
+  });
+
   test("a partition's failure is recorded once per partition, updated by each attempt, and cleared", async () => {
     const failure = { partition: 41, failureClass: 'connection', error: 'connect ECONNREFUSED', since: iso(T1), attempts: 1 };
     await projection.recordPartitionFailure(TOPIC, failure);

@@ -112,7 +112,20 @@ export interface LoadedPartition extends LoadedState {
 /** The projector's reads and writes. A batch is one call: `applyBatch`. */
 @Injectable()
 export class ProjectionRepository {
+  /** Whether an applied batch wakes the api instances waiting for its decisions (and the relays). */
+  private notifying = true;
+
   constructor(private readonly pool: Pool) {}
+
+  /**
+   * For a rebuild's replay: its batches notify no one. The live projector has notified every decision the
+   * replay decides again, so each notice would only wake every api instance and relay for nothing.
+   */
+  static forReplay(pool: Pool): ProjectionRepository {
+    const repository = new ProjectionRepository(pool);
+    repository.notifying = false;
+    return repository;
+  }
 
   /** Records that the partition's batches fail; in a statement of its own, since theirs write nothing. */
   async recordPartitionFailure(topic: string, failure: PartitionFailure): Promise<void> {
@@ -244,7 +257,7 @@ export class ProjectionRepository {
         // Events rewritten without a new revision (a redaction): the others come with their revision.
         JSON.stringify(eventRows(batch.events.filter((event) => !revised.has(event.eventId)))),
         JSON.stringify(outboxRows(batch.changes)),
-        JSON.stringify([...notifiedDecisions(batch, revisions.inserted), ...batch.redelivered]),
+        JSON.stringify(this.notifying ? [...notifiedDecisions(batch, revisions.inserted), ...batch.redelivered] : []),
         DECISIONS_CHANNEL,
         batch.redaction ? JSON.stringify(redactionRow(batch.redaction)) : null,
       ],

@@ -113,7 +113,7 @@ export class ReadModelRebuild implements OnApplicationShutdown {
     const projector = new ProjectorService(
       rebuildConfig,
       this.log,
-      new ProjectionRepository(pool),
+      ProjectionRepository.forReplay(pool),
       new ConsumerOffsetsRepository(pool),
       new ProjectorTelemetry(new ProjectorMetrics(new ServiceMetrics())),
     );
