@@ -67,16 +67,25 @@ describe('the latency plot of the bench', () => {
 
     it('draws one dot per answer, where its due time and latency put it', () => {
       const dots = [...svg.matchAll(/<g fill="([^"]+)"[^>]*>\n<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map(([, colour, cx, cy]) => ({ colour, cx, cy }));
-      // x: 64 px margin to 1184 px; y: 1 ms at the bottom (600 - 64), 1 s at the top (36).
+      // x: 64 px margin to 1184 px; y: 1 ms at the bottom (600 - 84), 1 s at the top (36).
       expect(dots).toEqual([
-        { colour: '#009e73', cx: '64.0', cy: '536.0' },
+        { colour: '#009e73', cx: '64.0', cy: '516.0' },
         { colour: '#0072b2', cx: '1184.0', cy: '36.0' },
       ]);
     });
 
     it('draws a marker as a dashed vertical line with its label, at its time', () => {
-      expect(svg).toContain('<line x1="624.0" x2="624.0" y1="36" y2="536" stroke="#555555" stroke-dasharray="4 3"/>');
+      expect(svg).toContain('<line x1="624.0" x2="624.0" y1="36" y2="516" stroke="#555555" stroke-dasharray="4 3"/>');
       expect(svg).toMatch(/<text x="627.0" y="\d+(\.\d)?" fill="#555555" font-size="10">checkpoint<\/text>/);
+    });
+
+    it('starts a second legend row when the first is full', () => {
+      const many = latencyPlotSvg({
+        title: 'legend',
+        series: Array.from({ length: 8 }, (_, index) => ({ name: `a series with a long name ${index}`, colour: '#000000', points: [] })),
+      });
+      const rows = new Set([...many.matchAll(/<circle cx="[\d.]+" cy="([\d.]+)" r="4"/g)].map(([, cy]) => cy));
+      expect([...rows]).toEqual(['566', '584']);
     });
 
     it('names every series in the legend with its count, and escapes the title', () => {

@@ -42,7 +42,7 @@ export interface Axis {
   ticks: { value: number; label: string }[];
 }
 
-const MARGIN = { left: 64, right: 16, top: 36, bottom: 64 };
+const MARGIN = { left: 64, right: 16, top: 36, bottom: 84 };
 const MIN_LATENCY_MS = 0.1;
 
 /** The colour of an answer's status: 2xx green (202 amber), 503 red, other 4xx/5xx purple, no answer black. */
@@ -133,13 +133,16 @@ export function latencyPlotSvg(plot: LatencyPlot): string {
     for (const point of series.points) parts.push(`<circle cx="${number(x.toPixel(point.atS))}" cy="${number(y.toPixel(point.latencyMs))}" r="1.6"/>`);
     parts.push('</g>');
   }
-  // The legend, below the x axis: one swatch and name per series, with its count.
+  // The legend, below the x axis: one swatch and name per series, with its count; a second row when one is full.
   let legendX = left;
+  let legendY = bottom + 50;
   for (const series of plot.series) {
-    parts.push(`<circle cx="${legendX + 5}" cy="${bottom + 50}" r="4" fill="${series.colour}"/>`);
     const label = `${series.name} (${series.points.length.toLocaleString('en')})`;
-    parts.push(text({ x: legendX + 13, y: bottom + 54 }, label));
-    legendX += 30 + label.length * 7;
+    const labelWidth = 30 + label.length * 7;
+    if (legendX > left && legendX + labelWidth > right) [legendX, legendY] = [left, legendY + 18];
+    parts.push(`<circle cx="${legendX + 5}" cy="${legendY}" r="4" fill="${series.colour}"/>`);
+    parts.push(text({ x: legendX + 13, y: legendY + 4 }, label));
+    legendX += labelWidth;
   }
   parts.push('</svg>');
   return parts.join('\n');

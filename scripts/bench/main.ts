@@ -482,7 +482,7 @@ async function main(): Promise<void> {
 
   // ---------------------------------------------------------------- report
   const loads = [...(results.httpAppends ?? []), ...(results.groupCommit ? [results.groupCommit.off, results.groupCommit.on] : [])];
-  keepLogs = loads.some((result) => result.errors > 0 || Object.keys(result.otherStatuses).length > 0) || results.replay?.completed === false;
+  keepLogs ||= loads.some((result) => result.errors > 0 || Object.keys(result.otherStatuses).length > 0) || results.replay?.completed === false;
   writeReport(results);
 }
 

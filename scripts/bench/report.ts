@@ -254,8 +254,15 @@ function picturesBlock(pictures: Record<string, LoadPicture>): string {
         .join(', ')}`,
     );
     for (const stall of tail.stalls) {
-      lines.push(`      stall at ${stall.from}-${stall.to} s: ${stall.answers} answers, worst ${stall.worstMs} ms`);
-      for (const event of stall.events) lines.push(`         ${event.at} s ${event.source}: ${event.what}${event.ms !== undefined ? ` (${event.ms} ms)` : ''}`);
+      lines.push(
+        `      stall at ${stall.from}-${stall.to} s: ${stall.answers} answers, worst ${stall.worstMs} ms, generator late by up to ${stall.generatorLagMs} ms`,
+      );
+      const waits = new Map<string, number>();
+      for (const event of stall.events) {
+        if (event.source === 'postgres wait') waits.set(event.what, (waits.get(event.what) ?? 0) + 1);
+        else lines.push(`         ${event.at} s ${event.source}: ${event.what}${event.ms !== undefined ? ` (${event.ms} ms)` : ''}`);
+      }
+      if (waits.size) lines.push(`         waits sampled every 100 ms: ${[...waits].map(([what, count]) => `${what} x${count}`).join(', ')}`);
     }
   }
   return lines.join('\n');

@@ -123,7 +123,7 @@ export class PostgresWatch {
               this.events.push({
                 at: row.backend_start.getTime(),
                 source: 'postgres',
-                what: `connection opened (${row.application_name || row.backend_type})`,
+                what: `connection opened (${row.application_name || row.backend_type}, pid ${row.pid})`,
               });
           }
           if (row.backend_type === 'autovacuum worker' && !autovacuums.has(`${row.pid} ${row.query}`)) {
@@ -132,12 +132,13 @@ export class PostgresWatch {
           }
           if (row.backend_type === 'client backend' && row.state === 'active' && row.wait && row.wait !== 'Client:ClientRead') {
             this.waits[row.wait] = (this.waits[row.wait] ?? 0) + 1;
+            this.events.push({ at: started, source: 'postgres wait', what: `${row.application_name} ${row.wait}` });
           }
         }
         for (const [pid, name] of connections) {
           if (seen.has(pid)) continue;
           connections.delete(pid);
-          this.events.push({ at: started, source: 'postgres', what: `connection closed (${name})` });
+          this.events.push({ at: started, source: 'postgres', what: `connection closed (${name}, pid ${pid})` });
         }
         const bgwriter = await this.client.query<{ checkpoints: string }>('select checkpoints_timed + checkpoints_req as checkpoints from pg_stat_bgwriter');
         const count = Number(bgwriter.rows[0].checkpoints);
@@ -174,11 +175,12 @@ function readFrom(file: string, offset: number): string {
 
 /**
  * Checkpoints, autovacuum of the database's tables and slow statements of its backends, from the server log
- * (log_line_prefix '%m [%p] ': "2026-12-07 05:53:15.750 UTC [2230] LOG:  checkpoint starting: time").
+ * (Debian's log_line_prefix '%m [%p] %q%u@%d ': "2026-12-07 05:53:15.750 UTC [2230] LOG:  checkpoint starting: time",
+ * "2026-12-07 06:04:23.700 UTC [23401] postgres@timeline_bench_x LOG:  duration: 63.720 ms  execute apply_batch: ...").
  */
 export function serverLogEvents(log: string, database: string, ourPids: ReadonlySet<number>): TailEvent[] {
   const events: TailEvent[] = [];
-  const line = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\] \w+:\s+(.*)$/;
+  const line = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) UTC \[(\d+)\] (?:\S*@\S* )?\w+:\s+(.*)$/;
   for (const text of log.split('\n')) {
     const match = line.exec(text);
     if (!match) continue;
@@ -192,7 +194,7 @@ export function serverLogEvents(log: string, database: string, ourPids: Readonly
       events.push({ at, source: 'postgres log', what: message.slice(0, 120), ...(elapsed ? { ms: Number(elapsed[1]) * 1_000 } : {}) });
     } else if (ourPids.has(Number(pid))) {
       const duration = /^duration: ([\d.]+) ms\s+(.*)$/.exec(message);
-      if (duration) events.push({ at, source: 'postgres log', what: `slow statement: ${duration[2].slice(0, 100)}`, ms: Number(duration[1]) });
+      if (duration) events.push({ at, source: 'postgres log', what: `slow statement (pid ${pid}): ${duration[2].slice(0, 100)}`, ms: Number(duration[1]) });
     }
   }
   return events;
@@ -258,6 +260,8 @@ export interface Stall {
   to: number;
   answers: number;
   worstMs: number;
+  /** The most the generator itself sent one of them late (sent − due). */
+  generatorLagMs: number;
   /** Events from 1 s before the first slow request was due to its answer. */
   events: TailEvent[];
 }
@@ -266,24 +270,32 @@ export interface Stall {
  * Slow answers (over `thresholdMs`) grouped into stalls (due within `gapMs` of each other), each with the
  * events that could have caused it.
  */
-export function stallsWithEvents(answers: { dueAt: number; answeredAt: number }[], events: TailEvent[], thresholdMs: number, gapMs = 500): Stall[] {
+export function stallsWithEvents(
+  answers: { dueAt: number; sentAt?: number; answeredAt: number }[],
+  events: TailEvent[],
+  thresholdMs: number,
+  gapMs = 500,
+): Stall[] {
   const slow = answers.filter((answer) => answer.answeredAt - answer.dueAt > thresholdMs).sort((a, b) => a.dueAt - b.dueAt);
   const stalls: (Stall & { lastAnswer: number })[] = [];
   for (const answer of slow) {
     const latency = answer.answeredAt - answer.dueAt;
+    const lag = (answer.sentAt ?? answer.dueAt) - answer.dueAt;
     const current = stalls.at(-1);
     if (current && answer.dueAt - current.to <= gapMs) {
       current.to = answer.dueAt;
       current.answers++;
       current.worstMs = Math.max(current.worstMs, latency);
+      current.generatorLagMs = Math.max(current.generatorLagMs, lag);
       current.lastAnswer = Math.max(current.lastAnswer, answer.answeredAt);
     } else {
-      stalls.push({ from: answer.dueAt, to: answer.dueAt, answers: 1, worstMs: latency, events: [], lastAnswer: answer.answeredAt });
+      stalls.push({ from: answer.dueAt, to: answer.dueAt, answers: 1, worstMs: latency, generatorLagMs: lag, events: [], lastAnswer: answer.answeredAt });
     }
   }
   return stalls.map(({ lastAnswer, ...stall }) => ({
     ...stall,
     worstMs: Math.round(stall.worstMs),
+    generatorLagMs: Math.round(stall.generatorLagMs),
     events: events.filter((event) => event.at >= stall.from - 1_000 && event.at <= lastAnswer),
   }));
 }

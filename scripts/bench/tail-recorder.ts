@@ -151,7 +151,8 @@ export class TailRecorder {
           points: gcEvents.filter((event) => event.source.endsWith(suffix)).map((event) => ({ atS: seconds(event.at), latencyMs: event.ms ?? 0 })),
         })),
       );
-      for (const event of watched.events) markers.push({ atS: seconds(event.at), label: shortLabel(event), colour: colourOf(event) });
+      for (const event of watched.events.filter((event) => event.source !== 'postgres wait'))
+        markers.push({ atS: seconds(event.at), label: shortLabel(event), colour: colourOf(event) });
       const gc: NonNullable<LoadPicture['tail']>['gc'] = {};
       for (const event of gcEvents) {
         const entry = (gc[event.source] ??= { pauses: 0, totalMs: 0, maxMs: 0, over10ms: 0 });
