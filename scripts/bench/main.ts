@@ -18,7 +18,9 @@
  *
  * Everything runs on 127.0.0.1: a throw-away Kafka broker (libs/dev-stack/src/kafka-broker.ts), throw-away
  * databases timeline_bench_<random> (and _emmett), and the api and projector as child processes from dist/.
- * All of it is removed at the end, also on failure or Ctrl-C. Prints a table; writes bench-results.json.
+ * All of it is removed at the end, also on failure or Ctrl-C. Prints a table; writes bench-results.json, and a
+ * picture of latency against due time for each open-model load (scripts/bench/tail-recorder.ts; BENCH_TAIL=1 adds
+ * what could cause a stall, BENCH_OPEN_LOAD_HALF_ONLY=1 skips the twice-capacity load).
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -147,6 +149,8 @@ async function main(): Promise<void> {
   const database = await createDatabase('timeline_bench');
   const databaseUrl = urlOf(database);
   const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'timeline-bench' });
+  // An idle connection that the server ends (another session's pg_terminate_backend on a shared server) must not end the bench.
+  pool.on('error', (error) => console.error(`bench: idle database connection lost: ${error.message}`));
   onCleanup('bench pool', () => pool.end());
   step(`database ${database}`);
   const tail = new TailRecorder({
