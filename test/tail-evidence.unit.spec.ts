@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { serverLogEvents, stallsWithEvents } from '../scripts/bench/tail-evidence';
+import { commitGaps, serverLogEvents, stallsWithEvents } from '../scripts/bench/tail-evidence';
 
 describe("the bench's tail evidence", () => {
   describe('events from the PostgreSQL server log', () => {
@@ -25,6 +25,16 @@ describe("the bench's tail evidence", () => {
 
     it('reads the time as UTC', () => {
       expect(events[0].at).toBe(Date.parse('2026-12-07T06:04:57.082Z'));
+    });
+  });
+
+  describe("pauses in the projector's commits", () => {
+    const batch = (at: number, applyBatchMs: number) => ({ at, partition: 0, records: 1, chunkMs: applyBatchMs, applyBatchMs });
+
+    it('counts the pauses over the threshold, in commit order, and those the next apply_batch took more than half of', () => {
+      // Commits at 0, 100, 400 (its call took 250 of the 300 ms pause), 900 (20 of 500) and 950 ms, given out of order.
+      const gaps = commitGaps([batch(900, 20), batch(0, 5), batch(400, 250), batch(100, 5), batch(950, 5)], 150);
+      expect(gaps).toEqual({ count: 2, longestMs: 500, mostlyInApplyBatch: 1 });
     });
   });
 

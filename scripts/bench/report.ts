@@ -237,7 +237,8 @@ function picturesBlock(pictures: Record<string, LoadPicture>): string {
     if (!tail) continue;
     const b = tail.batches;
     lines.push(
-      `      projector batches ${b.count}: records p50 ${b.records.p50} max ${b.records.max}; apply_batch p50 ${b.applyBatchMs.p50} p99 ${b.applyBatchMs.p99} max ${b.applyBatchMs.max} ms`,
+      `      projector batches ${b.count}: records p50 ${b.records.p50} max ${b.records.max}; apply_batch p50 ${b.applyBatchMs.p50} p99 ${b.applyBatchMs.p99} max ${b.applyBatchMs.max} ms; ` +
+        `pauses between commits over 150 ms: ${b.commitGaps.count} (longest ${Math.round(b.commitGaps.longestMs)} ms), ${b.commitGaps.mostlyInApplyBatch} of them mostly in the next apply_batch`,
     );
     lines.push(
       `      GC: ${Object.entries(tail.gc)

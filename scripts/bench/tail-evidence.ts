@@ -254,6 +254,33 @@ export function projectorBatches(file: string, from: number, to: number): BatchL
   return batches;
 }
 
+export interface CommitGaps {
+  /** Pauses longer than the threshold between two commits of the projector, whichever partitions. */
+  count: number;
+  longestMs: number;
+  /** Of them, those whose next batch's apply_batch took more than half the pause: the pause was in PostgreSQL. */
+  mostlyInApplyBatch: number;
+}
+
+/**
+ * Pauses in the projector's commits (from its batch lines, in commit order): a pause the next apply_batch does not
+ * explain was spent elsewhere (fetching from Kafka, waiting for a core).
+ */
+export function commitGaps(batches: BatchLine[], thresholdMs: number): CommitGaps {
+  const sorted = [...batches].sort((a, b) => a.at - b.at);
+  let count = 0;
+  let longestMs = 0;
+  let mostlyInApplyBatch = 0;
+  for (let index = 1; index < sorted.length; index++) {
+    const gap = sorted[index].at - sorted[index - 1].at;
+    if (gap <= thresholdMs) continue;
+    count++;
+    longestMs = Math.max(longestMs, gap);
+    if (sorted[index].applyBatchMs > gap / 2) mostlyInApplyBatch++;
+  }
+  return { count, longestMs, mostlyInApplyBatch };
+}
+
 export interface Stall {
   /** The window of due times of the slow answers, ms since the epoch. */
   from: number;

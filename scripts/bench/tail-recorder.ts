@@ -12,11 +12,13 @@ import { seriesByStatus, writeLatencyPlot, type PlotMarker, type PlotSeries } fr
 import type { OpenLoadSample } from './open-load';
 import { summarize, round, type LatencySummary } from './stats';
 import {
+  commitGaps,
   jvmGcEvents,
   nodeGcEvents,
   PostgresWatch,
   projectorBatches,
   stallsWithEvents,
+  type CommitGaps,
   type PostgresWatchResult,
   type Stall,
   type TailEvent,
@@ -59,7 +61,7 @@ export interface LoadPicture {
   tail?: {
     stalls: Stall[];
     gc: Record<string, { pauses: number; totalMs: number; maxMs: number; over10ms: number }>;
-    batches: { count: number; records: LatencySummary; applyBatchMs: LatencySummary; chunkMs: LatencySummary };
+    batches: { count: number; records: LatencySummary; applyBatchMs: LatencySummary; chunkMs: LatencySummary; commitGaps: CommitGaps };
     postgres: Omit<PostgresWatchResult, 'events'>;
     eventsBySource: Record<string, number>;
   };
@@ -177,6 +179,7 @@ export class TailRecorder {
           records: summarize(batches.map((batch) => batch.records)),
           applyBatchMs: summarize(batches.map((batch) => batch.applyBatchMs)),
           chunkMs: summarize(batches.map((batch) => batch.chunkMs)),
+          commitGaps: commitGaps(batches, STALL_THRESHOLD_MS),
         },
         postgres,
         eventsBySource,
