@@ -19,7 +19,9 @@
  *
  * Everything runs on 127.0.0.1: a throw-away Kafka broker (libs/dev-stack/src/kafka-broker.ts), throw-away
  * databases timeline_bench_<random> (and _emmett), and the api and projector as child processes from dist/.
- * All of it is removed at the end, also on failure or Ctrl-C. Prints a table; writes bench-results.json.
+ * All of it is removed at the end, also on failure or Ctrl-C. Prints a table; writes bench-results.json, and a
+ * picture of latency against due time for each open-model load (scripts/bench/tail-recorder.ts; BENCH_TAIL=1 adds
+ * what could cause a stall, BENCH_OPEN_LOAD_HALF_ONLY=1 skips the twice-capacity load).
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -45,7 +47,8 @@ import { EVENT_BODY, fillCommandsTopic, timeRebuild, timeReplay, type RebuildRes
 import { bestOf, report, worstQueryP99, type BenchResults, type Machine } from './report';
 import { scrapeStages, stageMeans } from './stage-metrics';
 import { round } from './stats';
-import { measureSubscriberLatency } from './subscriber-latency';
+import { measureSubscriberLatency, type Arrival } from './subscriber-latency';
+import { TailRecorder } from './tail-recorder';
 import { runCredentials } from '../auth/run-credentials';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -160,8 +163,26 @@ async function main(): Promise<void> {
   const database = await createDatabase('timeline_bench');
   const databaseUrl = urlOf(database);
   const pool = new Pool({ connectionString: databaseUrl, max: 2, application_name: 'timeline-bench' });
+  // An idle connection that the server ends (another session's pg_terminate_backend on a shared server) must not end the bench.
+  pool.on('error', (error) => console.error(`bench: idle database connection lost: ${error.message}`));
   onCleanup('bench pool', () => pool.end());
   step(`database ${database}`);
+  const tail = new TailRecorder({
+    enabled: process.env.BENCH_TAIL === '1',
+    logDir,
+    outputDir: TailRecorder.outputDir(),
+    databaseUrl,
+    database,
+    schema: 'bench_http',
+    serverLog: process.env.BENCH_POSTGRES_LOG,
+  });
+  if (tail.enabled) {
+    // The evidence lives in the service logs: keep them.
+    keepLogs = true;
+    await tail.prepareDatabase();
+    process.env.KAFKA_JVM_OPTS = `${process.env.KAFKA_JVM_OPTS ?? ''} ${tail.kafkaJvmOptions()}`.trim();
+    step(`tail mode: GC logs, PostgreSQL sampling and the projector's batch lines in ${logDir}`);
+  }
 
   const needsKafka = sections.some((section) => section !== 'emmett' && section !== 'raw-pg');
   let broker: RunningKafkaBroker | null = null;
@@ -201,7 +222,7 @@ async function main(): Promise<void> {
     await Promise.all(processes.map((service) => service.stop(10_000)));
   });
   const startService = async (name: string, app: 'api' | 'projector', env: Record<string, string>) => {
-    const service = ServiceProcess.spawn(name, app, env, await freePort(), path.join(logDir, `${name}.log`));
+    const service = ServiceProcess.spawn(name, app, { ...env, ...tail.serviceEnv(name, app) }, await freePort(), path.join(logDir, `${name}.log`));
     processes.push(service);
     await service.waitReady();
     step(`${name} ready on ${service.url} (pid ${service.pid})`);
@@ -236,6 +257,8 @@ async function main(): Promise<void> {
         const answer = await putJson(`${api.url}/v1/timelines/${id}`, { title: `Benchmark ${id}`, defaultLanguage: 'it' });
         if (answer.status !== 201) throw new Error(`PUT /v1/timelines/${id} answered ${answer.status}: ${answer.text}`);
       }
+      await tail.prepareSchema();
+      const watched = { api: api.name, projector: projector.name };
       const stagesAround = async <T>(work: () => Promise<T>) => {
         const before = await scrapeStages(api.url, projector.url);
         const result = await work();
@@ -283,18 +306,37 @@ async function main(): Promise<void> {
       if (runs('subscribers')) {
         const rate = (await capacityNow()).perSecond / 2;
         step(`subscribers: ${rate.toFixed(0)} appends/s offered for ${OPEN_LOAD_S} s, watching Kafka ${eventsTopic} and GET /v1/stream`);
-        const latency = await measureSubscriberLatency({
-          baseUrl: api.url,
-          paths,
-          body,
-          ratePerSecond: rate,
-          durationS: OPEN_LOAD_S,
-          brokers: [broker!.bootstrap],
-          eventsTopic,
-          drainMs: SUBSCRIBER_DRAIN_MS,
-        });
+        const { result: latency, picture } = await tail.around(
+          'subscribers',
+          `append -> SSE and -> Kafka at half capacity (${rate.toFixed(0)}/s offered)`,
+          watched,
+          projector.logFile,
+          async (samples) => {
+            const arrivals = { kafka: [] as Arrival[], sse: [] as Arrival[] };
+            const result = await measureSubscriberLatency({
+              baseUrl: api.url,
+              paths,
+              body,
+              ratePerSecond: rate,
+              durationS: OPEN_LOAD_S,
+              brokers: [broker!.bootstrap],
+              eventsTopic,
+              drainMs: SUBSCRIBER_DRAIN_MS,
+              samples,
+              arrivals,
+            });
+            return {
+              result,
+              extra: [
+                { name: 'change on Kafka timeline.events', colour: '#56b4e9', points: arrivals.kafka },
+                { name: 'change on SSE /v1/stream', colour: '#0072b2', points: arrivals.sse },
+              ],
+            };
+          },
+        );
         checkAlive(api, projector);
         results.subscriberLatency = { ...latency, offeredPerSecond: round(rate, 1) };
+        results.pictures = { ...results.pictures, subscribers: picture };
       }
 
       if (runs('batch')) {
@@ -314,11 +356,32 @@ async function main(): Promise<void> {
       if (runs('open-load')) {
         const { perSecond, from } = await capacityNow();
         step(`open-load: ${(perSecond / 2).toFixed(0)}/s offered for ${OPEN_LOAD_S} s`);
-        const half = await stagesAround(() => offerLoad({ baseUrl: api.url, paths, body, ratePerSecond: perSecond / 2, durationS: OPEN_LOAD_S }));
-        step(`open-load: ${(perSecond * 2).toFixed(0)}/s offered for ${OPEN_LOAD_S} s`);
-        const double = await offerLoad({ baseUrl: api.url, paths, body, ratePerSecond: perSecond * 2, durationS: OPEN_LOAD_S });
-        checkAlive(api, projector);
-        results.openLoad = { capacityPerSecond: perSecond, capacityFrom: from, half: half.result, halfStages: half.stages, double };
+        const { result: half, picture: halfPicture } = await tail.around(
+          'half',
+          `open-model load at half capacity (${(perSecond / 2).toFixed(0)}/s offered)`,
+          watched,
+          projector.logFile,
+          async (samples) => ({
+            result: await stagesAround(() => offerLoad({ baseUrl: api.url, paths, body, ratePerSecond: perSecond / 2, durationS: OPEN_LOAD_S, samples })),
+          }),
+        );
+        results.pictures = { ...results.pictures, half: halfPicture };
+        step(`open-load: half capacity drawn in ${halfPicture.png}`);
+        if (process.env.BENCH_OPEN_LOAD_HALF_ONLY !== '1') {
+          step(`open-load: ${(perSecond * 2).toFixed(0)}/s offered for ${OPEN_LOAD_S} s`);
+          const { result: double, picture: doublePicture } = await tail.around(
+            'double',
+            `open-model load at twice capacity (${(perSecond * 2).toFixed(0)}/s offered)`,
+            watched,
+            projector.logFile,
+            async (samples) => ({ result: await offerLoad({ baseUrl: api.url, paths, body, ratePerSecond: perSecond * 2, durationS: OPEN_LOAD_S, samples }) }),
+          );
+          results.pictures = { ...results.pictures, double: doublePicture };
+          checkAlive(api, projector);
+          results.openLoad = { capacityPerSecond: perSecond, capacityFrom: from, half: half.result, halfStages: half.stages, double };
+        } else {
+          results.openLoad = { capacityPerSecond: perSecond, capacityFrom: from, half: half.result, halfStages: half.stages };
+        }
         step('open-load: waiting for the projector to work off the overload');
         await waitForQuietDecisions(pool, 'bench_http');
       }
@@ -462,7 +525,7 @@ async function main(): Promise<void> {
 
   // ---------------------------------------------------------------- report
   const loads = [...(results.httpAppends ?? []), ...(results.groupCommit ? [results.groupCommit.off, results.groupCommit.on] : [])];
-  keepLogs = loads.some((result) => result.errors > 0 || Object.keys(result.otherStatuses).length > 0) || results.replay?.completed === false;
+  keepLogs ||= loads.some((result) => result.errors > 0 || Object.keys(result.otherStatuses).length > 0) || results.replay?.completed === false;
   writeReport(results);
 }
 

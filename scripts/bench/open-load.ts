@@ -18,6 +18,19 @@ export interface OpenLoadSpec {
   durationS: number;
   /** Every answer, with the time its request was due (performance.now() ms). */
   onAnswer?: (answer: OpenLoadAnswer) => void;
+  /** When given, every request's times and status are pushed here (for the latency-over-time picture). */
+  samples?: OpenLoadSample[];
+}
+
+/** One request of the load; times in ms since the epoch, so that they line up with other processes' logs. */
+export interface OpenLoadSample {
+  dueAt: number;
+  /** When the generator got to send it: later than `dueAt` when the generator itself ran late. */
+  sentAt: number;
+  /** The answer's end, or when the request failed. */
+  answeredAt: number;
+  /** 0: no answer. */
+  status: number;
 }
 
 export interface OpenLoadAnswer {
@@ -68,8 +81,12 @@ export async function offerLoad(spec: OpenLoadSpec): Promise<OpenLoadResult> {
   let connectionsOpened = 0;
   const listenBefore = listenQueueCounters();
   const inFlight = new Set<Promise<void>>();
+  const epochOf = (monotonic: number) => performance.timeOrigin + monotonic;
+  const sample = (dueAt: number, sentAt: number, status: number) =>
+    spec.samples?.push({ dueAt: epochOf(dueAt), sentAt: epochOf(sentAt), answeredAt: epochOf(performance.now()), status });
   const send = (path: string, dueAt: number) =>
     new Promise<void>((resolve) => {
+      const sentAt = performance.now();
       const request = http.request(
         {
           agent,
@@ -90,10 +107,12 @@ export async function offerLoad(spec: OpenLoadSpec): Promise<OpenLoadResult> {
             latencies.push(answeredAt - dueAt);
             if (answeredAt - dueAt > 5_000) answeredAfter5s++;
             spec.onAnswer?.({ dueAt, answeredAt, status, body: Buffer.concat(chunks).toString('utf8') });
+            sample(dueAt, sentAt, status);
             resolve();
           });
           response.on('error', (error: NodeJS.ErrnoException) => {
             noAnswer(error.code ?? error.message);
+            sample(dueAt, sentAt, 0);
             resolve();
           });
         },
@@ -106,6 +125,7 @@ export async function offerLoad(spec: OpenLoadSpec): Promise<OpenLoadResult> {
       request.on('timeout', () => request.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
       request.on('error', (error: NodeJS.ErrnoException) => {
         noAnswer(error.code ?? error.message);
+        sample(dueAt, sentAt, 0);
         resolve();
       });
       request.end(spec.body);

@@ -41,7 +41,7 @@ export interface RawWriteResult {
   rowsPerSecond: number;
 }
 
-const TIMELINE_ID = 'raw-pg-1';
+export const TIMELINE_ID = 'raw-pg-1';
 const EVENT_COLUMNS = [
   'event_id',
   'timeline_id',
@@ -105,7 +105,7 @@ const REVISION_TYPES = [
 ];
 
 type Cell = string | number | boolean | null | string[];
-interface RowPair {
+export interface RowPair {
   event: Cell[];
   revision: Cell[];
 }
@@ -149,7 +149,7 @@ export async function measureRawPostgres(spec: RawPostgresSpec): Promise<RawWrit
 }
 
 /** The EventRecorded change our decider makes for the bench's event body, on a fresh timeline. */
-function recordedEventTemplate(): EventRecorded {
+export function recordedEventTemplate(): EventRecorded {
   const knownAt = new Date().toISOString();
   const create = {
     type: 'CreateTimeline',
@@ -178,7 +178,7 @@ function recordedEventTemplate(): EventRecorded {
 }
 
 /** The rows ProjectionRepository writes for one EventRecorded (eventRows, revisionRows), with fresh ids. */
-function rowPair(template: EventRecorded): RowPair {
+export function rowPair(template: EventRecorded): RowPair {
   const eventId = randomUUID();
   const commandId = randomUUID();
   const state = { ...template.event, eventId };
@@ -227,7 +227,7 @@ function rowPair(template: EventRecorded): RowPair {
 }
 
 /** One statement per table: a parameter array per column, unnested into rows. Arrays travel as array literals. */
-async function insertWithUnnest(client: PoolClient, rows: RowPair[]): Promise<void> {
+export async function insertWithUnnest(client: PoolClient, rows: RowPair[]): Promise<void> {
   const statement = (table: string, columns: readonly string[], types: string[], pick: (row: RowPair) => Cell[]) => {
     const parameterTypes = types.map((type) => (type.endsWith('[]') ? 'text' : type));
     const selected = columns.map((column, index) => (types[index].endsWith('[]') ? `${column}::${types[index]}` : column));

@@ -12,6 +12,7 @@ import type { RawWriteResult } from './raw-postgres';
 import type { FillResult, RebuildResult, ReplayResult } from './replay';
 import type { StageMeans } from './stage-metrics';
 import { mib, table } from './stats';
+import type { LoadPicture } from './tail-recorder';
 import type { SubscriberLatencyResult } from './subscriber-latency';
 
 export interface Machine {
@@ -51,7 +52,8 @@ export interface OpenLoadSection {
   capacityFrom: string;
   half: OpenLoadResult;
   halfStages: StageMeans;
-  double: OpenLoadResult;
+  /** Absent when BENCH_OPEN_LOAD_HALF_ONLY=1 (repeated short runs of the half-capacity load). */
+  double?: OpenLoadResult;
 }
 
 export interface BenchResults {
@@ -65,6 +67,8 @@ export interface BenchResults {
   projectorRssDuringHttp?: { peakKb: number | null; hwmKb: number | null };
   openLoad?: OpenLoadSection;
   subscriberLatency?: SubscriberLatencyResult & { offeredPerSecond: number };
+  /** Latency over time of the open-model loads (PNG files), and in tail mode what happened during each. */
+  pictures?: Record<string, LoadPicture>;
   batchAppends?: BatchAppendResult;
   groupCommit?: { connections: number; off: LoadResult; on: LoadResult; ratio: number };
   emmett?: EmmettRow[];
@@ -104,6 +108,7 @@ export function report(r: BenchResults): string {
     r.httpAppends && appendsBlock(r.httpAppends, r, s),
     r.openLoad && openLoadBlock(r.openLoad),
     r.subscriberLatency && subscriberBlock(r.subscriberLatency),
+    r.pictures && picturesBlock(r.pictures),
     r.batchAppends && batchBlock(r.batchAppends),
     r.groupCommit && groupCommitBlock(r.groupCommit, s),
     r.emmett &&
@@ -219,10 +224,54 @@ function openLoadBlock(o: OpenLoadSection): string {
     `   (> 5 s: answers later than 5 s; no answer by cause; connections the generator opened; the kernel's listen-queue overflows/drops, whole machine)`,
     table(
       ['', 'offered/s', 'sent', 'p50 ms', 'p99 ms', 'max ms', 'answers', '> 5 s', 'no answer by cause', 'connections', 'listen overflows/drops'],
-      [row('half capacity', o.half), row('twice capacity', o.double)],
+      [row('half capacity', o.half), ...(o.double ? [row('twice capacity', o.double)] : [])],
     ),
     stagesLine('where one append goes, half capacity', o.halfStages),
   ].join('\n');
+}
+
+function picturesBlock(pictures: Record<string, LoadPicture>): string {
+  const lines = ['Latency over time (one dot per request; in tail mode, markers for what happened meanwhile):'];
+  for (const [label, picture] of Object.entries(pictures)) {
+    const lag = picture.generatorLagMs;
+    lines.push(
+      `   ${label}: ${picture.png}; load average ${picture.loadAverageBefore.join(' ')} before, ${picture.loadAverageAfter.join(' ')} after; ` +
+        `generator sent late by p50 ${lag.p50} / p99 ${lag.p99} / max ${lag.max} ms`,
+    );
+    const tail = picture.tail;
+    if (!tail) continue;
+    const b = tail.batches;
+    lines.push(
+      `      projector batches ${b.count}: records p50 ${b.records.p50} max ${b.records.max}; apply_batch p50 ${b.applyBatchMs.p50} p99 ${b.applyBatchMs.p99} max ${b.applyBatchMs.max} ms; ` +
+        `pauses between commits over 150 ms: ${b.commitGaps.count} (longest ${Math.round(b.commitGaps.longestMs)} ms), ${b.commitGaps.mostlyInApplyBatch} of them mostly in the next apply_batch`,
+    );
+    lines.push(
+      `      GC: ${Object.entries(tail.gc)
+        .map(([source, gc]) => `${source} ${gc.pauses} pauses, ${gc.totalMs} ms, max ${gc.maxMs} ms`)
+        .join('; ')}`,
+    );
+    lines.push(
+      `      PostgreSQL waits (samples of active backends): ${
+        Object.entries(tail.postgres.waits)
+          .map(([wait, count]) => `${wait} x${count}`)
+          .join(', ') || 'none'
+      }; GIN pending pages max: ${Object.entries(tail.postgres.ginPendingPagesMax)
+        .map(([index, pages]) => `${index} ${pages}`)
+        .join(', ')}`,
+    );
+    for (const stall of tail.stalls) {
+      lines.push(
+        `      stall at ${stall.from}-${stall.to} s: ${stall.answers} answers, worst ${stall.worstMs} ms, generator late by up to ${stall.generatorLagMs} ms`,
+      );
+      const waits = new Map<string, number>();
+      for (const event of stall.events) {
+        if (event.source === 'postgres wait') waits.set(event.what, (waits.get(event.what) ?? 0) + 1);
+        else lines.push(`         ${event.at} s ${event.source}: ${event.what}${event.ms !== undefined ? ` (${event.ms} ms)` : ''}`);
+      }
+      if (waits.size) lines.push(`         waits sampled every 100 ms: ${[...waits].map(([what, count]) => `${what} x${count}`).join(', ')}`);
+    }
+  }
+  return lines.join('\n');
 }
 
 function subscriberBlock(x: SubscriberLatencyResult & { offeredPerSecond: number }): string {

@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { changeEventId } from '@timeline/change-events';
 import { Kafka, logLevel } from 'kafkajs';
-import { offerLoad, type OpenLoadResult } from './open-load';
+import { offerLoad, type OpenLoadResult, type OpenLoadSample } from './open-load';
 import { summarize, type LatencySummary } from './stats';
 import { runCredentials } from '../auth/run-credentials';
 
@@ -22,6 +22,14 @@ export interface SubscriberLatencySpec {
   eventsTopic: string;
   /** After the load, how long to wait for the last changes to arrive. */
   drainMs: number;
+  /** When given: every request's times (see offerLoad), and when each change arrived (ms since the epoch). */
+  samples?: OpenLoadSample[];
+  arrivals?: { kafka: Arrival[]; sse: Arrival[] };
+}
+
+export interface Arrival {
+  dueAt: number;
+  arrivedAt: number;
 }
 
 export interface SubscriberLatencyResult {
@@ -62,6 +70,7 @@ export async function measureSubscriberLatency(spec: SubscriberLatencySpec): Pro
       body: spec.body,
       ratePerSecond: spec.ratePerSecond,
       durationS: spec.durationS,
+      samples: spec.samples,
       onAnswer: ({ dueAt, status, body }) => {
         if (status !== 201 && status !== 202) return;
         const commandId = (JSON.parse(body) as { commandId?: string }).commandId;
@@ -77,6 +86,13 @@ export async function measureSubscriberLatency(spec: SubscriberLatencySpec): Pro
       }
       return { ...summarize(samples), missing: dueByChangeId.size - samples.length };
     };
+    const epochOf = (monotonic: number) => performance.timeOrigin + monotonic;
+    for (const [id, dueAt] of dueByChangeId) {
+      const onKafka = seenOnKafka.get(id);
+      const onSse = seenOnSse.get(id);
+      if (onKafka !== undefined) spec.arrivals?.kafka.push({ dueAt: epochOf(dueAt), arrivedAt: epochOf(onKafka) });
+      if (onSse !== undefined) spec.arrivals?.sse.push({ dueAt: epochOf(dueAt), arrivedAt: epochOf(onSse) });
+    }
     return { load, appends: dueByChangeId.size, kafka: latencies(seenOnKafka), sse: latencies(seenOnSse) };
   } finally {
     sse.destroy();

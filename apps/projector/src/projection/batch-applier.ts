@@ -25,7 +25,9 @@ export interface LogPosition {
 }
 
 type ReferencedIds = ReturnType<typeof referencedIds>;
-type Attempt = { outcome: ChunkOutcome; committed?: DecidedBatch } | 'state-changed';
+/** What one chunk came to; `applyBatchMs`: the time of its last `apply_batch` call, the one that committed. */
+export type Applied = { outcome: ChunkOutcome; committed?: DecidedBatch; applyBatchMs?: number };
+type Attempt = Applied | 'state-changed';
 
 /** A batch refused because rows it was decided on changed is decided again on what is stored, this many times. */
 const DECISION_ATTEMPTS = 3;
@@ -48,12 +50,7 @@ export class BatchApplier {
     this.memory.forgetAll();
   }
 
-  async apply(
-    partition: number,
-    chunk: LogRecord[],
-    position: LogPosition,
-    decideRecords: DecideRecords = this.decide,
-  ): Promise<{ outcome: ChunkOutcome; committed?: DecidedBatch }> {
+  async apply(partition: number, chunk: LogRecord[], position: LogPosition, decideRecords: DecideRecords = this.decide): Promise<Applied> {
     try {
       for (let attempt = 1; ; attempt += 1) {
         const result = await this.attempt(partition, chunk, position, decideRecords);
@@ -92,6 +89,7 @@ export class BatchApplier {
     const alreadyDecided = loaded?.alreadyDecided ?? new Set<string>();
     const decided = decidedPurely(() => decideRecords(records, state, alreadyDecided));
     const applied = records[records.length - 1].record.offset;
+    const called = performance.now();
     const outcome = await this.projection.applyBatch({
       topic: this.topic,
       partition,
@@ -106,7 +104,11 @@ export class BatchApplier {
     }
     this.memory.remember(partition, applied + 1, state, decided);
     // A redaction is read again, to start the next batch.
-    return { outcome: applied < last ? { kind: 'seek', offset: applied + 1 } : { kind: 'applied' }, committed: decided };
+    return {
+      outcome: applied < last ? { kind: 'seek', offset: applied + 1 } : { kind: 'applied' },
+      committed: decided,
+      applyBatchMs: performance.now() - called,
+    };
   }
 
   private async load(partition: number, ids: ReferencedIds): Promise<LoadedPartition & { ids: ReferencedIds }> {

@@ -184,11 +184,16 @@ export class ProjectorService implements OnApplicationShutdown {
     const startedAt = Date.now();
     const started = performance.now();
     const position = { logEnd: this.logEnds.get(partition) ?? Infinity, soughtTo: this.soughtTo.get(partition) };
-    const { outcome, committed } = await this.applier.apply(partition, chunk, position, decideRecords);
+    const { outcome, committed, applyBatchMs } = await this.applier.apply(partition, chunk, position, decideRecords);
     if (committed) {
       this.soughtTo.delete(partition);
       const seconds = (performance.now() - started) / 1_000;
       this.telemetry.batchCommitted({ topic, partition, records: chunk, decisions: committed.decisions, startedAt, seconds });
+      // What the bench's tail mode reads (LOG_LEVEL=debug) to hold slow answers against slow batches.
+      this.logger.debug(
+        `batch applied: partition ${partition}, offsets ${chunk[0].offset}-${chunk.at(-1)!.offset}, ${chunk.length} records, ` +
+          `${committed.decisions.length} decisions, chunk ${(seconds * 1_000).toFixed(2)} ms, apply_batch ${applyBatchMs?.toFixed(2) ?? 'n/a'} ms`,
+      );
     }
     return outcome;
   }
