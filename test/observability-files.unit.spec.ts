@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { alertingRules, DEFAULT_RUNBOOKS_URL } from '../scripts/observability/alert-rules';
 import { ALERT_CASES } from '../scripts/observability/alert-rules-tests';
 import { dashboardQueries, timelineDashboard } from '../scripts/observability/dashboard';
+import { RUNBOOKS_PAGE, renderRunbooksPage } from '../scripts/observability/runbooks-page';
 import { DASHBOARD_FILE, renderDashboard, renderRules, renderRuleTests, RULES_FILE, RULES_TEST_FILE } from '../scripts/observability/render';
 import { headingAnchors } from './support/markdown-anchors';
 
@@ -63,6 +64,13 @@ describe('the Prometheus rules (observability/prometheus/timeline-rules.yml)', (
     const anchors = headingAnchors(readFileSync(path.join(__dirname, '..', 'docs', 'runbooks.md'), 'utf8'));
     const missing = alerts.map((a) => a.annotations.runbook_url.split('#')[1]).filter((anchor) => !anchors.has(anchor));
     expect(missing).toEqual([]);
+  });
+
+  test('the runbooks page the api serves has the same headings, and is what docs/runbooks.md renders; when this fails, run `npm run observability`', () => {
+    const page = readFileSync(RUNBOOKS_PAGE, 'utf8');
+    expect(page).toBe(renderRunbooksPage());
+    const ids = new Set([...page.matchAll(/<h\d id="([^"]+)"/g)].map((match) => match[1]));
+    expect(ids).toEqual(headingAnchors(readFileSync(path.join(__dirname, '..', 'docs', 'runbooks.md'), 'utf8')));
   });
 
   test('the committed rules and their tests are what scripts/observability renders; when this fails, run `npm run observability`', () => {

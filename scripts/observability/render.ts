@@ -1,7 +1,8 @@
 /**
  * Writes the operators' files from alert-rules.ts and dashboard.ts:
  *   npm run observability                                  observability/prometheus/timeline-rules.yml, its tests
- *                                                          (timeline-rules.test.yml) and observability/grafana/timeline-dashboard.json
+ *                                                          (timeline-rules.test.yml), observability/grafana/timeline-dashboard.json
+ *                                                          and the runbooks page the api serves (from docs/runbooks.md)
  *   npm run observability -- --runbooks-url <URL>          prints the rules with runbook links to <URL> (your api's /ops/runbooks)
  * A unit test (test/observability-files.unit.spec.ts) fails when the committed files are not what this renders.
  */
@@ -11,6 +12,7 @@ import { stringify } from 'yaml';
 import { DEFAULT_RUNBOOKS_URL, ruleGroups } from './alert-rules';
 import { alertRuleTests } from './alert-rules-tests';
 import { timelineDashboard } from './dashboard';
+import { renderRunbooksPage, RUNBOOKS_PAGE } from './runbooks-page';
 
 const ROOT = path.join(__dirname, '..', '..');
 export const RULES_FILE = path.join(ROOT, 'observability', 'prometheus', 'timeline-rules.yml');
@@ -46,5 +48,6 @@ if (require.main === module) {
     writeFileSync(RULES_FILE, renderRules());
     writeFileSync(RULES_TEST_FILE, renderRuleTests());
     writeFileSync(DASHBOARD_FILE, renderDashboard());
+    writeFileSync(RUNBOOKS_PAGE, renderRunbooksPage());
   }
 }
