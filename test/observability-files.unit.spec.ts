@@ -6,7 +6,8 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { alertingRules, DEFAULT_RUNBOOKS_URL } from '../scripts/observability/alert-rules';
 import { ALERT_CASES } from '../scripts/observability/alert-rules-tests';
@@ -76,6 +77,24 @@ describe('the Prometheus rules (observability/prometheus/timeline-rules.yml)', (
   test('the committed rules and their tests are what scripts/observability renders; when this fails, run `npm run observability`', () => {
     expect(readFileSync(RULES_FILE, 'utf8')).toBe(renderRules());
     expect(readFileSync(RULES_TEST_FILE, 'utf8')).toBe(renderRuleTests());
+  });
+});
+
+describe("the compose profile's Prometheus configuration (observability/prometheus/prometheus.yml)", () => {
+  test('promtool check config accepts it, with the rules and the token secret where the containers mount them', () => {
+    // The container's paths, pointed at a temporary copy: the rules file as committed, and a token file.
+    const dir = mkdtempSync(path.join(tmpdir(), 'timeline-prometheus-config-'));
+    try {
+      writeFileSync(path.join(dir, 'ops.token'), 'a token');
+      const config = readFileSync(path.join(path.dirname(RULES_FILE), 'prometheus.yml'), 'utf8')
+        .replaceAll('/etc/prometheus/rules/timeline-rules.yml', RULES_FILE)
+        .replaceAll('/run/secrets/timeline-ops-token', path.join(dir, 'ops.token'));
+      writeFileSync(path.join(dir, 'prometheus.yml'), config);
+      const { status, output } = promtool('check', 'config', path.join(dir, 'prometheus.yml'));
+      expect({ status, output }).toEqual({ status: 0, output: expect.stringMatching(/SUCCESS: \d+ rules found/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -44,6 +44,9 @@ export interface PoolState {
   options: { max?: number };
 }
 
+/** How long a scrape waits for the readiness checks (Prometheus's default scrape timeout is 10 s). */
+const READINESS_SCRAPE_WAIT_MS = 3_000;
+
 /** pg's own default for `max`. */
 const PG_DEFAULT_POOL_MAX = 10;
 
@@ -98,10 +101,18 @@ export class ServiceMetrics {
       help: 'Requests answered 401: no token, or one that is expired, malformed or not signed by a key this service accepts.',
       registers,
     });
-    const readiness = () => this.readinessSource?.();
+    // A check that hangs (a broker that does not answer) must not hold the scrape past Prometheus's timeout: that
+    // would read as the process being down. Past READINESS_SCRAPE_WAIT_MS it counts as not ready.
+    const readiness = () => {
+      const source = this.readinessSource;
+      if (!source) return undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), READINESS_SCRAPE_WAIT_MS)));
+      return Promise.race([source(), late]).finally(() => clearTimeout(timer));
+    };
     new Gauge({
       name: 'timeline_ready',
-      help: 'What /health/ready would answer now, checked on each scrape: 1 ready, 0 not (see its body for why).',
+      help: 'What /health/ready would answer now, checked on each scrape: 1 ready, 0 not (see its body for why); 0 too when the checks take over 3 s.',
       registers,
       async collect() {
         const ready = await readiness();
