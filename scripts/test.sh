@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Tools the e2e tests use, from Debian's packages: promtool checks /metrics, chromium drives the ops page.
+# Tools the tests use, from Debian's packages: promtool checks /metrics and the alert rules, the prometheus server
+# (same package) runs them against the service, chromium drives the ops page.
 missing=()
-command -v promtool >/dev/null || missing+=(prometheus)
+{ command -v promtool && command -v prometheus; } >/dev/null || missing+=(prometheus)
 command -v chromium >/dev/null || missing+=(chromium)
 if (( ${#missing[@]} )); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then

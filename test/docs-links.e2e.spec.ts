@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { headingAnchors } from './support/markdown-anchors';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 
@@ -26,22 +27,6 @@ function relativeLinks(markdown: string): { file: string; anchor: string | null 
       const [file, anchor] = target.split('#');
       return { file, anchor: anchor ?? null };
     });
-}
-
-/** The anchors GitHub gives a document's headings: lower case, punctuation dropped, spaces as hyphens, repeats numbered. */
-function headingAnchors(markdown: string): Set<string> {
-  const outsideCode = markdown.replace(/^```[\s\S]*?^```/gm, '');
-  const anchors = new Set<string>();
-  for (const [, heading] of outsideCode.matchAll(/^#{1,6}\s+(.+?)\s*#*$/gm)) {
-    const base = heading
-      .toLowerCase()
-      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-      .replace(/\s/g, '-');
-    let anchor = base;
-    for (let repeat = 1; anchors.has(anchor); repeat++) anchor = `${base}-${repeat}`;
-    anchors.add(anchor);
-  }
-  return anchors;
 }
 
 describe('the documentation stands alone', () => {

@@ -102,6 +102,26 @@ describe('health, metrics and traces of a running service', () => {
       expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     });
 
+    test('both apps say whether they are ready, count requests received and 401 answers, and give the pool size', async () => {
+      expect((await service.http.withToken(null).get(`/v1/timelines/${timelineId}`)).status).toBe(401);
+      const api = (await service.http.get('/metrics')).body as string;
+      expect(api).toMatch(/^timeline_ready 1$/m);
+      expect(api).toMatch(/^timeline_http_unauthorized_requests_total 1$/m);
+      // The two PUTs of beforeAll, received and answered (a request still in flight would be received only).
+      expect(api).toMatch(/^timeline_http_requests_received_total\{method="PUT",route="\/v1\/timelines\/:timelineId"\} 2$/m);
+      expect(api).toMatch(new RegExp(`^timeline_postgres_pool_max_connections ${service.config.database.poolSize}$`, 'm'));
+      // Every load-shedding and admission series from the start, at 0: an alert's rate sees the first refusal.
+      expect(api).toMatch(/^timeline_api_requests_limited_total\{limit="event_loop_delay"\} 0$/m);
+      expect(api).toMatch(/^timeline_api_commands_refused_total\{reason="append_queue"\} 0$/m);
+
+      const projection = (await projectorHttp.get('/metrics')).body as string;
+      expect(projection).toMatch(/^timeline_ready 1$/m);
+      // The three commands decided: the next offsets to decide add up to them.
+      const nextOffsets = [...projection.matchAll(/^timeline_projection_next_offset\{partition="\d+"\} (\d+)$/gm)].map((match) => Number(match[1]));
+      expect(nextOffsets).toHaveLength(service.config.kafka.partitions);
+      expect(nextOffsets.reduce((sum, offset) => sum + offset, 0)).toBe(3);
+    });
+
     test('promtool accepts what both apps expose', async () => {
       const api = (await service.http.get('/metrics')).body as string;
       const projection = (await projectorHttp.get('/metrics')).body as string;

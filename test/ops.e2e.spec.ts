@@ -116,6 +116,10 @@ describe('the ops page', () => {
     expect(new Set(writes.map((write) => write.status))).toEqual(new Set([202]));
 
     await expectEventually(async () => expect(await figure(page, 'lag-records')).toBe(BURST), { timeoutMs: 10_000 });
+    // A card that is not ok links to its runbook; it goes once the card is ok again (below).
+    const lagRunbook = page.locator('#card-lag [data-testid="runbook-link"]');
+    await expect(lagRunbook.isVisible()).resolves.toBe(true);
+    await expect(lagRunbook.getAttribute('href')).resolves.toBe('/ops/runbooks#timelineprojectionlagrecords');
     const rows = await page.getByTestId('partition-row').all();
     const lagByPartition = await Promise.all(rows.map(async (row) => Number(await row.getAttribute('data-lag'))));
     expect(lagByPartition.reduce((sum, lag) => sum + lag, 0)).toBe(BURST);
@@ -125,6 +129,7 @@ describe('the ops page', () => {
 
     await service.startProjectorProcess();
     await expectEventually(async () => expect(await figure(page, 'lag-records')).toBe(0), { timeoutMs: 30_000, intervalMs: 200 });
+    await expect(lagRunbook.isVisible()).resolves.toBe(false);
     await expectEventually(async () => expect(await figure(page, 'accepted')).toBe(acceptedBefore + BURST), { timeoutMs: 10_000 });
     expect(await figure(page, 'throughput')).toBeGreaterThan(0);
     // The timeline is drawn again with the new events.
@@ -153,6 +158,12 @@ describe('the ops page', () => {
       await expect(failing.first().textContent()).resolves.toMatch(
         /partition \d+ fails since .*\(\d+ attempts, database\): 25006: the database is read-only for maintenance/,
       );
+      // Its runbook, served by the api without a token, at the heading of the stuck-partition alert.
+      const runbook = await failing.first().getByTestId('runbook-link').getAttribute('href');
+      expect(runbook).toBe('/ops/runbooks#timelinepartitionstuck');
+      const runbooks = await fetch(new URL(runbook!, service.http.baseUrl));
+      expect(runbooks.status).toBe(200);
+      expect(await runbooks.text()).toContain('<h3 id="timelinepartitionstuck">TimelinePartitionStuck</h3>');
       const partition = await failing.first().getAttribute('data-partition');
       await expect(page.locator(`[data-testid="partition-row"][data-partition="${partition}"]`).getAttribute('class')).resolves.toBe('failing');
       await page.screenshot({ path: path.join(ARTIFACTS, 'ops-page-failing-partition.png'), fullPage: true });

@@ -1,4 +1,4 @@
-// Development infrastructure: throw-away Kafka brokers and PostgreSQL servers, the apps as child
+// Development infrastructure: throw-away Kafka brokers, PostgreSQL and Prometheus servers, the apps as child
 // processes, ports, a TCP proxy for faults, development tokens, an SSE client and sample events.
 // `npm start`, the bench, the chaos lab and the tests run on it; production code never imports it.
 export * from './dev-tokens';
@@ -7,6 +7,7 @@ export * from './free-ports';
 export * from './kafka-broker';
 export * from './postgres-cluster';
 export * from './process-alive';
+export * from './prometheus-server';
 export * from './sample-events';
 export * from './service-process';
 export * from './sse-reader';

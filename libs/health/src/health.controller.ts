@@ -1,9 +1,10 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, type OnModuleInit } from '@nestjs/common';
 import { Public } from '@timeline/auth';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { CommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { migrationsAreCurrent } from '@timeline/database';
+import { ServiceMetrics } from '@timeline/observability';
 import { Pool } from 'pg';
 
 /** An app's own condition for readiness, beside PostgreSQL and Kafka (the projector adds its lag). */
@@ -14,7 +15,7 @@ export abstract class ExtraReadinessCheck {
 
 @Public()
 @Controller('health')
-export class HealthController {
+export class HealthController implements OnModuleInit {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
@@ -22,7 +23,16 @@ export class HealthController {
     private readonly pool: Pool,
     private readonly log: CommandLog,
     @Inject(ExtraReadinessCheck) private readonly extraChecks: ExtraReadinessCheck[],
+    private readonly metrics: ServiceMetrics,
   ) {}
+
+  /** `timeline_ready` on /metrics runs the same checks, so an alert sees what a load balancer's probe sees. */
+  onModuleInit(): void {
+    this.metrics.watchReadiness(async () => {
+      const checks = await Promise.all([this.postgres(), this.kafka(), ...this.extraChecks.map((extra) => this.extra(extra))]).catch(() => null);
+      return checks?.every((result) => Object.values(result).every((indicator) => indicator.status === 'up')) ?? false;
+    });
+  }
 
   /** The process is up and serving HTTP. */
   @Get('live')

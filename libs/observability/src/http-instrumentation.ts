@@ -27,6 +27,7 @@ export class HttpInstrumentation implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onRequest', (request: TracedRequest, _reply, done) => {
       const route = request.routeOptions.url;
+      this.metrics.requestReceived(request.method, route);
       if (!route || UNTRACED_ROUTES.test(route)) return done();
       const { span, context: active } = startRequestSpan(`${request.method} ${route}`, request.headers, {
         'http.request.method': request.method,

@@ -1,5 +1,5 @@
 import type { ProducerState } from '@timeline/command-log';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * What both apps' metrics share: one registry per process, the process's
@@ -29,6 +29,8 @@ const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_activ
 
 const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
+const methodLabel = (method: string) => (HTTP_METHODS.has(method) ? method : 'OTHER');
+
 /** `2xx`, `4xx`…: a status class, the label requests are counted by. */
 export function statusClass(status: number): string {
   return `${Math.floor(status / 100)}xx`;
@@ -38,7 +40,15 @@ export interface PoolState {
   totalCount: number;
   idleCount: number;
   waitingCount: number;
+  /** The pool's configuration: `max` is the most connections it opens (pg's default 10 when unset). */
+  options: { max?: number };
 }
+
+/** How long a scrape waits for the readiness checks (Prometheus's default scrape timeout is 10 s). */
+const READINESS_SCRAPE_WAIT_MS = 3_000;
+
+/** pg's own default for `max`. */
+const PG_DEFAULT_POOL_MAX = 10;
 
 /** Metrics both apps have: HTTP requests, the PostgreSQL pool, Kafka producers, the process. */
 /** Gauges read on each scrape: name, help, and what each reads of the pool or of a producer. */
@@ -46,6 +56,11 @@ const POOL_GAUGES: [string, string, (state: PoolState) => number][] = [
   ['timeline_postgres_pool_connections', 'Connections the PostgreSQL pool holds, busy or idle.', (state) => state.totalCount],
   ['timeline_postgres_pool_idle_connections', 'Connections of the PostgreSQL pool not in use.', (state) => state.idleCount],
   ['timeline_postgres_pool_waiting_clients', 'Queries waiting for a connection of the PostgreSQL pool.', (state) => state.waitingCount],
+  [
+    'timeline_postgres_pool_max_connections',
+    'The most connections the PostgreSQL pool opens (DATABASE_POOL_SIZE).',
+    (state) => state.options.max ?? PG_DEFAULT_POOL_MAX,
+  ],
 ];
 const PRODUCER_GAUGES: [string, string, (state: ProducerState) => number][] = [
   ['timeline_kafka_producer_connected', '1 while the Kafka producer for the topic is connected, else 0.', (state) => (state.connected ? 1 : 0)],
@@ -56,8 +71,11 @@ const PRODUCER_GAUGES: [string, string, (state: ProducerState) => number][] = [
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_class'>;
+  private readonly requestsReceived: Counter<'method' | 'route'>;
+  private readonly unauthorizedRequests: Counter;
   private poolSource: (() => PoolState) | null = null;
   private producerSource: (() => ProducerState[]) | null = null;
+  private readinessSource: (() => Promise<boolean>) | null = null;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -70,6 +88,36 @@ export class ServiceMetrics {
       labelNames: ['method', 'route', 'status_class'],
       buckets: LATENCY_BUCKETS_SECONDS,
       registers,
+    });
+    // Received against answered (the histogram's count) is what was never answered: an SLI counts both.
+    this.requestsReceived = new Counter({
+      name: 'timeline_http_requests_received_total',
+      help: 'HTTP requests received, by method and route pattern; those not (yet) in timeline_http_request_duration_seconds_count were not answered.',
+      labelNames: ['method', 'route'],
+      registers,
+    });
+    this.unauthorizedRequests = new Counter({
+      name: 'timeline_http_unauthorized_requests_total',
+      help: 'Requests answered 401: no token, or one that is expired, malformed or not signed by a key this service accepts.',
+      registers,
+    });
+    // A check that hangs (a broker that does not answer) must not hold the scrape past Prometheus's timeout: that
+    // would read as the process being down. Past READINESS_SCRAPE_WAIT_MS it counts as not ready.
+    const readiness = () => {
+      const source = this.readinessSource;
+      if (!source) return undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), READINESS_SCRAPE_WAIT_MS)));
+      return Promise.race([source(), late]).finally(() => clearTimeout(timer));
+    };
+    new Gauge({
+      name: 'timeline_ready',
+      help: 'What /health/ready would answer now, checked on each scrape: 1 ready, 0 not (see its body for why); 0 too when the checks take over 3 s.',
+      registers,
+      async collect() {
+        const ready = await readiness();
+        if (ready !== undefined) this.set(ready ? 1 : 0);
+      },
     });
 
     const pool = () => this.poolSource?.();
@@ -107,10 +155,17 @@ export class ServiceMetrics {
     this.producerSource = source;
   }
 
+  /** The health endpoint's readiness, run on each scrape (it never throws: a check that fails is "not ready"). */
+  watchReadiness(source: () => Promise<boolean>): void {
+    this.readinessSource = source;
+  }
+
+  requestReceived(method: string, route: string | undefined): void {
+    this.requestsReceived.inc({ method: methodLabel(method), route: route ?? 'unmatched' });
+  }
+
   observeHttpRequest(method: string, route: string | undefined, status: number, seconds: number): void {
-    this.httpRequestDuration.observe(
-      { method: HTTP_METHODS.has(method) ? method : 'OTHER', route: route ?? 'unmatched', status_class: statusClass(status) },
-      seconds,
-    );
+    this.httpRequestDuration.observe({ method: methodLabel(method), route: route ?? 'unmatched', status_class: statusClass(status) }, seconds);
+    if (status === 401) this.unauthorizedRequests.inc();
   }
 }

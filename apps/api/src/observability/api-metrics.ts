@@ -10,8 +10,17 @@ export type AnswerOutcome = 'accepted' | 'rejected' | 'pending' | 'idempotency_c
 export type RefusalReason = 'waiting_decisions' | 'append_queue';
 
 /** Which per-client or per-process limit refused a request (docs/api.md, Limits); the last two are load shedding (SHED_*). */
-export type RequestLimit =
-  'writes' | 'queries' | 'stream_clients' | 'stream_clients_per_address' | 'stream_catch_ups' | 'event_loop_delay' | 'event_loop_utilization';
+const REQUEST_LIMITS = [
+  'writes',
+  'queries',
+  'stream_clients',
+  'stream_clients_per_address',
+  'stream_catch_ups',
+  'event_loop_delay',
+  'event_loop_utilization',
+] as const;
+export type RequestLimit = (typeof REQUEST_LIMITS)[number];
+const REFUSAL_REASONS: RefusalReason[] = ['waiting_decisions', 'append_queue'];
 
 const ANSWER_STATUS_CLASS: Record<AnswerOutcome, string> = {
   accepted: '2xx',
@@ -73,6 +82,9 @@ export class ApiMetrics {
       labelNames: ['limit'],
       registers,
     });
+    // Every series from the start, at 0: a rate over a window sees the first refusal, and an alert's selector has series.
+    for (const reason of REFUSAL_REASONS) this.refused.inc({ reason }, 0);
+    for (const limit of REQUEST_LIMITS) this.limited.inc({ limit }, 0);
     const waiting = () => this.waitingSource?.();
     new Gauge({
       name: 'timeline_api_commands_waiting',

@@ -2,10 +2,10 @@ import { Controller, Get, Header, Param, Res } from '@nestjs/common';
 import { Public, RequiresScope } from '@timeline/auth';
 import type { FastifyReply } from 'fastify';
 import { Problem } from '@timeline/problems';
-import { isOpsAsset, opsAsset, opsPage } from './ops-assets';
+import { isOpsAsset, opsAsset, opsPage, runbooksPage } from './ops-assets';
 import { OpsStatusService, type OpsStatus } from './ops-status';
 
-/** `GET /ops`: the operators' page; `GET /ops/status`: the JSON it polls. */
+/** `GET /ops`: the operators' page; `GET /ops/status`: the JSON it polls; `GET /ops/runbooks`: what to do when something fails. */
 @Controller('ops')
 export class OpsController {
   constructor(private readonly ops: OpsStatusService) {}
@@ -17,6 +17,15 @@ export class OpsController {
   @Header('cache-control', 'no-cache')
   page(): Buffer {
     return opsPage();
+  }
+
+  // What to do when something fails: public, like the page, and the same text as docs/runbooks.md.
+  @Public()
+  @Get('runbooks')
+  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('cache-control', 'no-cache')
+  runbooks(): Buffer {
+    return runbooksPage();
   }
 
   @RequiresScope('ops')

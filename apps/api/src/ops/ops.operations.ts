@@ -32,6 +32,18 @@ export const OPS_OPERATIONS: ApiOperation[] = [
   },
   {
     method: 'get',
+    path: '/ops/runbooks',
+    operationId: 'opsRunbooks',
+    access: 'public',
+    tag: 'Operations',
+    summary: 'The runbooks',
+    description:
+      "What to do when a partition fails or an alert fires (docs/runbooks.md as a page): one heading per alert, which the alerts' `runbook_url` and the ops page link to.",
+    responses: { 200: { description: 'The page', content: { [MEDIA.html]: z.string() } } },
+    problems: ['internal'],
+  },
+  {
+    method: 'get',
     path: '/ops/assets/{asset}',
     operationId: 'opsAsset',
     access: 'public',

@@ -15,8 +15,8 @@ export interface RelayBacklog {
 
 export interface ProjectorMetricSources {
   projectionLag(): Promise<PartitionLag[]>;
-  /** Partitions whose last transaction failed, with the time of their first failure in a row (ISO 8601). */
-  failingPartitions(): { partition: number; since: string }[];
+  /** Partitions whose last transaction failed, with the time of their first failure in a row (ISO 8601) and the last one's class. */
+  failingPartitions(): { partition: number; since: string; failureClass: string }[];
   relayBacklog(): Promise<RelayBacklog>;
   relayStatus(): { leading: boolean; published: number };
 }
@@ -100,14 +100,18 @@ export class ProjectorMetrics {
     const failingPartitions = () => this.sources?.failingPartitions();
     new Gauge({
       name: 'timeline_projector_partition_stuck_seconds',
-      help: 'Per partition this process owns, seconds since its transactions began to fail without one succeeding; 0 when it moves.',
-      labelNames: ['partition'],
+      help:
+        'Per partition this process owns while it fails, seconds since its transactions began to fail without one succeeding, ' +
+        'with the failure class of the last failure; no series once it moves.',
+      labelNames: ['partition', 'failure_class'],
       registers,
       collect() {
         const failing = failingPartitions();
         if (!failing) return;
         this.reset();
-        for (const entry of failing) this.set({ partition: String(entry.partition) }, Math.max(0, (Date.now() - Date.parse(entry.since)) / 1_000));
+        for (const entry of failing) {
+          this.set({ partition: String(entry.partition), failure_class: entry.failureClass }, Math.max(0, (Date.now() - Date.parse(entry.since)) / 1_000));
+        }
       },
     });
 
@@ -150,6 +154,19 @@ export class ProjectorMetrics {
         if (!lag) return;
         this.reset();
         for (const entry of lag) this.set({ partition: String(entry.partition) }, entry.seconds);
+      },
+    });
+    // Lag alone cannot tell a partition that moves slowly from one that does not move: this offset can.
+    new Gauge({
+      name: 'timeline_projection_next_offset',
+      help: 'Per partition, the next offset of timeline.commands to decide (stored beside the read models); it moves as records are decided.',
+      labelNames: ['partition'],
+      registers,
+      async collect() {
+        const lag = await projectionLag();
+        if (!lag) return;
+        this.reset();
+        for (const entry of lag) this.set({ partition: String(entry.partition) }, entry.storedOffset);
       },
     });
 

@@ -7,6 +7,8 @@
   /** Points kept per series: three minutes at one poll every 1.5 s. */
   const HISTORY = 120;
   const STALE_AFTER_MS = 6000;
+  /** What to do when something fails: docs/runbooks.md, served by the api; one heading per alert. */
+  const RUNBOOKS = '/ops/runbooks';
   const SHORT_RANGE_MS = 45 * 24 * 3600 * 1000;
 
   const $ = (id) => document.getElementById(id);
@@ -91,8 +93,11 @@
     );
   }
 
+  /** Colours a card by its value; a card that is not ok shows the link to its runbook (what to do). */
   function level(card, value, warnAt, badAt) {
     card.dataset.level = value >= badAt ? 'bad' : value >= warnAt ? 'warn' : 'ok';
+    const runbook = card.querySelector('.runbook');
+    if (runbook) runbook.hidden = card.dataset.level === 'ok';
   }
 
   function render(status) {
@@ -187,7 +192,7 @@
         (f) =>
           `<li data-testid="failing-partition" data-partition="${f.partition}">partition ${f.partition} fails since ` +
           `${escapeHtml(new Date(f.since).toLocaleTimeString('en-GB'))} (${f.attempts} attempts, ${escapeHtml(f.failureClass)}): ` +
-          `<code>${escapeHtml(f.error)}</code></li>`,
+          `<code>${escapeHtml(f.error)}</code> <a class="runbook" data-testid="runbook-link" href="${RUNBOOKS}#timelinepartitionstuck">runbook</a></li>`,
       )
       .join('');
     const rows = projection.partitions ?? [];
