@@ -238,7 +238,11 @@ function addFilter(sql: SqlConditions, filter: Omit<EventFilter, 'knownAt'>, kno
     );
   }
   if (filter.actors?.length) {
-    sql.add(`r.actor_keys && ${sql.param(actorFilterKeys(filter.actors, filter.role))}::text[]`);
+    // event_revision_actor_keys holds every revision's actor keys (a trigger fills it): no index on actor_keys is kept.
+    sql.add(
+      `(r.event_id, r.revision) in (select k.event_id, k.revision from event_revision_actor_keys k
+                                     where k.actor_key = any(${sql.param(actorFilterKeys(filter.actors, filter.role))}::text[]))`,
+    );
   } else if (filter.role) {
     sql.add(`exists (select 1 from jsonb_array_elements(r.state->'actors') a where lower(a->>'role') = ${sql.param(filter.role.toLowerCase())})`);
   }
