@@ -40,23 +40,27 @@ async function deepPagePath(baseUrl: string, path: string, pages: number): Promi
   return `${path}&cursor=${cursor}`;
 }
 
+/** The query shapes the bench times, by name and path (the deep page's cursor is read by following 40 pages). */
+export async function queryShapes(baseUrl: string, knownAtMiddle: string): Promise<{ name: string; path: string }[]> {
+  const timeline = `/v1/timelines/bench-q-17/events`;
+  return [
+    { name: 'first page of a timeline', path: `${timeline}?limit=50` },
+    { name: 'deep cursor page (page 41)', path: await deepPagePath(baseUrl, `${timeline}?limit=50`, 40) },
+    { name: 'knownAt, 180 days ago', path: `${timeline}?limit=50&knownAt=${knownAtMiddle}` },
+    { name: 'q search in a timeline', path: `${timeline}?limit=20&q=collegamento` },
+    { name: 'actor filter, all timelines', path: `/v1/events?limit=50&actor=actor-42` },
+    { name: 'actor + knownAt, all timelines', path: `/v1/events?limit=50&actor=actor-42&knownAt=${knownAtMiddle}` },
+  ];
+}
+
 export async function measureQueryLatency(
   baseUrl: string,
   pool: Pool,
   options = { events: 1_000_000, timelines: 300, requests: 300 },
 ): Promise<QueryLatencyResult> {
   const load = await generateReadModel(pool, options.events, options.timelines);
-  const timeline = `/v1/timelines/bench-q-17/events`;
-  const queries = [
-    { name: 'first page of a timeline', path: `${timeline}?limit=50` },
-    { name: 'deep cursor page (page 41)', path: await deepPagePath(baseUrl, `${timeline}?limit=50`, 40) },
-    { name: 'knownAt, 180 days ago', path: `${timeline}?limit=50&knownAt=${load.knownAtMiddle}` },
-    { name: 'q search in a timeline', path: `${timeline}?limit=20&q=collegamento` },
-    { name: 'actor filter, all timelines', path: `/v1/events?limit=50&actor=actor-42` },
-    { name: 'actor + knownAt, all timelines', path: `/v1/events?limit=50&actor=actor-42&knownAt=${load.knownAtMiddle}` },
-  ];
   const measured = [];
-  for (const query of queries) {
+  for (const query of await queryShapes(baseUrl, load.knownAtMiddle)) {
     measured.push({ ...query, latencyMs: await timeRequests(baseUrl, query.path, 30, options.requests) });
   }
   return { events: options.events, timelines: options.timelines, revisedShare: 0.1, loadSeconds: Math.round(load.seconds), queries: measured };
