@@ -86,8 +86,9 @@ async function main(): Promise<void> {
         NODE_OPTIONS: [
           `--require ${path.join(REPO_ROOT, 'dist', 'scripts', 'bench', 'gc-log.js')}`,
           // QUERY_TAIL_CPU_PROF=1: a CPU profile of the api, written beside its log when it stops.
-          ...(process.env.QUERY_TAIL_CPU_PROF === '1' ? [`--cpu-prof --cpu-prof-dir=${logDir}`] : []),
+          ...(process.env.QUERY_TAIL_CPU_PROF === '1' ? [`--require ${path.join(REPO_ROOT, 'dist', 'scripts', 'bench', 'cpu-profile.js')}`] : []),
         ].join(' '),
+        CPU_PROFILE_PATH: path.join(logDir, 'api.cpuprofile'),
         ...runCredentials.env,
       },
       await freePort(),
