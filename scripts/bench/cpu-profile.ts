@@ -1,7 +1,7 @@
 /**
  * Preloaded into a service by a measuring tool (`NODE_OPTIONS=--require …/cpu-profile.js`; `--cpu-prof` is not
- * allowed in NODE_OPTIONS): profiles the process's CPU from start to exit and writes the profile (Chrome DevTools
- * `.cpuprofile`) to CPU_PROFILE_PATH when the process exits.
+ * allowed in NODE_OPTIONS): profiles the process's CPU from its start and writes the profile (Chrome DevTools
+ * `.cpuprofile`) to CPU_PROFILE_PATH when the process gets SIGUSR2.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -13,8 +13,8 @@ if (target) {
   session.post('Profiler.enable');
   session.post('Profiler.setSamplingInterval', { interval: 200 });
   session.post('Profiler.start');
-  // The main thread's session answers synchronously: the profile is written before the process ends.
-  process.once('exit', () => {
+  // On SIGUSR2 (the tool sends it before stopping the process): the profile so far.
+  process.on('SIGUSR2', () => {
     session.post('Profiler.stop', (error, result) => {
       if (!error) writeFileSync(target, JSON.stringify(result.profile));
     });
