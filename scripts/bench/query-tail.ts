@@ -87,6 +87,8 @@ async function main(): Promise<void> {
           `--require ${path.join(REPO_ROOT, 'dist', 'scripts', 'bench', 'gc-log.js')}`,
           // QUERY_TAIL_CPU_PROF=1: a CPU profile of the api, written beside its log when it stops.
           ...(process.env.QUERY_TAIL_CPU_PROF === '1' ? [`--require ${path.join(REPO_ROOT, 'dist', 'scripts', 'bench', 'cpu-profile.js')}`] : []),
+          // QUERY_TAIL_API_NODE_OPTIONS: more options for the api (e.g. --max-semi-space-size=64), to compare.
+          ...(process.env.QUERY_TAIL_API_NODE_OPTIONS ? [process.env.QUERY_TAIL_API_NODE_OPTIONS] : []),
         ].join(' '),
         CPU_PROFILE_PATH: path.join(logDir, 'api.cpuprofile'),
         ...runCredentials.env,
@@ -126,7 +128,8 @@ async function main(): Promise<void> {
       }
       const allGc = server.reduce((sum, line) => sum + line.gcMs, 0);
       const withGc = server.filter((line) => line.gcMs > 0).length;
-      console.log(`      GC over all ${server.length} requests: ${allGc.toFixed(1)} ms in ${withGc} of them`);
+      const overFive = server.filter((line) => line.gcMs > 5).length;
+      console.log(`      GC over all ${server.length} requests: ${allGc.toFixed(1)} ms in ${withGc} of them (${overFive} over 5 ms)`);
     }
 
     if (process.env.QUERY_TAIL_CPU_PROF === '1') {
