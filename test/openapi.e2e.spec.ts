@@ -219,6 +219,8 @@ describe('the OpenAPI document matches what the api does', () => {
       expect(localized.body.events.some((event: any) => event.displayLanguage === 'it' && event.original)).toBe(true);
       const page = await call('GET', `${base}?limit=1`);
       await call('GET', `${base}?limit=1&cursor=${page.body.nextCursor}`);
+      // The same page again with its ETag: 304, as documented.
+      expect((await call('GET', `${base}?limit=1`, undefined, { 'if-none-match': page.headers.get('etag')! })).status).toBe(304);
       await call('GET', '/v1/events?q=programme&limit=2');
     });
 

@@ -125,6 +125,9 @@ describe('redacting an actor id and a source URL', () => {
 
   test('after it, no query, export, status, stream, change or stored row holds them; new events are stored without them', async () => {
     const versionBefore = (await service.http.get(`/v1/timelines/${timelineA}`)).body.version;
+    const pagePath = `/v1/timelines/${timelineA}/events`;
+    const pageEtagBefore = (await service.http.get(pagePath)).headers.get('etag')!;
+    expect((await service.http.get(pagePath, { 'if-none-match': pageEtagBefore })).status).toBe(304);
     const stream = await SseReader.open(`${service.http.baseUrl}/v1/stream?after=0`);
 
     // Only an operator redacts: a writer's token is refused and changes nothing.
@@ -137,6 +140,11 @@ describe('redacting an actor id and a source URL', () => {
       .withToken(testToken({ scope: 'ops' }))
       .post('/v1/redactions', { actorId: ACTOR.id }, { 'idempotency-key': 'court-order-1' });
     expect(actor.status).toBe(201);
+    // A redaction rewrites revisions without a new version: the page's ETag changes all the same, so no copy held is confirmed.
+    const pageAfter = await service.http.get(pagePath, { 'if-none-match': pageEtagBefore });
+    expect(pageAfter.status).toBe(200);
+    expect(pageAfter.headers.get('etag')).not.toBe(pageEtagBefore);
+    expect(JSON.stringify(pageAfter.body)).not.toContain(ACTOR.id);
     expect(actor.body).toMatchObject({
       status: 'applied',
       kind: 'actor',

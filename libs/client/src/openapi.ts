@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Search a timeline's events
-         * @description The timeline's events, current or as known at `knownAt`, filtered, searched and paged. Filters combine (and); repeatable filters match any of their values. Every filter combines with `knownAt`. Pages are keyset-based: following `nextCursor` neither skips nor repeats an event while writes arrive. Expensive shapes (`q`, `actor` across timelines, TimelineJS exports, histograms) count against RATE_LIMIT_QUERIES_PER_SECOND: past it, 429. With `Accept: application/vnd.timelinejs+json` or `format=timelinejs` the page is Knight Lab TimelineJS JSON.
+         * @description The timeline's events, current or as known at `knownAt`, filtered, searched and paged. Filters combine (and); repeatable filters match any of their values. Every filter combines with `knownAt`. Pages are keyset-based: following `nextCursor` neither skips nor repeats an event while writes arrive. Expensive shapes (`q`, `actor` across timelines, TimelineJS exports, histograms) count against RATE_LIMIT_QUERIES_PER_SECOND: past it, 429. With `Accept: application/vnd.timelinejs+json` or `format=timelinejs` the page is Knight Lab TimelineJS JSON. Every page carries an `ETag`: a hash of the request and of the timeline's state (its version and the redactions), strong when the page is pinned to a known time (`knownAt` or `cursor`), weak when read at now. Sent back in `If-None-Match`, it is answered `304` without a body while the page is unchanged (no write to the timeline, no redaction since).
          */
         get: operations["searchTimelineEvents"];
         put?: never;
@@ -1258,12 +1258,14 @@ export interface components {
         Traceparent: string;
         /** @description Languages the reader prefers (RFC 9110), e.g. `it-IT, en;q=0.8`. Titles and summaries are given in the best available; `lang` wins over it. */
         AcceptLanguage: string;
+        /** @description The `ETag` of a copy of this page the client holds: `304` without a body while it is still the answer. */
+        IfNoneMatch: string;
         /** @description The stream position to resume after, as a reconnecting EventSource sends it; wins over `after`. */
         LastEventId: string;
     };
     requestBodies: never;
     headers: {
-        /** @description The timeline version after this answer, for `If-Match` */
+        /** @description Of a timeline or a write's answer: the timeline version after it (`"3"`), for `If-Match`. Of a page of a timeline's events: the page's validator, for `If-None-Match` (see that operation). */
         ETag: string;
         /** @description The resource: the timeline, or the command to ask for its decision */
         Location: string;
@@ -1620,6 +1622,8 @@ export interface operations {
             header?: {
                 /** @description Languages the reader prefers (RFC 9110), e.g. `it-IT, en;q=0.8`. Titles and summaries are given in the best available; `lang` wins over it. */
                 "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description The `ETag` of a copy of this page the client holds: `304` without a body while it is still the answer. */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
                 /** @description The timeline id: a lowercase slug such as `japan-nato` */
@@ -1632,6 +1636,7 @@ export interface operations {
             /** @description A page of events (or its TimelineJS document); `Link` names the next TimelineJS page */
             200: {
                 headers: {
+                    ETag: components["headers"]["ETag"];
                     Link: components["headers"]["Link"];
                     [name: string]: unknown;
                 };
@@ -1639,6 +1644,14 @@ export interface operations {
                     "application/json": components["schemas"]["EventPage"];
                     "application/vnd.timelinejs+json": components["schemas"]["TimelineJs"];
                 };
+            };
+            /** @description `If-None-Match` names this page as it is now: the copy the client holds is the answer */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/invalid-request`: The request is not valid */
             400: {

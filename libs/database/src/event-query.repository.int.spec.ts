@@ -75,6 +75,8 @@ const inValidTimeOrder = (seeds: SeedEvent[], lowers: Map<SeedEvent, string> = n
     const [lowerA, lowerB] = [lowers.get(a) ?? validLowerOf(a), lowers.get(b) ?? validLowerOf(b)];
     return lowerA === lowerB ? a.eventId.localeCompare(b.eventId) : lowerA.localeCompare(lowerB);
   });
+const JAPAN_NATO_VALIDATOR = { version: 8, redactions: 0 };
+
 /** The current first days: the statement moved to 2022-12 at T2. */
 const NOW_LOWERS = new Map([[statement, '2022-12-01']]);
 
@@ -159,7 +161,7 @@ describe('the event queries', () => {
 
     test('as known before anything was recorded: nothing, yet the timeline exists', async () => {
       const page = await find({ timelineId: 'japan-nato', knownAt: iso(T1 - 1) });
-      expect(page).toEqual({ knownAt: iso(T1 - 1), timelineExists: true, events: [] });
+      expect(page).toEqual({ knownAt: iso(T1 - 1), timelineExists: true, validator: JAPAN_NATO_VALIDATOR, events: [] });
     });
 
     test('includeRetracted: the retraction itself is the current revision of the retracted event', async () => {
@@ -172,8 +174,22 @@ describe('the event queries', () => {
 
   test("whether the query's timeline exists: true, false for an unknown one (and no events), null across every timeline", async () => {
     expect((await find({ timelineId: 'japan-nato', limit: 1 })).timelineExists).toBe(true);
-    expect(await find({ timelineId: 'no-such-timeline', knownAt: BETWEEN })).toEqual({ knownAt: BETWEEN, timelineExists: false, events: [] });
+    expect(await find({ timelineId: 'no-such-timeline', knownAt: BETWEEN })).toEqual({
+      knownAt: BETWEEN,
+      timelineExists: false,
+      validator: null,
+      events: [],
+    });
     expect((await find({ limit: 1 })).timelineExists).toBeNull();
+  });
+
+  test("a timeline's validator: its version and the redactions, with each page of it and on its own; none across timelines", async () => {
+    // Created (1), five events recorded (6), one revised (7), one retracted (8).
+    expect((await find({ timelineId: 'japan-nato', limit: 1 })).validator).toEqual(JAPAN_NATO_VALIDATOR);
+    expect((await find({ timelineId: 'japan-nato', knownAt: iso(T1 - 1) })).validator).toEqual(JAPAN_NATO_VALIDATOR);
+    expect(await events.timelineValidator('japan-nato')).toEqual(JAPAN_NATO_VALIDATOR);
+    expect(await events.timelineValidator('no-such-timeline')).toBeNull();
+    expect((await find({ limit: 1 })).validator).toBeNull();
   });
 
   describe('valid time', () => {
@@ -269,7 +285,12 @@ describe('the event queries', () => {
     });
 
     test('a text with nothing to search for finds nothing and still answers the known time', async () => {
-      expect(await find({ text: '!?', knownAt: BETWEEN, timelineId: 'japan-nato' })).toEqual({ knownAt: BETWEEN, timelineExists: true, events: [] });
+      expect(await find({ text: '!?', knownAt: BETWEEN, timelineId: 'japan-nato' })).toEqual({
+        knownAt: BETWEEN,
+        timelineExists: true,
+        validator: JAPAN_NATO_VALIDATOR,
+        events: [],
+      });
     });
   });
 

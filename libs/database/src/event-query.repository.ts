@@ -72,7 +72,18 @@ export interface FoundPage {
   knownAt: string;
   /** Whether the query's timeline exists; null for a query across every timeline. */
   timelineExists: boolean | null;
+  /** What a page of the query's timeline depends on, read with it; null across timelines or without the timeline. */
+  validator: TimelineValidator | null;
   events: FoundEvent[];
+}
+
+/**
+ * What every page of one timeline depends on besides the query: the timeline's version (each accepted change of
+ * its events adds one) and the number of redactions recorded (a redaction rewrites revisions without a new version).
+ */
+export interface TimelineValidator {
+  version: number;
+  redactions: number;
 }
 
 export interface HistogramBucket {
@@ -99,17 +110,35 @@ export class EventQueryRepository {
     // Nothing but stop words: no event matches, and nothing is searched.
     const { text, values, ranked } = findEventsSql(tsquery === '' ? { ...query, limit: 0 } : query, tsquery);
     // A row per event, or one with a null state when none matched; `rank` when ranked, else `valid_lower` (a date, as text).
-    type Columns<S = AsJson<EventState> | null> = { known_at: Date; timeline_exists: boolean | null; state: S; rank: number; valid_lower: string };
+    type Columns<S = AsJson<EventState> | null> = {
+      known_at: Date;
+      timeline_version: number | null;
+      redactions: number | null;
+      state: S;
+      rank: number;
+      valid_lower: string;
+    };
     const { rows } = await this.pool.query<Columns>(text, values);
     const found = rows.filter((row): row is Columns<AsJson<EventState>> => row.state !== null);
+    const [{ timeline_version: version, redactions }] = rows;
     return {
       knownAt: rows[0].known_at.toISOString(),
-      timelineExists: rows[0].timeline_exists,
+      timelineExists: query.timelineId === undefined ? null : version !== null,
+      validator: version === null || redactions === null ? null : { version, redactions },
       events: found.map((row) => ({
         event: row.state,
         keyset: ranked ? { rank: row.rank, eventId: row.state.eventId } : { validLower: row.valid_lower, eventId: row.state.eventId },
       })),
     };
+  }
+
+  /** What the pages of a timeline depend on now (see TimelineValidator); null when the timeline does not exist. */
+  async timelineValidator(timelineId: string): Promise<TimelineValidator | null> {
+    const { rows } = await this.pool.query<TimelineValidator>(
+      `select t.version, (select count(*) from redactions)::int as redactions from timelines t where t.timeline_id = $1`,
+      [timelineId],
+    );
+    return rows[0] ?? null;
   }
 
   /** Events per year or month of their valid-time start, under the same filters. */
@@ -160,8 +189,8 @@ export class EventQueryRepository {
 
 /**
  * The SQL of a page of events; exported so that a test can EXPLAIN exactly what runs.
- * `asked` is the known time (the one given, or now) and whether the timeline exists; the page
- * is joined to it so that an empty page still answers both. The outer sort only re-states the
+ * `asked` is the known time (the one given, or now) and the timeline's validator (null when it does not
+ * exist); the page is joined to it so that an empty page still answers both. The outer sort only re-states the
  * page's order: the page itself is read in index order and is at most `limit` rows.
  */
 export function findEventsSql(query: EventQuery, searchTsquery?: string): { text: string; values: unknown[]; ranked: boolean } {
@@ -177,7 +206,9 @@ export function findEventsSql(query: EventQuery, searchTsquery?: string): { text
   const asked = `with asked as (
          -- Milliseconds, as the cursor carries it: every page reads at exactly the instant it reports.
          select coalesce(${knownAt}::timestamptz, date_trunc('milliseconds', now())) as known_at,
-                case when ${timelineId}::text is not null then exists (select 1 from timelines t where t.timeline_id = ${timelineId}) end as timeline_exists
+                -- In the page's snapshot: a page's ETag never names a version older than the events it holds.
+                (select t.version from timelines t where t.timeline_id = ${timelineId}::text) as timeline_version,
+                case when ${timelineId}::text is not null then (select count(*) from redactions)::int end as redactions
        )`;
   if (ranked) {
     // Ranked: best first, ties by id; the keyset is (rank, id).
@@ -187,7 +218,7 @@ export function findEventsSql(query: EventQuery, searchTsquery?: string): { text
       sql.add(`(ts_rank(r.search, ${tsquery}), r.event_id) < (${sql.param(query.after.rank)}::real, ${sql.param(query.after.eventId)}::uuid)`);
     }
     const text = `${asked}
-       select asked.known_at, asked.timeline_exists, page.state, page.rank
+       select asked.known_at, asked.timeline_version, asked.redactions, page.state, page.rank
        from asked left join lateral (
          select r.state, r.event_id, ts_rank(r.search, ${tsquery}) as rank
          from event_revisions r
@@ -212,7 +243,7 @@ export function findEventsSql(query: EventQuery, searchTsquery?: string): { text
       ? 'event_revisions r'
       : 'event_revision_actor_keys a join event_revisions r on r.event_id = a.event_id and r.revision = a.revision';
   const text = `${asked}
-       select asked.known_at, asked.timeline_exists, page.state, page.valid_lower
+       select asked.known_at, asked.timeline_version, asked.redactions, page.state, page.valid_lower
        from asked left join lateral (
          select r.state, r.valid_lower, r.event_id
          from ${revisions}
@@ -238,7 +269,11 @@ function addFilter(sql: SqlConditions, filter: Omit<EventFilter, 'knownAt'>, kno
     );
   }
   if (filter.actors?.length) {
-    sql.add(`r.actor_keys && ${sql.param(actorFilterKeys(filter.actors, filter.role))}::text[]`);
+    // event_revision_actor_keys holds every revision's actor keys (a trigger fills it): no index on actor_keys is kept.
+    sql.add(
+      `(r.event_id, r.revision) in (select k.event_id, k.revision from event_revision_actor_keys k
+                                     where k.actor_key = any(${sql.param(actorFilterKeys(filter.actors, filter.role))}::text[]))`,
+    );
   } else if (filter.role) {
     sql.add(`exists (select 1 from jsonb_array_elements(r.state->'actors') a where lower(a->>'role') = ${sql.param(filter.role.toLowerCase())})`);
   }

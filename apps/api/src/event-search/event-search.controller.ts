@@ -6,7 +6,8 @@ import { parseTimelineId } from '../http/path-params';
 import { parseOrThrow } from '@timeline/problems';
 import { GetTimeline } from '../timelines/timeline.queries';
 import { eventSearchParamsSchema, type EventSearchParams } from './event-search.params';
-import { SearchEvents, TimelineHistogram, type EventSearchPage } from './event-search.queries';
+import { GetTimelineValidator, SearchEvents, TimelineHistogram, type EventSearchPage } from './event-search.queries';
+import { ifNoneMatchNames, timelinePageEtag, type TimelinePageRequest } from './page-etag';
 import { acceptedLanguages, localize } from './localization';
 import { histogramParamsSchema } from './event-search.schemas';
 import { TIMELINEJS_MEDIA_TYPE, toTimelineJs } from './timelinejs';
@@ -22,8 +23,9 @@ export class EventSearchController {
   @Get('events')
   async searchAll(@Query() query: Record<string, unknown>, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) reply: FastifyReply) {
     const params = parseOrThrow(eventSearchParamsSchema, query, 'query');
-    const page = await this.queryBus.execute(new SearchEvents(params));
-    return this.present(page, params, headers, reply);
+    const { page } = await this.queryBus.execute(new SearchEvents(params));
+    void reply.header('vary', 'Accept, Accept-Language');
+    return this.present(page, preferredLanguages(params, headers));
   }
 
   /** A timeline's events: current, or as known at `knownAt`, filtered, searched, paged. */
@@ -37,18 +39,37 @@ export class EventSearchController {
   ) {
     const timelineId = parseTimelineId(rawTimelineId);
     const params = parseOrThrow(eventSearchParamsSchema, query, 'query');
-    const page = await this.queryBus.execute(new SearchEvents(params, timelineId));
-    if (params.format === 'timelinejs' || headers.accept?.includes(TIMELINEJS_MEDIA_TYPE)) {
+    const request: TimelinePageRequest = {
+      timelineId,
+      params,
+      timelineJs: params.format === 'timelinejs' || headers.accept?.includes(TIMELINEJS_MEDIA_TYPE) === true,
+      languages: preferredLanguages(params, headers),
+    };
+    // A client may keep a page but must ask again before using it: a 304 then costs one small read.
+    void reply.header('vary', 'Accept, Accept-Language').header('cache-control', 'private, no-cache');
+    const ifNoneMatch = headers['if-none-match'];
+    if (ifNoneMatch !== undefined) {
+      // Read after the caller's earlier writes were answered: their versions are in it, so a 304 never hides them.
+      const validator = await this.queryBus.execute(new GetTimelineValidator(timelineId));
+      const etag = validator && timelinePageEtag(request, validator);
+      if (etag && ifNoneMatchNames(ifNoneMatch, etag)) {
+        void reply.status(304).header('etag', etag);
+        return undefined;
+      }
+    }
+    const { page, validator } = await this.queryBus.execute(new SearchEvents(params, timelineId));
+    // The validator read with the page, in its snapshot: the tag never names a state older than the events sent.
+    if (validator) void reply.header('etag', timelinePageEtag(request, validator));
+    if (request.timelineJs) {
       const timeline = await this.queryBus.execute(new GetTimeline(timelineId));
-      const preferred = preferredLanguages(params, headers);
-      void reply.header('content-type', TIMELINEJS_MEDIA_TYPE).header('vary', 'Accept, Accept-Language');
+      void reply.header('content-type', TIMELINEJS_MEDIA_TYPE);
       if (page.nextCursor) void reply.header('link', `<?cursor=${page.nextCursor}&format=timelinejs>; rel="next"`);
       return toTimelineJs(
-        page.events.map((event) => localize(event, preferred)),
+        page.events.map((event) => localize(event, request.languages)),
         timeline,
       );
     }
-    return this.present(page, params, headers, reply);
+    return this.present(page, request.languages);
   }
 
   @RequiresScope('timelines:read')
@@ -60,10 +81,8 @@ export class EventSearchController {
     return this.queryBus.execute(new TimelineHistogram(parseTimelineId(rawTimelineId), period, params));
   }
 
-  private present(page: EventSearchPage, params: EventSearchParams, headers: RequestHeaders, reply: FastifyReply) {
-    void reply.header('vary', 'Accept, Accept-Language');
-    const preferred = preferredLanguages(params, headers);
-    return { ...page, events: page.events.map((event) => localize(event, preferred)) };
+  private present(page: EventSearchPage, languages: string[]) {
+    return { ...page, events: page.events.map((event) => localize(event, languages)) };
   }
 }
 

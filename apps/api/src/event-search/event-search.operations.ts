@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MEDIA, PAGE_PARAMETER_DESCRIPTIONS, READ_PROBLEMS, type ApiOperation, type HeaderParameter, type ResponseHeader } from '../http/api-operation';
+import { ETAG, MEDIA, PAGE_PARAMETER_DESCRIPTIONS, READ_PROBLEMS, type ApiOperation, type HeaderParameter, type ResponseHeader } from '../http/api-operation';
 import { eventSearchParamsSchema } from './event-search.params';
 import { eventPageSchema, histogramQuerySchema, histogramSchema, timelineJsSchema } from './event-search.schemas';
 import { TIMELINEJS_MEDIA_TYPE } from './timelinejs';
@@ -8,6 +8,12 @@ const ACCEPT_LANGUAGE: HeaderParameter = {
   name: 'Accept-Language',
   schema: z.string().max(500),
   description: 'Languages the reader prefers (RFC 9110), e.g. `it-IT, en;q=0.8`. Titles and summaries are given in the best available; `lang` wins over it.',
+};
+
+const IF_NONE_MATCH: HeaderParameter = {
+  name: 'If-None-Match',
+  schema: z.string().max(2000),
+  description: 'The `ETag` of a copy of this page the client holds: `304` without a body while it is still the answer.',
 };
 
 const NEXT_PAGE_LINK: ResponseHeader = {
@@ -53,15 +59,18 @@ export const EVENT_SEARCH_OPERATIONS: ApiOperation[] = [
     access: 'timelines:read',
     tag: 'Queries',
     summary: "Search a timeline's events",
-    description: `The timeline's events, current or as known at \`knownAt\`, filtered, searched and paged. ${SEARCH_DESCRIPTION} With \`Accept: ${TIMELINEJS_MEDIA_TYPE}\` or \`format=timelinejs\` the page is Knight Lab TimelineJS JSON.`,
+    description:
+      `The timeline's events, current or as known at \`knownAt\`, filtered, searched and paged. ${SEARCH_DESCRIPTION} With \`Accept: ${TIMELINEJS_MEDIA_TYPE}\` or \`format=timelinejs\` the page is Knight Lab TimelineJS JSON. ` +
+      "Every page carries an `ETag`: a hash of the request and of the timeline's state (its version and the redactions), strong when the page is pinned to a known time (`knownAt` or `cursor`), weak when read at now. Sent back in `If-None-Match`, it is answered `304` without a body while the page is unchanged (no write to the timeline, no redaction since).",
     query: searchQuery,
-    headers: { AcceptLanguage: ACCEPT_LANGUAGE },
+    headers: { AcceptLanguage: ACCEPT_LANGUAGE, IfNoneMatch: IF_NONE_MATCH },
     responses: {
       200: {
         description: 'A page of events (or its TimelineJS document); `Link` names the next TimelineJS page',
         content: { [MEDIA.json]: eventPageSchema, [TIMELINEJS_MEDIA_TYPE]: timelineJsSchema },
-        headers: { Link: NEXT_PAGE_LINK },
+        headers: { ETag: ETAG, Link: NEXT_PAGE_LINK },
       },
+      304: { description: '`If-None-Match` names this page as it is now: the copy the client holds is the answer', headers: { ETag: ETAG } },
     },
     problems: [...READ_PROBLEMS, 'timeline-not-found', 'rate-limited'],
   },

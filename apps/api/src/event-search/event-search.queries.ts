@@ -1,5 +1,5 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { EventQueryRepository, TimelineReadRepository, type HistogramBucket } from '@timeline/database';
+import { EventQueryRepository, TimelineReadRepository, type HistogramBucket, type TimelineValidator } from '@timeline/database';
 import type { AsJson, EventState } from '@timeline/domain';
 import { Problem } from '@timeline/problems';
 import { filterOf, type EventSearchParams } from './event-search.params';
@@ -13,7 +13,13 @@ export interface EventSearchPage {
   nextCursor: string | null;
 }
 
-export class SearchEvents extends Query<EventSearchPage> {
+/** A page with what a page of one timeline depends on (for its ETag); null across timelines. */
+export interface SearchedEventPage {
+  page: EventSearchPage;
+  validator: TimelineValidator | null;
+}
+
+export class SearchEvents extends Query<SearchedEventPage> {
   constructor(
     readonly params: EventSearchParams,
     readonly timelineId?: string,
@@ -23,13 +29,13 @@ export class SearchEvents extends Query<EventSearchPage> {
 }
 
 @QueryHandler(SearchEvents)
-export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSearchPage> {
+export class SearchEventsHandler implements IQueryHandler<SearchEvents, SearchedEventPage> {
   constructor(
     private readonly events: EventQueryRepository,
     private readonly cursors: CursorSigner,
   ) {}
 
-  async execute({ params, timelineId }: SearchEvents): Promise<EventSearchPage> {
+  async execute({ params, timelineId }: SearchEvents): Promise<SearchedEventPage> {
     const filter = filterOf(params, timelineId);
     const hash = queryHash({ filter, order: params.order, knownAt: params.knownAt ?? null });
     const cursor = params.cursor ? decodeSearchCursor(this.cursors, params.cursor, hash) : null;
@@ -37,6 +43,7 @@ export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSea
     const {
       knownAt,
       timelineExists,
+      validator,
       events: found,
     } = await this.events.findEvents({
       ...filter,
@@ -50,10 +57,29 @@ export class SearchEventsHandler implements IQueryHandler<SearchEvents, EventSea
     const page = found.slice(0, params.limit);
     const last = page.at(-1);
     return {
-      events: page.map((row) => row.event),
-      knownAt,
-      nextCursor: found.length > params.limit && last ? encodeSearchCursor(this.cursors, { knownAt, after: last.keyset }, hash) : null,
+      page: {
+        events: page.map((row) => row.event),
+        knownAt,
+        nextCursor: found.length > params.limit && last ? encodeSearchCursor(this.cursors, { knownAt, after: last.keyset }, hash) : null,
+      },
+      validator,
     };
+  }
+}
+
+/** What a timeline's pages depend on now: asked before a page, to answer `If-None-Match` without reading it. */
+export class GetTimelineValidator extends Query<TimelineValidator | null> {
+  constructor(readonly timelineId: string) {
+    super();
+  }
+}
+
+@QueryHandler(GetTimelineValidator)
+export class GetTimelineValidatorHandler implements IQueryHandler<GetTimelineValidator, TimelineValidator | null> {
+  constructor(private readonly events: EventQueryRepository) {}
+
+  execute({ timelineId }: GetTimelineValidator): Promise<TimelineValidator | null> {
+    return this.events.timelineValidator(timelineId);
   }
 }
 

@@ -40,9 +40,10 @@ export interface ResponseHeader {
 }
 
 export const ETAG: ResponseHeader = {
-  schema: z.string().regex(/^"\d+"$/),
+  schema: z.string().regex(/^(W\/)?"[A-Za-z0-9_-]+"$/),
   required: true,
-  description: 'The timeline version after this answer, for `If-Match`',
+  description:
+    "Of a timeline or a write's answer: the timeline version after it (`\"3\"`), for `If-Match`. Of a page of a timeline's events: the page's validator, for `If-None-Match` (see that operation).",
 };
 export const LOCATION: ResponseHeader = {
   schema: z.string(),
