@@ -11,7 +11,7 @@ export interface PartitionFlow {
 }
 
 export interface PartitionWorkersOptions {
-  /** Fetched batches waiting per partition (besides the one being handled) before its fetching pauses. */
+  /** Fetched batches waiting per partition (besides the one being handled) past which its fetching pauses. */
   maxQueuedBatches: number;
   /** Batches handled at once, over all partitions. */
   concurrency: number;
@@ -34,9 +34,20 @@ interface PartitionState {
 }
 
 /**
+ * Everything queued for the partition as one batch: fetched while the last one was handled, it is handled
+ * in one go, as a batch of one fetch would have been. The batches are contiguous (see `offer`).
+ */
+function takeQueued(state: PartitionState): PartitionBatch | undefined {
+  const queued = state.queue.splice(0);
+  if (queued.length <= 1) return queued[0];
+  return { ...queued[queued.length - 1], records: queued.flatMap((batch) => batch.records) };
+}
+
+/**
  * Fetching apart from handling: each partition has a queue of fetched batches and one worker that handles
- * them in order, so a slow partition holds only itself while the consumer fetches the others ahead. A deep
- * queue pauses its partition's fetching (back-pressure). A seek drops what was queued and, by the offset
+ * them in order, so a slow partition holds only itself while the consumer fetches the others ahead. What
+ * was fetched while a batch was handled is handled next as one batch. A deep queue pauses its partition's
+ * fetching until the worker takes it (back-pressure). A seek drops what was queued and, by the offset
  * each batch was fetched from, also any batch still on its way from a fetch made before it; a new
  * assignment or a stop drops everything and tells the batches being handled that they are no longer active.
  */
@@ -130,8 +141,8 @@ export class PartitionWorkers {
 
   private async work(partition: number, state: PartitionState): Promise<void> {
     try {
-      for (let batch = state.queue.shift(); batch && !this.stopped; batch = state.queue.shift()) {
-        if (state.paused && state.queue.length <= this.options.maxQueuedBatches / 2) {
+      for (let batch = takeQueued(state); batch && !this.stopped; batch = takeQueued(state)) {
+        if (state.paused) {
           state.paused = false;
           this.flow.resume(partition);
         }
