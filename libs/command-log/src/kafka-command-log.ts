@@ -308,10 +308,10 @@ export function byPartition(records: OutgoingRecord[], partitionCount: number): 
 const keyPartitioner = Partitioners.DefaultPartitioner();
 
 /**
- * Per partition, two fetched batches may wait behind the one being applied (up to 4 MiB each, see
- * maxBytesPerPartition); four partitions are applied at once, as kafkajs did for us before.
+ * Per partition, up to two fetches' worth (maxBytesPerPartition is 4 MiB) may wait behind the batch being
+ * applied; four partitions are applied at once, as kafkajs did for us before.
  */
-const PARTITION_WORKERS = { maxQueuedBatches: 2, concurrency: 4, retryDelayMs: 1_000 };
+const PARTITION_WORKERS = { maxQueuedBytes: 8 * 1024 * 1024, concurrency: 4, retryDelayMs: 1_000 };
 
 /** The partitions a send carried that its answer does not acknowledge. */
 export function unacknowledgedPartitions(sent: number[], topic: string, acknowledged: RecordMetadata[]): number[] {

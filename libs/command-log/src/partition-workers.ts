@@ -11,8 +11,12 @@ export interface PartitionFlow {
 }
 
 export interface PartitionWorkersOptions {
-  /** Fetched batches waiting per partition (besides the one being handled) past which its fetching pauses. */
-  maxQueuedBatches: number;
+  /**
+   * Bytes of fetched records waiting per partition (besides the batch being handled) past which its fetching
+   * pauses. Generous on purpose: kafkajs fetches nothing from a broker whose partitions are all paused until
+   * its fetch wait is over, so pausing in ordinary operation would add up to that wait to every record.
+   */
+  maxQueuedBytes: number;
   /** Batches handled at once, over all partitions. */
   concurrency: number;
   /** After a handler threw: how long before its batch is fetched again. */
@@ -25,6 +29,7 @@ interface PartitionState {
   /** Raised by every seek, assignment and stop: work of an older epoch is no longer this partition's. */
   epoch: number;
   queue: PartitionBatch[];
+  queuedBytes: number;
   /** Where the next fetched batch starts; undefined: wherever the consumer fetches from. */
   nextFetch: number | undefined;
   /** Sought to `nextFetch` and no batch from there yet: batches fetched from elsewhere predate the seek. */
@@ -39,6 +44,7 @@ interface PartitionState {
  */
 function takeQueued(state: PartitionState): PartitionBatch | undefined {
   const queued = state.queue.splice(0);
+  state.queuedBytes = 0;
   if (queued.length <= 1) return queued[0];
   return { ...queued[queued.length - 1], records: queued.flatMap((batch) => batch.records) };
 }
@@ -46,8 +52,8 @@ function takeQueued(state: PartitionState): PartitionBatch | undefined {
 /**
  * Fetching apart from handling: each partition has a queue of fetched batches and one worker that handles
  * them in order, so a slow partition holds only itself while the consumer fetches the others ahead. What
- * was fetched while a batch was handled is handled next as one batch. A deep queue pauses its partition's
- * fetching until the worker takes it (back-pressure). A seek drops what was queued and, by the offset
+ * was fetched while a batch was handled is handled next as one batch. A queue past `maxQueuedBytes` pauses
+ * its partition's fetching until the worker takes it (back-pressure: a projector catching up on a long log). A seek drops what was queued and, by the offset
  * each batch was fetched from, also any batch still on its way from a fetch made before it; a new
  * assignment or a stop drops everything and tells the batches being handled that they are no longer active.
  */
@@ -75,8 +81,9 @@ export class PartitionWorkers {
     if (state.nextFetch !== undefined && (state.sought ? fetchedOffset !== state.nextFetch : fetchedOffset < state.nextFetch)) return false;
     state.sought = false;
     state.queue.push(batch);
+    state.queuedBytes += batchBytes(batch);
     state.nextFetch = batch.records[batch.records.length - 1].offset + 1;
-    if (state.queue.length > this.options.maxQueuedBatches && !state.paused) {
+    if (state.queuedBytes > this.options.maxQueuedBytes && !state.paused) {
       state.paused = true;
       this.flow.pause(batch.partition);
     }
@@ -122,7 +129,7 @@ export class PartitionWorkers {
   private stateOf(partition: number): PartitionState {
     let state = this.partitions.get(partition);
     if (!state) {
-      state = { epoch: 0, queue: [], nextFetch: undefined, sought: false, paused: false, running: null };
+      state = { epoch: 0, queue: [], queuedBytes: 0, nextFetch: undefined, sought: false, paused: false, running: null };
       this.partitions.set(partition, state);
     }
     return state;
@@ -131,6 +138,7 @@ export class PartitionWorkers {
   private dropQueue(partition: number, state: PartitionState, nextFetch: number | undefined): void {
     state.epoch += 1;
     state.queue = [];
+    state.queuedBytes = 0;
     state.nextFetch = nextFetch;
     state.sought = nextFetch !== undefined;
     if (state.paused) {
@@ -189,4 +197,9 @@ export class PartitionWorkers {
     this.busy -= 1;
     this.waitingForTurn.shift()?.();
   }
+}
+
+/** What a batch's records weigh in memory, near enough to bound a queue. */
+function batchBytes(batch: PartitionBatch): number {
+  return batch.records.reduce((total, record) => total + (record.value?.length ?? 0) + (record.key?.length ?? 0), 0);
 }

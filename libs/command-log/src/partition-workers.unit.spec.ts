@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { BatchControl, LogRecord, PartitionBatch } from './command-log';
 import { PartitionWorkers, type PartitionFlow } from './partition-workers';
 
-const OPTIONS = { maxQueuedBatches: 2, concurrency: 4, retryDelayMs: 1 };
+const OPTIONS = { maxQueuedBytes: 1_000, concurrency: 4, retryDelayMs: 1 };
 
 function batchOf(partition: number, from: number, count: number): PartitionBatch {
   const records: LogRecord[] = Array.from({ length: count }, (_, index) => ({
@@ -10,7 +10,7 @@ function batchOf(partition: number, from: number, count: number): PartitionBatch
     offset: from + index,
     timestamp: 0,
     key: null,
-    value: null,
+    value: Buffer.from('0123456789'),
     headers: {},
   }));
   return { topic: 'commands', partition, records, highWatermark: from + count };
@@ -73,7 +73,7 @@ describe('PartitionWorkers: fetching apart from handling', () => {
         concurrent -= 1;
       },
       recordingFlow().flow,
-      { ...OPTIONS, maxQueuedBatches: 10 },
+      { ...OPTIONS, maxQueuedBytes: 1_000 },
     );
     for (let from = 0; from < 50; from += 10) workers.offer(batchOf(3, from, 10), from);
     await new Promise((resolve) => setTimeout(resolve, 60));
@@ -81,10 +81,11 @@ describe('PartitionWorkers: fetching apart from handling', () => {
     expect(maxConcurrent).toBe(1);
   });
 
-  test('a deep queue pauses its partition, and fetching resumes once the worker has caught up', async () => {
+  test('a queue past maxQueuedBytes pauses its partition, and fetching resumes once the worker takes the queue', async () => {
     const held = gate();
     const { flow, calls } = recordingFlow();
-    const workers = new PartitionWorkers(() => held.opened, flow, OPTIONS);
+    // Records of 10 bytes: past 20 bytes, the third queued batch pauses the partition.
+    const workers = new PartitionWorkers(() => held.opened, flow, { ...OPTIONS, maxQueuedBytes: 20 });
     workers.offer(batchOf(0, 0, 1), 0); // taken by the worker at once
     await settled();
     workers.offer(batchOf(0, 1, 1), 1);
@@ -129,7 +130,7 @@ describe('PartitionWorkers: fetching apart from handling', () => {
   });
 
   test('without a seek, a batch may start past the last one (records the consumer filtered) but not before it', () => {
-    const workers = new PartitionWorkers(() => new Promise(() => undefined), recordingFlow().flow, { ...OPTIONS, maxQueuedBatches: 10 });
+    const workers = new PartitionWorkers(() => new Promise(() => undefined), recordingFlow().flow, { ...OPTIONS, maxQueuedBytes: 1_000 });
     expect(workers.offer(batchOf(0, 0, 10), 0)).toBe(true);
     expect(workers.offer(batchOf(0, 12, 10), 12)).toBe(true);
     expect(workers.offer(batchOf(0, 15, 10), 15)).toBe(false);
