@@ -62,6 +62,8 @@ export interface SubscribeOptions {
   /** When `startOffsets` failed: the partitions start where Kafka says, and each batch finds its stored offset. */
   onJoinError?: (error: Error) => void;
   handler: PartitionBatchHandler;
+  /** When `handler` threw: its batch is read again after a pause. */
+  onHandlerError?: (partition: number, error: unknown) => void;
 }
 
 /** What a producer is doing, for metrics: connected, and records waiting or in flight. */

@@ -1,5 +1,16 @@
 import type { KafkaSecurity } from '@timeline/config';
-import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type PartitionMetadata, type Producer } from 'kafkajs';
+import {
+  ConfigResourceTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type IHeaders,
+  type PartitionMetadata,
+  type Producer,
+  type RecordMetadata,
+} from 'kafkajs';
 import {
   CommandLog,
   type LogRecord,
@@ -13,6 +24,7 @@ import {
   type TopicSpec,
 } from './command-log';
 import { GroupCommit, type GroupCommitOptions } from './group-commit';
+import { PartitionWorkers } from './partition-workers';
 
 export interface KafkaSettings {
   brokers: string[];
@@ -30,7 +42,7 @@ export class KafkaCommandLog extends CommandLog {
   private readonly closers: (() => Promise<void>)[] = [];
   private readonly producers = new Set<() => ProducerState>();
 
-  constructor(settings: KafkaSettings) {
+  constructor(private readonly settings: KafkaSettings) {
     super();
     this.kafka = new Kafka({
       clientId: settings.clientId,
@@ -129,15 +141,22 @@ export class KafkaCommandLog extends CommandLog {
       async (records) => {
         try {
           if (!connected) await producer.connect();
-          // One send per partition. kafkajs 2.2.4 retries a send that spans several leaders by re-sending
-          // only to the brokers that have not answered yet: when a failed leader's partition moves to a broker
-          // that already answered for another partition, that partition's records are never sent, and the send
-          // resolves all the same (tulios/kafkajs#1798). A send to one partition has one leader per attempt.
-          const sends = [...byPartition(records, partitionCount)].map(([partition, messages]) =>
-            producer.send({ topic, acks: -1, messages: messages.map((record) => ({ ...record, partition })) }),
-          );
-          const failed = (await Promise.allSettled(sends)).find((outcome) => outcome.status === 'rejected');
-          if (failed) throw failed.reason;
+          // One send: kafkajs makes one request per leader, all of that leader's partitions in it. kafkajs 2.2.4
+          // retries a send that spans several leaders by re-sending only to the brokers that have not answered
+          // yet: when a failed leader's partition moves to a broker that already answered for another partition,
+          // that partition's records are never sent, and the send resolves all the same (tulios/kafkajs#1798).
+          // Such a send answers for fewer partitions than it carried: it fails, and so do its appends (503).
+          const partitions = byPartition(records, partitionCount);
+          const acknowledged = await producer.send({
+            topic,
+            acks: -1,
+            messages: [...partitions].flatMap(([partition, messages]) => messages.map((record) => ({ ...record, partition }))),
+          });
+          const missing = unacknowledgedPartitions([...partitions.keys()], topic, acknowledged);
+          if (missing.length > 0) {
+            this.settings.log?.('warn', 'kafkajs send resolved without some partitions (tulios/kafkajs#1798)', { topic, missing });
+            throw new Error(`the log did not acknowledge partitions ${missing.join(', ')} of ${topic}`);
+          }
         } catch (error) {
           // kafkajs's idempotent producer keeps its sequence numbers after a failed send: the broker could then
           // drop the next batch as a duplicate or refuse every later one. A new producer gets a new producer id.
@@ -162,27 +181,43 @@ export class KafkaCommandLog extends CommandLog {
     return { append: (record) => group.add(record), appendAll: (records) => group.addAll(records), close };
   }
 
-  async subscribe({ topic, groupId, sessionTimeoutMs, startOffsets, handler, onJoinError }: SubscribeOptions): Promise<Subscription> {
+  async subscribe({ topic, groupId, sessionTimeoutMs, startOffsets, handler, onJoinError, onHandlerError }: SubscribeOptions): Promise<Subscription> {
+    const heartbeatInterval = Math.floor(sessionTimeoutMs / 5);
     const consumer: Consumer = this.kafka.consumer({
       groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: sessionTimeoutMs,
-      heartbeatInterval: Math.floor(sessionTimeoutMs / 5),
+      heartbeatInterval,
       maxBytesPerPartition: 4 * 1024 * 1024,
+      // kafkajs heartbeats after a fetch that found nothing: with every partition paused, that is once per wait.
+      maxWaitTimeInMs: Math.min(5_000, heartbeatInterval),
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    const seekTo = (partition: number, offset: number) => consumer.seek({ topic, partition, offset: String(offset) });
+    let heartbeat: () => Promise<void> = () => Promise.resolve();
+    const workers = new PartitionWorkers(
+      handler,
+      {
+        pause: (partition) => consumer.pause([{ topic, partitions: [partition] }]),
+        resume: (partition) => consumer.resume([{ topic, partitions: [partition] }]),
+        seek: (partition, offset) => consumer.seek({ topic, partition, offset: String(offset) }),
+        heartbeat: () => heartbeat(),
+      },
+      { ...PARTITION_WORKERS, onHandlerError },
+    );
 
+    // Partitions may move: nothing fetched before is ours to apply any more.
+    consumer.on(consumer.events.REBALANCING, () => workers.reassign());
     // On every assignment, start each partition at the offset stored beside the read models. Only a shortcut:
     // each batch checks the stored offset again, so when they cannot be read (PostgreSQL down) the batches
     // that follow skip what was applied and seek past it; a rejection here would end the process.
     // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the listener catches its own failures
     consumer.on(consumer.events.GROUP_JOIN, async (event) => {
+      workers.reassign();
       const partitions = event.payload.memberAssignment[topic] ?? [];
       try {
         const offsets = await startOffsets(partitions);
-        for (const partition of partitions) seekTo(partition, offsets.get(partition) ?? 0);
+        for (const partition of partitions) workers.seek(partition, offsets.get(partition) ?? 0);
       } catch (error) {
         onJoinError?.(error as Error);
       }
@@ -191,30 +226,29 @@ export class KafkaCommandLog extends CommandLog {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 4,
+      // Each batch is only queued here (see PartitionWorkers): handing them over at once is cheap.
+      partitionsConsumedConcurrently: PARTITION_WORKERS.concurrency,
       // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs types these closures as methods
-      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) => {
-        let sought = false;
-        await handler(
+      eachBatch: async ({ batch, heartbeat: beat, resolveOffset }) => {
+        heartbeat = beat;
+        const queued = workers.offer(
           {
             topic: batch.topic,
             partition: batch.partition,
             records: batch.messages.map(toLogRecord(batch.partition)),
             highWatermark: Number(batch.highWatermark),
           },
-          {
-            isActive: () => isRunning() && !isStale(),
-            seek: (offset) => {
-              sought = true;
-              seekTo(batch.partition, offset);
-            },
-            heartbeat,
-          },
+          // kafkajs's Batch keeps the offset it was fetched from, though its types leave it out.
+          Number((batch as typeof batch & { fetchedOffset: string }).fetchedOffset),
         );
-        if (!sought && batch.messages.length > 0) resolveOffset(batch.lastOffset());
+        // Fetch on past what was queued; a dropped batch leaves the position where its seek put it.
+        if (queued) resolveOffset(batch.lastOffset());
       },
     });
-    const stop = () => consumer.disconnect();
+    const stop = async () => {
+      await workers.stop(sessionTimeoutMs);
+      await consumer.disconnect();
+    };
     this.closers.push(stop);
     return { stop };
   }
@@ -272,6 +306,18 @@ export function byPartition(records: OutgoingRecord[], partitionCount: number): 
 }
 
 const keyPartitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * Per partition, up to two fetches' worth (maxBytesPerPartition is 4 MiB) may wait behind the batch being
+ * applied; four partitions are applied at once, as kafkajs did for us before.
+ */
+const PARTITION_WORKERS = { maxQueuedBytes: 8 * 1024 * 1024, concurrency: 4, retryDelayMs: 1_000 };
+
+/** The partitions a send carried that its answer does not acknowledge. */
+export function unacknowledgedPartitions(sent: number[], topic: string, acknowledged: RecordMetadata[]): number[] {
+  const answered = new Set(acknowledged.filter((entry) => entry.topicName === topic && entry.errorCode === 0).map((entry) => entry.partition));
+  return sent.filter((partition) => !answered.has(partition));
+}
 
 /** What a record weighs in a produce request, near enough to cap batches by bytes. */
 function recordBytes(record: OutgoingRecord): number {

@@ -236,7 +236,7 @@ export const environmentSchema = z
       .max(1_000)
       .default(10)
       .describe(
-        'When projector batches committed while the relay was publishing, it waits this long after waking so that one round publishes the batches committing meanwhile; an idle relay publishes a lone batch at once.',
+        'When projector batches committed while the relay was publishing, it waits after waking as long as that round took, at most this long, so that one round publishes the batches committing meanwhile; an idle relay publishes a lone batch at once. 0: never waits.',
       ),
     STREAM_POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(500).describe("Fallback poll of the api's shared stream reader."),
     STREAM_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000).describe('Heartbeat comment on an idle stream.'),

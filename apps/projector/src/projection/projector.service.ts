@@ -50,6 +50,7 @@ export class ProjectorService implements OnApplicationShutdown {
         return new Map(partitions.map((partition) => [partition, stored.get(partition) ?? 0]));
       },
       handler: (batch, control) => this.handleBatch(batch, control),
+      onHandlerError: (partition, error) => this.logger.error(`partition ${partition}: batch failed, reading it again: ${failureDetail(error)}`),
     });
   }
 

@@ -117,6 +117,7 @@ export class OutboxRelay implements BeforeApplicationShutdown {
   private async loop(): Promise<void> {
     for (let failures = 0; !this.stopped;) {
       try {
+        const roundStarted = performance.now();
         const rows = (await this.lead()) ? await this.nextBatch() : [];
         if (rows.length > 0) {
           await this.publish(rows);
@@ -125,13 +126,11 @@ export class OutboxRelay implements BeforeApplicationShutdown {
         }
         failures = 0;
         this.lastError = null;
-        // A full batch means more is waiting: go on at once. Otherwise sleep until woken. When batches
-        // committed while this round published, they come faster than rounds: let more of them gather, so
-        // that one round publishes several. A relay that was idle publishes a lone batch at once.
+        // A full batch means more is waiting: go on at once. Otherwise sleep until woken.
         if (rows.length < this.config.relay.batchSize) {
-          const busy = this.signal.woken;
+          const gather = gatherMs(this.signal.woken, performance.now() - roundStarted, this.config.relay.gatherMs);
           await this.signal.wait(this.config.relay.pollIntervalMs);
-          if (busy && this.config.relay.gatherMs > 0) await new Promise((resolve) => setTimeout(resolve, this.config.relay.gatherMs));
+          if (gather > 0) await new Promise((resolve) => setTimeout(resolve, gather));
         }
       } catch (error) {
         this.lastError = (error as Error).message;
@@ -142,4 +141,15 @@ export class OutboxRelay implements BeforeApplicationShutdown {
       }
     }
   }
+}
+
+/**
+ * How long the relay lets batches gather after waking, so that one round publishes several. Only when
+ * batches committed while the last round published (they come faster than rounds), and no longer than
+ * that round took: at most half of a busy relay's time goes to waiting, and where rounds are quick (a
+ * machine with room) a change waits little, while a slow round (a loaded machine) is shared by more
+ * batches. An idle relay publishes a lone batch at once.
+ */
+export function gatherMs(committedDuringRound: boolean, roundMs: number, limitMs: number): number {
+  return committedDuringRound ? Math.min(limitMs, Math.round(roundMs)) : 0;
 }

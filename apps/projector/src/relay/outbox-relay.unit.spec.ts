@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { CommandLog } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
 import { DecisionNotifications, OutboxSignal, type OutboxRepository, type RelayLease } from '@timeline/database';
-import { OutboxRelay } from './outbox-relay';
+import { gatherMs, OutboxRelay } from './outbox-relay';
 
 /** A signal on a listener that never connects: these tests drive the relay step by step. */
 const idleSignal = () => new OutboxSignal(new DecisionNotifications('postgres://unused'));
@@ -68,5 +68,20 @@ describe('the relay lease confirmed before every round', () => {
     expect(await relay.lead()).toBe(true);
     await relay.stop();
     expect(second.state.releases).toBe(1);
+  });
+});
+
+describe('how long the relay lets batches gather after waking', () => {
+  test('an idle relay, with nothing committed while it published, waits not at all', () => {
+    expect(gatherMs(false, 40, 10)).toBe(0);
+  });
+
+  test('a busy relay waits as long as its last round took: little where rounds are quick', () => {
+    expect(gatherMs(true, 2.4, 10)).toBe(2);
+  });
+
+  test('a busy relay whose rounds are slow waits no longer than RELAY_GATHER_MS, and 0 turns gathering off', () => {
+    expect(gatherMs(true, 40, 10)).toBe(10);
+    expect(gatherMs(true, 40, 0)).toBe(0);
   });
 });
