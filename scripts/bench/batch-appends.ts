@@ -54,7 +54,9 @@ export async function measureBatchAppends(spec: BatchAppendSpec): Promise<BatchA
       const { results } = (await answer.json()) as { results: { status: number }[] };
       for (const { status } of results) resultStatuses[status] = (resultStatuses[status] ?? 0) + 1;
     },
-    onMeasuredStart: () => (resultStatuses = {}),
+    onMeasuredStart: () => {
+      resultStatuses = {};
+    },
   });
   return {
     available: true,

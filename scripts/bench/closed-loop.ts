@@ -12,7 +12,7 @@ export interface ClosedLoopSpec {
   /** One operation; `caller` is 0..callers-1 and `sequence` counts that caller's operations. */
   operation: (caller: number, sequence: number) => Promise<void>;
   /** Called between the warm-up and the measured window, e.g. to reset counts of the caller's own. */
-  onMeasuredStart?: () => void;
+  onMeasuredStart?: () => void | Promise<void>;
 }
 
 export interface ClosedLoopResult {
@@ -30,7 +30,7 @@ export interface ClosedLoopResult {
 export async function measureClosedLoop(spec: ClosedLoopSpec): Promise<ClosedLoopResult> {
   const sequences = new Array<number>(spec.callers).fill(0);
   if (spec.warmupS > 0) await runFor(spec, spec.warmupS, sequences);
-  spec.onMeasuredStart?.();
+  await spec.onMeasuredStart?.();
   return runFor(spec, spec.durationS, sequences);
 }
 

@@ -7,6 +7,7 @@
  */
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import { measureClosedLoop, type ClosedLoopResult } from './closed-loop';
+import { CpuMeter, type CpuUse } from './cpu';
 import { EVENT_BODY } from './replay';
 
 export interface EmmettSpec {
@@ -15,11 +16,14 @@ export interface EmmettSpec {
   streams: number;
   warmupS: number;
   durationS: number;
+  /** Measures each row's CPU: PostgreSQL's backends of Emmett's database, and this process (Emmett's client). */
+  meter?: CpuMeter;
 }
 
 export interface EmmettRow extends ClosedLoopResult {
   /** Appends that lost a race on their stream and were tried again. */
   conflictRetries: number;
+  cpu?: CpuUse;
 }
 
 const CONCURRENCY_ERROR = 412;
@@ -44,6 +48,7 @@ export async function measureEmmettAppends(spec: EmmettSpec, onRow: (callers: nu
     };
     for (const callers of spec.concurrencies) {
       onRow(callers);
+      let before: Awaited<ReturnType<CpuMeter['snapshot']>> | null = null;
       const row = await measureClosedLoop({
         callers,
         warmupS: spec.warmupS,
@@ -52,9 +57,13 @@ export async function measureEmmettAppends(spec: EmmettSpec, onRow: (callers: nu
         operation: async (caller, sequence) => {
           await append(streams[(caller + sequence) % streams.length]);
         },
-        onMeasuredStart: () => (conflictRetries = 0),
+        onMeasuredStart: async () => {
+          conflictRetries = 0;
+          before = (await spec.meter?.snapshot()) ?? null;
+        },
       });
-      rows.push({ ...row, conflictRetries });
+      const cpu = before && spec.meter ? CpuMeter.between(before, await spec.meter.snapshot()) : undefined;
+      rows.push({ ...row, conflictRetries, ...(cpu ? { cpu } : {}) });
     }
     return rows;
   } finally {

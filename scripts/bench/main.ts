@@ -91,7 +91,16 @@ const QUERY_REQUESTS = 300;
 /** The api's group-commit settings when PRODUCER_LINGER_MS and PRODUCER_MAX_BATCH are not set. */
 const GROUP_COMMIT_DEFAULTS = TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' }).producer;
 /** Goals of issue 11. */
-const GOALS = { appendsVsEmmett: 1.0, oneCallerP50Ms: 5, halfCapacityP99Ms: 25, subscriberP99Ms: 50, replayVsUnnest: 1.0, batchVsUnnest: 0.5, queryP99Ms: 5 };
+const GOALS = {
+  appendsVsEmmett: 1.0,
+  cpuPerAppendVsEmmett: 2.0,
+  oneCallerP50Ms: 5,
+  halfCapacityP99Ms: 25,
+  subscriberP99Ms: 50,
+  replayVsUnnest: 1.0,
+  batchVsUnnest: 0.5,
+  queryP99Ms: 5,
+};
 
 type Cleanup = () => Promise<void>;
 const cleanups: { name: string; run: Cleanup }[] = [];
@@ -417,7 +426,15 @@ async function main(): Promise<void> {
     const emmettDatabase = await createDatabase('timeline_bench_emmett');
     step(`emmett: appendToStream in database ${emmettDatabase}, concurrency ${CONCURRENCIES.join('/')}`);
     results.emmett = await measureEmmettAppends(
-      { databaseUrl: urlOf(emmettDatabase), concurrencies: CONCURRENCIES, streams: HTTP_TIMELINES, warmupS: WARMUP_S, durationS: DURATION_S },
+      {
+        databaseUrl: urlOf(emmettDatabase),
+        concurrencies: CONCURRENCIES,
+        streams: HTTP_TIMELINES,
+        warmupS: WARMUP_S,
+        durationS: DURATION_S,
+        // Emmett's client runs in this process, so "client" is the load generator and Emmett together.
+        meter: new CpuMeter(() => ({ client: [process.pid] }), pool, emmettDatabase),
+      },
       (callers) => step(`emmett: concurrency ${callers} (${WARMUP_S} s warm-up + ${DURATION_S} s)`),
     );
   }
@@ -639,6 +656,7 @@ function ratios(r: BenchResults): Ratio[] {
       GOALS.subscriberP99Ms,
       `p50 ${fmt(r.subscriberLatency?.sse.p50, ' ms')}, never seen ${r.subscriberLatency?.sse.missing ?? 'n/a'}`,
     ),
+    cpuPerAppendRatio(r),
     boundOf(
       'queries at 1M events, worst p99',
       r.queries ? worstQueryP99(r.queries) : null,
@@ -646,6 +664,30 @@ function ratios(r: BenchResults): Ratio[] {
       r.queries ? `worst of ${r.queries.queries.length} query shapes` : 'n/a',
     ),
   ];
+}
+
+/**
+ * CPU per decided append at c=64 (api, projector, Kafka and PostgreSQL; the load generator left out) against
+ * Emmett's per append at c=64 (PostgreSQL and Emmett's client, which shares the load generator's process).
+ */
+function cpuPerAppendRatio(r: BenchResults): Ratio {
+  const name = "CPU per decided append at c=64 / Emmett's";
+  const ours = r.httpAppends?.find((row) => row.connections === 64);
+  const emmett = r.emmett?.find((row) => row.callers === 64);
+  const cores = (cpu: Record<string, number> | undefined, groups: string[]) => groups.reduce((sum, group) => sum + (cpu?.[group] ?? 0), 0);
+  if (!ours?.cpu || !emmett?.cpu || !ours.requestsPerSecond || !emmett.operationsPerSecond) {
+    return { name, value: null, from: 'n/a', goal: `<= ${GOALS.cpuPerAppendVsEmmett.toFixed(1)}`, met: null };
+  }
+  const oursMs = (cores(ours.cpu, ['api', 'projector', 'kafka', 'postgres']) / ours.requestsPerSecond) * 1000;
+  const emmettMs = (cores(emmett.cpu, ['postgres', 'client']) / emmett.operationsPerSecond) * 1000;
+  const value = emmettMs > 0 ? round(oursMs / emmettMs, 2) : null;
+  return {
+    name,
+    value,
+    from: `ours ${round(oursMs, 2)} ms of CPU per append, Emmett ${round(emmettMs, 2)} ms`,
+    goal: `<= ${GOALS.cpuPerAppendVsEmmett.toFixed(1)}`,
+    met: value === null ? null : value <= GOALS.cpuPerAppendVsEmmett,
+  };
 }
 
 /** After an overload: waits until the projector has stopped deciding (no new decision for 2 s), at most DRAIN_TIMEOUT_MS. */

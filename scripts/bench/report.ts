@@ -330,13 +330,24 @@ function groupCommitBlock(g: NonNullable<BenchResults['groupCommit']>, s: BenchS
   ].join('\n');
 }
 
-function baselineBlock(title: string, rows: (ClosedLoopResult & { conflictRetries?: number })[]): string {
+function baselineBlock(title: string, rows: (ClosedLoopResult & { conflictRetries?: number; cpu?: CpuUse })[]): string {
   const retries = rows.some((row) => row.conflictRetries !== undefined);
+  const cpuGroups = rows.some((row) => row.cpu) ? ['postgres', 'client', 'other'] : [];
   const best = rows.reduce((a, b) => (b.operationsPerSecond > a.operationsPerSecond ? b : a));
   return [
     title,
     table(
-      ['', 'ops/s', 'p50 ms', 'p99 ms', 'max ms', 'ops', ...(retries ? ['conflicts retried'] : []), 'failures'],
+      [
+        '',
+        'ops/s',
+        'p50 ms',
+        'p99 ms',
+        'max ms',
+        'ops',
+        ...(retries ? ['conflicts retried'] : []),
+        'failures',
+        ...cpuGroups.map((name) => (name === 'postgres' ? 'pg' : name)),
+      ],
       rows.map((row) => [
         `concurrency ${row.callers}`,
         row.operationsPerSecond.toFixed(1),
@@ -346,6 +357,7 @@ function baselineBlock(title: string, rows: (ClosedLoopResult & { conflictRetrie
         row.operations,
         ...(retries ? [row.conflictRetries ?? 0] : []),
         row.failures ? `${row.failures} (${row.firstFailure})` : '0',
+        ...cpuGroups.map((name) => (row.cpu?.[name] ?? 0).toFixed(2)),
       ]),
     ),
     `   => peak ${best.operationsPerSecond.toFixed(0)}/s at concurrency ${best.callers}`,
