@@ -119,7 +119,7 @@ export class ReadRouter {
     const inRotation = this.replicas.filter((server) => server.replica!.inRotation);
     if (inRotation.length === 0) return this.primary;
     if (atLeast === undefined) return this.roundRobin(inRotation);
-    const caughtUp = inRotation.filter((server) => server.replica!.replayed !== null && server.replica!.replayed >= atLeast);
+    const caughtUp = inRotation.filter((server) => server.replica!.hasReplayed(atLeast));
     if (caughtUp.length > 0) return this.roundRobin(caughtUp);
     if (this.settings.consistencyWaitMs === 0) return this.primary;
     return (await firstToReplay(inRotation, atLeast, Date.now() + this.settings.consistencyWaitMs)) ?? this.primary;

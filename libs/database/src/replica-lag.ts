@@ -1,6 +1,20 @@
 import type { WalPosition } from './consistency-token';
 import type { ReplicaPosition } from './replication.repository';
 
+/** The size of a WAL page header at the start of a segment (SizeOfXLogLongPHD); other pages have a shorter one. */
+const LONG_PAGE_HEADER_BYTES = 40n;
+
+/**
+ * Whether a replica that has replayed up to `replayed` shows everything before `position` (a token, or the
+ * primary's insert position). Replay positions are ends of records; an insert position read when the last
+ * record ended exactly at a page boundary points past the next page's header, where no record is yet. So a
+ * replay position on a page boundary also covers that header: a record inserted after it would end further on.
+ */
+export function replayCovers(replayed: WalPosition, position: WalPosition, walBlockSize: number): boolean {
+  if (replayed >= position) return true;
+  return replayed % BigInt(walBlockSize) === 0n && position <= replayed + LONG_PAGE_HEADER_BYTES;
+}
+
 /** How far a replica is behind the primary, from one sample of each. */
 export interface ReplicaLag {
   bytes: number;
@@ -24,9 +38,8 @@ export function replicaLag(
   previouslyCaughtUpAt: number | null,
 ): ReplicaLag {
   const replayed = replica.replayed ?? 0n;
-  const behind = primary.position - replayed;
-  const bytes = behind > 0n ? Number(behind) : 0;
-  if (bytes === 0) return { bytes, seconds: 0, caughtUpAt: primary.sampledAt };
+  if (replayCovers(replayed, primary.position, replica.walBlockSize)) return { bytes: 0, seconds: 0, caughtUpAt: primary.sampledAt };
+  const bytes = Number(primary.position - replayed);
   const bounds = [
     previouslyCaughtUpAt === null ? null : Math.max(0, (now - previouslyCaughtUpAt) / 1_000),
     replica.sinceLastReplayedCommitSeconds,

@@ -1,11 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
-import { replicaLag } from './replica-lag';
+import { replayCovers, replicaLag } from './replica-lag';
 
 const replica = (replayed: bigint, sinceLastReplayedCommitSeconds: number | null) => ({
   inRecovery: true,
   replayed,
   received: replayed,
   sinceLastReplayedCommitSeconds,
+  walBlockSize: 8_192,
 });
 
 describe('replicaLag', () => {
@@ -32,6 +33,15 @@ describe('replicaLag', () => {
       seconds: 0.02,
       caughtUpAt: 50_010,
     });
+  });
+
+  test('a replay position on a page boundary covers the next page header, where an idle primary points its insert position', () => {
+    const boundary = 3n * 8_192n;
+    expect(replicaLag({ position: boundary + 24n, sampledAt: 50_000 }, replica(boundary, 600), 50_010, null)).toEqual({ bytes: 0, seconds: 0, caughtUpAt: 50_000 });
+    expect(replayCovers(boundary, boundary + 40n, 8_192)).toBe(true);
+    // A record after the header ends at least a record header further on: that is not covered.
+    expect(replayCovers(boundary, boundary + 48n, 8_192)).toBe(false);
+    expect(replayCovers(boundary + 8n, boundary + 32n, 8_192)).toBe(false);
   });
 
   test('behind, never seen caught up and no commit replayed: seconds unknown', () => {

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { formatWalPosition, type WalPosition } from './consistency-token';
-import { replicaLag } from './replica-lag';
+import { replayCovers, replicaLag } from './replica-lag';
 import { ReplicationRepository } from './replication.repository';
 
 /** What the ops page and the metrics show of a replica. */
@@ -45,6 +45,8 @@ export class ReadReplica {
   lagSeconds: number | null = null;
   lastError: string | null = null;
   private caughtUpAt: number | null = null;
+  /** `wal_block_size` as the replica reported it; 8192 until it has. */
+  private walBlockSize = 8_192;
   private readonly waiters = new Set<ReplayWaiter>();
   private polling = false;
 
@@ -78,6 +80,7 @@ export class ReadReplica {
       if (!position.inRecovery || position.replayed === null) throw new Error('not a replica: the server is not in recovery');
       // The sample's word, also when lower than a poll's: after a restart a replica may show less than it did.
       this.replayed = position.replayed;
+      this.walBlockSize = position.walBlockSize;
       if (primary) {
         const lag = replicaLag(primary, position, Date.now(), this.caughtUpAt);
         this.caughtUpAt = lag.caughtUpAt;
@@ -103,12 +106,17 @@ export class ReadReplica {
     this.rotate(false);
   }
 
+  /** Whether the replica is known to have replayed everything before `position` (see `replayCovers`). */
+  hasReplayed(position: WalPosition): boolean {
+    return this.replayed !== null && replayCovers(this.replayed, position, this.walBlockSize);
+  }
+
   /**
    * Resolves true once the replica has replayed up to `position`, false at `deadline` (ms) or when it
    * cannot be asked. Known positions answer at once; otherwise one poll serves every waiting read.
    */
   waitForReplay(position: WalPosition, deadline: number): Promise<boolean> {
-    if (this.replayed !== null && this.replayed >= position) return Promise.resolve(true);
+    if (this.hasReplayed(position)) return Promise.resolve(true);
     if (Date.now() >= deadline) return Promise.resolve(false);
     return new Promise((resolve) => {
       const timer = setTimeout(() => waiter.settle(false), deadline - Date.now());
@@ -132,7 +140,7 @@ export class ReadReplica {
         const replayed = await this.replication.replayPosition();
         if (replayed === null) throw new Error('not a replica: the server is not in recovery');
         this.sawReplayed(replayed);
-        for (const waiter of [...this.waiters]) if (replayed >= waiter.position) waiter.settle(true);
+        for (const waiter of [...this.waiters]) if (this.hasReplayed(waiter.position)) waiter.settle(true);
         if (this.waiters.size > 0) await new Promise((resolve) => setTimeout(resolve, REPLAY_POLL_MS));
       }
     } catch (error) {

@@ -11,6 +11,8 @@ export interface ReplicaPosition {
   received: WalPosition | null;
   /** Seconds since the commit time of the last transaction replayed; null before one was. */
   sinceLastReplayedCommitSeconds: number | null;
+  /** The server's WAL page size (`wal_block_size`, 8192 unless built otherwise). */
+  walBlockSize: number;
 }
 
 /**
@@ -37,11 +39,13 @@ export class ReplicationRepository {
       replayed: string | null;
       received: string | null;
       since_last_replayed_commit_seconds: number | null;
+      wal_block_size: number;
     }>(
       `select pg_is_in_recovery() as in_recovery,
               pg_last_wal_replay_lsn()::text as replayed,
               pg_last_wal_receive_lsn()::text as received,
-              extract(epoch from clock_timestamp() - pg_last_xact_replay_timestamp())::float8 as since_last_replayed_commit_seconds`,
+              extract(epoch from clock_timestamp() - pg_last_xact_replay_timestamp())::float8 as since_last_replayed_commit_seconds,
+              current_setting('wal_block_size')::int as wal_block_size`,
     );
     const [row] = rows;
     return {
@@ -49,6 +53,7 @@ export class ReplicationRepository {
       replayed: row.replayed === null ? null : parseWalPosition(row.replayed),
       received: row.received === null ? null : parseWalPosition(row.received),
       sinceLastReplayedCommitSeconds: row.since_last_replayed_commit_seconds === null ? null : Math.max(0, row.since_last_replayed_commit_seconds),
+      walBlockSize: row.wal_block_size,
     };
   }
 
