@@ -57,6 +57,9 @@ export class ReadReplica {
   ) {
     this.logger = new Logger(`ReadReplica ${name}`);
     this.replication = new ReplicationRepository(pool);
+    // An idle connection the replica ended (a restart, a crash): what was known of its replay position may no
+    // longer hold (a restarted replica can show less for a while), so it is out until a sample says again.
+    pool.on('error', (error) => this.failed(error));
   }
 
   status(): ReplicaStatus {
