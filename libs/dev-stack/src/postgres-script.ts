@@ -11,8 +11,11 @@ import type { Socket } from 'node:net';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { childrenOf, isAlive } from './process-alive';
+import { REPO_ROOT } from './service-process';
 
-const SCRIPT = path.resolve(__dirname, '../../../scripts/postgres/postgres.sh');
+// The repository's own script, also from a compiled copy of this file: the build compiles the ES module
+// supervisors beside it into CommonJS, which plain node cannot run as they are.
+const SCRIPT = path.join(REPO_ROOT, 'scripts', 'postgres', 'postgres.sh');
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 
