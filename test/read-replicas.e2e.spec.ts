@@ -135,7 +135,8 @@ describe('reads through a streaming replica', () => {
       await expectEventually(async () => expect((await replicaStatus(second)).inRotation).toBe(true), { timeoutMs: 30_000 });
     });
     afterAll(async () => {
-      await secondApi?.stop();
+      // SIGKILL: nothing of it needs a graceful end, and stop()'s grace timer would keep Jest waiting.
+      await secondApi?.kill();
       if (logDir) rmSync(logDir, { recursive: true, force: true });
     });
 
