@@ -6,7 +6,7 @@
 # Polls both pids once a second. When the owner is gone first, SIGKILLs the server and, if PURGE_DIR is
 # given, deletes it (the server's throw-away data dir). When the server stops first, exits quietly.
 # Callers start it detached (nohup ... &) right after starting the server: scripts/kafka/kafka.sh, and
-# scripts/postgres/embedded-postgres.mjs.
+# scripts/postgres/embedded-postgres.mjs and scripts/postgres/embedded-replica.mjs.
 set -u
 owner="$1" server="$2" purge_dir="${3:-}"
 while kill -0 "$owner" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done

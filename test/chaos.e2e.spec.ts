@@ -6,8 +6,8 @@ import { chaosSettings, type ScenarioName } from '../scripts/chaos/settings';
 
 /**
  * The short version of `npm run chaos` (CHAOS_SCALE=small): each scenario once or twice, on a Kafka
- * broker and a PostgreSQL cluster (initdb) of this file's own, since it kills
- * and restarts them. Every CHAOS_* variable (scripts/chaos/settings.ts) applies, bounds included.
+ * broker and a PostgreSQL cluster (initdb, and a streaming replica of it for replica-kill) of this file's
+ * own, since it kills and restarts them. Every CHAOS_* variable (scripts/chaos/settings.ts) applies, bounds included.
  */
 const settings = chaosSettings(
   { CHAOS_SEED: '20261201', CHAOS_WARMUP_MS: '1000', CHAOS_COOLDOWN_MS: '1000', CHAOS_SETTLE_TIMEOUT_MS: '20000', ...process.env, CHAOS_SCALE: 'small' },
@@ -84,6 +84,17 @@ describe('chaos, short version: faults under a steady write load', () => {
     'PostgreSQL crashed and restarted: answers stay bounded, nothing acknowledged is lost, projector and relay carry on',
     async () => {
       expectInvariants(await run('postgres-restart'));
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  test(
+    "the read replica SIGKILLed and restarted under writes and reads: no 5xx but bounded 503s, no read with a write's token older than the write, the replica back in the rotation answering reads",
+    async () => {
+      const result = await run('replica-kill');
+      expect(result.notes).toContainEqual(expect.stringMatching(/left the rotation .* back in the rotation .* answering reads again/));
+      expect(result.notes).toContainEqual(expect.stringMatching(/stale 0; acknowledged writes without a token 0/));
+      expectInvariants(result);
     },
     SCENARIO_TIMEOUT_MS,
   );

@@ -7,6 +7,7 @@ import { loadSeed } from '../scripts/seed/load-seed';
 import { expectEventually } from './support/eventually';
 import { OpenApiContract } from './support/openapi-contract';
 import { TestTimelineService } from './support/timeline-service';
+import { freePort } from '@timeline/dev-stack';
 import { bearer, testToken } from './support/tokens';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -39,7 +40,9 @@ describe('the ops page', () => {
       );
     }
     mkdirSync(ARTIFACTS, { recursive: true });
-    service = await TestTimelineService.start({ projector: 'process', env: { DECISION_TIMEOUT_MS: '500' } });
+    // A read replica that nothing answers at: the page lists it out of the rotation, with its error, and reads go to the primary.
+    const unreachableReplica = `postgres://postgres@127.0.0.1:${await freePort()}/timeline`;
+    service = await TestTimelineService.start({ projector: 'process', env: { DECISION_TIMEOUT_MS: '500', DATABASE_READ_URLS: unreachableReplica } });
     const seed = await loadSeed(service.http.baseUrl, testToken());
     // A stale revision, so that there is a rejection to show.
     const stale = await service.http.post('/v1/events/0b1e4c2a-6f3d-4e8a-9c1b-2a7d5e0f1001/revisions', {
@@ -79,6 +82,9 @@ describe('the ops page', () => {
     expect(contract.check('GET', '/ops/status', status)).toEqual([]);
     expect(status.body.decisions).toMatchObject({ rejected: 1, rejectedByReason: [{ reason: 'revision_conflict', count: 1 }] });
     expect(status.body.timelines).toEqual([expect.objectContaining({ timelineId: 'japan-nato', eventCount: seedTitles.length })]);
+    expect(status.body.readReplicas).toEqual([
+      expect.objectContaining({ name: 'replica-0', inRotation: false, lastError: expect.stringMatching(/ECONNREFUSED/) }),
+    ]);
   });
 
   test('loads, shows the seed timeline drawn with vis-timeline, and the rejection with its reason', async () => {
@@ -94,6 +100,7 @@ describe('the ops page', () => {
     await expect(page.getByTestId('rejection-row').first().textContent()).resolves.toContain('revision_conflict');
     await expectEventually(async () => expect(await figure(page, 'lag-records')).toBe(0));
     expect(await figure(page, 'accepted')).toBeGreaterThanOrEqual(seedTitles.length + 1);
+    await expect(page.getByTestId('replica-rotation').textContent()).resolves.toBe('out of rotation');
     expect(failures).toEqual([]);
   });
 

@@ -1,8 +1,8 @@
 /**
  * What the chaos scenarios run on, all on this machine and all thrown away afterwards: a Kafka broker
  * (or a three-node KRaft cluster), a PostgreSQL cluster made with initdb (so that restarting it never
- * touches the machine's server), and, per scenario, a database, topics and the api and projector
- * processes. Clean-ups run newest first, also on failure.
+ * touches the machine's server) and the streaming replicas a scenario gives it, and, per scenario, a
+ * database, topics and the api and projector processes. Clean-ups run newest first, also on failure.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ import {
   type RunningKafkaBroker,
   type RunningKafkaCluster,
   type RunningPostgresCluster,
+  type RunningReplica,
   ServiceProcess,
   startKafkaBroker,
   startKafkaCluster,
@@ -53,6 +54,8 @@ export interface DeploymentOptions {
   projectors: number;
   partitions: number;
   replicationFactor?: number;
+  /** Streaming replicas of the lab's PostgreSQL: the apis read from them (DATABASE_READ_URLS, in this order). */
+  readReplicas?: RunningReplica[];
   env?: Record<string, string>;
 }
 
@@ -265,6 +268,8 @@ export class Lab {
       ...runCredentials.env,
       ...options.env,
     };
+    // The database, made on the primary a moment ago, reaches the replicas by replication.
+    if (options.readReplicas?.length) env.DATABASE_READ_URLS = options.readReplicas.map((replica) => replica.urlOf(database)).join(',');
     const deployment = new Deployment(this, options, env, databaseUrl);
     try {
       await deployment.start();

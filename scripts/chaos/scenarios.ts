@@ -5,9 +5,11 @@
  */
 import { AssignerProtocol } from 'kafkajs';
 import { Client } from 'pg';
-import { readMemory } from '@timeline/dev-stack';
+import { readMemory, type RunningReplica } from '@timeline/dev-stack';
+import { runCredentials } from '../auth/run-credentials';
 import { audit, type AuditResult } from './audit';
 import { createTimelines, kafkaAdmin, waitFor, type Deployment, type DeploymentOptions, type Lab } from './lab';
+import { ReadLoad } from './read-load';
 import { seededRandom, type ChaosSettings, type ScenarioName } from './settings';
 import { isSuccess, WriteLoad, type Attempt } from './write-load';
 
@@ -42,6 +44,8 @@ interface ScenarioContext {
   settings: ChaosSettings;
   deployment: Deployment;
   load: WriteLoad;
+  /** The reads beside the writes, in scenarios with `readLoad`. */
+  reads: ReadLoad | null;
   random: () => number;
   notes: string[];
   violations: string[];
@@ -50,6 +54,8 @@ interface ScenarioContext {
 interface ScenarioDefinition {
   title: string;
   deploy: (lab: Lab) => Promise<{ options: Omit<DeploymentOptions, 'name'>; teardown?: () => Promise<void> }>;
+  /** Reads beside the writes: token-carrying ones after each acknowledged write, and token-less ones. */
+  readLoad?: boolean;
   /** Injects fault number `index` and ends it; returns when it ended. */
   inject: (context: ScenarioContext, index: number) => Promise<Omit<Fault, 'recoveredAt'>>;
   /** Checks of this scenario beyond the common invariants. */
@@ -124,6 +130,91 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
       await lab.postgres!.startServer();
       const endedAt = Date.now();
       return { injectedAt, endedAt, healedAt: endedAt };
+    },
+  },
+
+  'replica-kill': {
+    title: 'the read replica SIGKILLed under writes and reads, down for a while, restarted: it catches up and rejoins',
+    readLoad: true,
+    deploy: async (lab) => {
+      const replica = await lab.postgres!.startReplica();
+      replicas.set(lab, { replica, outages: [] });
+      return {
+        options: {
+          brokers: singleBroker(lab),
+          apis: 1,
+          projectors: 1,
+          partitions: 3,
+          readReplicas: [replica],
+          env: { READ_REPLICA_CHECK_INTERVAL_MS: '500' },
+        },
+        teardown: async () => {
+          replicas.delete(lab);
+          await replica.stop();
+        },
+      };
+    },
+    inject: async ({ lab, settings, deployment, notes, violations }, index) => {
+      const { replica, outages } = replicas.get(lab)!;
+      const api = deployment.apis[0];
+      await replica.kill();
+      const injectedAt = Date.now();
+      const left = await waitFor(async () => (await replicaMetrics(api.url, replica.name)).inRotation === 0, settings.replicaOutageMs);
+      const leftAfterMs = Date.now() - injectedAt;
+      await sleep(Math.max(0, injectedAt + settings.replicaOutageMs - Date.now()));
+      await replica.restart();
+      const endedAt = Date.now();
+      // Back in the rotation once it has caught up through its slot, and answering reads again.
+      const back = await waitFor(async () => (await replicaMetrics(api.url, replica.name)).inRotation === 1, settings.recoverBoundMs);
+      const rejoinedAt = Date.now();
+      const readsBefore = (await replicaMetrics(api.url, replica.name)).reads;
+      const reading = back && (await waitFor(async () => (await replicaMetrics(api.url, replica.name)).reads > readsBefore, 10_000));
+      outages.push({ from: injectedAt, to: Date.now() });
+      notes.push(
+        `kill ${index + 1}: ${replica.name} ${left ? `left the rotation in ${(leftAfterMs / 1000).toFixed(1)} s` : 'did NOT leave the rotation'}, ` +
+          `restarted after ${((endedAt - injectedAt) / 1000).toFixed(1)} s, ` +
+          (back ? `back in the rotation ${((rejoinedAt - endedAt) / 1000).toFixed(1)} s later` : 'NOT back in the rotation') +
+          (back ? (reading ? ', answering reads again' : ', but answering no reads') : ''),
+      );
+      if (!left) violations.push(`kill ${index + 1}: ${replica.name} stayed in the rotation while down (${settings.replicaOutageMs} ms)`);
+      if (!back) violations.push(`kill ${index + 1}: ${replica.name} not back in the rotation within ${settings.recoverBoundMs} ms of its restart`);
+      else if (!reading) violations.push(`kill ${index + 1}: ${replica.name} back in the rotation but its timeline_reads_total did not grow in 10 s`);
+      // Writes never touch the replica: they must go on through the kill.
+      return { injectedAt, endedAt, healedAt: injectedAt };
+    },
+    check: ({ lab, settings, reads, notes, violations }) => {
+      const { outages } = replicas.get(lab)!;
+      const summary = reads!.summary();
+      notes.push(
+        `reads: ${summary.afterWrite} with a write's token, ${summary.plain} without; answers ${Object.entries(summary.statuses)
+          .map(([status, n]) => `${status} x${n}`)
+          .join(', ')}; slowest ${(summary.maxAnswerMs / 1000).toFixed(1)} s; stale ${summary.stale}; ` +
+          `acknowledged writes without a token ${summary.missingTokens}`,
+      );
+      for (const read of reads!.reads.filter((read) => read.stale).slice(0, 3)) violations.push(`stale read: ${read.note}`);
+      if (summary.stale > 0) violations.push(`${summary.stale} reads carrying a write's token showed a timeline older than that write`);
+      if (summary.missingTokens > 0) violations.push(`${summary.missingTokens} acknowledged writes answered without a Consistency-Token`);
+      if (summary.afterWrite === 0 || summary.plain === 0) violations.push('the read load made no reads of one kind');
+      // As for writes, a 503 is an answer (shed load, the database unreachable), bounded in time like every answer;
+      // any other failure is a finding. How many came while the replica was out tells whether it caused them.
+      const during = (at: number) => outages.some((outage) => at >= outage.from && at <= outage.to);
+      const unavailable = reads!.reads.filter((read) => read.status === 503);
+      const problems: Record<string, number> = {};
+      for (const read of unavailable) problems[read.problem ?? 'no problem type'] = (problems[read.problem ?? 'no problem type'] ?? 0) + 1;
+      notes.push(
+        `reads answered 503: ${unavailable.length} (${Object.entries(problems)
+          .map(([type, n]) => `${type} x${n}`)
+          .join(', ')}), of them ${unavailable.filter((read) => during(read.startedAt)).length} while ${outages.length > 1 ? 'a' : 'the'} replica was out`,
+      );
+      const failed = reads!.reads.filter((read) => read.status !== 200 && read.status !== 503);
+      if (failed.length > 0)
+        violations.push(
+          `${failed.length} reads answered other than 200 or 503: ${failed
+            .slice(0, 3)
+            .map((read) => `${read.status} ${read.note ?? ''}`.trim())
+            .join('; ')}`,
+        );
+      if (summary.maxAnswerMs > settings.answerBoundMs) violations.push(`slowest read ${summary.maxAnswerMs} ms (bound ${settings.answerBoundMs} ms)`);
     },
   },
 
@@ -202,6 +293,19 @@ export const SCENARIOS: Record<ScenarioName, ScenarioDefinition> = {
 };
 
 const clusters = new Map<Lab, Awaited<ReturnType<Lab['startCluster']>>>();
+/** The replica of the replica-kill scenario, and when each of its outages began and ended (rejoined). */
+const replicas = new Map<Lab, { replica: RunningReplica; outages: { from: number; to: number }[] }>();
+
+/** The api's view of one replica: in the rotation (0/1, null when not reported) and the reads it answered. */
+async function replicaMetrics(apiUrl: string, replica: string): Promise<{ inRotation: number | null; reads: number }> {
+  const response = await fetch(`${apiUrl}/metrics`, { headers: runCredentials.authorization, signal: AbortSignal.timeout(5_000) });
+  const text = await response.text();
+  const sample = (metric: string, label: string) => {
+    const match = new RegExp(`^${metric}\\{[^}]*${label}="${replica}"[^}]*\\} (\\S+)$`, 'm').exec(text);
+    return match ? Number(match[1]) : null;
+  };
+  return { inRotation: sample('timeline_read_replica_in_rotation', 'replica'), reads: sample('timeline_reads_total', 'server') ?? 0 };
+}
 
 export async function runScenario(lab: Lab, name: ScenarioName, settings: ChaosSettings): Promise<ScenarioResult> {
   const definition = SCENARIOS[name];
@@ -210,10 +314,19 @@ export async function runScenario(lab: Lab, name: ScenarioName, settings: ChaosS
   lab.log(`chaos: ${name}: ${definition.title}; ${settings.repetitions[name]} faults`);
   const { options, teardown } = await definition.deploy(lab);
   let deployment: Deployment | null = null;
+  let reads: ReadLoad | null = null;
   try {
     deployment = await lab.deploy({ name, ...options });
     const timelineIds = Array.from({ length: settings.timelines }, (_, index) => `chaos-${index + 1}`);
     await createTimelines(deployment.apiUrls[0], timelineIds);
+    reads = definition.readLoad
+      ? new ReadLoad({
+          apiUrls: deployment.apiUrls,
+          timelineIds,
+          ratePerSecond: settings.readRatePerSecond,
+          requestTimeoutMs: settings.requestTimeoutMs,
+        }).start()
+      : null;
     const load = new WriteLoad({
       apiUrls: deployment.apiUrls,
       timelineIds,
@@ -223,8 +336,9 @@ export async function runScenario(lab: Lab, name: ScenarioName, settings: ChaosS
       retries: settings.retries,
       requestTimeoutMs: settings.requestTimeoutMs,
       random,
+      onAcknowledged: reads ? (write, token) => reads?.afterWrite(write, token) : undefined,
     }).start();
-    const context: ScenarioContext = { lab, settings, deployment, load, random, notes: [], violations: [] };
+    const context: ScenarioContext = { lab, settings, deployment, load, reads, random, notes: [], violations: [] };
     const faults: Fault[] = [];
     await sleep(settings.warmupMs);
     for (let index = 0; index < settings.repetitions[name]; index++) {
@@ -241,6 +355,7 @@ export async function runScenario(lab: Lab, name: ScenarioName, settings: ChaosS
     }
     await sleep(settings.cooldownMs);
     await load.stop();
+    await reads?.stop();
     await definition.check?.(context, faults);
     context.violations.push(...deployment.unexpectedExits());
     lab.log(`chaos: ${name}: load stopped (${load.writes.length} writes); auditing`);
@@ -259,6 +374,7 @@ export async function runScenario(lab: Lab, name: ScenarioName, settings: ChaosS
     if (result.violations.length > 0) lab.keepLogs = true;
     return result;
   } finally {
+    await reads?.stop();
     await deployment?.stop();
     await teardown?.();
   }
@@ -271,6 +387,7 @@ const SCENARIO_SEED_OFFSET: Record<ScenarioName, number> = {
   'postgres-restart': 4,
   'cluster-broker-kill': 5,
   'group-projector-kill': 6,
+  'replica-kill': 7,
 };
 
 function answerCounts(attempts: Attempt[]) {

@@ -40,6 +40,10 @@ export interface ChaosSettings {
   brokerOutageMs: number;
   postgresOutageMs: number;
   clusterOutageMs: number;
+  /** How long a SIGKILLed read replica stays down (replica-kill). */
+  replicaOutageMs: number;
+  /** Token-less reads per second beside the writes, in the scenarios with read replicas. */
+  readRatePerSecond: number;
   /** `immediate` (a crash, recovery on start) or `fast` (clean shutdown). */
   postgresStopMode: 'fast' | 'immediate';
   /** The api's RSS may grow at most this much during a broker outage. */
@@ -52,7 +56,15 @@ export interface ChaosSettings {
   kafkaHeap: string;
 }
 
-export const SCENARIO_NAMES = ['projector-kill', 'relay-kill', 'broker-restart', 'postgres-restart', 'cluster-broker-kill', 'group-projector-kill'] as const;
+export const SCENARIO_NAMES = [
+  'projector-kill',
+  'relay-kill',
+  'broker-restart',
+  'postgres-restart',
+  'replica-kill',
+  'cluster-broker-kill',
+  'group-projector-kill',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 const FULL_REPETITIONS: Record<ScenarioName, number> = {
@@ -60,6 +72,7 @@ const FULL_REPETITIONS: Record<ScenarioName, number> = {
   'relay-kill': 10,
   'broker-restart': 5,
   'postgres-restart': 5,
+  'replica-kill': 5,
   'cluster-broker-kill': 3,
   'group-projector-kill': 2,
 };
@@ -68,6 +81,7 @@ const SMALL_REPETITIONS: Record<ScenarioName, number> = {
   'relay-kill': 1,
   'broker-restart': 1,
   'postgres-restart': 1,
+  'replica-kill': 1,
   'cluster-broker-kill': 1,
   'group-projector-kill': 1,
 };
@@ -113,6 +127,8 @@ export function chaosSettings(env: Record<string, string | undefined> = process.
     brokerOutageMs: number('CHAOS_BROKER_OUTAGE_MS', small ? 5_000 : 10_000),
     postgresOutageMs: number('CHAOS_POSTGRES_OUTAGE_MS', small ? 4_000 : 8_000),
     clusterOutageMs: number('CHAOS_CLUSTER_OUTAGE_MS', small ? 6_000 : 15_000),
+    replicaOutageMs: number('CHAOS_REPLICA_OUTAGE_MS', small ? 4_000 : 8_000),
+    readRatePerSecond: number('CHAOS_READ_RATE', small ? 20 : 30),
     postgresStopMode: env.CHAOS_POSTGRES_STOP_MODE === 'fast' ? 'fast' : 'immediate',
     apiRssGrowthMiB: number('CHAOS_API_RSS_GROWTH_MIB', 150),
     warmupMs: number('CHAOS_WARMUP_MS', small ? 1_500 : 3_000),

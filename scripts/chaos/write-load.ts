@@ -42,6 +42,8 @@ export interface WriteLoadOptions {
   retries: number;
   requestTimeoutMs: number;
   random: () => number;
+  /** Called on each acknowledged write with the answer's Consistency-Token header (null when it had none). */
+  onAcknowledged?: (write: Write, consistencyToken: string | null) => void;
 }
 
 export const isSuccess = (status: AttemptStatus | null) => status === 201 || status === 200;
@@ -160,6 +162,7 @@ export class WriteLoad {
       this.attempts.push(attempt);
       this.inFlight++;
       let retryAfterMs = 500 * 2 ** attemptNumber;
+      let consistencyToken: string | null = null;
       try {
         const response = await fetch(`${baseUrl}${path}`, {
           method: 'POST',
@@ -170,6 +173,7 @@ export class WriteLoad {
         const text = await response.text();
         attempt.status = response.status;
         write.lastBody = parseJson(text);
+        consistencyToken = response.headers.get('consistency-token');
         const retryAfter = Number(response.headers.get('retry-after'));
         if (Number.isFinite(retryAfter) && retryAfter > 0) retryAfterMs = Math.min(retryAfterMs, retryAfter * 1_000);
       } catch (error) {
@@ -183,6 +187,7 @@ export class WriteLoad {
         write.outcome = 'acknowledged';
         write.version = (write.lastBody as { version?: number } | undefined)?.version ?? null;
         if (write.kind === 'record') this.revisable.push({ eventId: write.eventId, timelineId: write.timelineId });
+        this.options.onAcknowledged?.(write, consistencyToken);
         return;
       }
       if (status === 202) {

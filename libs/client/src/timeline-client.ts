@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
+import createClient, { type Client, type ClientOptions, type Middleware } from 'openapi-fetch';
 import type { components, paths } from './openapi';
 
 type Schemas = components['schemas'];
@@ -29,6 +29,45 @@ export interface TimelineClientOptions extends ClientOptions {
   accessToken?: string | (() => string | Promise<string>);
 }
 
+/**
+ * Read your own writes (invariant 9): keeps the greatest `Consistency-Token` of this client's write answers
+ * and sends it on every read (every `GET`), so that a read never sees the read models older than a write this
+ * client was answered, whichever database copy serves it. Version-1 tokens (`v1.` and 16 hex digits) sort as
+ * strings in the order of the positions they carry; a token of another form replaces the one kept.
+ */
+export class ConsistencyTokens {
+  private greatest: string | null = null;
+
+  /** The token reads carry now; null before the first write answer that carried one. */
+  get current(): string | null {
+    return this.greatest;
+  }
+
+  /** Keeps `token` when it is later than the one kept. */
+  observe(token: string | null): void {
+    if (!token) return;
+    if (this.greatest === null || !TOKEN_V1.test(token) || !TOKEN_V1.test(this.greatest) || token > this.greatest) this.greatest = token;
+  }
+
+  /** openapi-fetch middleware: sends the token on reads, keeps the token of every answer that carries one. */
+  middleware(): Middleware {
+    return {
+      onRequest: ({ request }) => {
+        if (request.method === 'GET' && this.greatest !== null && !request.headers.has(CONSISTENCY_TOKEN))
+          request.headers.set(CONSISTENCY_TOKEN, this.greatest);
+        return request;
+      },
+      onResponse: ({ response }) => {
+        this.observe(response.headers.get(CONSISTENCY_TOKEN));
+        return response;
+      },
+    };
+  }
+}
+
+const CONSISTENCY_TOKEN = 'consistency-token';
+const TOKEN_V1 = /^v1\.[0-9a-f]{16}$/;
+
 export interface WriteOptions {
   /** Makes the write safe to retry; the client makes one up when not given, and reuses it for its own retries. */
   idempotencyKey?: string;
@@ -49,7 +88,8 @@ interface Sent<T> {
  * `expectedVersion`, a `202` is followed until the command is decided and
  * answered as a retry with the same key is (with the first answer), and a
  * retryable `503` or `429` is retried after `Retry-After`. A rejection throws a
- * `TimelineProblem`.
+ * `TimelineProblem`. Reads carry the greatest `Consistency-Token` of this client's writes
+ * (`ConsistencyTokens`): a read sees every write this client was answered.
  */
 export class TimelineClient {
   readonly api: TimelineApi;
@@ -57,8 +97,11 @@ export class TimelineClient {
   private readonly pollIntervalMs: number;
   private readonly retries: number;
 
+  private readonly consistency = new ConsistencyTokens();
+
   constructor({ decisionTimeoutMs = 30_000, pollIntervalMs = 200, retries = 3, accessToken, ...options }: TimelineClientOptions) {
     this.api = createClient<paths>(options);
+    this.api.use(this.consistency.middleware());
     if (accessToken !== undefined) {
       const tokenOf = typeof accessToken === 'function' ? accessToken : () => accessToken;
       this.api.use({
@@ -71,6 +114,11 @@ export class TimelineClient {
     this.decisionTimeoutMs = decisionTimeoutMs;
     this.pollIntervalMs = pollIntervalMs;
     this.retries = retries;
+  }
+
+  /** The token this client's reads carry: the greatest of its writes' answers (null before the first). */
+  get consistencyToken(): string | null {
+    return this.consistency.current;
   }
 
   createTimeline(timelineId: string, body: Schemas['CreateTimelineRequest'], options: WriteOptions = {}) {

@@ -32,6 +32,48 @@ export const environmentSchema = z
       .describe(
         'Longest a PostgreSQL statement may run (`0`: no limit); migrations are not bound by it. A projector batch that hits it is retried (failure class `timeout`).',
       ),
+    DATABASE_READ_URLS: z
+      .string()
+      .optional()
+      .transform((list = '') =>
+        list
+          .split(',')
+          .map((url) => url.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.url({ protocol: /^postgres(ql)?$/, message: 'must be a list of postgres:// URLs' })).max(16))
+      .describe(
+        "Comma-separated PostgreSQL URLs of streaming read replicas of `DATABASE_URL`'s server (same database name and schema), named `replica-0`, `replica-1`, … in this order. Queries (timelines, events, search, the stream's catch-up, the ops page's counts) read from a replica in rotation; decisions, idempotency, the projector, the relay, migrations, rebuilds and admin stay on the primary. Empty: everything reads from the primary.",
+      ),
+    READ_REPLICA_MAX_LAG_SECONDS: z.coerce
+      .number()
+      .min(0)
+      .max(3_600)
+      .default(5)
+      .describe(
+        'A replica whose replay is further behind than this (seconds) leaves the rotation; it comes back by itself when under this and `READ_REPLICA_MAX_LAG_BYTES` again.',
+      ),
+    READ_REPLICA_MAX_LAG_BYTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 50)
+      .default(16_777_216)
+      .describe("A replica whose replay position is more than this many bytes of WAL behind the primary's leaves the rotation (an unreachable one too)."),
+    READ_REPLICA_CHECK_INTERVAL_MS: z.coerce
+      .number()
+      .int()
+      .min(50)
+      .max(60_000)
+      .default(1_000)
+      .describe("How often each replica's replay position and lag are sampled."),
+    READ_CONSISTENCY_WAIT_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(100)
+      .describe('How long a read carrying a `Consistency-Token` waits for a replica in rotation to replay up to the token before it reads from the primary.'),
     KAFKA_BROKERS: z
       .string()
       .default('127.0.0.1:9092')
@@ -394,6 +436,14 @@ function readCaFile(file: string): string {
 /** The validated settings. Injected by class, so a provider needs no token. */
 export class TimelineConfig {
   readonly database: { url: string; schema: string; poolSize: number; statementTimeoutMs: number };
+  /** Streaming read replicas of the primary, and when a read may use one (see DATABASE_READ_URLS). */
+  readonly readReplicas: {
+    urls: string[];
+    maxLagSeconds: number;
+    maxLagBytes: number;
+    checkIntervalMs: number;
+    consistencyWaitMs: number;
+  };
   readonly kafka: {
     brokers: string[];
     clientId: string;
@@ -463,6 +513,13 @@ export class TimelineConfig {
       schema: env.DATABASE_SCHEMA,
       poolSize: env.DATABASE_POOL_SIZE,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    };
+    this.readReplicas = {
+      urls: env.DATABASE_READ_URLS,
+      maxLagSeconds: env.READ_REPLICA_MAX_LAG_SECONDS,
+      maxLagBytes: env.READ_REPLICA_MAX_LAG_BYTES,
+      checkIntervalMs: env.READ_REPLICA_CHECK_INTERVAL_MS,
+      consistencyWaitMs: env.READ_CONSISTENCY_WAIT_MS,
     };
     this.kafka = {
       brokers: env.KAFKA_BROKERS,

@@ -35,6 +35,37 @@ describe('TimelineConfig.fromEnvironment', () => {
     expect(() => TimelineConfig.fromEnvironment({ ...KEYED, SHED_SAMPLE_INTERVAL_MS: '5' })).toThrow(/SHED_SAMPLE_INTERVAL_MS/);
   });
 
+  test('read replicas: none by default, a comma-separated list of postgres URLs, lag bounds and waits in range', () => {
+    expect(TimelineConfig.fromEnvironment(KEYED).readReplicas).toEqual({
+      urls: [],
+      maxLagSeconds: 5,
+      maxLagBytes: 16_777_216,
+      checkIntervalMs: 1_000,
+      consistencyWaitMs: 100,
+    });
+    const two = TimelineConfig.fromEnvironment({
+      ...KEYED,
+      DATABASE_READ_URLS: 'postgres://reader@replica-a:5432/timeline, postgresql://reader@replica-b:5433/timeline',
+      READ_REPLICA_MAX_LAG_SECONDS: '0.5',
+      READ_REPLICA_MAX_LAG_BYTES: '1048576',
+      READ_REPLICA_CHECK_INTERVAL_MS: '250',
+      READ_CONSISTENCY_WAIT_MS: '0',
+    });
+    expect(two.readReplicas).toEqual({
+      urls: ['postgres://reader@replica-a:5432/timeline', 'postgresql://reader@replica-b:5433/timeline'],
+      maxLagSeconds: 0.5,
+      maxLagBytes: 1_048_576,
+      checkIntervalMs: 250,
+      consistencyWaitMs: 0,
+    });
+    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, DATABASE_READ_URLS: 'postgres://a/timeline,mysql://b/timeline' })).toThrow(
+      /DATABASE_READ_URLS\.1: must be a list of postgres:\/\/ URLs/,
+    );
+    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, READ_REPLICA_CHECK_INTERVAL_MS: '10' })).toThrow(/READ_REPLICA_CHECK_INTERVAL_MS/);
+    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, READ_CONSISTENCY_WAIT_MS: '-1' })).toThrow(/READ_CONSISTENCY_WAIT_MS/);
+    expect(() => TimelineConfig.fromEnvironment({ ...KEYED, READ_REPLICA_MAX_LAG_BYTES: 'lots' })).toThrow(/READ_REPLICA_MAX_LAG_BYTES/);
+  });
+
   test('reports every bad variable by name', () => {
     expect.assertions(3);
     try {

@@ -30,6 +30,18 @@ describe('the outbox', () => {
     expect(await outbox.head()).toBe(positions[2]);
   });
 
+  test("catchUpPage: rows up to the smaller of `upTo` and the copy's last row, and how far the page is complete", async () => {
+    const page = async (...args: Parameters<OutboxRepository['catchUpPage']>) => {
+      const { rows, completeUpTo } = await outbox.catchUpPage(...args);
+      return { positions: rows.map((row) => row.position), completeUpTo };
+    };
+    expect(await page(0, 10, {}, positions[1])).toEqual({ positions: [positions[0], positions[1]], completeUpTo: positions[1] });
+    // A feed head past what this copy holds (a replica behind the primary): complete only up to its own last row.
+    expect(await page(0, 10, {}, positions[2] + 1_000)).toEqual({ positions, completeUpTo: positions[2] });
+    expect(await page(positions[0], 10, { timelineId: 'b' }, positions[2])).toEqual({ positions: [positions[1]], completeUpTo: positions[2] });
+    expect(await page(positions[2], 10, {}, positions[2])).toEqual({ positions: [], completeUpTo: positions[2] });
+  });
+
   test('readAfter: the rows after a position, up to `upTo`, of a timeline or of change types', async () => {
     const read = async (...args: Parameters<OutboxRepository['readAfter']>) => (await outbox.readAfter(...args)).map((row) => row.position);
     expect(await read(positions[0], 10)).toEqual([positions[1], positions[2]]);

@@ -68,6 +68,33 @@ export class OutboxRepository {
     return rows.map(toOutboxRow);
   }
 
+  /**
+   * A page of a stream's catch-up: rows after `after` up to `upTo` (the feed's head, read on the primary), and
+   * the position the page is complete up to when it is not full. On a replica that has not yet replayed up to
+   * `upTo`, that is its own last row, read in the page's snapshot: rows become visible in position order
+   * (see OutboxRow), so no row up to it can appear later, and the caller goes on from there.
+   */
+  async catchUpPage(after: number, limit: number, filter: StreamFilter, upTo: number): Promise<{ rows: OutboxRow[]; completeUpTo: number }> {
+    const { rows } = await this.pool.query<{ complete_up_to: number } & Partial<OutboxColumns>>(
+      `with visible as (select least($2::bigint, coalesce(max(position), 0)) as up_to from outbox)
+       select visible.up_to as complete_up_to, page.*
+       from visible left join lateral (
+         select ${ROW_COLUMNS} from outbox
+         where position > $1 and position <= visible.up_to
+           and ($3::text is null or timeline_id = $3)
+           and ($4::text[] is null or change_type = any($4::text[]))
+         order by position
+         limit $5
+       ) page on true
+       order by page.position`,
+      [after, upTo, filter.timelineId ?? null, filter.changeTypes ?? null, limit],
+    );
+    return {
+      rows: rows.filter((row): row is typeof row & OutboxColumns => row.position != null).map(toOutboxRow),
+      completeUpTo: rows[0].complete_up_to,
+    };
+  }
+
   /** The last position readers can see now: "from now" starts after it. */
   async head(): Promise<number> {
     const { rows } = await this.pool.query<{ head: number }>('select coalesce(max(position), 0) as head from outbox');

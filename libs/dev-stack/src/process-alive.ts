@@ -15,3 +15,12 @@ export function isAlive(pid: number): boolean {
     return true;
   }
 }
+
+/** A process's children (of a postmaster: its backends and background processes), so that a crash leaves none behind. */
+export function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}

@@ -7,6 +7,7 @@ import type { z } from 'zod';
  */
 export const PROBLEM_TYPES = {
   'invalid-request': { status: 400, title: 'The request is not valid' },
+  'invalid-consistency-token': { status: 400, title: 'The Consistency-Token is not one this service gave out' },
   'payload-too-large': { status: 413, title: 'The request body is too large' },
   'unsupported-media-type': { status: 415, title: 'The request body must be JSON' },
   unauthorized: { status: 401, title: 'A valid bearer token is needed' },

@@ -180,7 +180,9 @@ function repeatableItems(schema: JsonSchema): JsonSchema | undefined {
 function responseObject(spec: ResponseSpec): Record<string, unknown> {
   return {
     description: spec.description,
-    ...(spec.headers ? { headers: Object.fromEntries(Object.keys(spec.headers).map((key) => [key, { $ref: `#/components/headers/${key}` }])) } : {}),
+    ...(spec.headers
+      ? { headers: Object.fromEntries(Object.entries(spec.headers).map(([key, header]) => [header.name ?? key, { $ref: `#/components/headers/${key}` }])) }
+      : {}),
     ...(spec.content
       ? { content: Object.fromEntries(Object.entries(spec.content).map(([type, schema]) => [type, { schema: responseSchemaRef(schema) }])) }
       : {}),

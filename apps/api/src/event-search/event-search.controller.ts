@@ -2,6 +2,7 @@ import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
 import { RequiresScope } from '@timeline/auth';
 import { QueryBus } from '@nestjs/cqrs';
 import type { FastifyReply } from 'fastify';
+import { consistencyTokenOf, CONSISTENCY_TOKEN_HEADER } from '../http/consistency-token';
 import { parseTimelineId } from '../http/path-params';
 import { parseOrThrow } from '@timeline/problems';
 import { GetTimeline } from '../timelines/timeline.queries';
@@ -23,7 +24,7 @@ export class EventSearchController {
   @Get('events')
   async searchAll(@Query() query: Record<string, unknown>, @Headers() headers: RequestHeaders, @Res({ passthrough: true }) reply: FastifyReply) {
     const params = parseOrThrow(eventSearchParamsSchema, query, 'query');
-    const { page } = await this.queryBus.execute(new SearchEvents(params));
+    const { page } = await this.queryBus.execute(new SearchEvents(params, undefined, consistencyTokenOf(headers[CONSISTENCY_TOKEN_HEADER])));
     void reply.header('vary', 'Accept, Accept-Language');
     return this.present(page, preferredLanguages(params, headers));
   }
@@ -39,6 +40,7 @@ export class EventSearchController {
   ) {
     const timelineId = parseTimelineId(rawTimelineId);
     const params = parseOrThrow(eventSearchParamsSchema, query, 'query');
+    const atLeast = consistencyTokenOf(headers[CONSISTENCY_TOKEN_HEADER]);
     const request: TimelinePageRequest = {
       timelineId,
       params,
@@ -49,19 +51,19 @@ export class EventSearchController {
     void reply.header('vary', 'Accept, Accept-Language').header('cache-control', 'private, no-cache');
     const ifNoneMatch = headers['if-none-match'];
     if (ifNoneMatch !== undefined) {
-      // Read after the caller's earlier writes were answered: their versions are in it, so a 304 never hides them.
-      const validator = await this.queryBus.execute(new GetTimelineValidator(timelineId));
+      // With the caller's token, read where its earlier writes are: their versions are in it, so a 304 never hides them.
+      const validator = await this.queryBus.execute(new GetTimelineValidator(timelineId, atLeast));
       const etag = validator && timelinePageEtag(request, validator);
       if (etag && ifNoneMatchNames(ifNoneMatch, etag)) {
         void reply.status(304).header('etag', etag);
         return undefined;
       }
     }
-    const { page, validator } = await this.queryBus.execute(new SearchEvents(params, timelineId));
+    const { page, validator } = await this.queryBus.execute(new SearchEvents(params, timelineId, atLeast));
     // The validator read with the page, in its snapshot: the tag never names a state older than the events sent.
     if (validator) void reply.header('etag', timelinePageEtag(request, validator));
     if (request.timelineJs) {
-      const timeline = await this.queryBus.execute(new GetTimeline(timelineId));
+      const timeline = await this.queryBus.execute(new GetTimeline(timelineId, atLeast));
       void reply.header('content-type', TIMELINEJS_MEDIA_TYPE);
       if (page.nextCursor) void reply.header('link', `<?cursor=${page.nextCursor}&format=timelinejs>; rel="next"`);
       return toTimelineJs(
@@ -74,11 +76,11 @@ export class EventSearchController {
 
   @RequiresScope('timelines:read')
   @Get('timelines/:timelineId/histogram')
-  histogram(@Param('timelineId') rawTimelineId: string, @Query() query: Record<string, unknown>) {
+  histogram(@Param('timelineId') rawTimelineId: string, @Query() query: Record<string, unknown>, @Headers(CONSISTENCY_TOKEN_HEADER) token?: string) {
     const { by, ...rest } = query;
     const { by: period } = parseOrThrow(histogramParamsSchema, { by }, 'query');
     const params = parseOrThrow(eventSearchParamsSchema, rest, 'query');
-    return this.queryBus.execute(new TimelineHistogram(parseTimelineId(rawTimelineId), period, params));
+    return this.queryBus.execute(new TimelineHistogram(parseTimelineId(rawTimelineId), period, params, consistencyTokenOf(token)));
   }
 
   private present(page: EventSearchPage, languages: string[]) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ETAG, MEDIA, PAGE_PARAMETER_DESCRIPTIONS, READ_PROBLEMS, type ApiOperation, type HeaderParameter, type ResponseHeader } from '../http/api-operation';
+import { CONSISTENCY_TOKEN_PARAMETER } from '../http/consistency-token';
 import { eventSearchParamsSchema } from './event-search.params';
 import { eventPageSchema, histogramQuerySchema, histogramSchema, timelineJsSchema } from './event-search.schemas';
 import { TIMELINEJS_MEDIA_TYPE } from './timelinejs';
@@ -63,7 +64,7 @@ export const EVENT_SEARCH_OPERATIONS: ApiOperation[] = [
       `The timeline's events, current or as known at \`knownAt\`, filtered, searched and paged. ${SEARCH_DESCRIPTION} With \`Accept: ${TIMELINEJS_MEDIA_TYPE}\` or \`format=timelinejs\` the page is Knight Lab TimelineJS JSON. ` +
       "Every page carries an `ETag`: a hash of the request and of the timeline's state (its version and the redactions), strong when the page is pinned to a known time (`knownAt` or `cursor`), weak when read at now. Sent back in `If-None-Match`, it is answered `304` without a body while the page is unchanged (no write to the timeline, no redaction since).",
     query: searchQuery,
-    headers: { AcceptLanguage: ACCEPT_LANGUAGE, IfNoneMatch: IF_NONE_MATCH },
+    headers: { AcceptLanguage: ACCEPT_LANGUAGE, IfNoneMatch: IF_NONE_MATCH, ConsistencyToken: CONSISTENCY_TOKEN_PARAMETER },
     responses: {
       200: {
         description: 'A page of events (or its TimelineJS document); `Link` names the next TimelineJS page',
@@ -72,7 +73,7 @@ export const EVENT_SEARCH_OPERATIONS: ApiOperation[] = [
       },
       304: { description: '`If-None-Match` names this page as it is now: the copy the client holds is the answer', headers: { ETag: ETAG } },
     },
-    problems: [...READ_PROBLEMS, 'timeline-not-found', 'rate-limited'],
+    problems: [...READ_PROBLEMS, 'timeline-not-found', 'rate-limited', 'invalid-consistency-token'],
   },
   {
     method: 'get',
@@ -83,8 +84,9 @@ export const EVENT_SEARCH_OPERATIONS: ApiOperation[] = [
     summary: 'Count events per year or month',
     description: 'Counts of the events the same filters would return, per year or month of their valid-time start.',
     query: { schema: histogramQuerySchema, descriptions: SEARCH_PARAMETER_DESCRIPTIONS },
+    headers: { ConsistencyToken: CONSISTENCY_TOKEN_PARAMETER },
     responses: { 200: { description: 'Counts per period', content: { [MEDIA.json]: histogramSchema } } },
-    problems: [...READ_PROBLEMS, 'timeline-not-found', 'rate-limited'],
+    problems: [...READ_PROBLEMS, 'timeline-not-found', 'rate-limited', 'invalid-consistency-token'],
   },
   {
     method: 'get',
@@ -95,8 +97,8 @@ export const EVENT_SEARCH_OPERATIONS: ApiOperation[] = [
     summary: 'Search events across timelines',
     description: `Events of every timeline, current or as known at \`knownAt\`, filtered, searched and paged. ${SEARCH_DESCRIPTION}`,
     query: searchQuery,
-    headers: { AcceptLanguage: ACCEPT_LANGUAGE },
+    headers: { AcceptLanguage: ACCEPT_LANGUAGE, ConsistencyToken: CONSISTENCY_TOKEN_PARAMETER },
     responses: { 200: { description: 'A page of events', content: { [MEDIA.json]: eventPageSchema } } },
-    problems: [...READ_PROBLEMS, 'rate-limited'],
+    problems: [...READ_PROBLEMS, 'rate-limited', 'invalid-consistency-token'],
   },
 ];

@@ -1,5 +1,5 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { EventQueryRepository, TimelineReadRepository, type HistogramBucket, type TimelineValidator } from '@timeline/database';
+import { ReadRouter, type HistogramBucket, type ReadModels, type TimelineValidator, type WalPosition } from '@timeline/database';
 import type { AsJson, EventState } from '@timeline/domain';
 import { Problem } from '@timeline/problems';
 import { filterOf, type EventSearchParams } from './event-search.params';
@@ -23,6 +23,7 @@ export class SearchEvents extends Query<SearchedEventPage> {
   constructor(
     readonly params: EventSearchParams,
     readonly timelineId?: string,
+    readonly atLeast?: WalPosition,
   ) {
     super();
   }
@@ -31,11 +32,11 @@ export class SearchEvents extends Query<SearchedEventPage> {
 @QueryHandler(SearchEvents)
 export class SearchEventsHandler implements IQueryHandler<SearchEvents, SearchedEventPage> {
   constructor(
-    private readonly events: EventQueryRepository,
+    private readonly reads: ReadRouter,
     private readonly cursors: CursorSigner,
   ) {}
 
-  async execute({ params, timelineId }: SearchEvents): Promise<SearchedEventPage> {
+  async execute({ params, timelineId, atLeast }: SearchEvents): Promise<SearchedEventPage> {
     const filter = filterOf(params, timelineId);
     const hash = queryHash({ filter, order: params.order, knownAt: params.knownAt ?? null });
     const cursor = params.cursor ? decodeSearchCursor(this.cursors, params.cursor, hash) : null;
@@ -45,13 +46,15 @@ export class SearchEventsHandler implements IQueryHandler<SearchEvents, Searched
       timelineExists,
       validator,
       events: found,
-    } = await this.events.findEvents({
-      ...filter,
-      knownAt: cursor?.knownAt ?? params.knownAt,
-      order: params.order,
-      limit: params.limit + 1,
-      after: cursor?.after,
-    });
+    } = await this.reads.read(atLeast, (models) =>
+      models.events.findEvents({
+        ...filter,
+        knownAt: cursor?.knownAt ?? params.knownAt,
+        order: params.order,
+        limit: params.limit + 1,
+        after: cursor?.after,
+      }),
+    );
     // A later page carries its timeline in the cursor's query hash: only a first page checks it.
     if (timelineExists === false && !cursor) throw timelineNotFound(timelineId!);
     const page = found.slice(0, params.limit);
@@ -69,17 +72,20 @@ export class SearchEventsHandler implements IQueryHandler<SearchEvents, Searched
 
 /** What a timeline's pages depend on now: asked before a page, to answer `If-None-Match` without reading it. */
 export class GetTimelineValidator extends Query<TimelineValidator | null> {
-  constructor(readonly timelineId: string) {
+  constructor(
+    readonly timelineId: string,
+    readonly atLeast?: WalPosition,
+  ) {
     super();
   }
 }
 
 @QueryHandler(GetTimelineValidator)
 export class GetTimelineValidatorHandler implements IQueryHandler<GetTimelineValidator, TimelineValidator | null> {
-  constructor(private readonly events: EventQueryRepository) {}
+  constructor(private readonly reads: ReadRouter) {}
 
-  execute({ timelineId }: GetTimelineValidator): Promise<TimelineValidator | null> {
-    return this.events.timelineValidator(timelineId);
+  execute({ timelineId, atLeast }: GetTimelineValidator): Promise<TimelineValidator | null> {
+    return this.reads.read(atLeast, (models) => models.events.timelineValidator(timelineId));
   }
 }
 
@@ -88,6 +94,7 @@ export class TimelineHistogram extends Query<{ timelineId: string; by: 'year' | 
     readonly timelineId: string,
     readonly by: 'year' | 'month',
     readonly params: EventSearchParams,
+    readonly atLeast?: WalPosition,
   ) {
     super();
   }
@@ -95,21 +102,17 @@ export class TimelineHistogram extends Query<{ timelineId: string; by: 'year' | 
 
 @QueryHandler(TimelineHistogram)
 export class TimelineHistogramHandler implements IQueryHandler<TimelineHistogram> {
-  constructor(
-    private readonly events: EventQueryRepository,
-    private readonly timelines: TimelineReadRepository,
-  ) {}
+  constructor(private readonly reads: ReadRouter) {}
 
-  async execute({ timelineId, by, params }: TimelineHistogram) {
-    await assertTimelineExists(this.timelines, timelineId);
-    const knownAt = params.knownAt ?? (await this.events.now());
-    const buckets = await this.events.histogram({ ...filterOf(params, timelineId), knownAt }, by);
-    return { timelineId, by, knownAt, buckets };
+  /** Its three statements on one server, so that "now" and the counts come from the same copy. */
+  execute({ timelineId, by, params, atLeast }: TimelineHistogram) {
+    return this.reads.read(atLeast, async ({ events, timelines }: ReadModels) => {
+      if (!(await timelines.findTimeline(timelineId))) throw timelineNotFound(timelineId);
+      const knownAt = params.knownAt ?? (await events.now());
+      const buckets = await events.histogram({ ...filterOf(params, timelineId), knownAt }, by);
+      return { timelineId, by, knownAt, buckets };
+    });
   }
-}
-
-async function assertTimelineExists(timelines: TimelineReadRepository, timelineId: string): Promise<void> {
-  if (!(await timelines.findTimeline(timelineId))) throw timelineNotFound(timelineId);
 }
 
 const timelineNotFound = (timelineId: string) => new Problem('timeline-not-found', `timeline ${timelineId} does not exist`);

@@ -1,45 +1,51 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { TimelineReadRepository, type EventRevisionRecord } from '@timeline/database';
+import { ReadRouter, TimelineReadRepository, type EventRevisionRecord, type WalPosition } from '@timeline/database';
 import type { AsJson, EventState } from '@timeline/domain';
 import { Problem } from '@timeline/problems';
 
 const eventNotFound = (eventId: string) => new Problem('event-not-found', `event ${eventId} does not exist`);
 
 export class GetEvent extends Query<AsJson<EventState>> {
-  constructor(readonly eventId: string) {
+  constructor(
+    readonly eventId: string,
+    readonly atLeast?: WalPosition,
+  ) {
     super();
   }
 }
 
 @QueryHandler(GetEvent)
 export class GetEventHandler implements IQueryHandler<GetEvent, AsJson<EventState>> {
-  constructor(private readonly timelines: TimelineReadRepository) {}
+  constructor(private readonly reads: ReadRouter) {}
 
-  async execute({ eventId }: GetEvent): Promise<AsJson<EventState>> {
-    const event = await this.timelines.findEvent(eventId);
+  async execute({ eventId, atLeast }: GetEvent): Promise<AsJson<EventState>> {
+    const event = await this.reads.read(atLeast, (models) => models.timelines.findEvent(eventId));
     if (!event) throw eventNotFound(eventId);
     return event;
   }
 }
 
 export class GetEventRevisions extends Query<{ eventId: string; revisions: EventRevisionRecord[] }> {
-  constructor(readonly eventId: string) {
+  constructor(
+    readonly eventId: string,
+    readonly atLeast?: WalPosition,
+  ) {
     super();
   }
 }
 
 @QueryHandler(GetEventRevisions)
 export class GetEventRevisionsHandler implements IQueryHandler<GetEventRevisions> {
-  constructor(private readonly timelines: TimelineReadRepository) {}
+  constructor(private readonly reads: ReadRouter) {}
 
-  async execute({ eventId }: GetEventRevisions) {
-    const revisions = await this.timelines.listRevisions(eventId);
+  async execute({ eventId, atLeast }: GetEventRevisions) {
+    const revisions = await this.reads.read(atLeast, (models) => models.timelines.listRevisions(eventId));
     if (revisions.length === 0) throw eventNotFound(eventId);
     return { eventId, revisions };
   }
 }
 
-/** The timeline an event lives in: its revisions are appended under that key. */
+/** The timeline an event lives in: its revisions are appended under that key. Part of a write: read on the primary. */
 export class FindEventTimeline extends Query<string> {
   constructor(readonly eventId: string) {
     super();

@@ -5,6 +5,7 @@ import { parseOrThrow } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
 import { send } from '../write-path/decision-answer';
 import { parseEventId } from '../http/path-params';
+import { consistencyTokenOf, CONSISTENCY_TOKEN_HEADER } from '../http/consistency-token';
 import { writeHeaders } from '../http/request-headers';
 import { RetractEventRequest, ReviseEventRequest } from './event.requests';
 import { GetEvent, GetEventRevisions } from './event.queries';
@@ -21,14 +22,14 @@ export class EventsController {
 
   @RequiresScope('timelines:read')
   @Get(':eventId')
-  getEvent(@Param('eventId') eventId: string) {
-    return this.queryBus.execute(new GetEvent(parseEventId(eventId)));
+  getEvent(@Param('eventId') eventId: string, @Headers(CONSISTENCY_TOKEN_HEADER) token?: string) {
+    return this.queryBus.execute(new GetEvent(parseEventId(eventId), consistencyTokenOf(token)));
   }
 
   @RequiresScope('timelines:read')
   @Get(':eventId/revisions')
-  getRevisions(@Param('eventId') eventId: string) {
-    return this.queryBus.execute(new GetEventRevisions(parseEventId(eventId)));
+  getRevisions(@Param('eventId') eventId: string, @Headers(CONSISTENCY_TOKEN_HEADER) token?: string) {
+    return this.queryBus.execute(new GetEventRevisions(parseEventId(eventId), consistencyTokenOf(token)));
   }
 
   @RequiresScope('timelines:write')

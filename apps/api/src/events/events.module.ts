@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DatabaseModule } from '@timeline/database';
+import { DatabaseModule, ReadRoutingModule } from '@timeline/database';
 import { WritePathModule } from '../write-path/write-path.module';
 import { RetractEventRequestHandler, ReviseEventRequestHandler } from './event.requests';
 import { FindEventTimelineHandler, GetEventHandler, GetEventRevisionsHandler } from './event.queries';
@@ -7,7 +7,7 @@ import { EventsController } from './events.controller';
 
 /** `/v1/events/{eventId}`: read an event and its revisions; revise and retract it. */
 @Module({
-  imports: [DatabaseModule, WritePathModule],
+  imports: [DatabaseModule, ReadRoutingModule, WritePathModule],
   controllers: [EventsController],
   providers: [ReviseEventRequestHandler, RetractEventRequestHandler, GetEventHandler, GetEventRevisionsHandler, FindEventTimelineHandler],
 })

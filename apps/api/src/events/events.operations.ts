@@ -1,5 +1,6 @@
 import { PENDING_RESPONSE, WRITE_HEADERS, WRITE_PROBLEMS } from '../write-path/write-path.operations';
 import { eventAnswerSchema } from '../write-path/write-path.schemas';
+import { CONSISTENCY_TOKEN_ANSWER, CONSISTENCY_TOKEN_PARAMETER } from '../http/consistency-token';
 import { ETAG, MEDIA, READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
 import { eventSchema, retractBodySchema, reviseBodySchema, revisionsSchema } from './events.schemas';
 
@@ -12,8 +13,9 @@ export const EVENT_OPERATIONS: ApiOperation[] = [
     tag: 'Events',
     summary: 'Get an event',
     description: 'The current state of the event, retracted or not.',
+    headers: { ConsistencyToken: CONSISTENCY_TOKEN_PARAMETER },
     responses: { 200: { description: 'The event', content: { [MEDIA.json]: eventSchema } } },
-    problems: [...READ_PROBLEMS, 'event-not-found'],
+    problems: [...READ_PROBLEMS, 'event-not-found', 'invalid-consistency-token'],
   },
   {
     method: 'get',
@@ -23,8 +25,9 @@ export const EVENT_OPERATIONS: ApiOperation[] = [
     tag: 'Events',
     summary: "List an event's revisions",
     description: 'Each revision with the fields it changed (new and previous values), the reason given, and the known-time range it was current in.',
+    headers: { ConsistencyToken: CONSISTENCY_TOKEN_PARAMETER },
     responses: { 200: { description: 'The revisions, oldest first', content: { [MEDIA.json]: revisionsSchema } } },
-    problems: [...READ_PROBLEMS, 'event-not-found'],
+    problems: [...READ_PROBLEMS, 'event-not-found', 'invalid-consistency-token'],
   },
   {
     method: 'post',
@@ -41,7 +44,11 @@ export const EVENT_OPERATIONS: ApiOperation[] = [
       example: { changes: { factuality: 'confirmed' }, reason: 'Confirmed by the NATO press release', expectedRevision: 1 },
     },
     responses: {
-      200: { description: 'The event was revised', content: { [MEDIA.json]: eventAnswerSchema }, headers: { ETag: ETAG } },
+      200: {
+        description: 'The event was revised',
+        content: { [MEDIA.json]: eventAnswerSchema },
+        headers: { ETag: ETAG, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
+      },
       202: PENDING_RESPONSE,
     },
     problems: [...WRITE_PROBLEMS, 'event-not-found', 'revision-conflict', 'event-retracted'],
@@ -57,7 +64,11 @@ export const EVENT_OPERATIONS: ApiOperation[] = [
     headers: WRITE_HEADERS,
     body: { schema: retractBodySchema, description: 'Why', example: { reason: 'Weak secondary sources only' } },
     responses: {
-      200: { description: 'The event was retracted', content: { [MEDIA.json]: eventAnswerSchema }, headers: { ETag: ETAG } },
+      200: {
+        description: 'The event was retracted',
+        content: { [MEDIA.json]: eventAnswerSchema },
+        headers: { ETag: ETAG, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
+      },
       202: PENDING_RESPONSE,
     },
     problems: [...WRITE_PROBLEMS, 'event-not-found', 'revision-conflict', 'event-retracted'],

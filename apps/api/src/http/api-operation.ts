@@ -31,8 +31,12 @@ export interface HeaderParameter {
   description: string;
 }
 
-/** A response header, with a zod schema of its value; it becomes `components.headers.<key>`. */
+/**
+ * A response header, with a zod schema of its value; it becomes `components.headers.<key>`. The key is its name in
+ * the answers unless `name` says otherwise (one header, required on some answers and not on others).
+ */
 export interface ResponseHeader {
+  name?: string;
   schema: z.ZodType;
   /** Always sent with the answers that name it. */
   required: boolean;

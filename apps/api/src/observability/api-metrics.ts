@@ -1,4 +1,5 @@
 import { ServiceMetrics, STAGE_BUCKETS_SECONDS } from '@timeline/observability';
+import type { ReplicaStatus } from '@timeline/database';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
 // The api's metrics, on the process's registry; conventions in libs/observability/src/metrics.ts.
@@ -39,7 +40,7 @@ const ANSWER_STATUS_CLASS: Record<AnswerOutcome, string> = {
  */
 export type AppendStage = 'queued' | 'produced' | 'notified' | 'decision_read';
 
-/** The api's own metrics: commands appended and answered, the stages of an append, stream clients. */
+/** The api's own metrics: commands appended and answered, the stages of an append, stream clients, read routing. */
 export class ApiMetrics {
   private readonly appended: Counter<'command_type'>;
   private readonly answered: Counter<'command_type' | 'outcome' | 'status_class'>;
@@ -47,6 +48,8 @@ export class ApiMetrics {
   private readonly limited: Counter<'limit'>;
   private readonly appendStages: Histogram<'stage'>;
   private streamClientSource: (() => number) | null = null;
+  private readonly reads: Counter<'server'>;
+  private replicaSource: (() => ReplicaStatus[]) | null = null;
   private waitingSource: (() => number) | null = null;
   /** Set by the SSE endpoint when it does not offer a source (`countStreamClientsWith`). */
   readonly streamClients: Gauge;
@@ -104,6 +107,45 @@ export class ApiMetrics {
       buckets: STAGE_BUCKETS_SECONDS,
       registers,
     });
+    this.reads = new Counter({
+      name: 'timeline_reads_total',
+      help: 'Read queries answered (timelines, events, search, the stream catch-up, ops counts), by server: "primary" or a read replica\'s name (replica-0, … in DATABASE_READ_URLS order).',
+      labelNames: ['server'],
+      registers,
+    });
+    const replicas = () => this.replicaSource?.() ?? [];
+    const replicaGauges: [string, string, (replica: ReplicaStatus) => number | null][] = [
+      [
+        'timeline_read_replica_in_rotation',
+        '1 while reads use the read replica (it answers, within READ_REPLICA_MAX_LAG_SECONDS and _BYTES), else 0.',
+        (replica) => (replica.inRotation ? 1 : 0),
+      ],
+      [
+        'timeline_read_replica_lag_bytes',
+        "WAL bytes between the primary's insert position and the replica's replay position; absent while unknown.",
+        (replica) => replica.lagBytes,
+      ],
+      [
+        'timeline_read_replica_lag_seconds',
+        'How long ago the primary was where the replica has replayed to (0 when caught up); absent while unknown.',
+        (replica) => replica.lagSeconds,
+      ],
+    ];
+    for (const [name, help, read] of replicaGauges) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['replica'],
+        registers,
+        collect() {
+          this.reset();
+          for (const replica of replicas()) {
+            const value = read(replica);
+            if (value !== null) this.set({ replica: replica.name }, value);
+          }
+        },
+      });
+    }
     const source = () => this.streamClientSource?.();
     this.streamClients = new Gauge({
       name: 'timeline_stream_connected_clients',
@@ -144,5 +186,15 @@ export class ApiMetrics {
   /** The stream reports its client count on each scrape. */
   countStreamClientsWith(source: () => number): void {
     this.streamClientSource = source;
+  }
+
+  /** Read routing: the servers reads may be answered by (every series from 0), and the replicas' state on each scrape. */
+  watchReadRouting(servers: string[], replicas: () => ReplicaStatus[]): void {
+    for (const server of servers) this.reads.inc({ server }, 0);
+    this.replicaSource = replicas;
+  }
+
+  readAnswered(server: string): void {
+    this.reads.inc({ server });
   }
 }

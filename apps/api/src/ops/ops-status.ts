@@ -1,6 +1,14 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
-import { OperationsRepository, OpsStatusRepository, TimelineReadRepository, type FailingPartitionStatus, type RecentRejection } from '@timeline/database';
+import {
+  OperationsRepository,
+  OpsStatusRepository,
+  ReadRouter,
+  type FailingPartitionStatus,
+  type RecentRejection,
+  type ReplicaStatus,
+  type WalPosition,
+} from '@timeline/database';
 import { ProjectionLag } from '@timeline/observability';
 import { Admission } from '../write-path/admission';
 import { StreamFeed } from '../stream/stream-feed';
@@ -53,6 +61,8 @@ export interface OpsStatus {
     end: number | null;
   }[];
   timelines: { timelineId: string; title: string; eventCount: number }[];
+  /** The read replicas of DATABASE_READ_URLS as this api instance sees them; empty without any. */
+  readReplicas: ReplicaStatus[];
 }
 
 /**
@@ -71,12 +81,14 @@ export class OpsStatusService {
     private readonly lag: ProjectionLag,
     private readonly operations: OperationsRepository,
     private readonly opsStatus: OpsStatusRepository,
-    private readonly timelines: TimelineReadRepository,
+    private readonly reads: ReadRouter,
     @Optional() private readonly stream?: StreamFeed,
     @Optional() private readonly admission?: Admission,
   ) {}
 
-  status(now = Date.now()): Promise<OpsStatus> {
+  /** With `atLeast` (a consistency token), read fresh, from a copy that has that write. */
+  status(now = Date.now(), atLeast?: WalPosition): Promise<OpsStatus> {
+    if (atLeast !== undefined) return this.read(now, atLeast);
     if (!this.cached || now - this.cached.at > STATUS_TTL_MS) {
       const status = this.read(now);
       this.cached = { at: now, status };
@@ -86,15 +98,16 @@ export class OpsStatusService {
     return this.cached.status;
   }
 
-  private async read(now: number): Promise<OpsStatus> {
+  /** The counts and lists of the read models are reads like any query's (a replica in rotation, or the primary). */
+  private async read(now: number, atLeast?: WalPosition): Promise<OpsStatus> {
     const [projection, failing, inLastMinute, counts, recentRejections, relay, timelines, rebuilds] = await Promise.all([
       this.projection(now),
       this.opsStatus.failingPartitions(this.config.kafka.commandsTopic),
-      this.opsStatus.decisionsInLast(THROUGHPUT_WINDOW_SECONDS),
-      this.opsStatus.decisionCounts(OUTCOME_WINDOW_SECONDS),
-      this.opsStatus.recentRejections(RECENT_REJECTIONS),
+      this.reads.read(atLeast, (models) => models.opsStatus.decisionsInLast(THROUGHPUT_WINDOW_SECONDS)),
+      this.reads.read(atLeast, (models) => models.opsStatus.decisionCounts(OUTCOME_WINDOW_SECONDS)),
+      this.reads.read(atLeast, (models) => models.opsStatus.recentRejections(RECENT_REJECTIONS)),
       this.operations.relayBacklog(),
-      this.timelines.listTimelines({ limit: TIMELINES_LISTED }),
+      this.reads.read(atLeast, (models) => models.timelines.listTimelines({ limit: TIMELINES_LISTED })),
       this.opsStatus.rebuildPositions(this.config.database.schema, this.config.kafka.commandsTopic),
     ]);
     const rejections = counts.filter((count) => count.outcome === 'rejected');
@@ -124,6 +137,7 @@ export class OpsStatusService {
         end: projection.partitions?.reduce((total, partition) => total + partition.endOffset, 0) ?? null,
       })),
       timelines: timelines.map(({ timelineId, title, eventCount }) => ({ timelineId, title, eventCount })),
+      readReplicas: this.reads.replicaStatuses(),
     };
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { TimelineConfig } from '@timeline/config';
-import type { DecisionCount, FailingPartitionStatus, OperationsRepository, OpsStatusRepository, TimelineReadRepository } from '@timeline/database';
+import type { DecisionCount, FailingPartitionStatus, OperationsRepository, OpsStatusRepository, ReadModels, ReadRouter } from '@timeline/database';
 import type { PartitionLag } from '@timeline/observability';
 import type { ProjectionLag } from '@timeline/observability';
 import { OpsStatusService } from './ops-status';
@@ -14,18 +14,25 @@ function serviceWith({
   failing = [] as FailingPartitionStatus[],
 } = {}) {
   const reads = { lag: 0 };
+  const opsStatus = {
+    decisionsInLast: async () => inLastMinute,
+    decisionCounts: async () => counts,
+    recentRejections: async () => [],
+    rebuildPositions: async () => [],
+    failingPartitions: async () => failing,
+  } as unknown as OpsStatusRepository;
+  const models = { opsStatus, timelines: { listTimelines: async () => [] } } as unknown as ReadModels;
   const service = new OpsStatusService(
     config,
     { partitions: () => (reads.lag++, lag()) } as unknown as ProjectionLag,
     { relayBacklog: async () => ({ records: 3, oldestSeconds: 1.234 }) } as unknown as OperationsRepository,
+    opsStatus,
     {
-      decisionsInLast: async () => inLastMinute,
-      decisionCounts: async () => counts,
-      recentRejections: async () => [],
-      rebuildPositions: async () => [],
-      failingPartitions: async () => failing,
-    } as unknown as OpsStatusRepository,
-    { listTimelines: async () => [] } as unknown as TimelineReadRepository,
+      read: (_atLeast: unknown, work: (models: ReadModels) => Promise<unknown>) => work(models),
+      replicaStatuses: () => [
+        { name: 'replica-0', inRotation: false, lagBytes: null, lagSeconds: null, replayPosition: null, lastError: 'connect ECONNREFUSED' },
+      ],
+    } as unknown as ReadRouter,
   );
   return { service, reads };
 }
@@ -82,6 +89,20 @@ describe('the ops status', () => {
     ];
     const { service } = serviceWith({ lag: async () => Promise.reject(new Error('no broker')), failing });
     expect((await service.status()).projection.failing).toEqual(failing);
+  });
+
+  test('lists the read replicas with their rotation, lag and last error', async () => {
+    const { service } = serviceWith();
+    expect((await service.status()).readReplicas).toEqual([
+      { name: 'replica-0', inRotation: false, lagBytes: null, lagSeconds: null, replayPosition: null, lastError: 'connect ECONNREFUSED' },
+    ]);
+  });
+
+  test('a status asked with a consistency token is read fresh, not from the half-second cache', async () => {
+    const { service, reads } = serviceWith();
+    await service.status(1_000);
+    await service.status(1_100, 0x10n);
+    expect(reads.lag).toBe(2);
   });
 
   test('polls within half a second share one read', async () => {

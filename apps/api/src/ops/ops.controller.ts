@@ -1,7 +1,8 @@
-import { Controller, Get, Header, Param, Res } from '@nestjs/common';
+import { Controller, Get, Header, Headers, Param, Res } from '@nestjs/common';
 import { Public, RequiresScope } from '@timeline/auth';
 import type { FastifyReply } from 'fastify';
 import { Problem } from '@timeline/problems';
+import { consistencyTokenOf, CONSISTENCY_TOKEN_HEADER } from '../http/consistency-token';
 import { isOpsAsset, opsAsset, opsPage, runbooksPage } from './ops-assets';
 import { OpsStatusService, type OpsStatus } from './ops-status';
 
@@ -31,8 +32,8 @@ export class OpsController {
   @RequiresScope('ops')
   @Get('status')
   @Header('cache-control', 'no-store')
-  status(): Promise<OpsStatus> {
-    return this.ops.status();
+  status(@Headers(CONSISTENCY_TOKEN_HEADER) token?: string): Promise<OpsStatus> {
+    return this.ops.status(Date.now(), consistencyTokenOf(token));
   }
 
   @Public()

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DatabaseModule } from '@timeline/database';
+import { DatabaseModule, ReadRoutingModule } from '@timeline/database';
 import { ProjectionLag } from '@timeline/observability';
 import { WritePathModule } from '../write-path/write-path.module';
 import { StreamModule } from '../stream/stream.module';
@@ -8,7 +8,7 @@ import { OpsStatusService } from './ops-status';
 
 /** The ops page and its status endpoint. */
 @Module({
-  imports: [DatabaseModule, StreamModule, WritePathModule],
+  imports: [DatabaseModule, ReadRoutingModule, StreamModule, WritePathModule],
   controllers: [OpsController],
   providers: [ProjectionLag, OpsStatusService],
 })

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MEDIA, type ApiOperation } from '../http/api-operation';
+import { CONSISTENCY_TOKEN_PARAMETER } from '../http/consistency-token';
 import { OPS_ASSET_NAMES } from './ops-assets';
 import { opsStatusSchema } from './ops.schemas';
 
@@ -14,9 +15,11 @@ export const OPS_OPERATIONS: ApiOperation[] = [
     description:
       'Projection lag per partition of timeline.commands (records: end offset − stored offset; seconds: now − Kafka time of the last decided record), ' +
       'throughput (decisions per second over the last minute), decisions of the last hour by outcome and rejection reason, the latest rejections, ' +
-      'the relay backlog (outbox rows not yet published, age of the oldest), stream clients and the timelines. Read fresh at most every half second.',
+      'the relay backlog (outbox rows not yet published, age of the oldest), stream clients, the timelines, and the read replicas (in rotation or not, lag). ' +
+      'Read fresh at most every half second; with a `Consistency-Token`, fresh and at least as new as that write.',
+    headers: { ConsistencyToken: CONSISTENCY_TOKEN_PARAMETER },
     responses: { 200: { description: 'The status', content: { [MEDIA.json]: opsStatusSchema } } },
-    problems: ['internal'],
+    problems: ['internal', 'invalid-consistency-token'],
   },
   {
     method: 'get',

@@ -92,6 +92,18 @@ export const opsStatusSchema = named(
       )
       .describe('Read-model rebuilds replaying now, or left behind by a failed one (their schema does not advance)'),
     timelines: z.array(z.strictObject({ timelineId: timelineIdSchema, title: z.string(), eventCount: count })),
+    readReplicas: z
+      .array(
+        z.strictObject({
+          name: z.string().describe('`replica-0`, `replica-1`, … in DATABASE_READ_URLS order'),
+          inRotation: z.boolean().describe('Whether reads use it now: answering, and under READ_REPLICA_MAX_LAG_SECONDS and READ_REPLICA_MAX_LAG_BYTES'),
+          lagBytes: count.nullable().describe("WAL bytes between the primary's position and its replay position; null while unknown (unreachable)"),
+          lagSeconds: seconds.nullable().describe('How long ago the primary was where its replay is; 0 when caught up; null while unknown'),
+          replayPosition: z.string().nullable().describe('The last WAL position it replayed, as PostgreSQL shows it'),
+          lastError: z.string().nullable().describe('Why it is out of the rotation, when an error put it out (unreachable, not a replica)'),
+        }),
+      )
+      .describe('The read replicas (DATABASE_READ_URLS) as this api instance sees them; empty when reads use the primary only'),
   }),
   'OpsStatus',
   'What the ops page shows: projection lag per partition, throughput, decisions by outcome, recent rejections, relay and stream',

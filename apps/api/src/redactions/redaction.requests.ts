@@ -3,7 +3,7 @@ import { Command, CommandHandler, Query, QueryHandler, type ICommandHandler, typ
 import { RedactionRepository, type RedactionProgress } from '@timeline/database';
 import { nameBasedUuid, redactionHash, type RedactionKind } from '@timeline/domain';
 import { CommandSubmissionService } from '../write-path/command-submission.service';
-import type { Answer } from '../write-path/decision-answer';
+import { withConsistencyToken, type Answer } from '../write-path/decision-answer';
 import type { WriteHeaders } from '../http/request-headers';
 import type { Returns } from '../http/response-schemas';
 import type { RedactBody, redactionSchema } from './redactions.schemas';
@@ -64,13 +64,18 @@ export class RedactRequestHandler implements ICommandHandler<RedactRequest, Answ
     const redactionId = redactionIdFor(headers.idempotencyKey);
     const [kind, value]: [RedactionKind, string] = body.actorId !== undefined ? ['actor', body.actorId] : ['source', body.sourceUrl!];
     const valueHash = redactionHash(value);
-    const { partitions, decided } = await this.writes.submitRedaction({ redactionId, kind, valueHash }, { route: 'POST redaction', body: sentBody }, headers);
+    const { partitions, decided, consistencyToken } = await this.writes.submitRedaction(
+      { redactionId, kind, valueHash },
+      { route: 'POST redaction', body: sentBody },
+      headers,
+    );
     const location = locationOf(redactionId);
     if (decided < partitions) {
       return { status: 202, body: { ...statusOf(redactionId, null), kind, valueHash, partitions, partitionsApplied: decided }, headers: { location } };
     }
     const status = statusOf(redactionId, await this.redactions.findById(redactionId));
-    return { status: status.status === 'applied' ? 201 : 202, body: status, headers: { location } };
+    if (status.status !== 'applied') return { status: 202, body: status, headers: { location } };
+    return withConsistencyToken({ status: 201, body: status, headers: { location } }, consistencyToken);
   }
 }
 

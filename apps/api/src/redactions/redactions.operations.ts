@@ -1,4 +1,5 @@
 import { WRITE_HEADERS, WRITE_PROBLEMS } from '../write-path/write-path.operations';
+import { CONSISTENCY_TOKEN_ANSWER } from '../http/consistency-token';
 import { LOCATION, MEDIA, READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
 import { redactBodySchema, redactionSchema } from './redactions.schemas';
 
@@ -18,7 +19,11 @@ export const REDACTION_OPERATIONS: ApiOperation[] = [
     headers: { IdempotencyKey: WRITE_HEADERS.IdempotencyKey, Traceparent: WRITE_HEADERS.Traceparent },
     body: { schema: redactBodySchema, description: 'Exactly one of `actorId` and `sourceUrl`', example: { actorId: 'fumio-kishida' } },
     responses: {
-      201: { description: 'Every partition applied the redaction', content: { [MEDIA.json]: redactionSchema }, headers: { Location: LOCATION } },
+      201: {
+        description: 'Every partition applied the redaction',
+        content: { [MEDIA.json]: redactionSchema },
+        headers: { Location: LOCATION, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
+      },
       202: {
         description: 'Appended, not applied by every partition within the wait bound: follow `Location`',
         content: { [MEDIA.json]: redactionSchema },

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { TimelineConfig } from '@timeline/config';
-import { OutboxRepository, OutboxSignal, type OutboxRow, type StreamFilter } from '@timeline/database';
+import { OutboxRepository, OutboxSignal, ReadRouter, type OutboxRow, type ReadModels, type StreamFilter, type WalPosition } from '@timeline/database';
 import { ApiMetrics } from '../observability/api-metrics';
 import { Problem } from '@timeline/problems';
 import { SseClient, type SseSink } from './sse-client';
@@ -37,6 +37,7 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
     private readonly config: TimelineConfig,
     private readonly outbox: OutboxRepository,
     private readonly signal: OutboxSignal,
+    private readonly reads: ReadRouter,
     metrics: ApiMetrics,
   ) {
     this.limits = new StreamLimits(config.stream, (limit) => metrics.requestLimited(limit));
@@ -93,8 +94,12 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
     return start;
   }
 
-  /** Streams to `sink` until it closes: catch-up first when `start` is behind the feed, then live. */
-  async serve(sink: SseSink, admission: StreamAdmission, filter: StreamFilter, accessUntil: number | null): Promise<void> {
+  /**
+   * Streams to `sink` until it closes: catch-up first when `start` is behind the feed, then live. Catch-up
+   * pages are reads like any query's (a replica, having replayed up to `atLeast` when given); a page that
+   * a lagging replica could not take any further is read again on the primary.
+   */
+  async serve(sink: SseSink, admission: StreamAdmission, filter: StreamFilter, accessUntil: number | null, atLeast?: WalPosition): Promise<void> {
     const releaseCatchUp = admission.releaseCatchUp ?? (() => {});
     const client: SseClient = new SseClient(sink, {
       cursor: admission.start,
@@ -122,8 +127,11 @@ export class StreamFeed implements OnModuleInit, BeforeApplicationShutdown {
           releaseCatchUp();
           return;
         }
-        const rows = await this.outbox.readAfter(client.cursor, PAGE_SIZE, filter, upTo);
-        client.sendPage(rows, rows.length < PAGE_SIZE ? upTo : undefined);
+        const from = client.cursor;
+        const page = (models: ReadModels) => models.outbox.catchUpPage(from, PAGE_SIZE, filter, upTo);
+        let { rows, completeUpTo } = await this.reads.read(atLeast, page);
+        if (rows.length === 0 && completeUpTo <= from) ({ rows, completeUpTo } = await this.reads.readPrimary(page));
+        client.sendPage(rows, rows.length < PAGE_SIZE ? completeUpTo : undefined);
         await client.drained();
       }
     } catch (error) {

@@ -1,6 +1,7 @@
 import { timelineIdSchema, type ChangeType } from '@timeline/domain';
 import { CHANGE_EVENT_TYPE_LIST, CHANGE_EVENT_TYPES } from '@timeline/change-events';
-import type { StreamFilter } from '@timeline/database';
+import type { StreamFilter, WalPosition } from '@timeline/database';
+import { consistencyTokenOf, CONSISTENCY_TOKEN_HEADER } from '../http/consistency-token';
 import { z } from 'zod';
 import { parseOrThrow } from '@timeline/problems';
 
@@ -17,6 +18,7 @@ export const querySchema = z.strictObject({
     .transform((list) => list.split(',').map((type) => type.trim()))
     .pipe(z.array(z.enum(CHANGE_EVENT_TYPE_LIST, { message: `must be a list of ${CHANGE_EVENT_TYPE_LIST.join(', ')}` })))
     .optional(),
+  consistencyToken: z.string().max(100).optional(),
 });
 export const headersSchema = z.object({ 'last-event-id': position.optional() });
 
@@ -28,9 +30,14 @@ export interface StreamRequest {
   /** Where `after` came from, to name it in a 400. */
   afterField: 'query.after' | 'header.last-event-id';
   filter: StreamFilter;
+  /** The position of the caller's `Consistency-Token` (header, or `consistencyToken` for EventSource, which sends no headers). */
+  atLeast?: WalPosition;
 }
 
-/** Reads `?after=`, `Last-Event-ID` (which wins: it is what a reconnecting EventSource sends), `timelineId` and `type`. */
+/**
+ * Reads `?after=`, `Last-Event-ID` (which wins: it is what a reconnecting EventSource sends), `timelineId`, `type`,
+ * and the `Consistency-Token` header or, for EventSource, the `consistencyToken` parameter (the header wins).
+ */
 export function parseStreamRequest(query: unknown, headers: Record<string, string | string[] | undefined>): StreamRequest {
   const parsedQuery = parseOrThrow(querySchema, query ?? {}, 'query');
   const parsedHeaders = parseOrThrow(headersSchema, { 'last-event-id': headers['last-event-id'] }, 'header');
@@ -42,5 +49,9 @@ export function parseStreamRequest(query: unknown, headers: Record<string, strin
     after: fromHeader ? parsedHeaders['last-event-id'] : parsedQuery.after,
     afterField: fromHeader ? 'header.last-event-id' : 'query.after',
     filter,
+    atLeast:
+      headers[CONSISTENCY_TOKEN_HEADER] !== undefined
+        ? consistencyTokenOf(headers[CONSISTENCY_TOKEN_HEADER])
+        : consistencyTokenOf(parsedQuery.consistencyToken, 'query.consistencyToken'),
   };
 }

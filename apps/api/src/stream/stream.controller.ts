@@ -22,7 +22,7 @@ export class StreamController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const { after, afterField, filter } = parseStreamRequest(query, headers);
+    const { after, afterField, filter, atLeast } = parseStreamRequest(query, headers);
     const admission = await this.feed.admit(clientOf(request), after, afterField);
     // From here on we write the response ourselves; Fastify must not send one.
     reply.hijack();
@@ -41,6 +41,6 @@ export class StreamController {
       'x-request-id': String(request.id),
     });
     // A stream outlives its request: it ends when the token that opened it expires (anonymous public reads never do).
-    void this.feed.serve(reply.raw, admission, filter, grantOf(request)?.expiresAt ?? null);
+    void this.feed.serve(reply.raw, admission, filter, grantOf(request)?.expiresAt ?? null, atLeast);
   }
 }

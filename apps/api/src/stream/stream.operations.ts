@@ -1,6 +1,7 @@
 import { CHANGE_EVENT_TYPE_LIST } from '@timeline/change-events';
 import { z } from 'zod';
 import { READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
+import { CONSISTENCY_TOKEN_PARAMETER } from '../http/consistency-token';
 import { headersSchema, querySchema } from './stream-request';
 
 export const STREAM_OPERATIONS: ApiOperation[] = [
@@ -22,6 +23,8 @@ export const STREAM_OPERATIONS: ApiOperation[] = [
         after: 'Resume after this stream position (the `id:` of a message); `0` starts at the beginning; without it the stream starts now.',
         timelineId: 'Only changes of this timeline.',
         type: `Only these CloudEvents types, comma-separated: ${CHANGE_EVENT_TYPE_LIST.join(', ')}.`,
+        consistencyToken:
+          "The `Consistency-Token` of the caller's last write, for clients that cannot send headers (EventSource): the catch-up reads a copy that has it. The header wins.",
       },
     },
     headers: {
@@ -30,8 +33,9 @@ export const STREAM_OPERATIONS: ApiOperation[] = [
         schema: headersSchema.shape['last-event-id'],
         description: 'The stream position to resume after, as a reconnecting EventSource sends it; wins over `after`.',
       },
+      ConsistencyToken: CONSISTENCY_TOKEN_PARAMETER,
     },
     responses: { 200: { description: 'The event stream (open until the client leaves)', content: { 'text/event-stream': z.string() } } },
-    problems: [...READ_PROBLEMS, 'rate-limited', 'overloaded'],
+    problems: [...READ_PROBLEMS, 'rate-limited', 'overloaded', 'invalid-consistency-token'],
   },
 ];

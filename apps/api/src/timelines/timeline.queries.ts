@@ -1,20 +1,24 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { TimelineReadRepository, type TimelineSummary } from '@timeline/database';
+import { ReadRouter, type TimelineSummary, type WalPosition } from '@timeline/database';
 import { Problem } from '@timeline/problems';
 import { CursorSigner } from '../http/cursor-signer';
 
 export class GetTimeline extends Query<TimelineSummary> {
-  constructor(readonly timelineId: string) {
+  constructor(
+    readonly timelineId: string,
+    /** The caller's consistency token: the answer reflects the read models at this WAL position at least. */
+    readonly atLeast?: WalPosition,
+  ) {
     super();
   }
 }
 
 @QueryHandler(GetTimeline)
 export class GetTimelineHandler implements IQueryHandler<GetTimeline, TimelineSummary> {
-  constructor(private readonly timelines: TimelineReadRepository) {}
+  constructor(private readonly reads: ReadRouter) {}
 
-  async execute({ timelineId }: GetTimeline): Promise<TimelineSummary> {
-    const timeline = await this.timelines.findTimeline(timelineId);
+  async execute({ timelineId, atLeast }: GetTimeline): Promise<TimelineSummary> {
+    const timeline = await this.reads.read(atLeast, (models) => models.timelines.findTimeline(timelineId));
     if (!timeline) throw new Problem('timeline-not-found', `timeline ${timelineId} does not exist`);
     return timeline;
   }
@@ -29,6 +33,7 @@ export class ListTimelines extends Query<TimelinePage> {
   constructor(
     readonly limit: number,
     readonly cursor: string | undefined,
+    readonly atLeast?: WalPosition,
   ) {
     super();
   }
@@ -37,13 +42,13 @@ export class ListTimelines extends Query<TimelinePage> {
 @QueryHandler(ListTimelines)
 export class ListTimelinesHandler implements IQueryHandler<ListTimelines, TimelinePage> {
   constructor(
-    private readonly timelines: TimelineReadRepository,
+    private readonly reads: ReadRouter,
     private readonly cursors: CursorSigner,
   ) {}
 
-  async execute({ limit, cursor }: ListTimelines): Promise<TimelinePage> {
+  async execute({ limit, cursor, atLeast }: ListTimelines): Promise<TimelinePage> {
     const after = cursor === undefined ? undefined : this.lastTimelineOf(cursor);
-    const found = await this.timelines.listTimelines({ after, limit: limit + 1 });
+    const found = await this.reads.read(atLeast, (models) => models.timelines.listTimelines({ after, limit: limit + 1 }));
     const page = found.slice(0, limit);
     const last = page.at(-1);
     return {

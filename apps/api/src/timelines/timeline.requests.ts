@@ -4,7 +4,7 @@ import type { CommandDraft } from '@timeline/command-log';
 import { nameBasedUuid, type TimelineData } from '@timeline/domain';
 import { Problem, problemDocument } from '@timeline/problems';
 import { CommandSubmissionService, commandIdFor, type Submission, type TimelineWrite } from '../write-path/command-submission.service';
-import { answerFor, eventAnswer, type Answer } from '../write-path/decision-answer';
+import { answerFor, eventAnswer, withConsistencyToken, type Answer } from '../write-path/decision-answer';
 import type { WriteHeaders } from '../http/request-headers';
 import type { RecordEventBody } from './timelines.schemas';
 
@@ -98,7 +98,8 @@ export class RecordEventBatchRequestHandler implements ICommandHandler<RecordEve
       };
     });
     const submissions = await this.writes.submitBatch(writes);
-    return { status: 200, body: { results: submissions.map(batchResult) }, headers: {} };
+    const token = submissions.find((submission) => submission.state === 'decided')?.consistencyToken;
+    return withConsistencyToken({ status: 200, body: { results: submissions.map(batchResult) }, headers: {} }, token);
   }
 }
 

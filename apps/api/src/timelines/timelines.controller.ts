@@ -7,6 +7,7 @@ import { parseOrThrow, Problem } from '@timeline/problems';
 import type { FastifyReply } from 'fastify';
 import { send } from '../write-path/decision-answer';
 import { parseTimelineId } from '../http/path-params';
+import { consistencyTokenOf, CONSISTENCY_TOKEN_HEADER } from '../http/consistency-token';
 import { writeHeaders } from '../http/request-headers';
 import { CreateTimelineRequest, RecordEventRequest, RecordEventBatchRequest } from './timeline.requests';
 import { GetTimeline, ListTimelines } from './timeline.queries';
@@ -24,9 +25,9 @@ export class TimelinesController {
 
   @RequiresScope('timelines:read')
   @Get()
-  listTimelines(@Query() query: unknown) {
+  listTimelines(@Query() query: unknown, @Headers(CONSISTENCY_TOKEN_HEADER) token?: string) {
     const { limit, cursor } = parseOrThrow(listQuerySchema, query, 'query');
-    return this.queryBus.execute(new ListTimelines(limit, cursor));
+    return this.queryBus.execute(new ListTimelines(limit, cursor, consistencyTokenOf(token)));
   }
 
   @RequiresScope('timelines:write')
@@ -43,8 +44,12 @@ export class TimelinesController {
 
   @RequiresScope('timelines:read')
   @Get(':timelineId')
-  async getTimeline(@Param('timelineId') rawTimelineId: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    const timeline = await this.queryBus.execute(new GetTimeline(parseTimelineId(rawTimelineId)));
+  async getTimeline(
+    @Param('timelineId') rawTimelineId: string,
+    @Headers(CONSISTENCY_TOKEN_HEADER) token: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const timeline = await this.queryBus.execute(new GetTimeline(parseTimelineId(rawTimelineId), consistencyTokenOf(token)));
     void reply.header('etag', `"${timeline.version}"`);
     return timeline;
   }

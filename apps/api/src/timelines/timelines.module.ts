@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DatabaseModule } from '@timeline/database';
+import { DatabaseModule, ReadRoutingModule } from '@timeline/database';
 import { WritePathModule } from '../write-path/write-path.module';
 import { CursorsModule } from '../http/cursors.module';
 import { CreateTimelineRequestHandler, RecordEventBatchRequestHandler, RecordEventRequestHandler } from './timeline.requests';
@@ -8,7 +8,7 @@ import { TimelinesController } from './timelines.controller';
 
 /** `/v1/timelines`: create, list and get timelines; record events on them, one by one or in batches. */
 @Module({
-  imports: [DatabaseModule, WritePathModule, CursorsModule],
+  imports: [DatabaseModule, ReadRoutingModule, WritePathModule, CursorsModule],
   controllers: [TimelinesController],
   providers: [CreateTimelineRequestHandler, RecordEventRequestHandler, RecordEventBatchRequestHandler, GetTimelineHandler, ListTimelinesHandler],
 })

@@ -1,6 +1,7 @@
 import { timelineDataSchema } from '@timeline/domain';
 import { PENDING_RESPONSE, WRITE_HEADERS, WRITE_PROBLEMS } from '../write-path/write-path.operations';
 import { eventAnswerSchema } from '../write-path/write-path.schemas';
+import { CONSISTENCY_TOKEN_ANSWER, CONSISTENCY_TOKEN_ONCE_DECIDED, CONSISTENCY_TOKEN_PARAMETER } from '../http/consistency-token';
 import { ETAG, LOCATION, MEDIA, PAGE_PARAMETER_DESCRIPTIONS, READ_PROBLEMS, type ApiOperation } from '../http/api-operation';
 import {
   eventBatchAnswerSchema,
@@ -22,8 +23,9 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
     summary: 'List timelines',
     description: 'Every timeline in id order, with its event count and the valid-time bounds of its current events.',
     query: { schema: listQuerySchema, descriptions: PAGE_PARAMETER_DESCRIPTIONS },
+    headers: { ConsistencyToken: CONSISTENCY_TOKEN_PARAMETER },
     responses: { 200: { description: 'A page of timelines', content: { [MEDIA.json]: timelinePageSchema } } },
-    problems: READ_PROBLEMS,
+    problems: [...READ_PROBLEMS, 'invalid-consistency-token'],
   },
   {
     method: 'put',
@@ -44,9 +46,13 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
       200: {
         description: 'The timeline existed with this content: nothing changed',
         content: { [MEDIA.json]: timelineAnswerSchema },
-        headers: { ETag: ETAG, Location: LOCATION },
+        headers: { ETag: ETAG, Location: LOCATION, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
       },
-      201: { description: 'The timeline was created', content: { [MEDIA.json]: timelineAnswerSchema }, headers: { ETag: ETAG, Location: LOCATION } },
+      201: {
+        description: 'The timeline was created',
+        content: { [MEDIA.json]: timelineAnswerSchema },
+        headers: { ETag: ETAG, Location: LOCATION, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
+      },
       202: PENDING_RESPONSE,
     },
     problems: [...WRITE_PROBLEMS, 'timeline-exists'],
@@ -59,8 +65,9 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
     tag: 'Timelines',
     summary: 'Get a timeline',
     description: 'The timeline with its event count and valid-time bounds; the ETag is its version, for `If-Match` on writes.',
+    headers: { ConsistencyToken: CONSISTENCY_TOKEN_PARAMETER },
     responses: { 200: { description: 'The timeline', content: { [MEDIA.json]: timelineSummarySchema }, headers: { ETag: ETAG } } },
-    problems: [...READ_PROBLEMS, 'timeline-not-found'],
+    problems: [...READ_PROBLEMS, 'timeline-not-found', 'invalid-consistency-token'],
   },
   {
     method: 'post',
@@ -87,7 +94,11 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
       },
     },
     responses: {
-      201: { description: 'The event was recorded', content: { [MEDIA.json]: eventAnswerSchema }, headers: { ETag: ETAG } },
+      201: {
+        description: 'The event was recorded',
+        content: { [MEDIA.json]: eventAnswerSchema },
+        headers: { ETag: ETAG, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
+      },
       202: PENDING_RESPONSE,
     },
     problems: [...WRITE_PROBLEMS, 'timeline-not-found', 'event-exists'],
@@ -130,7 +141,11 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
       },
     },
     responses: {
-      200: { description: 'Each event as it was decided, in request order', content: { [MEDIA.json]: eventBatchAnswerSchema } },
+      200: {
+        description: 'Each event as it was decided, in request order; `Consistency-Token` once any of them is decided',
+        content: { [MEDIA.json]: eventBatchAnswerSchema },
+        headers: { ConsistencyTokenOnceDecided: CONSISTENCY_TOKEN_ONCE_DECIDED },
+      },
     },
     // Rejections of single events (`version-conflict`, `event-exists`…) are results inside the 200.
     problems: WRITE_PROBLEMS.filter((code) => !['version-conflict', 'malformed-command', 'unprocessable-command'].includes(code)),

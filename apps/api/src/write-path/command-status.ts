@@ -1,7 +1,9 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, Param, Res } from '@nestjs/common';
 import { RequiresScope } from '@timeline/auth';
 import { Query, QueryBus, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { DecisionRepository, type CommandDecision } from '@timeline/database';
+import { DecisionRepository, LsnClock, type CommandDecision } from '@timeline/database';
+import type { FastifyReply } from 'fastify';
+import { CONSISTENCY_TOKEN_HEADER } from '../http/consistency-token';
 import { parseCommandId } from '../http/path-params';
 
 /** A command's decision as its status tells it; while it is pending, only its id. */
@@ -30,11 +32,17 @@ export class GetCommandStatusHandler implements IQueryHandler<GetCommandStatus, 
 
 @Controller('v1/commands')
 export class CommandsController {
-  constructor(private readonly queryBus: QueryBus) {}
+  constructor(
+    private readonly queryBus: QueryBus,
+    private readonly clock: LsnClock,
+  ) {}
 
+  /** Once decided, with the `Consistency-Token` of the decision: how a caller that followed a 202 reads its write. */
   @RequiresScope('timelines:read')
   @Get(':commandId')
-  getStatus(@Param('commandId') commandId: string) {
-    return this.queryBus.execute(new GetCommandStatus(parseCommandId(commandId)));
+  async getStatus(@Param('commandId') commandId: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const status = await this.queryBus.execute(new GetCommandStatus(parseCommandId(commandId)));
+    if (status.status !== 'pending') void reply.header(CONSISTENCY_TOKEN_HEADER, await this.clock.token());
+    return status;
   }
 }

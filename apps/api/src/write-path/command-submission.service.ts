@@ -15,7 +15,7 @@ import {
   type RecordAppender,
 } from '@timeline/command-log';
 import { TimelineConfig } from '@timeline/config';
-import { DecisionRepository, type DecisionRecord } from '@timeline/database';
+import { DecisionRepository, LsnClock, type DecisionRecord } from '@timeline/database';
 import { nameBasedUuid, type LogCommand, type Redact, type TimelineCommand } from '@timeline/domain';
 import { activeTraceHeaders } from '@timeline/observability';
 import { Problem } from '@timeline/problems';
@@ -34,7 +34,8 @@ export interface TimelineWrite {
   commandId?: string;
 }
 
-export type Submission = { state: 'decided'; decision: DecisionRecord } | { state: 'pending'; commandId: string };
+/** A decided submission carries the consistency token of its answer (none only when the primary did not give one). */
+export type Submission = { state: 'decided'; decision: DecisionRecord; consistencyToken?: string } | { state: 'pending'; commandId: string };
 
 /**
  * Appends commands to timeline.commands and waits, within a bound, for the
@@ -53,6 +54,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     private readonly waiters: DecisionWaiters,
     private readonly metrics: ApiMetrics,
     private readonly admission: Admission,
+    private readonly clock: LsnClock,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -82,7 +84,9 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
         if (result.state === 'pending') this.metrics.commandAnswered(writes[index].draft.type, 'pending');
         else this.metrics.commandAnswered(result.decision.commandType, result.decision.outcome);
       });
-      return results;
+      if (!results.some((result) => result.state === 'decided')) return results;
+      const consistencyToken = await this.consistencyToken();
+      return results.map((result) => (result.state === 'decided' && consistencyToken ? { ...result, consistencyToken } : result));
     } catch (error) {
       for (const write of writes) this.metrics.commandAnswered(write.draft.type, answerOutcomeOf(error));
       throw error;
@@ -149,7 +153,7 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
         return earlier.size + appended.size;
       });
       this.metrics.commandAnswered('Redact', decided === partitions ? 'accepted' : 'pending');
-      return { partitions, decided };
+      return { partitions, decided, consistencyToken: decided === partitions ? await this.consistencyToken() : undefined };
     } catch (error) {
       this.metrics.commandAnswered('Redact', answerOutcomeOf(error));
       throw error;
@@ -203,6 +207,20 @@ export class CommandSubmissionService implements OnModuleInit, OnApplicationShut
     // The notification can come before the acknowledgement reaches us: that stage then took no time.
     this.metrics.appendStage('notified', (notifiedAt - acknowledgedAt) / 1_000);
     this.metrics.appendStage('decision_read', (inHandAt - Math.max(notifiedAt, acknowledgedAt)) / 1_000);
+  }
+
+  /**
+   * The token of answers whose decisions are in hand: the primary's WAL position now, after their commits
+   * (see LsnClock). None when the primary does not give it: the write is decided, and its answer must not
+   * turn into an error for want of a token (a read without one may just not see it at once).
+   */
+  async consistencyToken(): Promise<string | undefined> {
+    try {
+      return await this.clock.token();
+    } catch (error) {
+      this.logger.warn(`no consistency token for a decided write: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   /** The decisions there are on these commands, by command id; none when PostgreSQL does not answer. */

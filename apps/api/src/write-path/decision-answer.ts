@@ -1,6 +1,7 @@
 import type { DecisionRecord, DecisionRejectionReason } from '@timeline/database';
 import type { FastifyReply } from 'fastify';
 import { Problem, type ProblemCode } from '@timeline/problems';
+import { CONSISTENCY_TOKEN_HEADER } from '../http/consistency-token';
 import type { Submission } from './command-submission.service';
 
 export interface Answer {
@@ -17,7 +18,12 @@ export function answerFor(submission: Submission, accepted: (decision: DecisionR
   }
   const { decision } = submission;
   if (decision.outcome === 'rejected') throw rejectionProblem(decision.reason as DecisionRejectionReason, decision.detail ?? '', decision.commandId);
-  return accepted(decision);
+  return withConsistencyToken(accepted(decision), submission.consistencyToken);
+}
+
+/** The answer with the `Consistency-Token` header of its write, when there is one. */
+export function withConsistencyToken(answer: Answer, consistencyToken: string | undefined): Answer {
+  return consistencyToken ? { ...answer, headers: { ...answer.headers, [CONSISTENCY_TOKEN_HEADER]: consistencyToken } } : answer;
 }
 
 /** The problem each rejection reason is answered with. */

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { DatabaseModule } from '@timeline/database';
+import { DatabaseModule, ReadRoutingModule } from '@timeline/database';
 import { Admission } from './admission';
 import { CommandSubmissionService } from './command-submission.service';
 import { CommandsController, GetCommandStatusHandler } from './command-status';
@@ -7,7 +7,7 @@ import { DecisionWaiters } from './decision-waiters';
 
 /** The write path every feature submits through, and `GET /v1/commands/{commandId}` to follow a 202. */
 @Module({
-  imports: [DatabaseModule],
+  imports: [DatabaseModule, ReadRoutingModule],
   controllers: [CommandsController],
   providers: [Admission, DecisionWaiters, CommandSubmissionService, GetCommandStatusHandler],
   exports: [CommandSubmissionService, Admission],

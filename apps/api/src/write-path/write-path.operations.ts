@@ -1,6 +1,7 @@
 import { TRACEPARENT } from '@timeline/command-log';
 import type { ProblemCode } from '@timeline/problems';
 import { z } from 'zod';
+import { CONSISTENCY_TOKEN_ONCE_DECIDED } from '../http/consistency-token';
 import { LOCATION, MEDIA, READ_PROBLEMS, type ApiOperation, type HeaderParameter, type ResponseSpec } from '../http/api-operation';
 import { preconditionsSchema } from '../http/request-headers';
 import { commandPendingSchema, commandStatusSchema } from './write-path.schemas';
@@ -59,7 +60,13 @@ export const COMMAND_OPERATIONS: ApiOperation[] = [
     tag: 'Commands',
     summary: 'Get the decision on a command',
     description: 'Accepted or rejected once the command is decided; `pending` before that.',
-    responses: { 200: { description: 'The decision', content: { [MEDIA.json]: commandStatusSchema } } },
+    responses: {
+      200: {
+        description: 'The decision; once decided with the `Consistency-Token` of the command, to read what it did',
+        content: { [MEDIA.json]: commandStatusSchema },
+        headers: { ConsistencyTokenOnceDecided: CONSISTENCY_TOKEN_ONCE_DECIDED },
+      },
+    },
     problems: READ_PROBLEMS,
   },
 ];

@@ -142,6 +142,24 @@
     renderDecisions(status.decisions);
     renderRejections(status.recentRejections);
     renderTimelineChoices(status.timelines);
+    renderReplicas(status.readReplicas);
+  }
+
+  /** The read replicas (DATABASE_READ_URLS); the panel stays hidden when reads use the primary only. */
+  function renderReplicas(replicas) {
+    $('panel-replicas').hidden = replicas.length === 0;
+    $('replicas').innerHTML = replicas
+      .map(
+        (r) =>
+          `<tr data-testid="replica-row">` +
+          `<td><code>${escapeHtml(r.name)}</code></td>` +
+          `<td><span class="badge" data-testid="replica-rotation">${r.inRotation ? 'in rotation' : 'out of rotation'}</span></td>` +
+          `<td class="num">${formatCount(r.lagBytes)}</td>` +
+          `<td class="num">${r.lagSeconds === null ? '–' : formatSeconds(r.lagSeconds)}</td>` +
+          `<td><code>${escapeHtml(r.replayPosition ?? '–')}</code></td>` +
+          `<td title="${escapeHtml(r.lastError ?? '')}">${escapeHtml(r.lastError ?? '')}</td></tr>`,
+      )
+      .join('');
   }
 
   /** Progress of a read-model rebuild; rate and ETA from how fast `applied` grew over the last polls. */
