@@ -82,7 +82,9 @@ describe('the ops page', () => {
     expect(contract.check('GET', '/ops/status', status)).toEqual([]);
     expect(status.body.decisions).toMatchObject({ rejected: 1, rejectedByReason: [{ reason: 'revision_conflict', count: 1 }] });
     expect(status.body.timelines).toEqual([expect.objectContaining({ timelineId: 'japan-nato', eventCount: seedTitles.length })]);
-    expect(status.body.readReplicas).toEqual([expect.objectContaining({ name: 'replica-0', inRotation: false, lastError: expect.stringMatching(/ECONNREFUSED/) })]);
+    expect(status.body.readReplicas).toEqual([
+      expect.objectContaining({ name: 'replica-0', inRotation: false, lastError: expect.stringMatching(/ECONNREFUSED/) }),
+    ]);
   });
 
   test('loads, shows the seed timeline drawn with vis-timeline, and the rejection with its reason', async () => {

@@ -401,7 +401,7 @@ export interface paths {
         };
         /**
          * Operational status
-         * @description Projection lag per partition of timeline.commands (records: end offset − stored offset; seconds: now − Kafka time of the last decided record), throughput (decisions per second over the last minute), decisions of the last hour by outcome and rejection reason, the latest rejections, the relay backlog (outbox rows not yet published, age of the oldest), stream clients and the timelines. Read fresh at most every half second.
+         * @description Projection lag per partition of timeline.commands (records: end offset − stored offset; seconds: now − Kafka time of the last decided record), throughput (decisions per second over the last minute), decisions of the last hour by outcome and rejection reason, the latest rejections, the relay backlog (outbox rows not yet published, age of the oldest), stream clients, the timelines, and the read replicas (in rotation or not, lag). Read fresh at most every half second; with a `Consistency-Token`, fresh and at least as new as that write.
          */
         get: operations["opsStatus"];
         put?: never;
@@ -973,6 +973,21 @@ export interface components {
                 title: string;
                 eventCount: number;
             }[];
+            /** @description The read replicas (DATABASE_READ_URLS) as this api instance sees them; empty when reads use the primary only */
+            readReplicas: {
+                /** @description `replica-0`, `replica-1`, … in DATABASE_READ_URLS order */
+                name: string;
+                /** @description Whether reads use it now: answering, and under READ_REPLICA_MAX_LAG_SECONDS and READ_REPLICA_MAX_LAG_BYTES */
+                inRotation: boolean;
+                /** @description WAL bytes between the primary's position and its replay position; null while unknown (unreachable) */
+                lagBytes: number | null;
+                /** @description How long ago the primary was where its replay is; 0 when caught up; null while unknown */
+                lagSeconds: number | null;
+                /** @description The last WAL position it replayed, as PostgreSQL shows it */
+                replayPosition: string | null;
+                /** @description Why it is out of the rotation, when an error put it out (unreachable, not a replica) */
+                lastError: string | null;
+            }[];
         };
         Redaction: {
             /** Format: uuid */
@@ -1005,7 +1020,7 @@ export interface components {
              * @description The problem type; see the list in the description of this api
              * @enum {string}
              */
-            type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
+            type: "/problems/invalid-request" | "/problems/invalid-consistency-token" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
             /** @description A short summary of the problem type */
             title: string;
             status: number;
@@ -1103,7 +1118,7 @@ export interface components {
                      * @description The problem type; see the list in the description of this api
                      * @enum {string}
                      */
-                    type: "/problems/invalid-request" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
+                    type: "/problems/invalid-request" | "/problems/invalid-consistency-token" | "/problems/payload-too-large" | "/problems/unsupported-media-type" | "/problems/unauthorized" | "/problems/forbidden" | "/problems/not-found" | "/problems/timeline-not-found" | "/problems/event-not-found" | "/problems/timeline-exists" | "/problems/event-exists" | "/problems/version-conflict" | "/problems/revision-conflict" | "/problems/event-retracted" | "/problems/idempotency-key-reused" | "/problems/malformed-command" | "/problems/unprocessable-command" | "/problems/rate-limited" | "/problems/log-unavailable" | "/problems/database-unavailable" | "/problems/overloaded" | "/problems/not-ready" | "/problems/internal";
                     /** @description A short summary of the problem type */
                     title: string;
                     status: number;
@@ -1250,6 +1265,8 @@ export interface components {
     };
     responses: never;
     parameters: {
+        /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+        ConsistencyToken: string;
         /** @description Makes a write safe to retry: a retry with the same key (and the same request) is decided once and gets the first answer. The same key with another request is a 422. */
         IdempotencyKey: string;
         /** @description The timeline version (the ETag of a timeline or of an earlier write) the write expects; another version is a 409 `version-conflict`. */
@@ -1269,6 +1286,10 @@ export interface components {
         ETag: string;
         /** @description The resource: the timeline, or the command to ask for its decision */
         Location: string;
+        /** @description Of a decided write: a token at or after its decision. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+        ConsistencyToken: string;
+        /** @description Of a decided write: a token at or after its decision. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+        ConsistencyTokenOnceDecided: string;
         /** @description The next page of a TimelineJS export (RFC 8288, `rel="next"`), when there is one */
         Link: string;
     };
@@ -1284,7 +1305,10 @@ export interface operations {
                 /** @description `nextCursor` of the previous page. Keep every other parameter as it was: a cursor of another query is a 400. Pages after the first are answered as known when the first was. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+                "Consistency-Token"?: components["parameters"]["ConsistencyToken"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -1299,7 +1323,7 @@ export interface operations {
                     "application/json": components["schemas"]["TimelinePage"];
                 };
             };
-            /** @description `/problems/invalid-request`: The request is not valid */
+            /** @description `/problems/invalid-request`: The request is not valid; `/problems/invalid-consistency-token`: The Consistency-Token is not one this service gave out */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1349,7 +1373,10 @@ export interface operations {
     getTimeline: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+                "Consistency-Token"?: components["parameters"]["ConsistencyToken"];
+            };
             path: {
                 /** @description The timeline id: a lowercase slug such as `japan-nato` */
                 timelineId: string;
@@ -1368,7 +1395,7 @@ export interface operations {
                     "application/json": components["schemas"]["TimelineSummary"];
                 };
             };
-            /** @description `/problems/invalid-request`: The request is not valid */
+            /** @description `/problems/invalid-request`: The request is not valid; `/problems/invalid-consistency-token`: The Consistency-Token is not one this service gave out */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1460,6 +1487,7 @@ export interface operations {
                 headers: {
                     ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
+                    "Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1471,6 +1499,7 @@ export interface operations {
                 headers: {
                     ETag: components["headers"]["ETag"];
                     Location: components["headers"]["Location"];
+                    "Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1624,6 +1653,8 @@ export interface operations {
                 "Accept-Language"?: components["parameters"]["AcceptLanguage"];
                 /** @description The `ETag` of a copy of this page the client holds: `304` without a body while it is still the answer. */
                 "If-None-Match"?: components["parameters"]["IfNoneMatch"];
+                /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+                "Consistency-Token"?: components["parameters"]["ConsistencyToken"];
             };
             path: {
                 /** @description The timeline id: a lowercase slug such as `japan-nato` */
@@ -1653,7 +1684,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/invalid-request`: The request is not valid */
+            /** @description `/problems/invalid-request`: The request is not valid; `/problems/invalid-consistency-token`: The Consistency-Token is not one this service gave out */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1771,6 +1802,7 @@ export interface operations {
             201: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1930,9 +1962,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Each event as it was decided, in request order */
+            /** @description Each event as it was decided, in request order; `Consistency-Token` once any of them is decided */
             200: {
                 headers: {
+                    "Consistency-Token": components["headers"]["ConsistencyTokenOnceDecided"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2054,7 +2087,10 @@ export interface operations {
                 /** @description Full-text search in each event's own language (stemmed with PostgreSQL's configuration for it); results are ranked by relevance. */
                 q?: string;
             };
-            header?: never;
+            header?: {
+                /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+                "Consistency-Token"?: components["parameters"]["ConsistencyToken"];
+            };
             path: {
                 /** @description The timeline id: a lowercase slug such as `japan-nato` */
                 timelineId: string;
@@ -2072,7 +2108,7 @@ export interface operations {
                     "application/json": components["schemas"]["Histogram"];
                 };
             };
-            /** @description `/problems/invalid-request`: The request is not valid */
+            /** @description `/problems/invalid-request`: The request is not valid; `/problems/invalid-consistency-token`: The Consistency-Token is not one this service gave out */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2180,6 +2216,8 @@ export interface operations {
             header?: {
                 /** @description Languages the reader prefers (RFC 9110), e.g. `it-IT, en;q=0.8`. Titles and summaries are given in the best available; `lang` wins over it. */
                 "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+                /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+                "Consistency-Token"?: components["parameters"]["ConsistencyToken"];
             };
             path?: never;
             cookie?: never;
@@ -2195,7 +2233,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventPage"];
                 };
             };
-            /** @description `/problems/invalid-request`: The request is not valid */
+            /** @description `/problems/invalid-request`: The request is not valid; `/problems/invalid-consistency-token`: The Consistency-Token is not one this service gave out */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2254,7 +2292,10 @@ export interface operations {
     getEvent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+                "Consistency-Token"?: components["parameters"]["ConsistencyToken"];
+            };
             path: {
                 /** @description The event id (a UUID) */
                 eventId: string;
@@ -2272,7 +2313,7 @@ export interface operations {
                     "application/json": components["schemas"]["Event"];
                 };
             };
-            /** @description `/problems/invalid-request`: The request is not valid */
+            /** @description `/problems/invalid-request`: The request is not valid; `/problems/invalid-consistency-token`: The Consistency-Token is not one this service gave out */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2331,7 +2372,10 @@ export interface operations {
     listEventRevisions: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+                "Consistency-Token"?: components["parameters"]["ConsistencyToken"];
+            };
             path: {
                 /** @description The event id (a UUID) */
                 eventId: string;
@@ -2349,7 +2393,7 @@ export interface operations {
                     "application/json": components["schemas"]["EventRevisions"];
                 };
             };
-            /** @description `/problems/invalid-request`: The request is not valid */
+            /** @description `/problems/invalid-request`: The request is not valid; `/problems/invalid-consistency-token`: The Consistency-Token is not one this service gave out */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2442,6 +2486,7 @@ export interface operations {
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2592,6 +2637,7 @@ export interface operations {
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
+                    "Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2721,9 +2767,10 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The decision */
+            /** @description The decision; once decided with the `Consistency-Token` of the command, to read what it did */
             200: {
                 headers: {
+                    "Consistency-Token": components["headers"]["ConsistencyTokenOnceDecided"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2903,10 +2950,14 @@ export interface operations {
                 timelineId?: string;
                 /** @description Only these CloudEvents types, comma-separated: timeline.timeline.created.v1, timeline.event.recorded.v1, timeline.event.revised.v1, timeline.event.retracted.v1, timeline.redaction.applied.v1. */
                 type?: string;
+                /** @description The `Consistency-Token` of the caller's last write, for clients that cannot send headers (EventSource): the catch-up reads a copy that has it. The header wins. */
+                consistencyToken?: string;
             };
             header?: {
                 /** @description The stream position to resume after, as a reconnecting EventSource sends it; wins over `after`. */
                 "Last-Event-ID"?: components["parameters"]["LastEventId"];
+                /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+                "Consistency-Token"?: components["parameters"]["ConsistencyToken"];
             };
             path?: never;
             cookie?: never;
@@ -2922,7 +2973,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description `/problems/invalid-request`: The request is not valid */
+            /** @description `/problems/invalid-request`: The request is not valid; `/problems/invalid-consistency-token`: The Consistency-Token is not one this service gave out */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3174,7 +3225,10 @@ export interface operations {
     opsStatus: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `Consistency-Token` of the caller's last write: the answer reflects that write at least. A value this service did not give out is a 400 `invalid-consistency-token`. Opaque. A read that sends it back never sees read models older than the write (whichever database copy serves it); a read waits at most READ_CONSISTENCY_WAIT_MS for a replica to get there, then reads from the primary. The typed client sends the greatest of its own writes by itself. */
+                "Consistency-Token"?: components["parameters"]["ConsistencyToken"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -3187,6 +3241,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OpsStatus"];
+                };
+            };
+            /** @description `/problems/invalid-consistency-token`: The Consistency-Token is not one this service gave out */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description `/problems/unauthorized`: A valid bearer token is needed */
@@ -3346,6 +3409,7 @@ export interface operations {
             201: {
                 headers: {
                     Location: components["headers"]["Location"];
+                    "Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {

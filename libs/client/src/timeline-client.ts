@@ -53,7 +53,8 @@ export class ConsistencyTokens {
   middleware(): Middleware {
     return {
       onRequest: ({ request }) => {
-        if (request.method === 'GET' && this.greatest !== null && !request.headers.has(CONSISTENCY_TOKEN)) request.headers.set(CONSISTENCY_TOKEN, this.greatest);
+        if (request.method === 'GET' && this.greatest !== null && !request.headers.has(CONSISTENCY_TOKEN))
+          request.headers.set(CONSISTENCY_TOKEN, this.greatest);
         return request;
       },
       onResponse: ({ response }) => {

@@ -34,8 +34,8 @@ export const environmentSchema = z
       ),
     DATABASE_READ_URLS: z
       .string()
-      .default('')
-      .transform((list) =>
+      .optional()
+      .transform((list = '') =>
         list
           .split(',')
           .map((url) => url.trim())
@@ -50,7 +50,9 @@ export const environmentSchema = z
       .min(0)
       .max(3_600)
       .default(5)
-      .describe('A replica whose replay is further behind than this (seconds) leaves the rotation; it comes back by itself when under this and `READ_REPLICA_MAX_LAG_BYTES` again.'),
+      .describe(
+        'A replica whose replay is further behind than this (seconds) leaves the rotation; it comes back by itself when under this and `READ_REPLICA_MAX_LAG_BYTES` again.',
+      ),
     READ_REPLICA_MAX_LAG_BYTES: z.coerce
       .number()
       .int()
@@ -71,9 +73,7 @@ export const environmentSchema = z
       .min(0)
       .max(10_000)
       .default(100)
-      .describe(
-        'How long a read carrying a `Consistency-Token` waits for a replica in rotation to replay up to the token before it reads from the primary.',
-      ),
+      .describe('How long a read carrying a `Consistency-Token` waits for a replica in rotation to replay up to the token before it reads from the primary.'),
     KAFKA_BROKERS: z
       .string()
       .default('127.0.0.1:9092')

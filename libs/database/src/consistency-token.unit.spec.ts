@@ -23,7 +23,16 @@ describe('consistency tokens', () => {
   });
 
   test('anything else is not a token', () => {
-    for (const garbage of ['', 'v1.', 'v1.16b374d848', 'v2.00000016b374d848', 'v1.00000016B374D848', 'v1.00000016b374d8480', ' v1.00000016b374d848', 'garbage']) {
+    for (const garbage of [
+      '',
+      'v1.',
+      'v1.16b374d848',
+      'v2.00000016b374d848',
+      'v1.00000016B374D848',
+      'v1.00000016b374d8480',
+      ' v1.00000016b374d848',
+      'garbage',
+    ]) {
       expect(decodeConsistencyToken(garbage)).toBeNull();
     }
   });

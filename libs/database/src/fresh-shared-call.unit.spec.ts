@@ -12,13 +12,16 @@ function controlledCalls() {
   return { call, started: () => started, release: (index: number) => releases[index]() };
 }
 
-const settled = () => new Promise((resolve) => setImmediate(resolve));
+/** Past the turn in which a shared call starts. */
+const settled = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 describe('freshSharedCall', () => {
-  test('callers while nothing runs share one call', async () => {
+  test('callers of one turn share one call, which starts after they asked', async () => {
     const calls = controlledCalls();
     const shared = freshSharedCall(calls.call);
     const answers = Promise.all([shared(), shared(), shared()]);
+    expect(calls.started()).toBe(0);
+    await settled();
     expect(calls.started()).toBe(1);
     calls.release(0);
     expect(await answers).toEqual([1, 1, 1]);
@@ -28,6 +31,7 @@ describe('freshSharedCall', () => {
     const calls = controlledCalls();
     const shared = freshSharedCall(calls.call);
     const first = shared();
+    await settled();
     const later = [shared(), shared()];
     expect(calls.started()).toBe(1);
     calls.release(0);
@@ -55,6 +59,7 @@ describe('freshSharedCall', () => {
     let failFirst!: (error: Error) => void;
     const shared = freshSharedCall(() => (++attempt === 1 ? new Promise<number>((_, reject) => (failFirst = reject)) : Promise.resolve(attempt)));
     const first = shared();
+    await settled();
     const queued = shared();
     failFirst(new Error('lost'));
     await expect(first).rejects.toThrow('lost');

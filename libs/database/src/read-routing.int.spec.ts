@@ -109,9 +109,15 @@ describe('the read router on a primary', () => {
     await router.stop();
   });
 
-  test("the statements a replica is asked: on a primary, not in recovery and no replay position", async () => {
+  test('the statements a replica is asked: on a primary, not in recovery and no replay position', async () => {
     const replication = new ReplicationRepository(database.pool);
-    expect(await replication.replicaPosition()).toEqual({ inRecovery: false, replayed: null, received: null, sinceLastReplayedCommitSeconds: null, walBlockSize: 8_192 });
+    expect(await replication.replicaPosition()).toEqual({
+      inRecovery: false,
+      replayed: null,
+      received: null,
+      sinceLastReplayedCommitSeconds: null,
+      walBlockSize: 8_192,
+    });
     expect(await replication.replayPosition()).toBeNull();
     const before = await replication.walInsertPosition();
     await projectCommands(new ProjectionRepository(database.pool), [commands.createTimeline('moves-the-wal')]);

@@ -40,9 +40,8 @@ export function replicaLag(
   const replayed = replica.replayed ?? 0n;
   if (replayCovers(replayed, primary.position, replica.walBlockSize)) return { bytes: 0, seconds: 0, caughtUpAt: primary.sampledAt };
   const bytes = Number(primary.position - replayed);
-  const bounds = [
-    previouslyCaughtUpAt === null ? null : Math.max(0, (now - previouslyCaughtUpAt) / 1_000),
-    replica.sinceLastReplayedCommitSeconds,
-  ].filter((bound): bound is number => bound !== null);
+  const bounds = [previouslyCaughtUpAt === null ? null : Math.max(0, (now - previouslyCaughtUpAt) / 1_000), replica.sinceLastReplayedCommitSeconds].filter(
+    (bound): bound is number => bound !== null,
+  );
   return { bytes, seconds: bounds.length ? Math.min(...bounds) : null, caughtUpAt: previouslyCaughtUpAt };
 }

@@ -37,7 +37,11 @@ describe('replicaLag', () => {
 
   test('a replay position on a page boundary covers the next page header, where an idle primary points its insert position', () => {
     const boundary = 3n * 8_192n;
-    expect(replicaLag({ position: boundary + 24n, sampledAt: 50_000 }, replica(boundary, 600), 50_010, null)).toEqual({ bytes: 0, seconds: 0, caughtUpAt: 50_000 });
+    expect(replicaLag({ position: boundary + 24n, sampledAt: 50_000 }, replica(boundary, 600), 50_010, null)).toEqual({
+      bytes: 0,
+      seconds: 0,
+      caughtUpAt: 50_000,
+    });
     expect(replayCovers(boundary, boundary + 40n, 8_192)).toBe(true);
     // A record after the header ends at least a record header further on: that is not covered.
     expect(replayCovers(boundary, boundary + 48n, 8_192)).toBe(false);

@@ -44,7 +44,11 @@ export const EVENT_OPERATIONS: ApiOperation[] = [
       example: { changes: { factuality: 'confirmed' }, reason: 'Confirmed by the NATO press release', expectedRevision: 1 },
     },
     responses: {
-      200: { description: 'The event was revised', content: { [MEDIA.json]: eventAnswerSchema }, headers: { ETag: ETAG, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER } },
+      200: {
+        description: 'The event was revised',
+        content: { [MEDIA.json]: eventAnswerSchema },
+        headers: { ETag: ETAG, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
+      },
       202: PENDING_RESPONSE,
     },
     problems: [...WRITE_PROBLEMS, 'event-not-found', 'revision-conflict', 'event-retracted'],
@@ -60,7 +64,11 @@ export const EVENT_OPERATIONS: ApiOperation[] = [
     headers: WRITE_HEADERS,
     body: { schema: retractBodySchema, description: 'Why', example: { reason: 'Weak secondary sources only' } },
     responses: {
-      200: { description: 'The event was retracted', content: { [MEDIA.json]: eventAnswerSchema }, headers: { ETag: ETAG, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER } },
+      200: {
+        description: 'The event was retracted',
+        content: { [MEDIA.json]: eventAnswerSchema },
+        headers: { ETag: ETAG, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
+      },
       202: PENDING_RESPONSE,
     },
     problems: [...WRITE_PROBLEMS, 'event-not-found', 'revision-conflict', 'event-retracted'],

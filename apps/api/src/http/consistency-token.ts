@@ -31,9 +31,13 @@ export function consistencyTokenOf(value: string | string[] | undefined, field =
   if (value === undefined) return undefined;
   const position = typeof value === 'string' ? decodeConsistencyToken(value.trim()) : null;
   if (position === null) {
-    throw new Problem('invalid-consistency-token', `${field}: is not a consistency token this service gave out (send back the header of a write's answer as it came)`, {
-      errors: [{ field, message: 'is not a consistency token this service gave out' }],
-    });
+    throw new Problem(
+      'invalid-consistency-token',
+      `${field}: is not a consistency token this service gave out (send back the header of a write's answer as it came)`,
+      {
+        errors: [{ field, message: 'is not a consistency token this service gave out' }],
+      },
+    );
   }
   return position;
 }

@@ -120,7 +120,11 @@ export class ApiMetrics {
         '1 while reads use the read replica (it answers, within READ_REPLICA_MAX_LAG_SECONDS and _BYTES), else 0.',
         (replica) => (replica.inRotation ? 1 : 0),
       ],
-      ['timeline_read_replica_lag_bytes', "WAL bytes between the primary's insert position and the replica's replay position; absent while unknown.", (replica) => replica.lagBytes],
+      [
+        'timeline_read_replica_lag_bytes',
+        "WAL bytes between the primary's insert position and the replica's replay position; absent while unknown.",
+        (replica) => replica.lagBytes,
+      ],
       [
         'timeline_read_replica_lag_seconds',
         'How long ago the primary was where the replica has replayed to (0 when caught up); absent while unknown.',

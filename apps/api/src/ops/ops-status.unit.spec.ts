@@ -29,7 +29,9 @@ function serviceWith({
     opsStatus,
     {
       read: (_atLeast: unknown, work: (models: ReadModels) => Promise<unknown>) => work(models),
-      replicaStatuses: () => [{ name: 'replica-0', inRotation: false, lagBytes: null, lagSeconds: null, replayPosition: null, lastError: 'connect ECONNREFUSED' }],
+      replicaStatuses: () => [
+        { name: 'replica-0', inRotation: false, lagBytes: null, lagSeconds: null, replayPosition: null, lastError: 'connect ECONNREFUSED' },
+      ],
     } as unknown as ReadRouter,
   );
   return { service, reads };

@@ -14,7 +14,7 @@ describe('parseStreamRequest', () => {
     expect(filter).toEqual({ timelineId: 'japan-nato', changeTypes: ['EventRevised', 'EventRetracted'] });
   });
 
-  test("a consistency token in the header or, for EventSource, in ?consistencyToken=; the header wins; one we did not give out is a 400", () => {
+  test('a consistency token in the header or, for EventSource, in ?consistencyToken=; the header wins; one we did not give out is a 400', () => {
     expect(parseStreamRequest({ consistencyToken: 'v1.00000000016b3748' }, {}).atLeast).toBe(0x16b3748n);
     expect(parseStreamRequest({ consistencyToken: 'v1.00000000016b3748' }, { 'consistency-token': 'v1.0000000001000000' }).atLeast).toBe(0x1000000n);
     expect(() => parseStreamRequest({ consistencyToken: 'garbage' }, {})).toThrow(expect.objectContaining({ code: 'invalid-consistency-token' }));

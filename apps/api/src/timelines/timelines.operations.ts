@@ -48,7 +48,11 @@ export const TIMELINE_OPERATIONS: ApiOperation[] = [
         content: { [MEDIA.json]: timelineAnswerSchema },
         headers: { ETag: ETAG, Location: LOCATION, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
       },
-      201: { description: 'The timeline was created', content: { [MEDIA.json]: timelineAnswerSchema }, headers: { ETag: ETAG, Location: LOCATION, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER } },
+      201: {
+        description: 'The timeline was created',
+        content: { [MEDIA.json]: timelineAnswerSchema },
+        headers: { ETag: ETAG, Location: LOCATION, ConsistencyToken: CONSISTENCY_TOKEN_ANSWER },
+      },
       202: PENDING_RESPONSE,
     },
     problems: [...WRITE_PROBLEMS, 'timeline-exists'],
