@@ -15,6 +15,8 @@
  *   replay        projector replay of 100,000 RecordEvent commands into a fresh schema, with its RSS
  *   raw-pg        PostgreSQL alone: unnest insert and COPY into our read-model tables, 1,000-row transactions
  *   queries       query latency through HTTP on a generated read model of a million events
+ *   replicas      query throughput and p99 under a closed loop, one embedded PostgreSQL alone and then with one
+ *                 streaming replica (DATABASE_READ_URLS); its own primary and replica (replica-reads.ts)
  * "Capacity" is the best closed-loop appends/s of `appends` (or, without it, of a short probe at concurrency 64).
  *
  * Everything runs on 127.0.0.1: a throw-away Kafka broker (libs/dev-stack/src/kafka-broker.ts), throw-away
@@ -43,6 +45,7 @@ import { boundOf, ratioOf, type Ratio } from './ratios';
 import { measureRawProduce } from './raw-kafka';
 import { compareClients } from './client-comparison';
 import { measureRawPostgres } from './raw-postgres';
+import { measureReplicaReads } from './replica-reads';
 import { EVENT_BODY, fillCommandsTopic, timeRebuild, timeReplay, type RebuildResult } from './replay';
 import { bestOf, report, worstQueryP99, type BenchResults, type Machine } from './report';
 import { scrapeStages, stageMeans } from './stage-metrics';
@@ -64,6 +67,7 @@ const SECTIONS = [
   'replay',
   'raw-pg',
   'queries',
+  'replicas',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 const CONCURRENCIES = [1, 16, 64];
@@ -88,6 +92,10 @@ const PARTITIONS = 3;
 const QUERY_EVENTS = 1_000_000;
 const QUERY_TIMELINES = 300;
 const QUERY_REQUESTS = 300;
+/** Smaller than `queries`' read model: the replica's base backup copies it. */
+const REPLICA_EVENTS = 200_000;
+const REPLICA_TIMELINES = 300;
+const REPLICA_CALLERS = 16;
 /** The api's group-commit settings when PRODUCER_LINGER_MS and PRODUCER_MAX_BATCH are not set. */
 const GROUP_COMMIT_DEFAULTS = TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true' }).producer;
 /** Goals of issue 11. */
@@ -538,6 +546,25 @@ async function main(): Promise<void> {
     step(`queries: generating ${QUERY_EVENTS.toLocaleString('en')} events over ${QUERY_TIMELINES} timelines in ${querySchema}, then timing queries`);
     results.queries = await measureQueryLatency(queryApi.url, queryPool, { events: QUERY_EVENTS, timelines: QUERY_TIMELINES, requests: QUERY_REQUESTS });
     await queryApi.stop();
+  }
+
+  // ---------------------------------------------------------------- reads past one PostgreSQL
+  if (runs('replicas')) {
+    results.replicas = await measureReplicaReads(baseEnv, {
+      events: REPLICA_EVENTS,
+      timelines: REPLICA_TIMELINES,
+      callers: REPLICA_CALLERS,
+      warmupS: WARMUP_S,
+      durationS: DURATION_S,
+      startApi: async (name, env) => {
+        const api = await startService(name, 'api', env);
+        current.api = [api.pid];
+        return api;
+      },
+      step,
+      onCleanup,
+    });
+    current.api = [];
   }
 
   // ---------------------------------------------------------------- report

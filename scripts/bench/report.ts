@@ -9,6 +9,7 @@ import type { OpenLoadResult } from './open-load';
 import type { QueryLatencyResult } from './query-latency';
 import { ratiosTable, type Ratio } from './ratios';
 import type { RawWriteResult } from './raw-postgres';
+import type { ReplicaReadsResult } from './replica-reads';
 import type { FillResult, RebuildResult, ReplayResult } from './replay';
 import type { StageMeans } from './stage-metrics';
 import { mib, table } from './stats';
@@ -77,6 +78,7 @@ export interface BenchResults {
   replay?: ReplaySection;
   rawPostgres?: RawWriteResult[];
   queries?: QueryLatencyResult;
+  replicas?: ReplicaReadsResult;
   ratios: Ratio[];
   benchSeconds: number;
   /** The run failed or was cut short by its time limit: the sections that had not finished are missing. */
@@ -127,6 +129,7 @@ export function report(r: BenchResults): string {
     r.replay && replayBlock(r.replay),
     r.rawPostgres && rawPostgresBlock(r.rawPostgres),
     r.queries && queryBlock(r.queries),
+    r.replicas && replicasBlock(r.replicas),
     `Machine: ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB RAM, load average ${m.loadAverage1m} at start; Node ${m.node}; ` +
       `Kafka ${m.kafka} (KRaft, 1 broker, ${s.partitions} partitions); ${m.postgres}`,
     ['Ratios (every figure from this run)', ratiosTable(r.ratios)].join('\n'),
@@ -447,6 +450,27 @@ function queryBlock(result: QueryLatencyResult): string {
     `   (a tenth revised, so "knownAt" has history; generated in SQL in ${result.loadSeconds} s; sequential requests, light load)`,
     table(['query', 'p50 ms', 'p99 ms', 'max ms', 'requests'], rows),
     `   => worst p99 ${worstQueryP99(result)} ms vs ${QUERY_GOAL_MS} ms goal`,
+  ].join('\n');
+}
+
+function replicasBlock(result: ReplicaReadsResult): string {
+  const rows = result.runs.map((run) => [
+    run.name,
+    run.result.operationsPerSecond.toFixed(1),
+    run.result.latencyMs.p50,
+    run.result.latencyMs.p99,
+    run.result.latencyMs.max,
+    run.result.failures,
+    Object.entries(run.readsByServer)
+      .filter(([, count]) => count > 0)
+      .map(([server, count]) => `${server} ${count}`)
+      .join(', ') || 'n/a',
+  ]);
+  return [
+    `6. Reads past one PostgreSQL: ${result.callers} callers in a closed loop over the ${result.shapes.length} query shapes of 5., one api,`,
+    `   ${result.events.toLocaleString('en')} events over ${result.timelines} timelines on ${result.postgres}; the replica on the same machine`,
+    table(['servers', 'queries/s', 'p50 ms', 'p99 ms', 'max ms', 'failures', 'reads answered by (timeline_reads_total)'], rows),
+    `   => with the replica ${result.throughputRatio}x the queries/s of the primary alone (mean of the rounds, taken in turns)`,
   ].join('\n');
 }
 

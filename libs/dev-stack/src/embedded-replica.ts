@@ -74,7 +74,7 @@ async function start(primary: RunningPostgres, name: string, port: number, dataD
       await supervisor.exited;
       supervisor = null;
       // SIGKILL is delivered at once but a process takes a moment to go: resolve once none is left.
-      for (const deadline = Date.now() + 10_000; crashed.some(isAlive); ) {
+      for (const deadline = Date.now() + 10_000; crashed.some(isAlive);) {
         if (Date.now() > deadline) throw new Error(`${name}: ${crashed.filter(isAlive).join(', ')} survived SIGKILL`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
