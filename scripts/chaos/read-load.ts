@@ -6,6 +6,7 @@
  */
 import { runCredentials } from '../auth/run-credentials';
 import type { AttemptStatus, Write } from './write-load';
+import { offerAtRate } from './offered-rate';
 
 export interface ReadAttempt {
   kind: 'after-write' | 'plain';
@@ -51,16 +52,7 @@ export class ReadLoad {
   constructor(private readonly options: ReadLoadOptions) {}
 
   start(): this {
-    const intervalMs = 1_000 / this.options.ratePerSecond;
-    const startedAt = Date.now();
-    let sent = 0;
-    this.timer = setInterval(
-      () => {
-        const due = Math.floor((Date.now() - startedAt) / intervalMs) + 1;
-        for (; sent < due; sent++) this.plainRead();
-      },
-      Math.max(5, Math.floor(intervalMs)),
-    );
+    this.timer = offerAtRate(this.options.ratePerSecond, () => this.plainRead());
     return this;
   }
 

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { nameBasedUuid } from '@timeline/domain';
 import { reportedStatement } from '@timeline/dev-stack';
 import { runCredentials } from '../auth/run-credentials';
+import { offerAtRate } from './offered-rate';
 
 export type AttemptStatus = number | 'timeout' | 'error';
 
@@ -64,17 +65,7 @@ export class WriteLoad {
   constructor(private readonly options: WriteLoadOptions) {}
 
   start(): this {
-    const intervalMs = 1_000 / this.options.ratePerSecond;
-    const startedAt = Date.now();
-    let sent = 0;
-    // Catch up on ticks a busy event loop delayed, so the offered rate holds.
-    this.timer = setInterval(
-      () => {
-        const due = Math.floor((Date.now() - startedAt) / intervalMs) + 1;
-        for (; sent < due; sent++) this.launch();
-      },
-      Math.max(5, Math.floor(intervalMs)),
-    );
+    this.timer = offerAtRate(this.options.ratePerSecond, () => this.launch());
     return this;
   }
 

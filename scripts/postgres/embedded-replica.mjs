@@ -26,24 +26,12 @@
  * Exits 1 when the replica cannot start or stops by itself (its log's last lines on stderr).
  */
 import { spawn } from 'node:child_process';
-import {
-  appendFileSync,
-  chmodSync,
-  closeSync,
-  copyFileSync,
-  existsSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, platform } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { serverLog } from './server-log.mjs';
 
 const WATCHDOG = fileURLToPath(new URL('../watchdog.sh', import.meta.url));
 const START_TIMEOUT_MS = 120_000;
@@ -67,26 +55,7 @@ const LEFT_OUT_FILES = new Set([
   'postmaster.opts',
 ]);
 
-function log(text) {
-  try {
-    appendFileSync(logFile, text);
-  } catch {
-    // The watchdog may have deleted the data dir already.
-  }
-}
-
-function logTail(lines = 30) {
-  try {
-    return readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no postgres.log)';
-  }
-}
-
-function fail(message) {
-  console.error(`embedded-replica: ${message}\nlast lines of ${logFile}:\n${logTail()}`);
-  process.exit(1);
-}
+const { log, fail } = serverLog('embedded-replica', logFile);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -95,9 +95,12 @@ function run(binary: string, args: string[], timeoutMs = 60_000): Promise<string
   });
 }
 
-export async function startPostgresCluster(): Promise<RunningPostgresCluster> {
-  // The parent dir holds the data dir and the log; both belong to the postgres user.
-  const root = mkdtempSync(path.join(os.tmpdir(), 'timeline-pg-'));
+/**
+ * A temp dir for one server: its data dir (made later by initdb or pg_basebackup) and its log, both the postgres
+ * user's; registered so that the exit handler removes it.
+ */
+function serverDir(prefix: string): { root: string; dataDir: string; logFile: string; entry: { dataDir: string } } {
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
   const dataDir = path.join(root, 'data');
   const logFile = path.join(root, 'postgres.log');
   writeFileSync(logFile, '');
@@ -109,6 +112,11 @@ export async function startPostgresCluster(): Promise<RunningPostgresCluster> {
   installExitHandler();
   const entry = { dataDir };
   live.add(entry);
+  return { root, dataDir, logFile, entry };
+}
+
+export async function startPostgresCluster(): Promise<RunningPostgresCluster> {
+  const { root, dataDir, logFile, entry } = serverDir('timeline-pg-');
   await run('initdb', ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync']);
   const port = await freePort();
   writeFileSync(
@@ -192,18 +200,7 @@ function readLog(logFile: string, lines: number): string {
 async function startReplica(primaryPort: number, primaryUrl: string, name: string): Promise<RunningReplica> {
   const port = await freePort();
   const slot = slotFor(port);
-  const root = mkdtempSync(path.join(os.tmpdir(), 'timeline-pg-replica-'));
-  const dataDir = path.join(root, 'data');
-  const logFile = path.join(root, 'postgres.log');
-  writeFileSync(logFile, '');
-  if (asRoot) {
-    const { uid, gid } = userIds(OS_USER);
-    chownSync(root, uid, gid);
-    chownSync(logFile, uid, gid);
-  }
-  installExitHandler();
-  const entry = { dataDir };
-  live.add(entry);
+  const { root, dataDir, logFile, entry } = serverDir('timeline-pg-replica-');
   try {
     await run(
       'pg_basebackup',
