@@ -41,6 +41,11 @@ interface ProcessSample {
   lagMeanMs: number;
   lagP99Ms: number;
   lagMaxMs: number;
+  /** Counters since the process started (per-minute figures are differences of two samples). */
+  gcSeconds: number;
+  /** Requests the api shed on event-loop delay (SHED_*), and writes refused by admission (both answered 503). */
+  shedTotal: number;
+  refusedTotal: number;
 }
 
 interface Sample {
@@ -50,8 +55,14 @@ interface Sample {
   acked: number;
   accepted202: number;
   unavailable503: number;
+  /** Of the minute's 503s: requests the api shed on event-loop delay, writes refused by admission (its counters). */
+  shed: number;
+  refused: number;
   other: number;
   p99Ms: number;
+  /** Time in garbage collection during the minute. */
+  apiGcMs: number;
+  projectorGcMs: number;
 }
 
 async function sampleProcess(pid: number, url: string): Promise<ProcessSample> {
@@ -60,11 +71,19 @@ async function sampleProcess(pid: number, url: string): Promise<ProcessSample> {
     .then((response) => response.text())
     .catch(() => '');
   const gauge = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.eE+-]+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  /** Sum of every series of a counter whose labels contain `labels` (0 when there is none yet). */
+  const total = (name: string, labels = '') =>
+    [...text.matchAll(new RegExp(`^${name}(?:\\{([^}]*)\\})? ([0-9.eE+-]+)$`, 'gm'))]
+      .filter((match) => (match[1] ?? '').includes(labels))
+      .reduce((sum, match) => sum + Number(match[2]), 0);
   return {
     rssMiB,
     lagMeanMs: gauge('nodejs_eventloop_lag_mean_seconds'),
     lagP99Ms: gauge('nodejs_eventloop_lag_p99_seconds'),
     lagMaxMs: gauge('nodejs_eventloop_lag_max_seconds'),
+    gcSeconds: total('nodejs_gc_duration_seconds_sum'),
+    shedTotal: total('timeline_api_requests_limited_total', 'limit="event_loop_'),
+    refusedTotal: total('timeline_api_commands_refused_total'),
   };
 }
 
@@ -118,7 +137,7 @@ async function soak(deployment: Deployment): Promise<number> {
     random: seededRandom(settings.seed),
   });
   // A scrape before the load resets the event-loop histograms, so the first minute is the load's own.
-  await Promise.all([sampleProcess(api.pid, api.url), sampleProcess(projector.pid, projector.url)]);
+  let [previousApi, previousProjector] = await Promise.all([sampleProcess(api.pid, api.url), sampleProcess(projector.pid, projector.url)]);
   const loadStartedAt = Date.now();
   load.start();
   const samples: Sample[] = [];
@@ -133,8 +152,12 @@ async function soak(deployment: Deployment): Promise<number> {
     'acked',
     '202',
     '503',
+    'shed',
+    'refused',
     'other',
     'p99 answer ms',
+    'api GC ms',
+    'proj. GC ms',
   ];
   const row = (sample: Sample) => [
     sample.minute,
@@ -147,8 +170,12 @@ async function soak(deployment: Deployment): Promise<number> {
     sample.acked,
     sample.accepted202,
     sample.unavailable503,
+    sample.shed,
+    sample.refused,
     sample.other,
     sample.p99Ms,
+    sample.apiGcMs.toFixed(0),
+    sample.projectorGcMs.toFixed(0),
   ];
   let windowStart = loadStartedAt;
   const total = Math.max(1, Math.round((minutes * 60_000) / sampleMs));
@@ -168,9 +195,14 @@ async function soak(deployment: Deployment): Promise<number> {
       acked: latencies.length,
       accepted202: answered.filter((attempt) => attempt.status === 202).length,
       unavailable503: answered.filter((attempt) => attempt.status === 503).length,
+      shed: apiSample.shedTotal - previousApi.shedTotal,
+      refused: apiSample.refusedTotal - previousApi.refusedTotal,
       other: answered.filter((attempt) => !isSuccess(attempt.status) && attempt.status !== 202 && attempt.status !== 503).length,
       p99Ms: latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(0.99 * latencies.length) - 1)] : NaN,
+      apiGcMs: (apiSample.gcSeconds - previousApi.gcSeconds) * 1000,
+      projectorGcMs: (projectorSample.gcSeconds - previousProjector.gcSeconds) * 1000,
     };
+    [previousApi, previousProjector] = [apiSample, projectorSample];
     samples.push(sample);
     windowStart = windowEnd;
     console.log(
@@ -223,6 +255,8 @@ async function soak(deployment: Deployment): Promise<number> {
   );
   console.log(`Trend (least-squares slope per minute over samples ${trendFrom + 1}..${samples.length}; "minute" = sample, every ${sampleMs / 1000} s):`);
   console.log(table(['process', 'RSS MiB first -> last', 'RSS MiB/min', 'lag p99 ms first -> last', 'lag p99 ms/min'], trends));
+  // The services' logs say what the table cannot (which request failed how); kept when the verdict fails.
+  if (verdicts.length > 0) lab.keepLogs = true;
   console.log(verdicts.length === 0 ? 'Verdict: stable (memory flat, event loop responsive, nothing lost)' : `Verdict: NOT stable: ${verdicts.join('; ')}`);
   return verdicts.length === 0 ? 0 : 1;
 }

@@ -26,6 +26,6 @@ export async function createApiApp(config: TimelineConfig): Promise<NestFastifyA
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.enableShutdownHooks();
-  await registerLoadShedding(app, config.shedding, app.get(ApiMetrics));
+  registerLoadShedding(app, config.shedding, app.get(ApiMetrics));
   return app;
 }

@@ -203,7 +203,7 @@ export const environmentSchema = z
       .max(60_000)
       .default(100)
       .describe(
-        "Load shedding: while the api's event loop runs later than this (the mean delay over the last `SHED_SAMPLE_INTERVAL_MS`), every request but `/health/*` and `/metrics` is answered `503 overloaded` with `Retry-After` before anything is done (`0`: off). See [Limits](api.md#limits).",
+        "Load shedding: once the api's event loop has run later than this (the mean delay over a `SHED_SAMPLE_INTERVAL_MS` sample) in two samples in a row, every request but `/health/*` and `/metrics` is answered `503 overloaded` with `Retry-After` before anything is done, until a sample is on time again; a single late sample (one stall) refuses nothing (`0`: off). See [Limits](api.md#limits).",
       ),
     SHED_MAX_EVENT_LOOP_UTILIZATION: z.coerce
       .number()
@@ -211,7 +211,7 @@ export const environmentSchema = z
       .max(1)
       .default(0)
       .describe(
-        "Load shedding: while the event loop's utilisation over the last `SHED_SAMPLE_INTERVAL_MS` is above this fraction, requests are refused as for the delay (`0`: off; a busy loop is not yet a late one, so the delay is the default signal).",
+        "Load shedding: when the event loop's utilisation in a sample is above this fraction, the sample counts as late, as for the delay (`0`: off; a busy loop is not yet a late one, so the delay is the default signal).",
       ),
     SHED_SAMPLE_INTERVAL_MS: z.coerce
       .number()
@@ -219,7 +219,7 @@ export const environmentSchema = z
       .min(10)
       .max(10_000)
       .default(250)
-      .describe('Load shedding: how often the event-loop delay and utilisation are sampled; shedding starts and stops at most this often.'),
+      .describe('Load shedding: how often the event-loop delay and utilisation are sampled; shedding starts after two late samples and stops after one on time.'),
     BATCH_MAX_EVENTS: positiveInt
       .max(10_000)
       .default(100)

@@ -1,13 +1,11 @@
-import underPressure from '@fastify/under-pressure';
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { TimelineConfig } from '@timeline/config';
 import { Problem, problemDocument } from '@timeline/problems';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiMetrics, RequestLimit } from '../observability/api-metrics';
+import type { ApiMetrics } from '../observability/api-metrics';
+import { EventLoopPressure, sampleEventLoop, type ShedReason } from './event-loop-pressure';
 import { RETRY_AFTER_SECONDS } from '../write-path/admission';
-
-/** Why a request was shed: the label of `timeline_api_requests_limited_total{limit}`. */
-export type ShedReason = Extract<RequestLimit, 'event_loop_delay' | 'event_loop_utilization'>;
 
 /**
  * Never shed: an orchestrator that sees `/health/live` fail restarts a process that is only busy, and
@@ -35,32 +33,15 @@ export function shedProblem(reason: ShedReason, value: number, config: TimelineC
   );
 }
 
-/** What `@fastify/under-pressure` measured over its last sample. */
-export interface EventLoopSample {
-  /** Mean delay of the event loop, ms. */
-  eventLoopDelay: number;
-  /** Fraction of the time the event loop was busy. */
-  eventLoopUtilized: number;
-}
-
-/** Whether the last sample is past a bound (a bound of 0 is off), and which. */
-export function pressureIn(sample: EventLoopSample, config: TimelineConfig['shedding']): { reason: ShedReason; value: number } | null {
-  if (config.maxEventLoopDelayMs > 0 && sample.eventLoopDelay > config.maxEventLoopDelayMs) return { reason: 'event_loop_delay', value: sample.eventLoopDelay };
-  if (config.maxEventLoopUtilization > 0 && sample.eventLoopUtilized > config.maxEventLoopUtilization) {
-    return { reason: 'event_loop_utilization', value: sample.eventLoopUtilized };
-  }
-  return null;
-}
-
 /**
  * Past capacity the api's own CPU saturates: requests wait in the kernel's accept queue and socket buffers
  * before admission (write-path/admission.ts) can count them. How long they wait there is how late the event
- * loop runs: a request that arrives while it is N ms late is read about N ms later. So while the loop ran late
- * (or busy) over `@fastify/under-pressure`'s last sample, requests are refused as soon as Fastify has parsed
- * them, before the body, the token or any handler. A 503 costs a small fraction of a write, so the process
- * works its backlog off and keeps answering everyone quickly.
+ * loop runs: a request that arrives while it is N ms late is read about N ms later. So while the loop runs
+ * late (or busy) sample after sample (event-loop-pressure.ts), requests are refused as soon as Fastify has
+ * parsed them, before the body, the token or any handler. A 503 costs a small fraction of a write, so the
+ * process works its backlog off and keeps answering everyone quickly.
  */
-export async function registerLoadShedding(app: NestFastifyApplication, config: TimelineConfig['shedding'], metrics: ApiMetrics): Promise<void> {
+export function registerLoadShedding(app: NestFastifyApplication, config: TimelineConfig['shedding'], metrics: ApiMetrics): void {
   const fastify = app.getHttpAdapter().getInstance();
   const refuse = (request: FastifyRequest, reply: FastifyReply, reason: ShedReason, value: number) => {
     metrics.requestLimited(reason);
@@ -72,15 +53,28 @@ export async function registerLoadShedding(app: NestFastifyApplication, config: 
       .send(problemDocument(problem, request.url, request.id));
   };
 
-  // The plugin samples the event loop (delay histogram, utilisation per interval). No bound is given to it, so
-  // it refuses nothing itself (its 503 is not a problem document and it knows no route we must keep): the
-  // hook below decides. `await` loads it now, before Nest adds its routes in init.
-  await app.register(underPressure, { sampleInterval: config.sampleIntervalMs, eventLoopUtilizationMode: 'interval' });
+  const pressure = new EventLoopPressure(config);
+  const sampler = sampleEventLoop(config.sampleIntervalMs, (sample) => pressure.record(sample));
+  fastify.addHook('onClose', (_instance, done) => {
+    sampler.stop();
+    done();
+  });
 
+  // One line when shedding starts and one when it stops: what an operator reads next to the 503s' metric.
+  const logger = new Logger('LoadShedding');
+  let episode: { startedAt: number; refused: number } | null = null;
   fastify.addHook('onRequest', (request, reply, done) => {
-    const pressure = isNeverShed(request.routeOptions.url) ? null : pressureIn(fastify.memoryUsage(), config);
-    // A hook that replies does not call done: Fastify then runs no further hook and no handler.
-    if (pressure) return void refuse(request, reply, pressure.reason, pressure.value);
+    if (isNeverShed(request.routeOptions.url)) return done();
+    const now = pressure.current();
+    if (now) {
+      if (!episode) logger.warn(`shedding load: ${shedProblem(now.reason, now.value, config).detail}`);
+      episode ??= { startedAt: Date.now(), refused: 0 };
+      episode.refused++;
+      // A hook that replies does not call done: Fastify then runs no further hook and no handler.
+      return void refuse(request, reply, now.reason, now.value);
+    }
+    if (episode) logger.warn(`shedding stopped: ${episode.refused} requests refused in ${Date.now() - episode.startedAt} ms`);
+    episode = null;
     done();
   });
 }
