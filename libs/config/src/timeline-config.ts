@@ -219,7 +219,9 @@ export const environmentSchema = z
       .min(10)
       .max(10_000)
       .default(250)
-      .describe('Load shedding: how often the event-loop delay and utilisation are sampled; shedding starts after two late samples and stops after one on time.'),
+      .describe(
+        'Load shedding: how often the event-loop delay and utilisation are sampled; shedding starts after two late samples and stops after one on time.',
+      ),
     BATCH_MAX_EVENTS: positiveInt
       .max(10_000)
       .default(100)
