@@ -203,7 +203,7 @@ export const environmentSchema = z
       .max(60_000)
       .default(100)
       .describe(
-        "Load shedding: once the api's event loop has run later than this (the mean delay over a `SHED_SAMPLE_INTERVAL_MS` sample) in two samples in a row, every request but `/health/*` and `/metrics` is answered `503 overloaded` with `Retry-After` before anything is done, until a sample is on time again; a single late sample (one stall) refuses nothing (`0`: off). See [Limits](api.md#limits).",
+        "Load shedding: once the api's event loop has run later than this (the mean delay over a `SHED_SAMPLE_INTERVAL_MS` sample) in two samples in a row, every request but `/health/*` and `/metrics` is answered `503 overloaded` with `Retry-After` before anything is done, until a sample is on time again; a single late sample (one stall) refuses nothing, unless requests were refused within the last 8 samples (`0`: off). See [Limits](api.md#limits).",
       ),
     SHED_MAX_EVENT_LOOP_UTILIZATION: z.coerce
       .number()
@@ -220,7 +220,7 @@ export const environmentSchema = z
       .max(10_000)
       .default(250)
       .describe(
-        'Load shedding: how often the event-loop delay and utilisation are sampled; shedding starts after two late samples and stops after one on time.',
+        'Load shedding: how often the event-loop delay and utilisation are sampled; shedding starts after two late samples in a row (after one, within 8 samples of the last refusal) and stops after one on time.',
       ),
     BATCH_MAX_EVENTS: positiveInt
       .max(10_000)

@@ -5,6 +5,7 @@ import { EventLoopPressure, pressureIn, SAMPLES_AN_OVERLOAD_LASTS, sampleOf, typ
 const shedding = (env: Record<string, string> = {}) => TimelineConfig.fromEnvironment({ AUTH_PUBLIC_READ: 'true', ...env }).shedding;
 const late = (eventLoopDelay = 250): EventLoopSample => ({ eventLoopDelay, eventLoopUtilized: 1 });
 const onTime: EventLoopSample = { eventLoopDelay: 3, eventLoopUtilized: 0.4 };
+const onTimeFor = (samples: number) => Array.from({ length: samples }, () => onTime);
 
 /** Given these samples, what requests are refused for now. */
 function after(samples: EventLoopSample[], config = shedding({ SHED_MAX_EVENT_LOOP_DELAY_MS: '100' })) {
@@ -47,12 +48,10 @@ describe('event-loop pressure', () => {
 
   test('given refusing lately, one late sample refuses again: the overload goes on', () => {
     expect(after([late(), late(), onTime, late(170)])).toEqual({ reason: 'event_loop_delay', value: 170 });
-    const onTimeFor = (samples: number) => Array.from({ length: samples }, () => onTime);
     expect(after([late(), late(), ...onTimeFor(SAMPLES_AN_OVERLOAD_LASTS - 1), late()])).toMatchObject({ reason: 'event_loop_delay' });
   });
 
   test('given an overload long over, one late sample is a stall again and refuses nothing', () => {
-    const onTimeFor = (samples: number) => Array.from({ length: samples }, () => onTime);
     expect(after([late(), late(), ...onTimeFor(SAMPLES_AN_OVERLOAD_LASTS), late()])).toBeNull();
   });
 
