@@ -188,9 +188,15 @@ describe('index inventory: every index is read by a query the code issues', () =
       expect([...found.seqScans]).not.toContain('event_revisions');
     });
 
+    // Two indexes lead with timeline_id and the histogram needs no order: for a timeline of ~370 revisions their
+    // costs are within a few percent, and ANALYZE's random sample of timeline_id decides (about 1 in 40 samples
+    // over-counts this timeline and the GIN wins). Either is a plan of the timeline's rows alone.
     test('histogram of a timeline', async () => {
       const found = await reads(() => events.histogram({ timelineId: TIMELINE, knownAt: new Date().toISOString() }, 'year'));
-      expect([...found.indexes]).toContain('event_revisions_by_timeline_valid_time');
+      expect([...found.indexes].filter((index) => ['event_revisions_by_timeline_valid_time', 'event_revisions_by_timeline_text'].includes(index))).toHaveLength(
+        1,
+      );
+      expect([...found.seqScans]).not.toContain('event_revisions');
     });
 
     test('a timeline with its valid-time bounds, and the list of timelines', async () => {
