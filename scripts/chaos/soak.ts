@@ -53,6 +53,8 @@ interface Sample {
   api: ProcessSample;
   projector: ProcessSample;
   acked: number;
+  /** Ticks of the offered rate that found maxInFlight answers outstanding: that load was not sent. */
+  notSent: number;
   accepted202: number;
   unavailable503: number;
   /** Of the minute's 503s: requests the api shed on event-loop delay, writes refused by admission (its counters). */
@@ -150,6 +152,7 @@ async function soak(deployment: Deployment): Promise<number> {
     'proj. lag p99 ms',
     'proj. lag max ms',
     'acked',
+    'not sent',
     '202',
     '503',
     'shed',
@@ -168,6 +171,7 @@ async function soak(deployment: Deployment): Promise<number> {
     sample.projector.lagP99Ms.toFixed(1),
     sample.projector.lagMaxMs.toFixed(1),
     sample.acked,
+    sample.notSent,
     sample.accepted202,
     sample.unavailable503,
     sample.shed,
@@ -178,6 +182,7 @@ async function soak(deployment: Deployment): Promise<number> {
     sample.projectorGcMs.toFixed(0),
   ];
   let windowStart = loadStartedAt;
+  let previousSkipped = 0;
   const total = Math.max(1, Math.round((minutes * 60_000) / sampleMs));
   for (let minute = 1; minute <= total; minute++) {
     await new Promise((resolve) => setTimeout(resolve, loadStartedAt + minute * sampleMs - Date.now()));
@@ -193,6 +198,7 @@ async function soak(deployment: Deployment): Promise<number> {
       api: apiSample,
       projector: projectorSample,
       acked: latencies.length,
+      notSent: load.skipped - previousSkipped,
       accepted202: answered.filter((attempt) => attempt.status === 202).length,
       unavailable503: answered.filter((attempt) => attempt.status === 503).length,
       shed: apiSample.shedTotal - previousApi.shedTotal,
@@ -203,6 +209,7 @@ async function soak(deployment: Deployment): Promise<number> {
       projectorGcMs: (projectorSample.gcSeconds - previousProjector.gcSeconds) * 1000,
     };
     [previousApi, previousProjector] = [apiSample, projectorSample];
+    previousSkipped = load.skipped;
     samples.push(sample);
     windowStart = windowEnd;
     console.log(
@@ -251,7 +258,7 @@ async function soak(deployment: Deployment): Promise<number> {
 
   console.log('');
   console.log(
-    `Soak: ${((samples.length * sampleMs) / 60_000).toFixed(1)} min (${samples.length} samples) at ${rate} writes/s offered (half of the measured ${burst.requestsPerSecond}/s), ${load.writes.length} writes, ${audited.acknowledged} acknowledged, ${audited.found} found, ${lost} lost`,
+    `Soak: ${((samples.length * sampleMs) / 60_000).toFixed(1)} min (${samples.length} samples) at ${rate} writes/s offered (half of the measured ${burst.requestsPerSecond}/s), ${load.writes.length} writes, ${audited.acknowledged} acknowledged, ${audited.found} found, ${lost} lost; ${load.skipped} offered writes not sent (maxInFlight ${settings.maxInFlight} answers outstanding)`,
   );
   console.log(`Trend (least-squares slope per minute over samples ${trendFrom + 1}..${samples.length}; "minute" = sample, every ${sampleMs / 1000} s):`);
   console.log(table(['process', 'RSS MiB first -> last', 'RSS MiB/min', 'lag p99 ms first -> last', 'lag p99 ms/min'], trends));
